@@ -1,0 +1,60 @@
+"""baas_auth: the API BaaS (Apache Usergrid) security model as WSGI/ASGI middleware.
+
+Start with :class:`Realm`; wrap an app with ``baas_auth.wsgi.AuthMiddleware`` or
+``baas_auth.asgi.AuthMiddleware``.
+"""
+
+from __future__ import annotations
+
+from baas_auth.errors import (
+    AuthError,
+    BaasAuthError,
+    ConfigError,
+    InvalidTokenError,
+    StoreError,
+)
+from baas_auth.hashing import PasswordHasher
+from baas_auth.model import (
+    AdminUser,
+    App,
+    ClientCredentials,
+    Group,
+    Org,
+    Principal,
+    Role,
+    TokenGrant,
+    User,
+)
+from baas_auth.permissions import Rule
+from baas_auth.realm import Realm
+from baas_auth.stores.memory import MemoryStore
+from baas_auth.stores.protocols import Store
+from baas_auth.stores.sqlite import SQLiteStore
+from baas_auth.tokens import SigningKey
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdminUser",
+    "App",
+    "AuthError",
+    "BaasAuthError",
+    "ClientCredentials",
+    "ConfigError",
+    "Group",
+    "InvalidTokenError",
+    "MemoryStore",
+    "Org",
+    "PasswordHasher",
+    "Principal",
+    "Realm",
+    "Role",
+    "Rule",
+    "SQLiteStore",
+    "SigningKey",
+    "Store",
+    "StoreError",
+    "TokenGrant",
+    "User",
+    "__version__",
+]

@@ -1,0 +1,225 @@
+"""ASGI adapter: ``AuthMiddleware(app, realm, …)`` for http and websocket; lifespan passes through.
+
+The only module that knows the ASGI scope. With a store that blocks (SQLite), the decision runs
+on one dedicated thread, never on the event loop; with the memory store it runs inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from baas_auth.cache_control import private_cache_control
+from baas_auth.endpoints import MAX_BODY_BYTES
+from baas_auth.errors import BadRequestError
+from baas_auth.gate import Admit, Gate, GateOptions, ReadBody
+from baas_auth.http import RequestInfo, Response
+from baas_auth.paths import strip_root_path
+from baas_auth.realm import Realm
+
+__all__ = ["AuthMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+T = TypeVar("T")
+
+PRINCIPAL_KEY = "baas_auth.principal"
+_WANTED_HEADERS = frozenset(
+    {
+        b"authorization",
+        b"content-type",
+        b"origin",
+        b"access-control-request-method",
+        b"x-http-method-override",
+        b"x-http-method",
+        b"x-method-override",
+    }
+)
+_WS_HTTP_RESPONSE = "websocket.http.response"
+_POLICY_VIOLATION = 1008
+
+
+class AuthMiddleware:
+    """Authenticate and authorize every http and websocket connection before ``app`` sees it.
+
+    Args:
+        app: the ASGI application to protect, passed positionally.
+        realm: the ``Realm`` that holds users, credentials, tokens and rules.
+        application: ``"org/app"`` for single-app mode; None for multi-tenant ``/{org}/{app}/…``.
+        allow_query_credentials, strict, usergrid_status_codes, cors_preflight,
+        case_sensitive_paths, realm_name, endpoints: see the README's option table.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        realm: Realm,
+        *,
+        application: str | None = None,
+        allow_query_credentials: bool = True,
+        strict: bool = False,
+        usergrid_status_codes: bool = False,
+        cors_preflight: bool = False,
+        case_sensitive_paths: bool | None = None,
+        realm_name: str | None = None,
+        endpoints: bool = True,
+    ) -> None:
+        if not isinstance(realm, Realm):
+            raise TypeError("baas_auth.asgi.AuthMiddleware takes a Realm")
+        self.app = app
+        self.realm = realm
+        self.options = GateOptions.build(
+            application=application,
+            allow_query_credentials=allow_query_credentials,
+            strict=strict,
+            usergrid_status_codes=usergrid_status_codes,
+            cors_preflight=cors_preflight,
+            case_sensitive_paths=case_sensitive_paths,
+            realm_name=realm_name,
+            endpoints=endpoints,
+        )
+        self._gate = Gate(realm, self.options)
+        blocking = getattr(realm.store, "blocking", True)
+        # One thread: a SQLite connection belongs to the thread that made it, and one worker
+        # keeps the event loop free without a pool of connections per process.
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="baas-auth-store")
+            if blocking
+            else None
+        )
+
+    def __repr__(self) -> str:
+        target = self.options.application
+        mode = "multi-tenant" if target is None else f"application={'/'.join(target)!r}"
+        return f"<baas_auth.asgi.AuthMiddleware {mode} app={self.app!r}>"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan and others: untouched
+            return
+        websocket = kind == "websocket"
+        decision = await self._decide(scope, receive, websocket)
+        if decision is None:
+            return  # the client went away while its body was read
+        if isinstance(decision, Response):
+            await (_refuse_websocket if websocket else _send_response)(
+                scope, receive, send, decision
+            )
+            return
+        await self._call_app(scope, receive, send, decision)
+
+    async def _decide(
+        self, scope: Scope, receive: Receive, websocket: bool
+    ) -> Admit | Response | None:
+        try:
+            request = _request_info(scope, websocket)
+        except BadRequestError as error:
+            return self._gate.refusal(error, None)
+        decision = await self._run(lambda: self._gate.decide(request, websocket=websocket))
+        if not isinstance(decision, ReadBody):
+            return decision
+        body = await _read_body(receive)
+        if body is None:
+            return None
+        pending = decision
+        return await self._run(lambda: self._gate.answer(pending, body))
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        if self._executor is None:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    async def _call_app(self, scope: Scope, receive: Receive, send: Send, admit: Admit) -> None:
+        child = dict(scope)  # the caller's scope is never mutated
+        child[PRINCIPAL_KEY] = admit.principal
+        if admit.principal is not None:
+            child["user"] = admit.principal
+        if admit.query_string != scope.get("query_string", b""):
+            child["query_string"] = admit.query_string
+        await self.app(child, receive, _private_when_ok(send) if admit.query_token else send)
+
+
+def _request_info(scope: Scope, websocket: bool) -> RequestInfo:
+    headers = tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in scope.get("headers", ())
+        if name in _WANTED_HEADERS
+    )
+    return RequestInfo(
+        method="GET" if websocket else scope.get("method", ""),
+        path=strip_root_path(scope.get("path", ""), scope.get("root_path", "")),
+        raw_path=scope.get("raw_path"),
+        query_string=scope.get("query_string", b""),
+        headers=headers,
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The body, read only up to one byte past the limit; None if the client disconnected."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES + 1:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)[: MAX_BODY_BYTES + 1]
+
+
+def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+
+
+async def _send_response(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": _raw_headers(response),
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    """Refuse before accepting: a real HTTP answer where the server offers one, else a close."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if _WS_HTTP_RESPONSE in scope.get("extensions", {}):
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": response.status,
+                "headers": _raw_headers(response),
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": response.body})
+        return
+    await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
+
+
+def _private_when_ok(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+            pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
+            message = {
+                **message,
+                "headers": [
+                    (k.encode("latin-1"), v.encode("latin-1"))
+                    for k, v in private_cache_control(pairs)
+                ],
+            }
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,308 @@
+"""The endpoints the middleware serves itself (SPEC §6): token, ``/management/me``, revoke.
+
+Parameters come from the query (GET), a form or a JSON body (POST/PUT); the realm is called in
+between; answers carry ``Cache-Control: no-store``. The caller (``Gate``) renders refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from baas_auth.credentials import (
+    BearerToken,
+    ClientSecretPair,
+    Credential,
+    extract_credential,
+    parse_query,
+)
+from baas_auth.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ForbiddenError,
+    IllegalArgumentError,
+    InvalidClientError,
+    NotFoundError,
+    ResourceNotFoundError,
+    UnsupportedGrantTypeError,
+)
+from baas_auth.http import RequestInfo, Response
+from baas_auth.model import Principal, TokenGrant
+from baas_auth.realm import Realm
+from baas_auth.responses import json_response, method_not_allowed
+from baas_auth.routing import Route
+
+if TYPE_CHECKING:
+    from baas_auth.gate import GateOptions, ReadBody
+
+__all__ = ["MAX_BODY_BYTES", "Endpoints"]
+
+MAX_BODY_BYTES = 64 * 1024
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_URI_SECRETS = frozenset({"password", "client_secret", "client_id", "access_token", "username"})
+_FORM = "application/x-www-form-urlencoded"
+
+Params = Mapping[str, object]
+
+
+class Endpoints:
+    """Token, me and revoke endpoints over one Realm."""
+
+    def __init__(
+        self,
+        realm: Realm,
+        options: GateOptions,
+        authenticate: Callable[[Credential, Route], Principal],
+    ) -> None:
+        self.realm = realm
+        self.options = options
+        self.authenticate = authenticate
+
+    def _allowed(self, route: Route) -> tuple[str, ...]:
+        if route.endpoint == "token":
+            return ("POST",) if self.options.strict else ("GET", "POST")
+        if route.endpoint == "me":
+            return ("GET",)
+        return ("PUT", "POST")
+
+    def start(self, route: Route, request: RequestInfo, *, websocket: bool) -> ReadBody | Response:
+        """Refuse a wrong method, ask for the body of a POST/PUT, or answer a GET at once."""
+        from baas_auth.gate import ReadBody
+
+        if websocket:
+            raise BadRequestError("This endpoint does not take websocket connections")
+        allowed = self._allowed(route)
+        if request.method not in allowed:
+            return method_not_allowed(", ".join(allowed), now_ms=self._now())
+        if request.method in ("POST", "PUT"):
+            return ReadBody(route, request)
+        return self.finish(route, request, b"")
+
+    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Response:
+        params = self._params(route, request, body)
+        if route.endpoint == "token":
+            return self._token(route, request, params)
+        if route.endpoint == "me":
+            return self._me(request)
+        return self._revoke(route, request, params)
+
+    def _now(self) -> int:
+        return int(self.realm.clock() * 1000)
+
+    # -- parameters ---------------------------------------------------------------------
+
+    def _params(self, route: Route, request: RequestInfo, body: bytes) -> dict[str, object]:
+        query = parse_query(request.query_string)
+        strict_token = self.options.strict and route.endpoint == "token"
+        if strict_token and any(name in _URI_SECRETS for name, _ in query):
+            raise BadRequestError("Credentials are not accepted in the URI (strict)")
+        found: dict[str, object] = {}
+        for name, value in [*query, *_body_params(request, body)]:
+            if name in found:
+                raise BadRequestError(f"The parameter {name!r} was sent more than once")
+            found[name] = value
+        return found
+
+    # -- token --------------------------------------------------------------------------
+
+    def _token(self, route: Route, request: RequestInfo, params: Params) -> Response:
+        header = extract_credential(replace(request, query_string=b""))
+        if isinstance(header, BearerToken):
+            raise BadRequestError("The token endpoint takes no access token")
+        grant_type = _text(params, "grant_type")
+        if grant_type is None:
+            raise BadRequestError("grant_type is required")
+        ttl = _ttl(params.get("ttl"))
+        if grant_type == "password":
+            grant = self._password_grant(route, params, ttl)
+        elif grant_type == "client_credentials":
+            grant = self._client_grant(route, params, header, ttl)
+        else:
+            raise UnsupportedGrantTypeError(f"Unsupported grant type: {grant_type[:40]!r}")
+        return json_response(200, self._token_body(grant))
+
+    def _password_grant(self, route: Route, params: Params, ttl: int | None) -> TokenGrant:
+        username, password = _text(params, "username"), _text(params, "password")
+        if not username or not password:
+            raise BadRequestError("username and password are required")
+        if route.org is None or route.app is None:
+            return self.realm.admin_token(username, password, ttl_ms=ttl)
+        self.realm.guest(route.org, route.app)  # 401 for an unknown app
+        return self.realm.password_token(route.org, route.app, username, password, ttl_ms=ttl)
+
+    def _client_grant(
+        self, route: Route, params: Params, header: object, ttl: int | None
+    ) -> TokenGrant:
+        client_id, secret = _text(params, "client_id"), _text(params, "client_secret")
+        if isinstance(header, ClientSecretPair):
+            if client_id is not None or secret is not None:
+                raise BadRequestError("Client credentials were sent twice")
+            client_id, secret = header.client_id, header.client_secret
+        if not client_id or not secret:
+            raise InvalidClientError("client_id and client_secret are required")
+        for_app = None if route.org is None or route.app is None else (route.org, route.app)
+        return self.realm.client_token(client_id, secret, ttl_ms=ttl, for_app=for_app)
+
+    def _token_body(self, grant: TokenGrant) -> dict[str, object]:
+        body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
+        if grant.expires_in is not None:
+            body["expires_in"] = grant.expires_in
+        body.update(self._describe(grant.principal))
+        return body
+
+    def _describe(self, principal: Principal) -> dict[str, object]:
+        """The ``user``, ``application`` or ``organization`` part of a token answer."""
+        if principal.kind == "app_user":
+            user = self.realm.get_user(
+                principal.org or "", principal.app or "", principal.uuid or ""
+            )
+            return {
+                "user": {
+                    "uuid": user.uuid,
+                    "username": user.username,
+                    "email": user.email,
+                    "activated": user.activated,
+                }
+            }
+        if principal.kind == "admin_user":
+            admin = self.realm.get_admin(principal.uuid or "")
+            orgs = {org: self._organization(org) for org in admin.orgs}
+            return {
+                "user": {
+                    "uuid": admin.uuid,
+                    "username": admin.username,
+                    "email": admin.email,
+                    "activated": True,
+                    "organizations": orgs,
+                }
+            }
+        if principal.kind == "app_client":
+            return {
+                "application": self.realm.get_app(principal.org or "", principal.app or "").uuid
+            }
+        return {"organization": self._organization(principal.org or "")}
+
+    def _organization(self, name: str) -> dict[str, object]:
+        org = self.realm.get_org(name)
+        apps = {app.full_name: app.uuid for app in self.realm.list_apps(name)}
+        return {"uuid": org.uuid, "name": org.name, "applications": apps}
+
+    # -- me -----------------------------------------------------------------------------
+
+    def _me(self, request: RequestInfo) -> Response:
+        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        if not isinstance(credential, BearerToken):
+            raise AuthenticationError("No admin identity for access credentials provided")
+        info = self.realm.token_info(credential.token)
+        if info.principal.kind != "admin_user":
+            raise AuthenticationError(
+                "No admin identity for access credentials provided", challenge_error="invalid_token"
+            )
+        body: dict[str, object] = {"token_type": "Bearer"}
+        if info.expires_at_ms is not None:
+            body["expires_in"] = max(0, (info.expires_at_ms - self._now()) // 1000)
+        body.update(self._describe(info.principal))
+        return json_response(200, body)
+
+    # -- revoke -------------------------------------------------------------------------
+
+    def _revoke(self, route: Route, request: RequestInfo, params: Params) -> Response:
+        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        if credential is None:
+            raise AuthenticationError("Revoking tokens needs credentials")
+        caller = self.authenticate(credential, route)
+        owner = self._revoke_target(route, caller)
+        if route.endpoint == "revoke_all":
+            self._revoke_all(owner)
+            action = "revoked user tokens"
+        else:
+            token = _text(params, "token")
+            if not token:
+                raise BadRequestError("The token parameter is required")
+            self.realm.revoke_token(token, owner=owner)
+            action = "revoked user token"
+        return json_response(200, {"action": action, "timestamp": self._now(), "duration": 0})
+
+    def _revoke_all(self, owner: Principal) -> None:
+        if owner.kind == "admin_user":
+            self.realm.revoke_admin_tokens(owner.uuid or "")
+        else:
+            self.realm.revoke_user_tokens(owner.org or "", owner.app or "", owner.uuid or "")
+
+    def _revoke_target(self, route: Route, caller: Principal) -> Principal:
+        """Whose tokens the caller may revoke here: its own, or (clients, admins) any user's."""
+        subject = route.subject or ""
+        if route.org is None or route.app is None:
+            if caller.kind != "admin_user" or not _is_self(subject, caller):
+                raise ForbiddenError("Only an admin user may revoke its own tokens")
+            return caller
+        if caller.kind == "app_user":
+            if not _is_self(subject, caller):
+                raise ForbiddenError("A user may revoke only its own tokens")
+            return replace(caller, token_id=None)
+        if subject.lower() == "me":
+            raise BadRequestError("'me' names an app user; this caller is not one")
+        try:
+            user = self.realm.get_user(route.org, route.app, subject)
+        except NotFoundError:
+            raise ResourceNotFoundError(f"No user {subject[:64]!r} in this application") from None
+        return Principal(
+            kind="app_user", org=route.org, app=route.app, uuid=user.uuid, username=user.username
+        )
+
+
+def _is_self(subject: str, caller: Principal) -> bool:
+    lowered = subject.lower()
+    return lowered == "me" or lowered in {
+        (caller.uuid or "").lower(),
+        (caller.username or "").lower(),
+    }
+
+
+def _text(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError(f"The parameter {name!r} must be a string")
+    return value
+
+
+def _ttl(value: object) -> int | None:
+    """A ttl parameter: a whole number or a numeric string (ms); None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise IllegalArgumentError("ttl must be a number >= 0")
+
+
+def _body_params(request: RequestInfo, body: bytes) -> list[tuple[str, object]]:
+    if not body.strip():
+        return []
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequestError("The request body is too large")
+    content_type = next((v for k, v in request.headers if k == "content-type"), "")
+    media = content_type.split(";")[0].strip().lower()
+    if body.lstrip()[:1] == b"{":
+        parsed = _json_object(body)
+        if parsed is not None:
+            return list(parsed.items())
+        if media.endswith("json"):
+            raise BadRequestError("The request body is not a JSON object")
+    if media not in ("", _FORM):
+        raise BadRequestError("The request body must be a form or a JSON object")
+    return list(parse_query(body))
+
+
+def _json_object(body: bytes) -> dict[str, object] | None:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None

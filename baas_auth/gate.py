@@ -1,0 +1,250 @@
+"""The decision for one request, shared by both adapters: refuse, answer, or admit with a principal.
+
+The flow (DESIGN): method and path checks, routing, exactly one credential, authentication through
+the Realm, then the rules. Every refusal is a rendered ``Response``; the inner app is only called
+on ``Admit``. A ``StoreError`` anywhere becomes 503: nothing falls through to "allow".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from baas_auth.credentials import (
+    BearerToken,
+    Credential,
+    check_method,
+    check_method_override,
+    extract_credential,
+    scrub_query,
+)
+from baas_auth.errors import (
+    AuthenticationError,
+    AuthError,
+    ConfigError,
+    ForbiddenError,
+    InvalidClientCredentialsError,
+    InvalidClientError,
+    StoreError,
+)
+from baas_auth.http import RequestInfo, Response
+from baas_auth.model import Principal
+from baas_auth.paths import check_raw_path, check_route_path, rule_path
+from baas_auth.realm import Realm
+from baas_auth.records import org_or_app_name
+from baas_auth.responses import Side, error_response
+from baas_auth.routing import Route, route_multi_tenant, route_single_app
+
+__all__ = ["Admit", "Gate", "GateOptions", "ReadBody"]
+
+_SAFE_REALM = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
+_MANAGEMENT_KINDS = frozenset({"admin_user", "org_client"})
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """Call the inner app with this principal (None only for a passed-through CORS preflight)."""
+
+    principal: Principal | None
+    query_string: bytes
+    """The query string the inner app sees: credentials removed, the rest byte-identical."""
+    query_token: bool = False
+    """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBody:
+    """An endpoint request whose body the adapter must read before ``Gate.answer``."""
+
+    route: Route
+    request: RequestInfo
+
+
+Decision = Admit | ReadBody | Response
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateOptions:
+    """The middleware's options, checked once at construction (see ``GateOptions.build``)."""
+
+    application: tuple[str, str] | None
+    allow_query_credentials: bool
+    strict: bool
+    usergrid_status_codes: bool
+    cors_preflight: bool
+    case_sensitive: bool
+    realm_name: str | None
+    endpoints: bool
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        application: str | None = None,
+        allow_query_credentials: bool = True,
+        strict: bool = False,
+        usergrid_status_codes: bool = False,
+        cors_preflight: bool = False,
+        case_sensitive_paths: bool | None = None,
+        realm_name: str | None = None,
+        endpoints: bool = True,
+    ) -> GateOptions:
+        """Validate the keyword options of ``AuthMiddleware``; ``ConfigError`` for a bad one."""
+        if strict and (usergrid_status_codes or cors_preflight):
+            raise ConfigError("strict=True excludes usergrid_status_codes and cors_preflight")
+        if realm_name is not None and not _SAFE_REALM.fullmatch(realm_name):
+            raise ConfigError("realm_name is up to 128 letters, digits and ' _./:@+-'")
+        target = _parse_application(application)
+        return cls(
+            application=target,
+            allow_query_credentials=allow_query_credentials and not strict,
+            strict=strict,
+            usergrid_status_codes=usergrid_status_codes,
+            cors_preflight=cors_preflight,
+            case_sensitive=(target is not None)
+            if case_sensitive_paths is None
+            else case_sensitive_paths,
+            realm_name=realm_name,
+            endpoints=endpoints,
+        )
+
+
+def _parse_application(application: str | None) -> tuple[str, str] | None:
+    if application is None:
+        return None
+    if not isinstance(application, str) or application.count("/") != 1:
+        raise ConfigError('application is "org/app", e.g. application="acme/shop"')
+    org, app = application.split("/")
+    return org_or_app_name(org, "organization"), org_or_app_name(app, "application")
+
+
+class Gate:
+    """Decides what happens to one request; holds no per-request state."""
+
+    def __init__(self, realm: Realm, options: GateOptions) -> None:
+        from baas_auth.endpoints import Endpoints
+
+        self.realm = realm
+        self.options = options
+        self.endpoints = Endpoints(realm, options, self.authenticate)
+
+    def now_ms(self) -> int:
+        return int(self.realm.clock() * 1000)
+
+    def decide(self, request: RequestInfo, *, websocket: bool = False) -> Decision:
+        """Refuse, answer or admit ``request``; never raises for a bad request or a failed store."""
+        route: Route | None = None
+        try:
+            check_method(request.method)
+            check_method_override(request)
+            if request.raw_path is not None:
+                check_raw_path(request.raw_path)
+            check_route_path(request.path, allow_trailing_slash=True)
+            if self._is_preflight(request):
+                return Admit(None, scrub_query(request.query_string))
+            route = self._route(request.path)
+            if route.endpoint is not None:
+                return self.endpoints.start(route, request, websocket=websocket)
+            return self._admit(route, request)
+        except (AuthError, StoreError) as error:
+            return self.refusal(error, route)
+
+    def answer(self, pending: ReadBody, body: bytes) -> Response:
+        """The response of an endpoint, given the request body the adapter read."""
+        try:
+            return self.endpoints.finish(pending.route, pending.request, body)
+        except (AuthError, StoreError) as error:
+            return self.refusal(error, pending.route)
+
+    def refusal(self, error: AuthError | StoreError, route: Route | None) -> Response:
+        side: Side = "token" if route is not None and route.endpoint == "token" else "resource"
+        return error_response(
+            error, realm_name=self.realm_name(route), now_ms=self.now_ms(), side=side
+        )
+
+    def realm_name(self, route: Route | None) -> str:
+        """The ``realm=`` of challenges: configured, else the app's full name, else ``baas``."""
+        if self.options.realm_name is not None:
+            return self.options.realm_name
+        if route is None or route.org is None or route.app is None:
+            return "baas" if route is None or route.org is not None else "management"
+        name = f"{route.org}/{route.app}"
+        return name if _SAFE_REALM.fullmatch(name) else "baas"
+
+    def _is_preflight(self, request: RequestInfo) -> bool:
+        if not self.options.cors_preflight or request.method != "OPTIONS":
+            return False
+        names = {key for key, _ in request.headers}
+        return "origin" in names and "access-control-request-method" in names
+
+    def _route(self, path: str) -> Route:
+        target = self.options.application
+        if target is None:
+            return route_multi_tenant(path, endpoints=self.options.endpoints)
+        return route_single_app(path, target[0], target[1], endpoints=self.options.endpoints)
+
+    def _admit(self, route: Route, request: RequestInfo) -> Admit:
+        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        principal = self.authenticate(credential, route)
+        if route.org is None or route.app is None:
+            self._check_management(principal)
+        else:
+            self._check_rules(principal, request.method, route)
+        query_token = isinstance(credential, BearerToken) and credential.source == "query"
+        return Admit(principal, scrub_query(request.query_string), query_token)
+
+    def authenticate(self, credential: Credential | None, route: Route) -> Principal:
+        """The principal of ``credential`` for ``route``; 401 when it does not belong there."""
+        if credential is None:
+            if route.org is None or route.app is None:
+                raise AuthenticationError("No admin identity for the request")
+            return self.realm.guest(route.org, route.app)
+        principal = self._principal(credential)
+        if (
+            route.org is not None
+            and route.app is not None
+            and not (
+                self.realm.knows_app(route.org, route.app)
+                and principal.covers(route.org, route.app)
+            )
+        ):
+            raise AuthenticationError(
+                "No application access authorized", challenge_error="invalid_token"
+            )
+        return principal
+
+    def _principal(self, credential: Credential) -> Principal:
+        if isinstance(credential, BearerToken):
+            return self.realm.authenticate_token(credential.token)
+        try:
+            return self.realm.authenticate_client(credential.client_id, credential.client_secret)
+        except InvalidClientError:
+            if credential.source == "basic":
+                raise InvalidClientCredentialsError() from None
+            raise
+
+    def _check_management(self, principal: Principal) -> None:
+        if principal.kind not in _MANAGEMENT_KINDS:
+            raise self._forbidden()
+
+    def _check_rules(self, principal: Principal, method: str, route: Route) -> None:
+        org, app = route.org or "", route.app or ""
+        if self.realm.allows(
+            principal,
+            method,
+            rule_path(route.path),
+            org=org,
+            app=app,
+            case_sensitive=self.options.case_sensitive,
+        ):
+            return
+        if not principal.is_authenticated:
+            raise AuthenticationError("No application guest access authorized")
+        raise self._forbidden()
+
+    def _forbidden(self) -> AuthError:
+        if self.options.usergrid_status_codes:
+            return AuthenticationError(
+                ForbiddenError.default_description, challenge_error="insufficient_scope"
+            )
+        return ForbiddenError()

@@ -1,0 +1,40 @@
+"""Plain values that cross the adapter boundary: ``RequestInfo`` in, ``Response`` out.
+
+Adapters build a RequestInfo from an environ or scope; the core never sees either. Does no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Headers", "RequestInfo", "Response"]
+
+Headers = tuple[tuple[str, str], ...]
+"""Header fields in arrival order, names lower-cased, values decoded as latin-1."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestInfo:
+    """What authentication and authorization need to know of one request."""
+
+    method: str
+    """The method exactly as sent (case-sensitive: ``get`` is not ``GET``)."""
+    path: str
+    """The route path: what the inner app's router dispatches on, decoded to ``str``."""
+    raw_path: bytes | None = None
+    """The path part of the raw request target, where the server provides one."""
+    query_string: bytes = b""
+    headers: Headers = ()
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of the header ``name`` (lower-case), in order."""
+        return [value for key, value in self.headers if key == name]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete answer the middleware sends instead of calling the inner app."""
+
+    status: int
+    headers: Headers
+    body: bytes

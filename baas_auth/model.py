@@ -1,0 +1,154 @@
+"""The values of the security model: orgs, apps, users, credentials, principals, grants (SPEC §1).
+
+All are frozen; none holds a secret except the two values handed out once at creation
+(``ClientCredentials.client_secret`` and ``TokenGrant.access_token``), whose reprs hide them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "AdminUser",
+    "App",
+    "ClientCredentials",
+    "Group",
+    "Org",
+    "Principal",
+    "PrincipalKind",
+    "Role",
+    "TokenGrant",
+    "TokenInfo",
+    "User",
+]
+
+PrincipalKind = Literal["guest", "app_user", "app_client", "org_client", "admin_user"]
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """An organization: it owns applications."""
+
+    uuid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """An application of an organization; ``full_name`` is ``org/app``."""
+
+    uuid: str
+    org: str
+    name: str
+    access_token_ttl_ms: int | None = None
+    """The app's ``accesstokenttl``: default and ceiling for its user tokens; 0 never expires."""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.org}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    """A client_id and the secret shown once, at creation; ``app`` is None for org credentials."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    org: str = ""
+    app: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An application user."""
+
+    uuid: str
+    username: str
+    email: str | None = None
+    activated: bool = True
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AdminUser:
+    """An admin user: org admin in each of ``orgs``."""
+
+    uuid: str
+    username: str
+    email: str | None = None
+    orgs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A named set of rules; ``inactivity_ms > 0`` drops it from tokens idle for longer."""
+
+    name: str
+    inactivity_ms: int = 0
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group of users, named by a path such as ``/staff``."""
+
+    path: str
+    rules: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """Who a request is, after authentication.
+
+    ``org`` and ``app`` are lower-case names; an org client has no ``app``, an admin user has
+    neither and lists its organizations in ``orgs``.
+    """
+
+    kind: PrincipalKind
+    org: str | None = None
+    app: str | None = None
+    uuid: str | None = None
+    username: str | None = None
+    orgs: frozenset[str] = frozenset()
+    token_id: str | None = field(default=None, repr=False, compare=False)
+    """The stored id (a hash) of the token that authenticated the request, if any."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "guest"
+
+    @property
+    def display_name(self) -> str:
+        return self.username or self.uuid or self.kind
+
+    @property
+    def identity(self) -> str:
+        return self.uuid or ""
+
+    def covers(self, org: str, app: str) -> bool:
+        """Whether this principal belongs to (or administers) the application ``org/app``."""
+        if self.kind == "admin_user":
+            return org in self.orgs
+        if self.kind == "org_client":
+            return org == self.org
+        return org == self.org and app == self.app
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """A newly issued access token; ``expires_in`` is seconds, or None when it never expires."""
+
+    access_token: str = field(repr=False)
+    expires_in: int | None
+    principal: Principal
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What a valid token stands for, and when it was issued and expires (ms; None: never)."""
+
+    principal: Principal
+    issued_at_ms: int
+    expires_at_ms: int | None

@@ -1,0 +1,327 @@
+"""Permission rules (SPEC §5.1): parse ``verbs:paths`` text, compile rule sets into a segment trie.
+
+Normalisation: a pattern gets a leading ``/`` if it lacks one, a lone ``*`` means ``/**``, runs of
+``**`` segments collapse to one, duplicate patterns are dropped. A path that is not canonical (an
+empty, ``.`` or ``..`` segment, or no leading ``/``) is never permitted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from baas_auth.errors import ConfigError
+
+__all__ = [
+    "ALL_ACCESS",
+    "EMPTY_MATCHER",
+    "VERBS",
+    "Matcher",
+    "Rule",
+    "compile_rules",
+    "verb_for_method",
+]
+
+VERBS: tuple[str, ...] = ("get", "put", "post", "delete", "patch")
+
+_VERB_BITS = {verb: 1 << index for index, verb in enumerate(VERBS)}
+_ALL_VERBS = frozenset(VERBS)
+_METHOD_VERBS = {
+    "GET": "get",
+    "HEAD": "get",
+    "OPTIONS": "get",
+    "PUT": "put",
+    "POST": "post",
+    "DELETE": "delete",
+    "PATCH": "patch",
+}
+# Characters the HTTP layer refuses in a route path (SPEC §5.2), plus the space, which in a rule is
+# far more likely a missing comma than a real path; a pattern holding one could never match.
+_FORBIDDEN_CHARS = frozenset("\\%#;: ")
+_USER_VARIABLE = "${user}"
+_SELF_SEGMENTS = frozenset({"me", _USER_VARIABLE})
+_UNSAFE_SEGMENTS = ("", ".", "..")
+
+
+def verb_for_method(method: str) -> str | None:
+    """The rule verb an HTTP method is checked as, or None for a method that is refused (405)."""
+    return _METHOD_VERBS.get(method)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One permission rule: verbs allowed on path patterns. Build it with :meth:`parse`."""
+
+    verbs: frozenset[str]
+    patterns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # A Rule built directly must be as valid as a parsed one, so str() round-trips.
+        if not self.verbs or not self.verbs <= _ALL_VERBS:
+            raise ConfigError(f"rule verbs must be a non-empty subset of {VERBS}: {self.verbs!r}")
+        if not self.patterns or len(set(self.patterns)) != len(self.patterns):
+            raise ConfigError(f"rule patterns must be non-empty and distinct: {self.patterns!r}")
+        for pattern in self.patterns:
+            if _normalise_pattern(pattern) != pattern:
+                raise ConfigError(f"path pattern {pattern!r} is not normalised; use Rule.parse")
+
+    @classmethod
+    def parse(cls, text: str) -> Rule:
+        """Parse ``verbs:paths`` (or just ``paths``); raise ConfigError if the text is invalid."""
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"a permission rule must be a non-empty string, not {text!r}")
+        _check_printable(text)
+        verb_text, colon, pattern_text = text.partition(":")
+        if not colon:
+            verb_text, pattern_text = "", text
+        return cls(_parse_verbs(verb_text, text), _parse_patterns(pattern_text, text))
+
+    def __str__(self) -> str:
+        if self.verbs == _ALL_VERBS:
+            verbs = "*"
+        else:
+            verbs = ",".join(verb for verb in VERBS if verb in self.verbs)
+        return f"{verbs}:{','.join(self.patterns)}"
+
+
+def _check_printable(text: str) -> None:
+    for char in text:
+        if char != " " and not char.isprintable():
+            raise ConfigError(f"control or invisible character {char!r} in rule {text!r}")
+
+
+def _parse_verbs(verb_text: str, rule: str) -> frozenset[str]:
+    if not verb_text.strip():
+        return _ALL_VERBS
+    verbs: set[str] = set()
+    for item in verb_text.split(","):
+        word = item.strip().lower()
+        if word == "*":
+            verbs.update(VERBS)
+        elif word in _VERB_BITS:
+            verbs.add(word)
+        else:
+            raise ConfigError(f"unknown verb {item.strip()!r} in rule {rule!r}; use {VERBS} or *")
+    return frozenset(verbs)
+
+
+def _parse_patterns(pattern_text: str, rule: str) -> tuple[str, ...]:
+    if ":" in pattern_text:
+        raise ConfigError(f"a second ':' in rule {rule!r}")
+    patterns = (_normalise_pattern(item.strip()) for item in pattern_text.split(","))
+    return tuple(dict.fromkeys(patterns))
+
+
+def _normalise_pattern(pattern: str) -> str:
+    if not pattern:
+        raise ConfigError("empty path pattern in rule (check for a stray ',')")
+    if pattern == "*":
+        return "/**"
+    if not pattern.startswith("/"):
+        pattern = "/" + pattern
+    if pattern == "/":
+        return pattern
+    segments = pattern[1:].split("/")
+    for segment in segments:
+        _check_segment(segment, pattern)
+    # "**/**" means the same as "**"; keeping one avoids duplicate walk states.
+    kept = [s for i, s in enumerate(segments) if s != "**" or i == 0 or segments[i - 1] != "**"]
+    return "/" + "/".join(kept)
+
+
+def _check_segment(segment: str, pattern: str) -> None:
+    if segment in _UNSAFE_SEGMENTS:
+        raise ConfigError(f"empty, '.' or '..' segment in path pattern {pattern!r}")
+    if not segment.isprintable() or not _FORBIDDEN_CHARS.isdisjoint(segment):
+        raise ConfigError(f"forbidden character in path pattern {pattern!r}")
+    if ("{" in segment or "}" in segment) and segment != _USER_VARIABLE:
+        raise ConfigError(f"braces are only allowed as the whole segment ${{user}}: {pattern!r}")
+    if "**" in segment and segment != "**":
+        raise ConfigError(f"'**' must be a whole segment in path pattern {pattern!r}")
+
+
+_Fullmatch = Callable[[str], re.Match[str] | None]
+
+
+class _Node:
+    """A trie node: its edges by segment kind and the verbs of patterns ending here."""
+
+    __slots__ = (
+        "closure",
+        "double_star",
+        "end_mask",
+        "glob_map",
+        "globs",
+        "literal",
+        "loop",
+        "mask",
+        "plain",
+        "reach",
+        "self_edge",
+        "star",
+    )
+
+    def __init__(self, *, loop: bool = False) -> None:
+        self.literal: dict[str, _Node] = {}
+        self.star: _Node | None = None
+        self.glob_map: dict[str, _Node] = {}  # merged by segment text while building
+        self.globs: tuple[tuple[_Fullmatch, _Node], ...] = ()
+        self.self_edge: _Node | None = None
+        self.double_star: _Node | None = None
+        self.loop = loop  # reached through "**": consumes any further segment and stays
+        self.mask = 0
+        self.end_mask = 0  # verbs allowed if the path ends here, "**" closure included
+        self.reach = 0  # verbs allowed anywhere at or below this node, to prune dead states
+        self.closure: tuple[_Node, ...] = (self,)
+        self.plain = True
+
+    def child(self, segment: str, key: str) -> _Node:
+        """The child for ``segment``; ``key`` is it as compared (casefolded if insensitive)."""
+        if segment == "**":
+            self.double_star = self.double_star or _Node(loop=True)
+            return self.double_star
+        if segment == "*":
+            self.star = self.star or _Node()
+            return self.star
+        if key in _SELF_SEGMENTS:
+            self.self_edge = self.self_edge or _Node()
+            return self.self_edge
+        table = self.glob_map if "*" in segment or "?" in segment else self.literal
+        return table.setdefault(key, _Node())
+
+    def children(self) -> list[_Node]:
+        edges = (self.star, self.self_edge, self.double_star)
+        return [*self.literal.values(), *self.glob_map.values(), *(n for n in edges if n)]
+
+    def freeze(self) -> None:
+        """Precompute the walk data; children must be frozen first."""
+        self.globs = tuple((_glob_regex(text), node) for text, node in self.glob_map.items())
+        self.plain = not (
+            self.loop or self.star or self.globs or self.self_edge or self.double_star
+        )
+        self.reach = self.mask
+        for node in self.children():
+            self.reach |= node.reach
+        self.end_mask = self.mask
+        if self.double_star is not None:
+            self.closure = (self, *self.double_star.closure)
+            self.end_mask |= self.double_star.end_mask
+
+
+def _glob_regex(segment: str) -> _Fullmatch:
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in segment)
+    return re.compile("".join(parts), re.DOTALL).fullmatch
+
+
+def _freeze_all(root: _Node) -> None:
+    order, pending = [], [root]
+    while pending:  # iterative: a long pattern must not hit the recursion limit
+        node = pending.pop()
+        order.append(node)
+        pending.extend(node.children())
+    for node in reversed(order):
+        node.freeze()
+
+
+class Matcher:
+    """A compiled set of rules; immutable, safe to share between threads."""
+
+    __slots__ = ("_case_sensitive", "_has_self", "_root", "_size")
+
+    def __init__(self, root: _Node, size: int, *, case_sensitive: bool, has_self: bool) -> None:
+        self._root = root
+        self._size = size
+        self._case_sensitive = case_sensitive
+        self._has_self = has_self
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __repr__(self) -> str:
+        return f"<Matcher entries={self._size} case_sensitive={self._case_sensitive}>"
+
+    def permits(self, verb: str, path: str, identity: Sequence[str] = ()) -> bool:
+        """Whether some rule allows ``verb`` on the canonical route ``path`` for ``identity``."""
+        bit = _VERB_BITS.get(verb, 0)
+        segments = _path_segments(path)
+        if not bit & self._root.reach or segments is None:
+            return False
+        if not self._case_sensitive:
+            segments = [segment.casefold() for segment in segments]
+        node, index = self._root, 0
+        while node.plain and index < len(segments):  # fast path: literal edges only
+            found = node.literal.get(segments[index])
+            if found is None:
+                return False
+            node, index = found, index + 1
+        names = self._names(identity) if self._has_self else ()
+        states: Iterable[_Node] = node.closure
+        for segment in segments[index:]:
+            states = _step(states, segment, names, bit)
+            if not states:
+                return False
+        return any(state.end_mask & bit for state in states)
+
+    def _names(self, identity: Sequence[str]) -> tuple[str, ...]:
+        if isinstance(identity, str):  # one name, never its characters one by one
+            identity = (identity,)
+        names = tuple(name if self._case_sensitive else name.casefold() for name in identity)
+        # An empty identity (a guest) matches no me/${user} segment, not even a literal "me".
+        return (*names, "me") if any(names) else ()
+
+
+def _path_segments(path: str) -> list[str] | None:
+    if path == "/":
+        return []
+    head, _, rest = path.partition("/")
+    segments = rest.split("/")
+    if head or any(segment in _UNSAFE_SEGMENTS for segment in segments):
+        return None
+    return segments
+
+
+def _step(states: Iterable[_Node], segment: str, names: tuple[str, ...], bit: int) -> set[_Node]:
+    """One NFA step: every state reachable from ``states`` by consuming ``segment``."""
+    following: set[_Node] = set()
+    for node in states:
+        if not node.reach & bit:
+            continue
+        if node.loop:
+            following.add(node)
+        found = node.literal.get(segment)
+        if found is not None:
+            following.update(found.closure)
+        if node.plain:
+            continue
+        if node.star is not None:
+            following.update(node.star.closure)
+        if node.self_edge is not None and segment in names:
+            following.update(node.self_edge.closure)
+        for fullmatch, target in node.globs:
+            if fullmatch(segment):
+                following.update(target.closure)
+    return following
+
+
+def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matcher:
+    """Compile rules into one Matcher; duplicated segments and wildcards share trie nodes."""
+    root, size, has_self = _Node(), 0, False
+    for rule in rules:
+        mask = sum(_VERB_BITS[verb] for verb in rule.verbs)
+        if "put" in rule.verbs:
+            mask |= _VERB_BITS["patch"]  # Usergrid has no patch verb: put covers PATCH
+        for pattern in rule.patterns:
+            node = root
+            for segment in pattern[1:].split("/") if pattern != "/" else ():
+                key = segment if case_sensitive else segment.casefold()
+                has_self = has_self or key in _SELF_SEGMENTS
+                node = node.child(segment, key)
+            node.mask |= mask
+            size += 1
+    _freeze_all(root)
+    return Matcher(root, size, case_sensitive=case_sensitive, has_self=has_self)
+
+
+EMPTY_MATCHER: Matcher = compile_rules(())
+ALL_ACCESS: Matcher = compile_rules([Rule.parse("*:/**")])

@@ -1,0 +1,135 @@
+"""A cache of directory records for one store generation, filled lazily.
+
+Every directory write bumps the store's generation; a Realm that sees a new generation starts a
+new Snapshot, so a change made by any process applies to the next request of every process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from baas_auth import records as rec
+from baas_auth.model import TokenInfo
+from baas_auth.permissions import EMPTY_MATCHER, Matcher, Rule, compile_rules
+from baas_auth.policy import UserPolicy, user_policy
+from baas_auth.stores.protocols import Store
+
+__all__ = ["Snapshot"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MAX_ENTRIES = 50_000  # per table; a full table is dropped and refilled on demand
+
+
+class _Table(dict[K, V]):
+    """A dict that empties itself rather than grow without bound."""
+
+    def remember(self, key: K, value: V) -> V:
+        if len(self) >= _MAX_ENTRIES:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class Snapshot:
+    """Directory records of one generation: apps, roles, users' policies, admins, clients."""
+
+    def __init__(self, store: Store, generation: int) -> None:
+        self.store = store
+        self.generation = generation
+        self._lock = threading.Lock()
+        self._apps: _Table[tuple[str, str], rec.AppRecord | None] = _Table()
+        self._roles: _Table[tuple[str, str], dict[str, rec.RoleRecord]] = _Table()
+        self._guests: _Table[tuple[str, str, bool], Matcher | None] = _Table()
+        self._users: _Table[tuple[str, str, str], UserPolicy | None] = _Table()
+        self._admins: _Table[str, rec.AdminRecord | None] = _Table()
+        self._clients: _Table[str, rec.ClientRecord | None] = _Table()
+        self._tokens: _Table[str, TokenInfo | None] = _Table()
+
+    def _cached(self, table: _Table[K, V], key: K, load: Callable[[], V]) -> V:
+        try:
+            return table[key]
+        except KeyError:
+            pass
+        value = load()
+        with self._lock:
+            return table.remember(key, value)
+
+    def _get(self, kind: type[V], key: str) -> V | None:
+        raw = self.store.get(key)
+        return None if raw is None else rec.decode(kind, raw)
+
+    def app(self, org: str, app: str) -> rec.AppRecord | None:
+        return self._cached(
+            self._apps, (org, app), lambda: self._get(rec.AppRecord, rec.app_key(org, app))
+        )
+
+    def roles(self, org: str, app: str) -> dict[str, rec.RoleRecord]:
+        def load() -> dict[str, rec.RoleRecord]:
+            found = self.store.scan(rec.role_prefix(org, app))
+            return {r.name: r for r in (rec.decode(rec.RoleRecord, raw) for _, raw in found)}
+
+        return self._cached(self._roles, (org, app), load)
+
+    def guest_matcher(self, org: str, app: str, case_sensitive: bool) -> Matcher | None:
+        """The compiled rules of the app's ``guest`` role; None when the app has no such role."""
+
+        def load() -> Matcher | None:
+            guest = self.roles(org, app).get("guest")
+            if guest is None:
+                return None
+            rules = [Rule.parse(text) for text in guest.rules]
+            return compile_rules(rules, case_sensitive=case_sensitive) if rules else EMPTY_MATCHER
+
+        return self._cached(self._guests, (org, app, case_sensitive), load)
+
+    def user_policy(self, org: str, app: str, user_uuid: str) -> UserPolicy | None:
+        """The user's policy; None when the user is gone, disabled or not activated."""
+
+        def load() -> UserPolicy | None:
+            alias = self.store.get(rec.user_alias_key(org, app, user_uuid))
+            user = (
+                None
+                if alias is None
+                else self._get(rec.UserRecord, rec.user_key(org, app, alias.decode("utf-8")))
+            )
+            if user is None or user.uuid != user_uuid or user.disabled or not user.activated:
+                return None
+            keys = [rec.group_key(org, app, path) for path in user.groups]
+            groups = [rec.decode(rec.GroupRecord, raw) for raw in self.store.get_many(keys) if raw]
+            return user_policy(user, self.roles(org, app), groups)
+
+        return self._cached(self._users, (org, app, user_uuid), load)
+
+    def admin(self, admin_uuid: str) -> rec.AdminRecord | None:
+        """The admin user; None when it is gone or disabled."""
+
+        def load() -> rec.AdminRecord | None:
+            alias = self.store.get(rec.admin_alias_key(admin_uuid))
+            admin = (
+                None
+                if alias is None
+                else self._get(rec.AdminRecord, rec.admin_key(alias.decode("utf-8")))
+            )
+            ok = admin is not None and admin.uuid == admin_uuid and not admin.disabled
+            return admin if ok else None
+
+        return self._cached(self._admins, admin_uuid, load)
+
+    def client(self, client_id: str) -> rec.ClientRecord | None:
+        return self._cached(
+            self._clients,
+            client_id,
+            lambda: self._get(rec.ClientRecord, rec.client_key(client_id)),
+        )
+
+    def token_info(
+        self,
+        token_id: str,
+        raw: bytes,
+        load: Callable[[Snapshot, str, bytes], TokenInfo | None],
+    ) -> TokenInfo | None:
+        """What a token record stands for, decoded once per generation (records never change)."""
+        return self._cached(self._tokens, token_id, lambda: load(self, token_id, raw))

@@ -1,0 +1,172 @@
+"""The in-memory store: dicts behind one lock, for tests and single-process use.
+
+Nothing survives the process; every process has its own store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from baas_auth.errors import StoreError
+from baas_auth.stores.protocols import TokenLookup
+
+__all__ = ["MemoryStore"]
+
+
+@dataclass(slots=True)
+class _TokenRow:
+    """One token record and its use bookkeeping (mutable: ``touch_token`` updates it)."""
+
+    principal_key: str
+    record: bytes
+    accessed_ms: int
+    inactive_ms: int
+    expires_at_ms: int | None
+
+
+class MemoryStore:
+    """A ``Store`` kept in this process's memory; safe to share between threads."""
+
+    blocking = False
+    """Calls never wait on disk or network, so the ASGI adapter runs them on the event loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._generation = 0
+        self._records: dict[str, bytes] = {}
+        self._tokens: dict[str, _TokenRow] = {}
+        self._by_principal: dict[str, set[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(records={len(self._records)}, tokens={len(self._tokens)})"
+
+    def _check_open(self) -> None:
+        # Called with the lock held; a closed store fails closed instead of answering.
+        if self._closed:
+            raise StoreError("the memory store is closed")
+
+    # Directory
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            return self._records.get(key)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        with self._lock:
+            self._check_open()
+            return [self._records.get(key) for key in keys]
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._check_open()
+            self._records[key] = bytes(value)
+            self._generation += 1
+
+    def create(self, key: str, value: bytes) -> bool:
+        with self._lock:
+            self._check_open()
+            if key in self._records:
+                return False
+            self._records[key] = bytes(value)
+            self._generation += 1
+            return True
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            self._check_open()
+            if self._records.pop(key, None) is None:
+                return False
+            self._generation += 1
+            return True
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        with self._lock:
+            self._check_open()
+            found = [(k, v) for k, v in self._records.items() if k.startswith(prefix)]
+        return sorted(found)
+
+    def generation(self) -> int:
+        with self._lock:
+            self._check_open()
+            return self._generation
+
+    # Tokens
+
+    def put_token(
+        self,
+        token_id: str,
+        principal_key: str,
+        record: bytes,
+        *,
+        created_ms: int,
+        expires_at_ms: int | None,
+    ) -> None:
+        row = _TokenRow(principal_key, bytes(record), created_ms, 0, expires_at_ms)
+        with self._lock:
+            self._check_open()
+            self._unindex(token_id)
+            self._tokens[token_id] = row
+            self._by_principal.setdefault(principal_key, set()).add(token_id)
+
+    def get_token(self, token_id: str) -> TokenLookup:
+        with self._lock:
+            self._check_open()
+            row = self._tokens.get(token_id)
+            return TokenLookup(None if row is None else row.record, self._generation)
+
+    def touch_token(self, token_id: str, now_ms: int) -> int | None:
+        with self._lock:
+            self._check_open()
+            row = self._tokens.get(token_id)
+            if row is None:
+                return None
+            row.inactive_ms = max(row.inactive_ms, now_ms - row.accessed_ms)
+            row.accessed_ms = now_ms
+            return row.inactive_ms
+
+    def delete_token(self, token_id: str) -> bool:
+        with self._lock:
+            self._check_open()
+            return self._unindex(token_id)
+
+    def delete_principal_tokens(self, principal_key: str) -> int:
+        with self._lock:
+            self._check_open()
+            token_ids = self._by_principal.pop(principal_key, set())
+            for token_id in token_ids:
+                del self._tokens[token_id]
+            return len(token_ids)
+
+    def purge_expired(self, now_ms: int) -> int:
+        with self._lock:
+            self._check_open()
+            expired = [
+                token_id
+                for token_id, row in self._tokens.items()
+                if row.expires_at_ms is not None and row.expires_at_ms < now_ms
+            ]
+            for token_id in expired:
+                self._unindex(token_id)
+            return len(expired)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._records.clear()
+            self._tokens.clear()
+            self._by_principal.clear()
+
+    def _unindex(self, token_id: str) -> bool:
+        """Drop a token and its index entry (lock held); True if it was there."""
+        row = self._tokens.pop(token_id, None)
+        if row is None:
+            return False
+        siblings = self._by_principal[row.principal_key]
+        siblings.discard(token_id)
+        if not siblings:
+            del self._by_principal[row.principal_key]
+        return True

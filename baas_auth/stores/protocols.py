@@ -1,0 +1,106 @@
+"""The store protocol: what a backend must do for a Realm (directory records and token records).
+
+A store keeps opaque bytes; the Realm decides what they mean. It never sees a plaintext token,
+password or client secret: tokens are keyed by a hash, secrets and passwords arrive hashed.
+Every method raises ``StoreError`` (wrapping the driver's error) when the backend fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Store", "TokenLookup"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLookup:
+    """What ``Store.get_token`` returns: the record (None if absent) and the generation."""
+
+    record: bytes | None
+    generation: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A synchronous store.
+
+    Directory: a flat key space of small records (``get``/``put``/``create``/``delete``/``scan``).
+    Every directory write increments a counter, ``generation()``, so that every process sharing
+    the store can tell when its cached view of roles, rules and users is stale.
+
+    Tokens: one record per token, keyed by ``token_id`` (a hash of the token's random part), and
+    indexed by ``principal_key`` so that a principal's tokens can be revoked without a scan.
+    """
+
+    def get(self, key: str) -> bytes | None:
+        """The record at ``key``, or None."""
+        ...
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The records at ``keys``, in order, None for each absent one."""
+        ...
+
+    def put(self, key: str, value: bytes) -> None:
+        """Write ``key`` (create or replace) and bump the generation."""
+        ...
+
+    def create(self, key: str, value: bytes) -> bool:
+        """Write ``key`` only if absent (atomically); True if written. Bumps the generation."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it was there. Bumps the generation."""
+        ...
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Every (key, record) whose key starts with ``prefix``, sorted by key."""
+        ...
+
+    def generation(self) -> int:
+        """A number that grows with every directory write, seen alike by every process."""
+        ...
+
+    def put_token(
+        self,
+        token_id: str,
+        principal_key: str,
+        record: bytes,
+        *,
+        created_ms: int,
+        expires_at_ms: int | None,
+    ) -> None:
+        """Store a token record and index it under ``principal_key``.
+
+        ``expires_at_ms`` (None: never) lets the backend collect the record once it has expired;
+        validity itself is decided by the Realm, not by the backend's expiry.
+        """
+        ...
+
+    def get_token(self, token_id: str) -> TokenLookup:
+        """The token record and the directory generation, read together (one round trip)."""
+        ...
+
+    def touch_token(self, token_id: str, now_ms: int) -> int | None:
+        """Record a use of the token, atomically; return the longest gap in ms between two uses.
+
+        None if the token is gone. The first use is measured from ``created_ms``.
+        """
+        ...
+
+    def delete_token(self, token_id: str) -> bool:
+        """Remove one token record (and its index entry); True if it was there."""
+        ...
+
+    def delete_principal_tokens(self, principal_key: str) -> int:
+        """Remove every token indexed under ``principal_key``; return how many."""
+        ...
+
+    def purge_expired(self, now_ms: int) -> int:
+        """Collect token records whose expiry has passed; return how many. Housekeeping only."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. The store is not used afterwards."""
+        ...

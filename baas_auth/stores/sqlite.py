@@ -1,0 +1,368 @@
+"""The SQLite store: one file shared by the threads and processes of one host (WAL mode).
+
+Stdlib ``sqlite3`` only; one connection per thread, explicit transactions (``BEGIN IMMEDIATE``
+for every write, so writers of all processes serialise), and every driver error re-raised as
+``StoreError``. WAL does not work on network filesystems: keep the file on a local disk.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
+
+from baas_auth.errors import StoreError
+from baas_auth.stores.protocols import TokenLookup
+
+__all__ = ["SQLiteStore"]
+
+SCHEMA_VERSION = 1  # the value _SCHEMA writes; a file with another one is refused
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    principal_key TEXT NOT NULL,
+    record BLOB NOT NULL,
+    created_ms INTEGER,
+    accessed_ms INTEGER,
+    inactive_ms INTEGER,
+    expires_at_ms INTEGER NULL
+);
+CREATE INDEX IF NOT EXISTS tokens_by_principal ON tokens (principal_key);
+CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens (expires_at_ms);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', 0);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 1)
+"""
+
+_BUMP = "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
+
+# Stay well below SQLITE_MAX_VARIABLE_NUMBER (999 before SQLite 3.32).
+_CHUNK = 500
+
+_HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+# The highest code point, and the surrogates that UTF-8 (and so SQLite text) cannot hold.
+_MAX_CHAR = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def _upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix`` (None: no bound).
+
+    SQLite compares TEXT by its UTF-8 bytes, which orders like code points, so
+    ``prefix <= key < bound`` selects exactly the keys with that prefix, with no wildcard.
+    """
+    chars = list(prefix)
+    while chars and ord(chars[-1]) == _MAX_CHAR:
+        chars.pop()
+    if not chars:
+        return None
+    following = ord(chars[-1]) + 1
+    if following in _SURROGATES:
+        following = _SURROGATES.stop
+    chars[-1] = chr(following)
+    return "".join(chars)
+
+
+@contextmanager
+def _failing_closed(action: str) -> Iterator[None]:
+    """Re-raise any driver error as ``StoreError``, chained to the original."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"SQLite store: {action} failed: {exc}") from exc
+
+
+def _create_private_file(path: str) -> None:
+    """Create the database file readable by its owner only, unless it exists already."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StoreError(f"SQLite store: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise StoreError(f"SQLite store: {path!r} is a directory, not a database file")
+    try:
+        # O_EXCL: never change the mode of a file someone else made; an empty file is an
+        # empty database to SQLite, and its -wal and -shm files copy this file's mode.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"SQLite store: cannot create {path!r}: {exc.strerror}") from exc
+    os.close(fd)
+    os.chmod(path, 0o600)  # the umask may have narrowed it: password hashes live here
+
+
+def _forget_in_child(store_ref: weakref.ref[SQLiteStore]) -> None:
+    store = store_ref()
+    if store is not None:
+        store._forget_in_child()
+
+
+class SQLiteStore:
+    """A ``Store`` in one SQLite file, shared by the threads and processes of one host."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
+        self._path = os.fspath(path)
+        if self._path == ":memory:" or self._path == "":
+            # Each thread's connection would see its own private database.
+            raise StoreError("SQLite store: needs a file path; use MemoryStore for memory")
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._closed = False
+        self._local = threading.local()
+        self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=partial(_forget_in_child, weakref.ref(self)))
+        _create_private_file(self._path)
+        try:
+            with _failing_closed("opening"):
+                self._create_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r})"
+
+    # Connections
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        if self._closed:
+            raise StoreError("SQLite store: the store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise StoreError("SQLite store: the store is closed")
+            self._close_dead_threads()
+            # timeout= is SQLite's busy timeout; check_same_thread=False only lets close() close
+            # every thread's connection.
+            conn = sqlite3.connect(
+                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+            self._opened.append((weakref.ref(threading.current_thread()), conn))
+        try:
+            self._configure(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(mode).lower() != "wal":
+            raise StoreError(f"SQLite store: WAL mode refused for {self._path!r} (got {mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _create_schema(self) -> None:
+        with self._transaction() as txn:
+            for statement in _SCHEMA.split(";"):
+                txn.execute(statement)
+            (version,) = txn.execute(
+                "SELECT value FROM meta WHERE name = 'schema_version'"
+            ).fetchone()
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"SQLite store: unknown schema version {version} in {self._path!r}")
+
+    def _close_dead_threads(self) -> None:
+        """Close the connections of threads that have ended (lock held)."""
+        alive = []
+        for thread_ref, conn in self._opened:
+            thread = thread_ref()
+            if thread is not None and thread.is_alive():
+                alive.append((thread_ref, conn))
+            else:
+                conn.close()
+        self._opened = alive
+
+    def _forget_in_child(self) -> None:
+        # A connection must not cross fork(): the child abandons (never uses or closes) them.
+        # The child runs this alone, before any other of its threads exists.
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._opened = []
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        """One statement on this thread's connection, in autocommit (atomic by itself)."""
+        return self._connection().execute(sql, params)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; IMMEDIATE takes the write lock up front, so writers queue."""
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+    # Directory
+
+    def get(self, key: str) -> bytes | None:
+        with _failing_closed("get"):
+            row = self._execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        with _failing_closed("get_many"):
+            found = self._fetch_all(self._connection(), wanted)
+        return [found.get(key) for key in keys]
+
+    def _fetch_all(self, conn: sqlite3.Connection, keys: list[str]) -> dict[str, bytes]:
+        if len(keys) <= _CHUNK:
+            return self._fetch_chunk(conn, keys)
+        found: dict[str, bytes] = {}
+        conn.execute("BEGIN")  # one read transaction: every chunk sees the same snapshot
+        try:
+            for start in range(0, len(keys), _CHUNK):
+                found.update(self._fetch_chunk(conn, keys[start : start + _CHUNK]))
+        finally:
+            conn.rollback()
+        return found
+
+    @staticmethod
+    def _fetch_chunk(conn: sqlite3.Connection, keys: list[str]) -> dict[str, bytes]:
+        marks = ", ".join("?" * len(keys))
+        sql = f"SELECT key, value FROM records WHERE key IN ({marks})"  # noqa: S608 - marks only
+        return {key: bytes(value) for key, value in conn.execute(sql, keys)}
+
+    def put(self, key: str, value: bytes) -> None:
+        with _failing_closed("put"), self._transaction() as txn:
+            txn.execute("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", (key, value))
+            txn.execute(_BUMP)
+
+    def create(self, key: str, value: bytes) -> bool:
+        with _failing_closed("create"), self._transaction() as txn:
+            cursor = txn.execute(
+                "INSERT OR IGNORE INTO records (key, value) VALUES (?, ?)", (key, value)
+            )
+            if cursor.rowcount == 1:
+                txn.execute(_BUMP)
+        return cursor.rowcount == 1
+
+    def delete(self, key: str) -> bool:
+        with _failing_closed("delete"), self._transaction() as txn:
+            cursor = txn.execute("DELETE FROM records WHERE key = ?", (key,))
+            if cursor.rowcount == 1:
+                txn.execute(_BUMP)
+        return cursor.rowcount == 1
+
+    def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        bound = _upper_bound(prefix)
+        sql = "SELECT key, value FROM records WHERE key >= ?"
+        params: tuple[str, ...] = (prefix,)
+        if bound is not None:
+            sql, params = sql + " AND key < ?", (prefix, bound)
+        with _failing_closed("scan"):
+            rows = self._execute(sql + " ORDER BY key", params).fetchall()
+        return [(key, bytes(value)) for key, value in rows]
+
+    def generation(self) -> int:
+        with _failing_closed("generation"):
+            row = self._execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+        if row is None:
+            raise StoreError("SQLite store: the generation row is missing")
+        return int(row[0])
+
+    # Tokens
+
+    def put_token(
+        self,
+        token_id: str,
+        principal_key: str,
+        record: bytes,
+        *,
+        created_ms: int,
+        expires_at_ms: int | None,
+    ) -> None:
+        with _failing_closed("put_token"):
+            self._execute(
+                "INSERT OR REPLACE INTO tokens (token_id, principal_key, record, created_ms,"
+                " accessed_ms, inactive_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, 0, ?)",
+                (token_id, principal_key, record, created_ms, created_ms, expires_at_ms),
+            )
+
+    def get_token(self, token_id: str) -> TokenLookup:
+        with _failing_closed("get_token"):
+            # One statement, so the record and the generation come from one snapshot.
+            generation, record = self._execute(
+                "SELECT (SELECT value FROM meta WHERE name = 'generation'),"
+                " (SELECT record FROM tokens WHERE token_id = ?)",
+                (token_id,),
+            ).fetchone()
+        if generation is None:
+            raise StoreError("SQLite store: the generation row is missing")
+        return TokenLookup(None if record is None else bytes(record), int(generation))
+
+    def touch_token(self, token_id: str, now_ms: int) -> int | None:
+        with _failing_closed("touch_token"):
+            if _HAS_RETURNING:
+                return self._touch_returning(token_id, now_ms)
+            return self._touch_in_transaction(token_id, now_ms)
+
+    def _touch_returning(self, token_id: str, now_ms: int) -> int | None:
+        # SET expressions all read the row as it was before the update.
+        rows = self._execute(
+            "UPDATE tokens SET inactive_ms = max(inactive_ms, ? - accessed_ms), accessed_ms = ?"
+            " WHERE token_id = ? RETURNING inactive_ms",
+            (now_ms, now_ms, token_id),
+        ).fetchall()  # drain the cursor so the autocommit statement finishes now
+        return int(rows[0][0]) if rows else None
+
+    def _touch_in_transaction(self, token_id: str, now_ms: int) -> int | None:
+        with self._transaction() as txn:
+            row = txn.execute(
+                "SELECT max(inactive_ms, ? - accessed_ms) FROM tokens WHERE token_id = ?",
+                (now_ms, token_id),
+            ).fetchone()
+            if row is None:
+                return None
+            txn.execute(
+                "UPDATE tokens SET inactive_ms = ?, accessed_ms = ? WHERE token_id = ?",
+                (row[0], now_ms, token_id),
+            )
+        return int(row[0])
+
+    def delete_token(self, token_id: str) -> bool:
+        with _failing_closed("delete_token"):
+            cursor = self._execute("DELETE FROM tokens WHERE token_id = ?", (token_id,))
+        return cursor.rowcount == 1
+
+    def delete_principal_tokens(self, principal_key: str) -> int:
+        with _failing_closed("delete_principal_tokens"):
+            cursor = self._execute("DELETE FROM tokens WHERE principal_key = ?", (principal_key,))
+        return cursor.rowcount
+
+    def purge_expired(self, now_ms: int) -> int:
+        with _failing_closed("purge_expired"):
+            cursor = self._execute(
+                "DELETE FROM tokens WHERE expires_at_ms IS NOT NULL AND expires_at_ms < ?",
+                (now_ms,),
+            )
+        return cursor.rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            opened, self._opened = self._opened, []
+        with _failing_closed("close"):
+            for _, conn in opened:
+                conn.close()

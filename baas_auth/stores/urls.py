@@ -1,0 +1,33 @@
+"""Open a store from a URL: ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``, ``redis://…``."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from baas_auth.errors import ConfigError
+from baas_auth.stores.protocols import Store
+
+__all__ = ["open_store"]
+
+
+def open_store(url: str) -> Store:
+    """The store a URL names; ``ConfigError`` for a URL of no known kind."""
+    if url == "memory:":
+        from baas_auth.stores.memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite:///"):
+        from baas_auth.stores.sqlite import SQLiteStore
+
+        path = unquote(url[len("sqlite:///") :])
+        if not path:
+            raise ConfigError(
+                "sqlite URLs name a file: sqlite:///auth.db or sqlite:////abs/auth.db"
+            )
+        return SQLiteStore(path)
+    if urlsplit(url).scheme in ("redis", "rediss", "unix"):
+        from baas_auth.stores.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
+
+        store: Store = RedisStore(url)
+        return store
+    raise ConfigError("store URLs start with memory:, sqlite:/// or redis://")

@@ -1,0 +1,173 @@
+"""WSGI adapter: ``AuthMiddleware(app, realm, …)`` around any PEP 3333 application.
+
+The only module that knows the WSGI environ. Builds a ``RequestInfo``, lets the ``Gate`` decide,
+then sends the refusal or calls the inner app with ``environ["baas_auth.principal"]`` set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from baas_auth.cache_control import private_cache_control
+from baas_auth.endpoints import MAX_BODY_BYTES
+from baas_auth.errors import BadRequestError
+from baas_auth.gate import Admit, Gate, GateOptions, ReadBody
+from baas_auth.http import RequestInfo, Response
+from baas_auth.paths import wsgi_route_path
+from baas_auth.realm import Realm
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["AuthMiddleware"]
+
+PRINCIPAL_KEY = "baas_auth.principal"
+# The only request headers the decision reads, and their environ names.
+_HEADERS = (
+    ("authorization", "HTTP_AUTHORIZATION"),
+    ("content-type", "CONTENT_TYPE"),
+    ("origin", "HTTP_ORIGIN"),
+    ("access-control-request-method", "HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+    ("x-http-method-override", "HTTP_X_HTTP_METHOD_OVERRIDE"),
+    ("x-http-method", "HTTP_X_HTTP_METHOD"),
+    ("x-method-override", "HTTP_X_METHOD_OVERRIDE"),
+)
+_RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
+
+
+class AuthMiddleware:
+    """Authenticate and authorize every request before ``app`` sees it (SPEC §2 to §6).
+
+    Args:
+        app: the WSGI application to protect, passed positionally.
+        realm: the ``Realm`` that holds users, credentials, tokens and rules.
+        application: ``"org/app"`` for single-app mode; None for multi-tenant ``/{org}/{app}/…``.
+        allow_query_credentials, strict, usergrid_status_codes, cors_preflight,
+        case_sensitive_paths, realm_name, endpoints: see the README's option table.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        realm: Realm,
+        *,
+        application: str | None = None,
+        allow_query_credentials: bool = True,
+        strict: bool = False,
+        usergrid_status_codes: bool = False,
+        cors_preflight: bool = False,
+        case_sensitive_paths: bool | None = None,
+        realm_name: str | None = None,
+        endpoints: bool = True,
+    ) -> None:
+        if not isinstance(realm, Realm):
+            raise TypeError("baas_auth.wsgi.AuthMiddleware takes a Realm (not an AsyncRealm)")
+        self.app = app
+        self.realm = realm
+        self.options = GateOptions.build(
+            application=application,
+            allow_query_credentials=allow_query_credentials,
+            strict=strict,
+            usergrid_status_codes=usergrid_status_codes,
+            cors_preflight=cors_preflight,
+            case_sensitive_paths=case_sensitive_paths,
+            realm_name=realm_name,
+            endpoints=endpoints,
+        )
+        self._gate = Gate(realm, self.options)
+
+    def __repr__(self) -> str:
+        target = self.options.application
+        mode = "multi-tenant" if target is None else f"application={'/'.join(target)!r}"
+        return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        decision: Admit | ReadBody | Response
+        try:
+            decision = self._gate.decide(_request_info(environ))
+            if isinstance(decision, ReadBody):
+                decision = self._gate.answer(decision, _read_body(environ))
+        except BadRequestError as error:  # from reading the environ, before the gate decides
+            decision = self._gate.refusal(error, None)
+        if isinstance(decision, Response):
+            return _send(decision, start_response)
+        return self._call_app(environ, start_response, decision)
+
+    def _call_app(
+        self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit
+    ) -> Iterable[bytes]:
+        environ[PRINCIPAL_KEY] = admit.principal
+        _scrub_environ(environ, admit.query_string)
+        if admit.query_token:
+            start_response = _private_when_ok(start_response)
+        return self.app(environ, start_response)
+
+
+def _request_info(environ: WSGIEnvironment) -> RequestInfo:
+    headers = tuple((name, environ[key]) for name, key in _HEADERS if key in environ)
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    raw_path = None if raw_uri is None else _latin1(raw_uri).split(b"?", 1)[0]
+    return RequestInfo(
+        method=environ.get("REQUEST_METHOD", ""),
+        path=wsgi_route_path(environ.get("PATH_INFO", "")),
+        raw_path=raw_path,
+        query_string=_latin1(environ.get("QUERY_STRING", "")),
+        headers=headers,
+    )
+
+
+def _latin1(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise BadRequestError("The request line holds characters a server cannot send") from None
+
+
+def _scrub_environ(environ: WSGIEnvironment, query_string: bytes) -> None:
+    """Show the inner app (and its access log) the query without credentials."""
+    original = environ.get("QUERY_STRING", "")
+    scrubbed = query_string.decode("latin-1")
+    if scrubbed == original:
+        return
+    environ["QUERY_STRING"] = scrubbed
+    for key in _RAW_URI_KEYS:
+        uri = environ.get(key)
+        if isinstance(uri, str):
+            path = uri.split("?", 1)[0]
+            environ[key] = f"{path}?{scrubbed}" if scrubbed else path
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    """The request body, read only up to one byte past the limit the endpoints accept."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadRequestError("Content-Length is not a number") from None
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length <= 0:
+        # Without a length only a server that marks the input as terminated may be read to EOF.
+        return stream.read(MAX_BODY_BYTES + 1) if environ.get("wsgi.input_terminated") else b""
+    body: bytes = stream.read(min(length, MAX_BODY_BYTES + 1))
+    return body
+
+
+def _send(response: Response, start_response: StartResponse) -> list[bytes]:
+    start_response(_status_line(response.status), list(response.headers))
+    return [response.body]
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _private_when_ok(start_response: StartResponse) -> StartResponse:
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if status[:1] == "2":
+            headers = private_cache_control(headers)
+        return start_response(status, headers, exc_info)
+
+    return start

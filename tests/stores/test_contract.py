@@ -1,0 +1,340 @@
+"""The Store contract, run against every backend through the ``store`` fixture (protocol only)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baas_auth.errors import StoreError
+from baas_auth.stores import Store, TokenLookup
+
+
+def _put_token(
+    store: Store,
+    token_id: str,
+    principal: str = "user:1",
+    *,
+    created_ms: int = 1_000,
+    expires_at_ms: int | None = 10_000,
+) -> None:
+    record = f"record of {token_id}".encode()
+    store.put_token(token_id, principal, record, created_ms=created_ms, expires_at_ms=expires_at_ms)
+
+
+def _run_threads(count: int, work: Callable[[int], object]) -> None:
+    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def body(index: int) -> None:
+        try:
+            barrier.wait()
+            work(index)
+        except BaseException as exc:  # handed to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def test_is_a_store(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+# Directory records
+
+
+def test_get_absent_is_none(store: Store) -> None:
+    assert store.get("nothing") is None
+
+
+def test_put_then_get_and_replace(store: Store) -> None:
+    store.put("k", b"one")
+    assert store.get("k") == b"one"
+    store.put("k", b"two")
+    assert store.get("k") == b"two"
+
+
+@pytest.mark.parametrize("value", [b"", b"\x00\xff\x00", bytes(range(256)) * 64])
+def test_values_are_opaque_bytes(store: Store, value: bytes) -> None:
+    store.put("k", value)
+    got = store.get("k")
+    assert type(got) is bytes
+    assert got == value
+
+
+def test_create_writes_only_when_absent(store: Store) -> None:
+    assert store.create("k", b"first") is True
+    assert store.create("k", b"second") is False
+    assert store.get("k") == b"first"
+
+
+def test_delete(store: Store) -> None:
+    store.put("k", b"v")
+    assert store.delete("k") is True
+    assert store.get("k") is None
+    assert store.delete("k") is False
+    assert store.create("k", b"again") is True
+
+
+def test_create_is_atomic_across_threads(store: Store) -> None:
+    winners: list[int] = []
+
+    def work(i: int) -> None:
+        if store.create("race", str(i).encode()):
+            winners.append(i)
+
+    _run_threads(8, work)
+    assert len(winners) == 1
+    assert store.get("race") == str(winners[0]).encode()
+
+
+# Generation
+
+
+def test_generation_grows_on_each_directory_write(store: Store) -> None:
+    seen = [store.generation()]
+    writes: list[Callable[[], object]] = [
+        lambda: store.put("a", b"1"),
+        lambda: store.put("a", b"1"),  # the same value again is still a write
+        lambda: store.create("b", b"2"),
+        lambda: store.delete("a"),
+    ]
+    for write in writes:
+        write()
+        seen.append(store.generation())
+    assert seen == sorted(set(seen)), seen
+
+
+def test_generation_unchanged_by_reads_and_no_op_writes(store: Store) -> None:
+    store.put("a", b"1")
+    before = store.generation()
+    store.get("a")
+    store.get_many(["a", "b"])
+    store.scan("")
+    assert store.create("a", b"other") is False
+    assert store.delete("missing") is False
+    assert store.generation() == before
+
+
+def test_generation_unchanged_by_token_writes(store: Store) -> None:
+    store.put("a", b"1")
+    before = store.generation()
+    _put_token(store, "t1", expires_at_ms=1)
+    _put_token(store, "t2")
+    store.touch_token("t2", 2_000)
+    store.delete_token("t2")
+    store.delete_principal_tokens("user:1")
+    store.purge_expired(10**12)
+    assert store.generation() == before
+
+
+def test_generation_loses_no_increment_under_threads(store: Store) -> None:
+    before = store.generation()
+
+    def work(i: int) -> None:
+        for n in range(20):
+            store.put(f"k{i}/{n}", b"v")
+
+    _run_threads(6, work)
+    assert store.generation() >= before + 6 * 20
+
+
+# scan
+
+
+def test_scan_returns_sorted_matches(store: Store) -> None:
+    for key in ["b/2", "a/1", "b/10", "b/1", "c", "b"]:
+        store.put(key, key.encode())
+    assert store.scan("b/") == [("b/1", b"b/1"), ("b/10", b"b/10"), ("b/2", b"b/2")]
+    assert [key for key, _ in store.scan("")] == ["a/1", "b", "b/1", "b/10", "b/2", "c"]
+    assert store.scan("zzz") == []
+
+
+LITERAL_KEYS = [
+    "a%b", "a%", "a_b", "axb", "aXb", "a\\b", "a*b", "a[b]", "a", "ab", "b",
+    "ü/x", "ü/", "üx", "u/x", "😀/1", "😀", "a😀", "a\uffff", "a\uffffz",
+    "a\U0010ffff", "a\U0010ffff\U0010ffff", "\U0010ffff", "a\x00b", "a b", "A%b",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["a%", "a_", "a\\", "a*", "a[", "a", "ü/", "ü", "😀", "a\uffff", "a\U0010ffff", "\U0010ffff",
+     "a\x00", "%", "_", "", "A"],
+)  # fmt: skip
+def test_scan_prefix_is_literal(store: Store, prefix: str) -> None:
+    for key in LITERAL_KEYS:
+        store.put(key, key.encode())
+    expected = sorted((key, key.encode()) for key in LITERAL_KEYS if key.startswith(prefix))
+    assert store.scan(prefix) == expected
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(keys=st.lists(st.text(max_size=6), max_size=8), prefix=st.text(max_size=3))
+def test_scan_matches_startswith(store: Store, keys: list[str], prefix: str) -> None:
+    # Examples share one store: each works under its own namespace, which the scan includes.
+    namespace = f"ns{next(_namespaces)}/"
+    for key in keys:
+        store.put(namespace + key, key.encode())
+    found = store.scan(namespace + prefix)
+    expected = sorted({(namespace + k, k.encode()) for k in keys if k.startswith(prefix)})
+    assert found == expected
+
+
+_namespaces = itertools.count()
+
+
+# get_many
+
+
+def test_get_many_keeps_order_and_gaps(store: Store) -> None:
+    store.put("a", b"A")
+    store.put("c", b"C")
+    assert store.get_many(["c", "b", "a", "c"]) == [b"C", None, b"A", b"C"]
+    assert store.get_many([]) == []
+    assert store.get_many(("a",)) == [b"A"]
+
+
+def test_get_many_with_many_keys(store: Store) -> None:
+    for n in range(0, 1500, 2):
+        store.put(f"k{n}", str(n).encode())
+    keys = [f"k{n}" for n in range(1499, -1, -1)]
+    expected = [str(n).encode() if n % 2 == 0 else None for n in range(1499, -1, -1)]
+    assert store.get_many(keys) == expected
+
+
+# Tokens
+
+
+def test_put_and_get_token(store: Store) -> None:
+    store.put("dir", b"x")
+    _put_token(store, "t1")
+    lookup = store.get_token("t1")
+    assert lookup == TokenLookup(b"record of t1", store.generation())
+    assert type(lookup.record) is bytes
+
+
+def test_get_absent_token_still_reports_generation(store: Store) -> None:
+    store.put("dir", b"x")
+    store.put("dir", b"y")
+    assert store.get_token("missing") == TokenLookup(None, store.generation())
+
+
+def test_get_token_sees_a_new_generation(store: Store) -> None:
+    _put_token(store, "t1")
+    first = store.get_token("t1").generation
+    store.put("dir", b"x")
+    assert store.get_token("t1").generation > first
+
+
+def test_put_token_replaces_and_moves_index(store: Store) -> None:
+    _put_token(store, "t1", "user:old")
+    store.put_token("t1", "user:new", b"new", created_ms=5_000, expires_at_ms=None)
+    assert store.get_token("t1").record == b"new"
+    assert store.delete_principal_tokens("user:old") == 0
+    assert store.delete_principal_tokens("user:new") == 1
+
+
+def test_touch_returns_longest_gap(store: Store) -> None:
+    _put_token(store, "t1", created_ms=1_000)
+    assert store.touch_token("t1", 1_500) == 500  # the first use is measured from creation
+    assert store.touch_token("t1", 1_600) == 500  # a gap of 100 keeps the longest
+    assert store.touch_token("t1", 2_400) == 800
+    assert store.touch_token("t1", 2_400) == 800  # two uses in one millisecond
+    assert store.touch_token("t1", 2_450) == 800
+
+
+def test_touch_immediately_after_creation_is_zero(store: Store) -> None:
+    _put_token(store, "t1", created_ms=7_000)
+    assert store.touch_token("t1", 7_000) == 0
+
+
+def test_touch_never_decreases(store: Store) -> None:
+    _put_token(store, "t1", created_ms=1_000)
+    gaps = [store.touch_token("t1", now) for now in [1_010, 1_900, 1_950, 1_940, 3_000, 3_001]]
+    assert gaps == [10, 890, 890, 890, 1_060, 1_060]
+
+
+def test_touch_absent_token_is_none(store: Store) -> None:
+    assert store.touch_token("missing", 1_000) is None
+
+
+def test_put_token_again_resets_use(store: Store) -> None:
+    _put_token(store, "t1", created_ms=0)
+    assert store.touch_token("t1", 5_000) == 5_000
+    _put_token(store, "t1", created_ms=6_000)
+    assert store.touch_token("t1", 6_100) == 100
+
+
+def test_touch_never_decreases_under_threads(store: Store) -> None:
+    _put_token(store, "t1", created_ms=0)
+    seen: list[list[int | None]] = [[] for _ in range(6)]
+    _run_threads(6, lambda i: seen[i].extend(store.touch_token("t1", 100 * n) for n in range(20)))
+    for gaps in seen:
+        assert None not in gaps
+        assert gaps == sorted(gaps, key=lambda gap: gap or 0)
+
+
+def test_delete_token(store: Store) -> None:
+    _put_token(store, "t1")
+    _put_token(store, "t2")
+    assert store.delete_token("t1") is True
+    assert store.get_token("t1").record is None
+    assert store.touch_token("t1", 2_000) is None
+    assert store.delete_token("t1") is False
+    assert store.get_token("t2").record == b"record of t2"
+    assert store.delete_principal_tokens("user:1") == 1  # the index forgot t1
+
+
+def test_delete_principal_tokens(store: Store) -> None:
+    for token_id in ["a1", "a2", "a3"]:
+        _put_token(store, token_id, "user:a")
+    _put_token(store, "b1", "user:b")
+    assert store.delete_principal_tokens("user:a") == 3
+    assert [store.get_token(t).record for t in ["a1", "a2", "a3"]] == [None, None, None]
+    assert store.get_token("b1").record == b"record of b1"
+    assert store.delete_principal_tokens("user:a") == 0
+    assert store.delete_principal_tokens("user:nobody") == 0
+
+
+def test_purge_expired_only_removes_expired(store: Store) -> None:
+    _put_token(store, "early", "user:a", expires_at_ms=100)
+    _put_token(store, "late", "user:a", expires_at_ms=200)
+    _put_token(store, "never", "user:a", expires_at_ms=None)
+    assert store.purge_expired(150) == 1
+    assert store.get_token("early").record is None
+    assert store.purge_expired(200) == 0  # expiring at this very instant: not yet passed
+    assert store.purge_expired(201) == 1
+    assert store.purge_expired(10**15) == 0
+    assert store.get_token("never").record == b"record of never"
+    assert store.delete_principal_tokens("user:a") == 1  # the index forgot the purged ones
+
+
+def test_purge_expired_on_empty_store(store: Store) -> None:
+    assert store.purge_expired(10**15) == 0
+
+
+# close
+
+
+def test_close_is_idempotent_and_then_fails_closed(store: Store) -> None:
+    store.put("k", b"v")
+    store.close()
+    store.close()
+    with pytest.raises(StoreError):
+        store.get("k")
+    with pytest.raises(StoreError):
+        store.get_token("t")
