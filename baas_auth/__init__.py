@@ -23,10 +23,12 @@ from baas_auth.model import (
     Principal,
     Role,
     TokenGrant,
+    TokenInfo,
     User,
 )
 from baas_auth.permissions import Rule
 from baas_auth.realm import Realm
+from baas_auth.redaction import RedactSecretsFilter
 from baas_auth.stores.memory import MemoryStore
 from baas_auth.stores.protocols import Store
 from baas_auth.stores.sqlite import SQLiteStore
@@ -48,6 +50,7 @@ __all__ = [
     "PasswordHasher",
     "Principal",
     "Realm",
+    "RedactSecretsFilter",
     "Role",
     "Rule",
     "SQLiteStore",
@@ -55,6 +58,7 @@ __all__ = [
     "Store",
     "StoreError",
     "TokenGrant",
+    "TokenInfo",
     "User",
     "__version__",
 ]

@@ -212,11 +212,12 @@ async def _refuse_websocket(scope: Scope, receive: Receive, send: Send, response
 def _private_when_ok(send: Send) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-            pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
+            raw = message.get("headers", ())  # optional in the ASGI spec
+            pairs = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in raw]
             message = {
                 **message,
                 "headers": [
-                    (k.encode("latin-1"), v.encode("latin-1"))
+                    (k.lower().encode("latin-1"), v.encode("latin-1"))  # ASGI: lower-case names
                     for k, v in private_cache_control(pairs)
                 ],
             }

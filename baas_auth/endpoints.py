@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from baas_auth.credentials import (
+    CREDENTIAL_PARAMS,
     BearerToken,
     ClientSecretPair,
     Credential,
@@ -25,6 +26,7 @@ from baas_auth.errors import (
     ForbiddenError,
     IllegalArgumentError,
     InvalidClientError,
+    MalformedTokenError,
     NotFoundError,
     ResourceNotFoundError,
     UnsupportedGrantTypeError,
@@ -95,16 +97,26 @@ class Endpoints:
     # -- parameters ---------------------------------------------------------------------
 
     def _params(self, route: Route, request: RequestInfo, body: bytes) -> dict[str, object]:
+        """The parameters of query and body; each at most once, and one sent without a value
+        is treated as omitted (RFC 6749 §3.1)."""
         query = parse_query(request.query_string)
-        strict_token = self.options.strict and route.endpoint == "token"
-        if strict_token and any(name in _URI_SECRETS for name, _ in query):
-            raise BadRequestError("Credentials are not accepted in the URI (strict)")
+        refused = self._uri_refused(route)
+        if any(name in refused for name, _ in query):
+            raise BadRequestError("Credentials are not accepted in the URI")
         found: dict[str, object] = {}
         for name, value in [*query, *_body_params(request, body)]:
             if name in found:
                 raise BadRequestError(f"The parameter {name!r} was sent more than once")
             found[name] = value
-        return found
+        return {name: value for name, value in found.items() if value != ""}
+
+    def _uri_refused(self, route: Route) -> frozenset[str]:
+        """Parameter names the query string may not carry here (SPEC §2, §6 strict)."""
+        if self.options.strict and route.endpoint == "token":
+            return _URI_SECRETS
+        if not self.options.allow_query_credentials:
+            return CREDENTIAL_PARAMS
+        return frozenset()
 
     # -- token --------------------------------------------------------------------------
 
@@ -194,8 +206,11 @@ class Endpoints:
 
     def _me(self, request: RequestInfo) -> Response:
         credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
-        if not isinstance(credential, BearerToken):
-            raise AuthenticationError("No admin identity for access credentials provided")
+        if not isinstance(credential, BearerToken):  # client credentials carry no admin
+            raise AuthenticationError(
+                "No admin identity for access credentials provided",
+                challenge_error=None if credential is None else "invalid_token",
+            )
         info = self.realm.token_info(credential.token)
         if info.principal.kind != "admin_user":
             raise AuthenticationError(
@@ -219,12 +234,19 @@ class Endpoints:
             self._revoke_all(owner)
             action = "revoked user tokens"
         else:
-            token = _text(params, "token")
-            if not token:
-                raise BadRequestError("The token parameter is required")
-            self.realm.revoke_token(token, owner=owner)
+            self._revoke_one(_text(params, "token"), owner)
             action = "revoked user token"
         return json_response(200, {"action": action, "timestamp": self._now(), "duration": 0})
+
+    def _revoke_one(self, token: str | None, owner: Principal) -> None:
+        """Revoke ``token`` of ``owner``; a value that is no token is the request's fault (400),
+        not a challenge to the caller's own credentials."""
+        if not token:
+            raise BadRequestError("The token parameter is required")
+        try:
+            self.realm.revoke_token(token, owner=owner)
+        except MalformedTokenError:
+            raise BadRequestError("The token parameter is not a valid access token") from None
 
     def _revoke_all(self, owner: Principal) -> None:
         if owner.kind == "admin_user":
@@ -236,11 +258,11 @@ class Endpoints:
         """Whose tokens the caller may revoke here: its own, or (clients, admins) any user's."""
         subject = route.subject or ""
         if route.org is None or route.app is None:
-            if caller.kind != "admin_user" or not _is_self(subject, caller):
+            if caller.kind != "admin_user" or not self._names_caller(subject, caller, route):
                 raise ForbiddenError("Only an admin user may revoke its own tokens")
-            return caller
+            return replace(caller, token_id=None)
         if caller.kind == "app_user":
-            if not _is_self(subject, caller):
+            if not self._names_caller(subject, caller, route):
                 raise ForbiddenError("A user may revoke only its own tokens")
             return replace(caller, token_id=None)
         if subject.lower() == "me":
@@ -252,6 +274,17 @@ class Endpoints:
         return Principal(
             kind="app_user", org=route.org, app=route.app, uuid=user.uuid, username=user.username
         )
+
+    def _names_caller(self, subject: str, caller: Principal, route: Route) -> bool:
+        """Whether ``subject`` (``me``, a username, uuid or email) names the calling user."""
+        if _is_self(subject, caller):
+            return True
+        try:
+            if route.org is None or route.app is None:
+                return self.realm.get_admin(subject).uuid == caller.uuid
+            return self.realm.get_user(route.org, route.app, subject).uuid == caller.uuid
+        except NotFoundError:
+            return False
 
 
 def _is_self(subject: str, caller: Principal) -> bool:

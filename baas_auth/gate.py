@@ -136,13 +136,13 @@ class Gate:
         route: Route | None = None
         try:
             check_method(request.method)
-            check_method_override(request)
             if request.raw_path is not None:
                 check_raw_path(request.raw_path)
             check_route_path(request.path, allow_trailing_slash=True)
+            route = self._route(request)
+            check_method_override(request)
             if self._is_preflight(request):
                 return Admit(None, scrub_query(request.query_string))
-            route = self._route(request.path)
             if route.endpoint is not None:
                 return self.endpoints.start(route, request, websocket=websocket)
             return self._admit(route, request)
@@ -157,17 +157,27 @@ class Gate:
             return self.refusal(error, pending.route)
 
     def refusal(self, error: AuthError | StoreError, route: Route | None) -> Response:
+        """Render ``error``; with ``usergrid_status_codes`` every 403 is answered as 401."""
+        if isinstance(error, ForbiddenError) and self.options.usergrid_status_codes:
+            error = AuthenticationError(
+                error.error_description, challenge_error=error.challenge_error
+            )
         side: Side = "token" if route is not None and route.endpoint == "token" else "resource"
         return error_response(
             error, realm_name=self.realm_name(route), now_ms=self.now_ms(), side=side
         )
 
     def realm_name(self, route: Route | None) -> str:
-        """The ``realm=`` of challenges: configured, else the app's full name, else ``baas``."""
+        """The ``realm=`` of challenges: configured, else the app's full name (in single-app
+        mode always that app), else ``management`` or ``baas``."""
         if self.options.realm_name is not None:
             return self.options.realm_name
-        if route is None or route.org is None or route.app is None:
-            return "baas" if route is None or route.org is not None else "management"
+        if self.options.application is not None:
+            return "/".join(self.options.application)
+        if route is None:
+            return "baas"
+        if route.org is None or route.app is None:
+            return "management"
         name = f"{route.org}/{route.app}"
         return name if _SAFE_REALM.fullmatch(name) else "baas"
 
@@ -177,14 +187,28 @@ class Gate:
         names = {key for key, _ in request.headers}
         return "origin" in names and "access-control-request-method" in names
 
-    def _route(self, path: str) -> Route:
+    def _route(self, request: RequestInfo) -> Route:
+        """The route of ``request``; 401 for a multi-tenant path outside every app, whose
+        challenge says ``invalid_token`` when credentials came (they belong to no app here)."""
         target = self.options.application
-        if target is None:
-            return route_multi_tenant(path, endpoints=self.options.endpoints)
-        return route_single_app(path, target[0], target[1], endpoints=self.options.endpoints)
+        if target is not None:
+            return route_single_app(
+                request.path, target[0], target[1], endpoints=self.options.endpoints
+            )
+        try:
+            return route_multi_tenant(request.path, endpoints=self.options.endpoints)
+        except AuthenticationError as error:
+            if self._credential(request) is None:
+                raise
+            raise AuthenticationError(
+                error.error_description, challenge_error="invalid_token"
+            ) from None
+
+    def _credential(self, request: RequestInfo) -> Credential | None:
+        return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
     def _admit(self, route: Route, request: RequestInfo) -> Admit:
-        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        credential = self._credential(request)
         principal = self.authenticate(credential, route)
         if route.org is None or route.app is None:
             self._check_management(principal)
@@ -225,7 +249,7 @@ class Gate:
 
     def _check_management(self, principal: Principal) -> None:
         if principal.kind not in _MANAGEMENT_KINDS:
-            raise self._forbidden()
+            raise ForbiddenError()
 
     def _check_rules(self, principal: Principal, method: str, route: Route) -> None:
         org, app = route.org or "", route.app or ""
@@ -240,11 +264,4 @@ class Gate:
             return
         if not principal.is_authenticated:
             raise AuthenticationError("No application guest access authorized")
-        raise self._forbidden()
-
-    def _forbidden(self) -> AuthError:
-        if self.options.usergrid_status_codes:
-            return AuthenticationError(
-                ForbiddenError.default_description, challenge_error="insufficient_scope"
-            )
-        return ForbiddenError()
+        raise ForbiddenError()

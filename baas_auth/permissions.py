@@ -36,8 +36,8 @@ _METHOD_VERBS = {
     "DELETE": "delete",
     "PATCH": "patch",
 }
-# Characters the HTTP layer refuses in a route path (SPEC §5.2), plus the space, which in a rule is
-# far more likely a missing comma than a real path; a pattern holding one could never match.
+# Characters the HTTP layer refuses in a route path (SPEC §5.2), so a pattern holding one could
+# never match; plus the space, which in a rule is far likelier a missing comma than a path.
 _FORBIDDEN_CHARS = frozenset("\\%#;: ")
 _USER_VARIABLE = "${user}"
 _SELF_SEGMENTS = frozenset({"me", _USER_VARIABLE})
@@ -142,6 +142,8 @@ def _check_segment(segment: str, pattern: str) -> None:
 
 
 _Fullmatch = Callable[[str], re.Match[str] | None]
+_GlobEdges = tuple[tuple[_Fullmatch, "_Node"], ...]
+_WILDCARD_CHARS = re.compile(r"[*?]")
 
 
 class _Node:
@@ -150,7 +152,6 @@ class _Node:
     __slots__ = (
         "closure",
         "double_star",
-        "end_mask",
         "glob_map",
         "globs",
         "literal",
@@ -166,12 +167,13 @@ class _Node:
         self.literal: dict[str, _Node] = {}
         self.star: _Node | None = None
         self.glob_map: dict[str, _Node] = {}  # merged by segment text while building
-        self.globs: tuple[tuple[_Fullmatch, _Node], ...] = ()
+        # Globs indexed by their literal prefix, by prefix length: many rules like /item7.* must
+        # not turn into a scan of every glob.
+        self.globs: tuple[tuple[int, dict[str, _GlobEdges]], ...] = ()
         self.self_edge: _Node | None = None
         self.double_star: _Node | None = None
         self.loop = loop  # reached through "**": consumes any further segment and stays
         self.mask = 0
-        self.end_mask = 0  # verbs allowed if the path ends here, "**" closure included
         self.reach = 0  # verbs allowed anywhere at or below this node, to prune dead states
         self.closure: tuple[_Node, ...] = (self,)
         self.plain = True
@@ -195,18 +197,22 @@ class _Node:
         return [*self.literal.values(), *self.glob_map.values(), *(n for n in edges if n)]
 
     def freeze(self) -> None:
-        """Precompute the walk data; children must be frozen first."""
-        self.globs = tuple((_glob_regex(text), node) for text, node in self.glob_map.items())
+        """Precompute the walk data; the "**" child must be frozen first."""
+        self.globs = _index_globs(self.glob_map)
         self.plain = not (
             self.loop or self.star or self.globs or self.self_edge or self.double_star
         )
-        self.reach = self.mask
-        for node in self.children():
-            self.reach |= node.reach
-        self.end_mask = self.mask
-        if self.double_star is not None:
+        if self.double_star is not None:  # "**" also matches zero segments
             self.closure = (self, *self.double_star.closure)
-            self.end_mask |= self.double_star.end_mask
+
+
+def _index_globs(glob_map: dict[str, _Node]) -> tuple[tuple[int, dict[str, _GlobEdges]], ...]:
+    by_length: dict[int, dict[str, _GlobEdges]] = {}
+    for text, node in glob_map.items():
+        prefix = _WILDCARD_CHARS.split(text, maxsplit=1)[0]
+        by_prefix = by_length.setdefault(len(prefix), {})
+        by_prefix[prefix] = (*by_prefix.get(prefix, ()), (_glob_regex(text), node))
+    return tuple(sorted(by_length.items()))
 
 
 def _glob_regex(segment: str) -> _Fullmatch:
@@ -261,7 +267,7 @@ class Matcher:
             states = _step(states, segment, names, bit)
             if not states:
                 return False
-        return any(state.end_mask & bit for state in states)
+        return any(state.mask & bit for state in states)
 
     def _names(self, identity: Sequence[str]) -> tuple[str, ...]:
         if isinstance(identity, str):  # one name, never its characters one by one
@@ -298,9 +304,10 @@ def _step(states: Iterable[_Node], segment: str, names: tuple[str, ...], bit: in
             following.update(node.star.closure)
         if node.self_edge is not None and segment in names:
             following.update(node.self_edge.closure)
-        for fullmatch, target in node.globs:
-            if fullmatch(segment):
-                following.update(target.closure)
+        for length, by_prefix in node.globs:
+            for fullmatch, target in by_prefix.get(segment[:length], ()):
+                if fullmatch(segment):
+                    following.update(target.closure)
     return following
 
 
@@ -313,10 +320,12 @@ def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matc
             mask |= _VERB_BITS["patch"]  # Usergrid has no patch verb: put covers PATCH
         for pattern in rule.patterns:
             node = root
+            root.reach |= mask
             for segment in pattern[1:].split("/") if pattern != "/" else ():
                 key = segment if case_sensitive else segment.casefold()
                 has_self = has_self or key in _SELF_SEGMENTS
                 node = node.child(segment, key)
+                node.reach |= mask
             node.mask |= mask
             size += 1
     _freeze_all(root)

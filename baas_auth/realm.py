@@ -6,9 +6,6 @@ Shell code: it reads the store and the clock, then hands plain values to the cor
 
 from __future__ import annotations
 
-import base64
-import json
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +23,7 @@ from baas_auth.errors import (
     RevokedTokenError,
 )
 from baas_auth.hashing import PasswordHasher, secret_matches
+from baas_auth.keyring import KeyRing
 from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.paths import check_route_path, rule_path
 from baas_auth.permissions import verb_for_method
@@ -41,14 +39,11 @@ from baas_auth.tokens import (
     expires_in_seconds,
     issue_token,
     resolve_ttl_ms,
-    verify_token,
 )
 
 __all__ = ["Realm"]
 
 R = TypeVar("R")
-_KEYS_RECORD = "meta:signing_keys"
-_SECRET_KEY_RECORD = "meta:client_secret_key"  # noqa: S105 - a record name, not a secret
 _NO_SECRET_HASH = "0" * 64  # compared against when a client_id is unknown, to spend equal time
 _ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 
@@ -80,20 +75,13 @@ class Realm(RoleAdmin):
             or max_token_ttl_ms <= 0
         ):
             raise ConfigError("max_token_ttl_ms is a whole number of milliseconds > 0")
-        if signing_keys is not None and not signing_keys:
-            raise ConfigError("signing_keys, when given, holds at least one key")
         self.store = store
         self.clock = clock
         self.max_token_ttl_ms = max_token_ttl_ms
         self.password_hasher = password_hasher or PasswordHasher()
-        self._configured_keys = None if signing_keys is None else tuple(signing_keys)
         self._lock = threading.Lock()
         self._snapshot = Snapshot(store, -1)
-        self._keys: dict[bytes, SigningKey] = {}
-        self._kids: frozenset[str] = frozenset()
-        self._current_key: SigningKey | None = None
-        self._client_secret_key = self._load_secret_key()
-        self._load_keys()
+        self.keys = KeyRing(store, signing_keys)
 
     @classmethod
     def open(cls, url: str, **options: Any) -> Realm:
@@ -112,71 +100,15 @@ class Realm(RoleAdmin):
         return int(self.clock() * 1000)
 
     def _secret_key(self) -> bytes:
-        return self._client_secret_key
-
-    def _load_secret_key(self) -> bytes:
-        fresh = base64.b64encode(secrets.token_bytes(32))
-        self.store.create(_SECRET_KEY_RECORD, fresh)  # the first process to get here wins
-        stored = self.store.get(_SECRET_KEY_RECORD)
-        if stored is None:
-            raise ConfigError("the store lost the client-secret hashing key")
-        return base64.b64decode(stored)
-
-    def _stored_keys(self) -> list[SigningKey]:
-        raw = self.store.get(_KEYS_RECORD)
-        entries = [] if raw is None else json.loads(raw)
-        return [SigningKey(e["kid"], base64.b64decode(e["secret"])) for e in entries]
-
-    def _save_keys(self, keys: Sequence[SigningKey]) -> None:
-        entries = [{"kid": k.kid, "secret": base64.b64encode(k.secret).decode()} for k in keys]
-        self.store.put(_KEYS_RECORD, json.dumps(entries).encode())
-
-    def _load_keys(self) -> None:
-        keys = self._configured_keys
-        if keys is None:
-            stored = self._stored_keys()
-            if not stored:
-                first = [SigningKey.generate()]
-                self.store.create(
-                    _KEYS_RECORD,
-                    json.dumps(
-                        [
-                            {
-                                "kid": first[0].kid,
-                                "secret": base64.b64encode(first[0].secret).decode(),
-                            }
-                        ]
-                    ).encode(),
-                )
-                stored = self._stored_keys()
-            keys = tuple(stored)
-        self._keys = {key.kid_bytes: key for key in keys}
-        self._kids = frozenset(key.kid for key in keys)
-        self._current_key = keys[0]
+        return self.keys.secret_key
 
     def rotate_signing_key(self) -> str:
         """Make a new current signing key; tokens signed with older keys keep verifying."""
-        self._require_stored_keys()
-        key = SigningKey.generate()
-        self._save_keys([key, *self._stored_keys()])
-        self._load_keys()
-        return key.kid
+        return self.keys.rotate()
 
     def retire_signing_key(self, kid: str) -> None:
         """Drop a signing key: every token it signed stops working at once."""
-        self._require_stored_keys()
-        keys = self._stored_keys()
-        remaining = [key for key in keys if key.kid != kid]
-        if len(remaining) == len(keys):
-            raise ConfigError(f"no signing key {kid!r}")
-        if not remaining or keys[0].kid == kid:
-            raise ConfigError("the current signing key cannot be retired; rotate first")
-        self._save_keys(remaining)
-        self._load_keys()
-
-    def _require_stored_keys(self) -> None:
-        if self._configured_keys is not None:
-            raise ConfigError("signing keys come from configuration; change them there")
+        self.keys.retire(kid)
 
     # -- the snapshot of the directory ----------------------------------------------------------
 
@@ -186,8 +118,8 @@ class Realm(RoleAdmin):
             return snapshot
         with self._lock:
             if self._snapshot.generation != generation:
-                if self._configured_keys is None:
-                    self._load_keys()
+                if self.keys.configured is None:
+                    self.keys.reload()
                 self._snapshot = Snapshot(self.store, generation)
             return self._snapshot
 
@@ -199,9 +131,7 @@ class Realm(RoleAdmin):
     def _issue(
         self, record: rec.TokenRecord, ttl_ms: int | None, principal: Principal
     ) -> TokenGrant:
-        key = self._current_key
-        if key is None:  # pragma: no cover - _load_keys always sets it
-            raise ConfigError("no signing key")
+        key = self.keys.current
         record.kid = key.kid
         record.created_ms = self._now_ms()
         record.expires_at_ms = expires_at(record.created_ms, ttl_ms)
@@ -292,10 +222,7 @@ class Realm(RoleAdmin):
         """The principal of org or app credentials, or InvalidClientError."""
         client = self._fresh_view().client(client_id) if isinstance(client_id, str) else None
         stored = _NO_SECRET_HASH if client is None else client.secret_hash
-        if (
-            not secret_matches(_text(client_secret), stored, self._client_secret_key)
-            or client is None
-        ):
+        if not secret_matches(_text(client_secret), stored, self.keys.secret_key) or client is None:
             raise InvalidClientError()
         kind: rec.TokenKind = "org_client" if client.app is None else "app_client"
         return Principal(
@@ -320,7 +247,7 @@ class Realm(RoleAdmin):
         verified = self._verify(token, allow_expired=False)
         lookup = self.store.get_token(verified.token_id)
         view = self._view(lookup.generation)
-        if verified.kid not in self._kids:  # retired by another process since
+        if verified.kid not in self.keys.kids:  # retired by another process since
             raise MalformedTokenError()
         if lookup.record is None:
             raise RevokedTokenError()
@@ -332,14 +259,7 @@ class Realm(RoleAdmin):
     def _verify(self, token: str, *, allow_expired: bool) -> VerifiedToken:
         if not isinstance(token, str):
             raise MalformedTokenError()
-        now = self._now_ms()
-        try:
-            return verify_token(token, self._keys, now_ms=now, allow_expired=allow_expired)
-        except MalformedTokenError:
-            if self._configured_keys is not None:
-                raise
-            self._view(self.store.generation())  # another process may have rotated the key
-            return verify_token(token, self._keys, now_ms=now, allow_expired=allow_expired)
+        return self.keys.verify(token, now_ms=self._now_ms(), allow_expired=allow_expired)
 
     def _token_info(self, view: Snapshot, token_id: str, raw: bytes) -> TokenInfo | None:
         record = rec.decode(rec.TokenRecord, raw)
@@ -442,7 +362,11 @@ class Realm(RoleAdmin):
         check_route_path(path, allow_trailing_slash=True)
         self._fresh_view()
         return self.allows(
-            principal, method, rule_path(path), org=org.lower(), app=app.lower(),
+            principal,
+            method,
+            rule_path(path),
+            org=org.lower(),
+            app=app.lower(),
             case_sensitive=case_sensitive,
         )
 

@@ -27,7 +27,12 @@ def json_response(status: int, payload: object, *, extra: Headers = ()) -> Respo
     return Response(status, headers, body)
 
 
+_CHALLENGED = frozenset({400, 401, 403})  # SPEC §4: a 405 or 404 carries no challenge
+
+
 def _challenges(error: AuthError, realm_name: str, side: Side) -> Headers:
+    if error.status_code not in _CHALLENGED:
+        return ()
     if side == "token":
         # RFC 6749 §5.2: a client that failed to authenticate is told how to, with Basic.
         if error.status_code != 401:

@@ -34,6 +34,7 @@ __all__ = [
     "expires_in_seconds",
     "issue_token",
     "resolve_ttl_ms",
+    "token_key_id",
     "verify_token",
 ]
 
@@ -125,6 +126,14 @@ def verify_token(
         raise ExpiredTokenError()
     random_part = raw[1 + _KID_BYTES : _SIGNED_BYTES - 8]
     return VerifiedToken(token_id_for(random_part), key.kid, expires_at_ms)
+
+
+def token_key_id(token: str) -> bytes | None:
+    """The key id a well-shaped token names (unverified), or None for a malformed one."""
+    try:
+        return _decode(token)[1 : 1 + _KID_BYTES]
+    except MalformedTokenError:
+        return None
 
 
 def _decode(token: str) -> bytes:

@@ -87,13 +87,20 @@ class AuthMiddleware:
         decision: Admit | ReadBody | Response
         try:
             decision = self._gate.decide(_request_info(environ))
-            if isinstance(decision, ReadBody):
-                decision = self._gate.answer(decision, _read_body(environ))
         except BadRequestError as error:  # from reading the environ, before the gate decides
             decision = self._gate.refusal(error, None)
+        if isinstance(decision, ReadBody):
+            decision = self._answer(decision, environ)
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
+
+    def _answer(self, pending: ReadBody, environ: WSGIEnvironment) -> Response:
+        try:
+            body = _read_body(environ)
+        except BadRequestError as error:
+            return self._gate.refusal(error, pending.route)
+        return self._gate.answer(pending, body)
 
     def _call_app(
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit

@@ -51,6 +51,14 @@ PATH_CASES = [
     ("/a/**/b/**/c", "/a/x/b/y/z/c", True),
     ("/a/**/b/**/c", "/a/c", False),
     ("/a/**/**/b", "/a/b", True),
+    # "**" right after another edge still matches zero segments
+    ("/*/**", "/x", True),
+    ("/*/a/**", "/x/a", True),
+    ("/a?/**", "/ab", True),
+    ("/**/a/**", "/a", True),
+    ("/**/a/**", "/x/y/a/z", True),
+    ("/**/*/**", "/x", True),
+    ("/**/*/**", "/", False),
     # whole-segment * is exactly one non-empty segment
     ("/devices/*", "/devices/d1", True),
     ("/devices/*", "/devices", False),
@@ -175,7 +183,9 @@ METHOD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "verb"), METHOD_CASES, ids=[m or "EMPTY" for m, _ in METHOD_CASES])
+@pytest.mark.parametrize(
+    ("method", "verb"), METHOD_CASES, ids=[m or "EMPTY" for m, _ in METHOD_CASES]
+)
 def test_verb_for_method(method: str, verb: str | None) -> None:
     assert verb_for_method(method) == verb
 
@@ -424,3 +434,16 @@ def test_long_pattern_compiles() -> None:
     matcher = compile_rules([Rule.parse(f"get:{deep}")])
     assert matcher.permits("get", "/" + "/".join(["x"] * 3000))
     assert not matcher.permits("get", "/" + "/".join(["x"] * 2999))
+
+
+def test_ten_thousand_glob_rules_share_prefix_index() -> None:
+    rules = [Rule.parse(f"get:/item{i}.*") for i in range(10_000)]
+    rules += [Rule.parse("put:/*.bak"), Rule.parse("post:/it?m*.tmp")]
+    matcher = compile_rules(rules)
+    assert matcher.permits("get", "/item9999.json")
+    assert matcher.permits("get", "/item0.")
+    assert not matcher.permits("get", "/item10000.json")
+    assert not matcher.permits("get", "/item5")
+    assert matcher.permits("put", "/item5.bak")
+    assert matcher.permits("post", "/itxm12.tmp")
+    assert not matcher.permits("post", "/item12.json")

@@ -94,7 +94,7 @@ def test_signing_key_is_created_once_and_shared(sqlite_realm: Realm, tmp_path: P
 def test_rotation_in_one_realm_is_seen_by_another(sqlite_realm: Realm, tmp_path: Path):
     second = Realm(SQLiteStore(tmp_path / "auth.db"), password_hasher=FAST_HASHER)
     old = second.password_token("acme", "shop", "alice", "wonderland-password")
-    old_kid = sqlite_realm._current_key.kid  # type: ignore[union-attr]
+    old_kid = sqlite_realm.keys.current.kid
     sqlite_realm.rotate_signing_key()
     new = sqlite_realm.password_token("acme", "shop", "alice", "wonderland-password")
     assert second.authenticate_token(new.access_token).username == "alice"

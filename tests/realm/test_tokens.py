@@ -297,7 +297,7 @@ def test_disabled_admin_loses_tokens(shop: Realm):
 
 def test_rotated_keys_keep_old_tokens_until_retired(shop: Realm):
     old = shop.password_token("acme", "shop", "alice", "wonderland")
-    old_kid = shop._current_key.kid  # type: ignore[union-attr]
+    old_kid = shop.keys.current.kid
     new_kid = shop.rotate_signing_key()
     assert new_kid != old_kid
     new = shop.password_token("acme", "shop", "alice", "wonderland")
@@ -349,3 +349,29 @@ def test_token_record_never_holds_the_token(shop: Realm):
     lookup = shop.store.get_token(principal.token_id or "")
     assert lookup.record is not None
     assert grant.access_token.encode() not in lookup.record
+
+
+def test_forged_key_ids_cause_at_most_one_key_reload_a_second(clock: FakeClock):
+    from baas_auth import MemoryStore, SigningKey
+    from baas_auth.tokens import issue_token
+    from tests.conftest import FAST_HASHER
+
+    class CountingStore(MemoryStore):
+        key_reads = 0
+
+        def get(self, key: str) -> bytes | None:
+            if key == "meta:signing_keys":
+                CountingStore.key_reads += 1
+            return super().get(key)
+
+    realm = Realm(CountingStore(), clock=clock, password_hasher=FAST_HASHER)
+    before = CountingStore.key_reads
+    for _ in range(50):
+        forged, _ = issue_token(SigningKey.generate(), expires_at_ms=None)
+        with pytest.raises(MalformedTokenError):
+            realm.authenticate_token(forged)
+    assert CountingStore.key_reads - before == 1
+    clock.advance_ms(1000)
+    with pytest.raises(MalformedTokenError):
+        realm.authenticate_token(issue_token(SigningKey.generate(), expires_at_ms=None)[0])
+    assert CountingStore.key_reads - before == 2

@@ -1,0 +1,106 @@
+"""The realm's keys: token signing keys (rotated, retired) and the client-secret hashing key.
+
+Kept in the store by default (generated once, by whichever process gets there first), or taken
+from configuration. Shell code: it reads and writes the store; the token format is in ``tokens``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Sequence
+
+from baas_auth.errors import ConfigError
+from baas_auth.stores.protocols import Store
+from baas_auth.tokens import SigningKey, VerifiedToken, token_key_id, verify_token
+
+__all__ = ["KeyRing"]
+
+_KEYS_RECORD = "meta:signing_keys"
+_SECRET_KEY_RECORD = "meta:client_secret_key"  # noqa: S105 - a record name, not a secret
+_RELOAD_INTERVAL_MS = 1000
+
+
+def _encode_keys(keys: Sequence[SigningKey]) -> bytes:
+    entries = [{"kid": k.kid, "secret": base64.b64encode(k.secret).decode()} for k in keys]
+    return json.dumps(entries).encode()
+
+
+class KeyRing:
+    """Signing keys (current first) and the hashing key of client secrets."""
+
+    def __init__(self, store: Store, configured: Sequence[SigningKey] | None) -> None:
+        if configured is not None and not configured:
+            raise ConfigError("signing_keys, when given, holds at least one key")
+        self.store = store
+        self.configured = None if configured is None else tuple(configured)
+        self.secret_key = self._load_secret_key()
+        self._by_kid_bytes: dict[bytes, SigningKey] = {}
+        self.kids: frozenset[str] = frozenset()
+        self._reloaded_at_ms = -_RELOAD_INTERVAL_MS
+        self.current = self.reload()
+
+    def _load_secret_key(self) -> bytes:
+        self.store.create(_SECRET_KEY_RECORD, base64.b64encode(secrets.token_bytes(32)))
+        stored = self.store.get(_SECRET_KEY_RECORD)  # the first process to create it wins
+        if stored is None:
+            raise ConfigError("the store lost the client-secret hashing key")
+        return base64.b64decode(stored)
+
+    def _stored(self) -> list[SigningKey]:
+        raw = self.store.get(_KEYS_RECORD)
+        entries = [] if raw is None else json.loads(raw)
+        return [SigningKey(e["kid"], base64.b64decode(e["secret"])) for e in entries]
+
+    def reload(self) -> SigningKey:
+        """Read the keys again (another process may have rotated them); returns the current."""
+        keys = self.configured
+        if keys is None:
+            stored = self._stored()
+            if not stored:
+                self.store.create(_KEYS_RECORD, _encode_keys([SigningKey.generate()]))
+                stored = self._stored()
+            keys = tuple(stored)
+        self._by_kid_bytes = {key.kid_bytes: key for key in keys}
+        self.kids = frozenset(key.kid for key in keys)
+        self.current = keys[0]
+        return keys[0]
+
+    def verify(self, token: str, *, now_ms: int, allow_expired: bool) -> VerifiedToken:
+        """Check a token. A key id this process does not know makes stored keys reload first
+        (another process may have rotated), at most once a second, so that forged key ids
+        cannot turn into a store read per request."""
+        kid = token_key_id(token)
+        if kid is not None and kid not in self._by_kid_bytes and self._may_reload(now_ms):
+            self.reload()
+        keys = self._by_kid_bytes
+        return verify_token(token, keys, now_ms=now_ms, allow_expired=allow_expired)
+
+    def _may_reload(self, now_ms: int) -> bool:
+        if self.configured is not None or now_ms - self._reloaded_at_ms < _RELOAD_INTERVAL_MS:
+            return False
+        self._reloaded_at_ms = now_ms
+        return True
+
+    def rotate(self) -> str:
+        self._require_stored()
+        key = SigningKey.generate()
+        self.store.put(_KEYS_RECORD, _encode_keys([key, *self._stored()]))
+        self.reload()
+        return key.kid
+
+    def retire(self, kid: str) -> None:
+        self._require_stored()
+        keys = self._stored()
+        remaining = [key for key in keys if key.kid != kid]
+        if len(remaining) == len(keys):
+            raise ConfigError(f"no signing key {kid!r}")
+        if keys[0].kid == kid:
+            raise ConfigError("the current signing key cannot be retired; rotate first")
+        self.store.put(_KEYS_RECORD, _encode_keys(remaining))
+        self.reload()
+
+    def _require_stored(self) -> None:
+        if self.configured is not None:
+            raise ConfigError("signing keys come from configuration; change them there")

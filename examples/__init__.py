@@ -1,0 +1,1 @@
+"""Runnable examples of baas_auth around plain WSGI, Flask, Django, Starlette and FastAPI apps."""
