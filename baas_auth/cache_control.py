@@ -1,7 +1,7 @@
 """``Cache-Control: private`` for 2xx answers to requests that carried a token in the URI.
 
 A token in the query string identifies one caller; a shared cache must not hand the answer to
-another (SPEC §2). Does no I/O.
+another (behaviour §2). Does no I/O.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Extraction of the one credential a request carries (SPEC §2), and query-string scrubbing.
+"""Extraction of the one credential a request carries (behaviour §2), and query-string scrubbing.
 
 Pure: takes a ``RequestInfo`` or query bytes, returns values or raises ``BadRequestError`` (400)
 or ``AuthenticationError`` (401). No error message ever contains a token or a secret.

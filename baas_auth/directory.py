@@ -1,4 +1,4 @@
-"""The administrative half of the Realm: orgs, apps, credentials, users, admins (SPEC §1).
+"""The administrative half of the Realm: orgs, apps, credentials, users, admins (behaviour §1).
 
 Only sequencing against the store; names and rules are validated by the core before any write.
 Roles, groups and grants live in ``baas_auth.roles``.
@@ -133,7 +133,7 @@ class Directory:
         roles: Literal["default", "locked", "sandbox"] = "default",
         access_token_ttl_ms: int | None = None,
     ) -> App:
-        """Create an application with the roles admin, default and guest (SPEC §5.4)."""
+        """Create an application with the roles admin, default and guest (behaviour §5.4)."""
         org_name = self.get_org(org).name
         app = rec.AppRecord(
             _new_uuid(),

@@ -1,4 +1,4 @@
-"""The endpoints the middleware serves itself (SPEC §6): token, ``/management/me``, revoke.
+"""The endpoints the middleware serves itself (behaviour §6): token, ``/management/me``, revoke.
 
 Parameters come from the query (GET), a form or a JSON body (POST/PUT); the realm is called in
 between; answers carry ``Cache-Control: no-store``. The caller (``Gate``) renders refusals.
@@ -111,7 +111,7 @@ class Endpoints:
         return {name: value for name, value in found.items() if value != ""}
 
     def _uri_refused(self, route: Route) -> frozenset[str]:
-        """Parameter names the query string may not carry here (SPEC §2, §6 strict)."""
+        """Parameter names the query string may not carry here (behaviour §2, §6 strict)."""
         if self.options.strict and route.endpoint == "token":
             return _URI_SECRETS
         if not self.options.allow_query_credentials:

@@ -1,4 +1,4 @@
-"""The error tree of baas_auth; each request-time error knows its HTTP status and codes (SPEC §4).
+"""The error tree; each request-time error knows its HTTP status and codes (behaviour §4).
 
 BaasAuthError                          root; never raised directly
 ├── ConfigError (ValueError)           bad configuration: rule text, names, options

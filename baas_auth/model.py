@@ -1,4 +1,4 @@
-"""The values of the security model: orgs, apps, users, credentials, principals, grants (SPEC §1).
+"""The values of the model: orgs, apps, users, credentials, principals, grants (behaviour §1).
 
 All are frozen; none holds a secret except the two values handed out once at creation
 (``ClientCredentials.client_secret`` and ``TokenGrant.access_token``), whose reprs hide them.

@@ -1,4 +1,4 @@
-"""The route path that is checked (SPEC §5.2): decoding, ``root_path`` removal, and rejection.
+"""The route path that is checked (behaviour §5.2): decoding, ``root_path`` removal, and rejection.
 
 Everything here rejects and never normalises: a normaliser that disagrees with the router is how
 path-matching bypasses happen. Pure functions; every refusal is a ``BadRequestError`` (400).

@@ -1,4 +1,4 @@
-"""Permission rules (SPEC §5.1): parse ``verbs:paths`` text, compile rule sets into a segment trie.
+"""Permission rules (behaviour §5.1): parse ``verbs:paths``, compile rule sets into a segment trie.
 
 Normalisation: a pattern gets a leading ``/`` if it lacks one, a lone ``*`` means ``/**``, runs of
 ``**`` segments collapse to one, duplicate patterns are dropped. A path that is not canonical (an
@@ -36,7 +36,7 @@ _METHOD_VERBS = {
     "DELETE": "delete",
     "PATCH": "patch",
 }
-# Characters the HTTP layer refuses in a route path (SPEC §5.2), so a pattern holding one could
+# Characters the HTTP layer refuses in a route path (behaviour §5.2), so a pattern holding one could
 # never match; plus the space, which in a rule is far likelier a missing comma than a path.
 _FORBIDDEN_CHARS = frozenset("\\%#;: ")
 _USER_VARIABLE = "${user}"

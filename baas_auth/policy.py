@@ -1,4 +1,4 @@
-"""Which rules apply to an app user (SPEC §5.3): a union, minus roles dropped for inactivity.
+"""Which rules apply to an app user (behaviour §5.3): a union, minus roles dropped for inactivity.
 
 A user's rules are the ``default`` role, its own rules, the rules of its roles, and the rules and
 roles of its groups, plus ``get`` on its own entity. Roles with ``inactivity_ms > 0`` stop applying

@@ -357,7 +357,7 @@ class Realm(RoleAdmin):
         """Whether ``principal`` may send ``method`` to the app-relative ``path`` of ``org/app``.
 
         Raises:
-            BadRequestError: ``path`` is not a canonical route path (SPEC §5.2).
+            BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
         check_route_path(path, allow_trailing_slash=True)
         self._fresh_view()

@@ -1,4 +1,4 @@
-"""Rendering answers the middleware gives itself: error bodies, challenges, JSON (SPEC §4, §6).
+"""Rendering answers the middleware gives itself: error bodies, challenges, JSON (behaviour §4, §6).
 
 Usergrid's JSON error body with RFC 6750 §3 ``WWW-Authenticate`` challenges. Does no I/O.
 """
@@ -27,7 +27,7 @@ def json_response(status: int, payload: object, *, extra: Headers = ()) -> Respo
     return Response(status, headers, body)
 
 
-_CHALLENGED = frozenset({400, 401, 403})  # SPEC §4: a 405 or 404 carries no challenge
+_CHALLENGED = frozenset({400, 401, 403})  # behaviour §4: a 405 or 404 carries no challenge
 
 
 def _challenges(error: AuthError, realm_name: str, side: Side) -> Headers:

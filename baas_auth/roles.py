@@ -1,4 +1,4 @@
-"""Roles, groups and permission grants of an application (SPEC §5.3).
+"""Roles, groups and permission grants of an application (behaviour §5.3).
 
 Rules are parsed when granted (a bad rule is a ``ConfigError`` here, never at request time) and
 stored in their canonical text. Only sequencing against the store.

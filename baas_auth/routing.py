@@ -1,4 +1,4 @@
-"""Which application a route path belongs to, and whether it is one of the SPEC §6 endpoints.
+"""Which application a route path belongs to, and whether it is one of the behaviour §6 endpoints.
 
 Multi-tenant mode: ``/{org}/{app}/…`` and ``/management/…``. Single-app mode: the wrapped app is
 one application and the same paths come without the prefix. Does no I/O.

@@ -1,4 +1,4 @@
-"""Access-token format, issuing, verification and time-to-live rules (SPEC §3). Does no I/O.
+"""Access-token format, issuing, verification and time-to-live rules (behaviour §3). Does no I/O.
 
 A token is the unpadded base64url form of 65 bytes::
 
@@ -41,7 +41,7 @@ __all__ = [
 DEFAULT_MAX_TTL_MS = 604_800_000  # 7 days, the original system's default and ceiling
 _VERSION = 1
 _KID_BYTES = 6
-_RANDOM_BYTES = 18  # 144 bits; SPEC asks for at least 128
+_RANDOM_BYTES = 18  # 144 bits; the behaviour asks for at least 128
 _MAC_BYTES = 32
 _SIGNED_BYTES = 1 + _KID_BYTES + _RANDOM_BYTES + 8
 _TOKEN_BYTES = _SIGNED_BYTES + _MAC_BYTES
@@ -149,7 +149,7 @@ def _decode(token: str) -> bytes:
 
 
 def resolve_ttl_ms(requested: object, *, ceiling_ms: int | None) -> int | None:
-    """The life of a new token in ms, or None for never (SPEC §3).
+    """The life of a new token in ms, or None for never (behaviour §3).
 
     ``requested`` omitted (None) or 0 means the ceiling; ``ceiling_ms`` None means there is no
     ceiling, and then an omitted ttl gives a token that never expires.

@@ -38,7 +38,7 @@ _RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
 
 
 class AuthMiddleware:
-    """Authenticate and authorize every request before ``app`` sees it (SPEC §2 to §6).
+    """Authenticate and authorize every request before ``app`` sees it (behaviour §2 to §6).
 
     Args:
         app: the WSGI application to protect, passed positionally.

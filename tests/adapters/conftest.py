@@ -485,7 +485,7 @@ def assert_error(
     *,
     clock: FakeClock,
 ) -> None:
-    """The complete shape of a refusal (SPEC §4): status, JSON body, challenges."""
+    """The complete shape of a refusal (behaviour §4): status, JSON body, challenges."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()

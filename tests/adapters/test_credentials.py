@@ -1,4 +1,4 @@
-"""SPEC §2 end to end on both adapters: credential sources, conflicts, query-credential
+"""behaviour §2 end to end on both adapters: credential sources, conflicts, query-credential
 switches, scrubbing of the query the inner app sees, ``Cache-Control: private``, and the
 principal hand-off."""
 

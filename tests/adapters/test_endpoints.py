@@ -1,5 +1,5 @@
-"""SPEC §6 endpoints on both adapters: token (every way of sending parameters), /management/token,
-/management/me, and the revoke endpoints with their effect checked afterwards."""
+"""Endpoints (behaviour §6) on both adapters: token (every way of sending parameters),
+/management/token, /management/me, and the revoke endpoints with their effect checked after."""
 
 from __future__ import annotations
 
@@ -533,7 +533,7 @@ def test_clients_and_admins_revoke_a_users_tokens(
 
 
 def test_a_client_token_can_be_revoked_by_its_client(caller: Caller, world: World) -> None:
-    """Any kind of token can be revoked (SPEC §3): here through the realm, checked over HTTP."""
+    """Any kind of token can be revoked (behaviour §3): through the realm, checked over HTTP."""
     token = world.client_token(world.shop_creds)
     assert_works(caller, token)
     world.realm.revoke_token(token)

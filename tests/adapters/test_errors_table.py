@@ -1,4 +1,4 @@
-"""Every row of the SPEC §4 errors table, on both adapters, on a memory and a SQLite store.
+"""Every row of the behaviour §4 errors table, on both adapters, on a memory and a SQLite store.
 
 Each case asserts the whole refusal: status, ``error``, the exact ``WWW-Authenticate`` values
 (``error=`` only when credentials were sent or the request was malformed; a Basic challenge beside

@@ -1,6 +1,6 @@
-"""SPEC §5.1 methods and §5.2 paths on both adapters, with hand-built environs and scopes for the
-shapes an HTTP client would normalise away. Most cases target ``acme/sandbox``, whose guest may do
-anything, so a refusal can only come from the path or method check."""
+"""Methods (behaviour §5.1) and paths (§5.2) on both adapters, with hand-built environs and
+scopes for the shapes an HTTP client would normalise away. Most cases target ``acme/sandbox``,
+whose guest may do anything, so a refusal can only come from the path or method check."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credential extraction, query scrubbing and method checks (SPEC §2, §5.1): the accepting side."""
+"""Credential extraction, query scrubbing, method checks (behaviour §2, §5.1): accepting side."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Route-path decoding, root_path removal and canonical checks (SPEC §5.2), the accepting side."""
+"""Route-path decoding, root_path removal, canonical checks (behaviour §5.2): accepting side."""
 
 from __future__ import annotations
 

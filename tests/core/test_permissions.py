@@ -1,4 +1,4 @@
-"""Table-driven tests of the rule grammar and matcher (SPEC §5.1)."""
+"""Table-driven tests of the rule grammar and matcher (behaviour §5.1)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def allows(
 
 # (pattern, path, expected)
 PATH_CASES = [
-    # SPEC §5.1: ** is zero or more whole segments
+    # behaviour §5.1: ** is zero or more whole segments
     ("/users/**", "/users", True),
     ("/users/**", "/users/a", True),
     ("/users/**", "/users/a/b/c", True),
@@ -91,7 +91,7 @@ PATH_CASES = [
     ("users", "/users", True),
     ("/", "/", True),
     ("/", "/a", False),
-    # usergrid-auth.md §5.2 table, as SPEC decides it
+    # the original system's documented examples, as the behaviour decides them
     ("/foo/bar/*", "/foo/bar/baz", True),
     ("/foo/bar/*", "/foo/bar", False),
     ("/foo/bar/*", "/foo/bar/baz/", False),

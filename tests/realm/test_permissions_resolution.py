@@ -1,4 +1,4 @@
-"""Who gets which rules (SPEC §5.3): default role, own rules, roles, groups, inactivity."""
+"""Who gets which rules (behaviour §5.3): default role, own rules, roles, groups, inactivity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credential conflicts, header smuggling and query tricks (SPEC §2): refused, never guessed."""
+"""Credential conflicts, header smuggling, query tricks (behaviour §2): refused, never guessed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Path-matching bypass attempts (SPEC §5.2): each must be refused with 400, never normalised."""
+"""Path-matching bypass attempts (behaviour §5.2): each refused with 400, never normalised."""
 
 from __future__ import annotations
 
