@@ -26,8 +26,16 @@ def open_store(url: str) -> Store:
             )
         return SQLiteStore(path)
     if urlsplit(url).scheme in ("redis", "rediss", "unix"):
-        from baas_auth.stores.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
-
-        store: Store = RedisStore(url)
-        return store
+        return _redis_store(url)
     raise ConfigError("store URLs start with memory:, sqlite:/// or redis://")
+
+
+def _redis_store(url: str) -> Store:
+    try:
+        from baas_auth.stores.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise ConfigError(
+            "redis:// needs the Redis store, which this version of baas-auth does not have"
+        ) from exc
+    store: Store = RedisStore(url)
+    return store
