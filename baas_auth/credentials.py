@@ -10,8 +10,7 @@ import binascii
 import re
 from base64 import b64decode
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
@@ -32,21 +31,28 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class BearerToken:
-    """An access token, from ``Authorization: Bearer`` or the ``access_token`` parameter."""
+class BearerToken(NamedTuple):
+    """An access token, from ``Authorization: Bearer`` or the ``access_token`` parameter.
 
-    token: str = field(repr=False)
+    Immutable; a NamedTuple because one is built per request (see ``http.RequestInfo``).
+    """
+
+    token: str
     source: Literal["header", "query"]
 
+    def __repr__(self) -> str:
+        return f"BearerToken(source={self.source!r})"  # never the token
 
-@dataclass(frozen=True, slots=True)
-class ClientSecretPair:
+
+class ClientSecretPair(NamedTuple):
     """Client credentials, from ``client_id``/``client_secret`` parameters or a Basic header."""
 
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str
     source: Literal["query", "basic"]
+
+    def __repr__(self) -> str:
+        return f"ClientSecretPair(client_id={self.client_id!r}, source={self.source!r})"
 
 
 Credential = BearerToken | ClientSecretPair

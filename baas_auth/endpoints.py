@@ -121,7 +121,7 @@ class Endpoints:
     # -- token --------------------------------------------------------------------------
 
     def _token(self, route: Route, request: RequestInfo, params: Params) -> Response:
-        header = extract_credential(replace(request, query_string=b""))
+        header = extract_credential(request._replace(query_string=b""))
         if isinstance(header, BearerToken):
             raise BadRequestError("The token endpoint takes no access token")
         grant_type = _text(params, "grant_type")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from baas_auth.credentials import (
     BearerToken,
+    ClientSecretPair,
     Credential,
     check_method,
     check_method_override,
@@ -41,8 +43,7 @@ _SAFE_REALM = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
 _MANAGEMENT_KINDS = frozenset({"admin_user", "org_client"})
 
 
-@dataclass(frozen=True, slots=True)
-class Admit:
+class Admit(NamedTuple):
     """Call the inner app with this principal (None only for a passed-through CORS preflight)."""
 
     principal: Principal | None
@@ -52,15 +53,24 @@ class Admit:
     """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReadBody:
+class ReadBody(NamedTuple):
     """An endpoint request whose body the adapter must read before ``Gate.answer``."""
 
     route: Route
     request: RequestInfo
 
 
+class Parsed(NamedTuple):
+    """What the checks that need no store made of a request."""
+
+    route: Route
+    credential: Credential | None
+    preflight: bool
+    query_string: bytes
+
+
 Decision = Admit | ReadBody | Response
+_PARSED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +137,7 @@ class Gate:
         self.realm = realm
         self.options = options
         self.endpoints = Endpoints(realm, options, self.authenticate)
+        self._parsed: dict[RequestInfo, Parsed] = {}
 
     def now_ms(self) -> int:
         return int(self.realm.clock() * 1000)
@@ -135,19 +146,47 @@ class Gate:
         """Refuse, answer or admit ``request``; never raises for a bad request or a failed store."""
         route: Route | None = None
         try:
-            check_method(request.method)
-            if request.raw_path is not None:
-                check_raw_path(request.raw_path)
-            check_route_path(request.path, allow_trailing_slash=True)
-            route = self._route(request)
-            check_method_override(request)
-            if self._is_preflight(request):
-                return Admit(None, scrub_query(request.query_string))
+            parsed = self._parsed.get(request)
+            if parsed is None:
+                route = self._route_checked(request)
+                parsed = self._parse(request, route)
+            route = parsed.route
+            if parsed.preflight:
+                return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self.endpoints.start(route, request, websocket=websocket)
-            return self._admit(route, request)
+            return self._admit(parsed, request.method)
         except (AuthError, StoreError) as error:
             return self.refusal(error, route)
+
+    def _route_checked(self, request: RequestInfo) -> Route:
+        """The route, after the checks of the method and the path that come before routing."""
+        check_method(request.method)
+        if request.raw_path is not None:
+            check_raw_path(request.raw_path)
+        check_route_path(request.path, allow_trailing_slash=True)
+        return self._route(request)
+
+    def _parse(self, request: RequestInfo, route: Route) -> Parsed:
+        """The checks that depend on the request alone (no store, no clock), after routing.
+
+        The outcome is a pure function of ``request``, so a successful one is remembered and a
+        request seen again skips straight to authentication. Requests carrying client secrets
+        are not remembered, so that no secret lingers in memory.
+        """
+        check_method_override(request)
+        scrubbed = scrub_query(request.query_string)
+        if self._is_preflight(request):
+            return Parsed(route, None, True, scrubbed)
+        if route.endpoint is not None:
+            return Parsed(route, None, False, scrubbed)
+        credential = self._credential(request)
+        parsed = Parsed(route, credential, False, scrubbed)
+        if not isinstance(credential, ClientSecretPair):
+            if len(self._parsed) >= _PARSED_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[request] = parsed
+        return parsed
 
     def answer(self, pending: ReadBody, body: bytes) -> Response:
         """The response of an endpoint, given the request body the adapter read."""
@@ -207,15 +246,15 @@ class Gate:
     def _credential(self, request: RequestInfo) -> Credential | None:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
-    def _admit(self, route: Route, request: RequestInfo) -> Admit:
-        credential = self._credential(request)
+    def _admit(self, parsed: Parsed, method: str) -> Admit:
+        route, credential = parsed.route, parsed.credential
         principal = self.authenticate(credential, route)
         if route.org is None or route.app is None:
             self._check_management(principal)
         else:
-            self._check_rules(principal, request.method, route)
+            self._check_rules(principal, method, route)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
-        return Admit(principal, scrub_query(request.query_string), query_token)
+        return Admit(principal, parsed.query_string, query_token)
 
     def authenticate(self, credential: Credential | None, route: Route) -> Principal:
         """The principal of ``credential`` for ``route``; 401 when it does not belong there."""

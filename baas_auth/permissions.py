@@ -42,6 +42,7 @@ _FORBIDDEN_CHARS = frozenset("\\%#;: ")
 _USER_VARIABLE = "${user}"
 _SELF_SEGMENTS = frozenset({"me", _USER_VARIABLE})
 _UNSAFE_SEGMENTS = ("", ".", "..")
+_UNSAFE_SET = frozenset(_UNSAFE_SEGMENTS)
 
 
 def verb_for_method(method: str) -> str | None:
@@ -151,6 +152,7 @@ class _Node:
 
     __slots__ = (
         "closure",
+        "closure_accepts",
         "double_star",
         "glob_map",
         "globs",
@@ -176,6 +178,7 @@ class _Node:
         self.mask = 0
         self.reach = 0  # verbs allowed anywhere at or below this node, to prune dead states
         self.closure: tuple[_Node, ...] = (self,)
+        self.closure_accepts = 0  # verbs for which the closure holds a terminal "**"
         self.plain = True
 
     def child(self, segment: str, key: str) -> _Node:
@@ -204,6 +207,10 @@ class _Node:
         )
         if self.double_star is not None:  # "**" also matches zero segments
             self.closure = (self, *self.double_star.closure)
+        self.closure_accepts = 0
+        for node in self.closure:
+            if node.loop:
+                self.closure_accepts |= node.mask
 
 
 def _index_globs(glob_map: dict[str, _Node]) -> tuple[tuple[int, dict[str, _GlobEdges]], ...]:
@@ -233,13 +240,12 @@ def _freeze_all(root: _Node) -> None:
 class Matcher:
     """A compiled set of rules; immutable, safe to share between threads."""
 
-    __slots__ = ("_case_sensitive", "_has_self", "_root", "_size")
+    __slots__ = ("_case_sensitive", "_root", "_size")
 
-    def __init__(self, root: _Node, size: int, *, case_sensitive: bool, has_self: bool) -> None:
+    def __init__(self, root: _Node, size: int, *, case_sensitive: bool) -> None:
         self._root = root
         self._size = size
         self._case_sensitive = case_sensitive
-        self._has_self = has_self
 
     def __len__(self) -> int:
         return self._size
@@ -261,20 +267,37 @@ class Matcher:
             if found is None:
                 return False
             node, index = found, index + 1
-        names = self._names(identity) if self._has_self else ()
+        if node.closure_accepts & bit:
+            return True  # a "**" that ends a pattern takes every remaining segment
+        caller = _Caller(identity, self._case_sensitive)
         states: Iterable[_Node] = node.closure
         for segment in segments[index:]:
-            states = _step(states, segment, names, bit)
+            states = _step(states, segment, caller, bit)
             if not states:
                 return False
+            if any(state.loop and state.mask & bit for state in states):
+                return True
         return any(state.mask & bit for state in states)
 
-    def _names(self, identity: Sequence[str]) -> tuple[str, ...]:
-        if isinstance(identity, str):  # one name, never its characters one by one
-            identity = (identity,)
-        names = tuple(name if self._case_sensitive else name.casefold() for name in identity)
-        # An empty identity (a guest) matches no me/${user} segment, not even a literal "me".
-        return (*names, "me") if any(names) else ()
+
+class _Caller:
+    """The caller's names for ``me``/``${user}`` segments, worked out only if a walk meets one."""
+
+    __slots__ = ("_case_sensitive", "_identity", "_names")
+
+    def __init__(self, identity: Sequence[str], case_sensitive: bool) -> None:
+        # A bare string is one name, never its characters one by one.
+        self._identity = (identity,) if isinstance(identity, str) else identity
+        self._case_sensitive = case_sensitive
+        self._names: frozenset[str] | None = None
+
+    def is_named(self, segment: str) -> bool:
+        if self._names is None:
+            exact = self._case_sensitive
+            names = {name if exact else name.casefold() for name in self._identity if name}
+            # An empty identity (a guest) matches no me/${user} segment, not even "me".
+            self._names = frozenset({*names, "me"}) if names else frozenset()
+        return segment in self._names
 
 
 def _path_segments(path: str) -> list[str] | None:
@@ -282,12 +305,12 @@ def _path_segments(path: str) -> list[str] | None:
         return []
     head, _, rest = path.partition("/")
     segments = rest.split("/")
-    if head or any(segment in _UNSAFE_SEGMENTS for segment in segments):
+    if head or not _UNSAFE_SET.isdisjoint(segments):
         return None
     return segments
 
 
-def _step(states: Iterable[_Node], segment: str, names: tuple[str, ...], bit: int) -> set[_Node]:
+def _step(states: Iterable[_Node], segment: str, caller: _Caller, bit: int) -> set[_Node]:
     """One NFA step: every state reachable from ``states`` by consuming ``segment``."""
     following: set[_Node] = set()
     for node in states:
@@ -302,7 +325,7 @@ def _step(states: Iterable[_Node], segment: str, names: tuple[str, ...], bit: in
             continue
         if node.star is not None:
             following.update(node.star.closure)
-        if node.self_edge is not None and segment in names:
+        if node.self_edge is not None and caller.is_named(segment):
             following.update(node.self_edge.closure)
         for length, by_prefix in node.globs:
             for fullmatch, target in by_prefix.get(segment[:length], ()):
@@ -313,7 +336,7 @@ def _step(states: Iterable[_Node], segment: str, names: tuple[str, ...], bit: in
 
 def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matcher:
     """Compile rules into one Matcher; duplicated segments and wildcards share trie nodes."""
-    root, size, has_self = _Node(), 0, False
+    root, size = _Node(), 0
     for rule in rules:
         mask = sum(_VERB_BITS[verb] for verb in rule.verbs)
         if "put" in rule.verbs:
@@ -323,13 +346,12 @@ def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matc
             root.reach |= mask
             for segment in pattern[1:].split("/") if pattern != "/" else ():
                 key = segment if case_sensitive else segment.casefold()
-                has_self = has_self or key in _SELF_SEGMENTS
                 node = node.child(segment, key)
                 node.reach |= mask
             node.mask |= mask
             size += 1
     _freeze_all(root)
-    return Matcher(root, size, case_sensitive=case_sensitive, has_self=has_self)
+    return Matcher(root, size, case_sensitive=case_sensitive)
 
 
 EMPTY_MATCHER: Matcher = compile_rules(())

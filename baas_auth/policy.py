@@ -17,6 +17,7 @@ __all__ = ["OWN_ENTITY_RULE", "UserPolicy", "user_policy"]
 
 OWN_ENTITY_RULE = Rule.parse("get:/users/me")
 _DEFAULT_ROLE = "default"
+_NOTHING_LAPSED: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -34,6 +35,11 @@ class UserPolicy:
 
     def matcher(self, inactive_ms: int | None, *, case_sensitive: bool) -> Matcher:
         """The compiled rules for a token whose longest idle gap is ``inactive_ms``."""
+        if not self.timed:  # the common case: nothing can lapse
+            cache_key = (case_sensitive, _NOTHING_LAPSED)
+            found = self._matchers.get(cache_key)
+            if found is not None:
+                return found
         lapsed = frozenset(
             index
             for index, (limit, _) in enumerate(self.timed)

@@ -400,8 +400,7 @@ class Realm(RoleAdmin):
             if inactive is None:  # revoked since it was authenticated
                 return False
         matcher = policy.matcher(inactive, case_sensitive=case_sensitive)
-        names = tuple(n for n in (principal.uuid, principal.username) if n)
-        return matcher.permits(verb, path, names)
+        return matcher.permits(verb, path, (principal.uuid or "", principal.username or ""))
 
     def knows_app(self, org: str, app: str) -> bool:
         """Whether ``org/app`` (lower-case) exists, per the cached directory (see ``allows``)."""

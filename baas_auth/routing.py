@@ -6,8 +6,7 @@ one application and the same paths come without the prefix. Does no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from baas_auth.errors import AuthenticationError
 
@@ -18,9 +17,10 @@ Endpoint = Literal["token", "me", "revoke_one", "revoke_all"]
 _REVOKE = {"revoketoken": "revoke_one", "revoketokens": "revoke_all"}
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where a request goes: an app (``org``/``app``), or the management area (both None)."""
+class Route(NamedTuple):
+    """Where a request goes: an app (``org``/``app``), or the management area (both None).
+
+    Immutable; a NamedTuple because one is built per request (see ``http.RequestInfo``)."""
 
     org: str | None
     app: str | None

@@ -48,11 +48,7 @@ class Snapshot:
         self._clients: _Table[str, rec.ClientRecord | None] = _Table()
         self._tokens: _Table[str, TokenInfo | None] = _Table()
 
-    def _cached(self, table: _Table[K, V], key: K, load: Callable[[], V]) -> V:
-        try:
-            return table[key]
-        except KeyError:
-            pass
+    def _load_and_remember(self, table: _Table[K, V], key: K, load: Callable[[], V]) -> V:
         value = load()
         with self._lock:
             return table.remember(key, value)
@@ -62,19 +58,31 @@ class Snapshot:
         return None if raw is None else rec.decode(kind, raw)
 
     def app(self, org: str, app: str) -> rec.AppRecord | None:
-        return self._cached(
+        try:  # the hot path: a dict hit, no closure made
+            return self._apps[org, app]
+        except KeyError:
+            pass
+        return self._load_and_remember(
             self._apps, (org, app), lambda: self._get(rec.AppRecord, rec.app_key(org, app))
         )
 
     def roles(self, org: str, app: str) -> dict[str, rec.RoleRecord]:
+        try:
+            return self._roles[org, app]
+        except KeyError:
+            pass
         def load() -> dict[str, rec.RoleRecord]:
             found = self.store.scan(rec.role_prefix(org, app))
             return {r.name: r for r in (rec.decode(rec.RoleRecord, raw) for _, raw in found)}
 
-        return self._cached(self._roles, (org, app), load)
+        return self._load_and_remember(self._roles, (org, app), load)
 
     def guest_matcher(self, org: str, app: str, case_sensitive: bool) -> Matcher | None:
         """The compiled rules of the app's ``guest`` role; None when the app has no such role."""
+        try:
+            return self._guests[org, app, case_sensitive]
+        except KeyError:
+            pass
 
         def load() -> Matcher | None:
             guest = self.roles(org, app).get("guest")
@@ -83,10 +91,14 @@ class Snapshot:
             rules = [Rule.parse(text) for text in guest.rules]
             return compile_rules(rules, case_sensitive=case_sensitive) if rules else EMPTY_MATCHER
 
-        return self._cached(self._guests, (org, app, case_sensitive), load)
+        return self._load_and_remember(self._guests, (org, app, case_sensitive), load)
 
     def user_policy(self, org: str, app: str, user_uuid: str) -> UserPolicy | None:
         """The user's policy; None when the user is gone, disabled or not activated."""
+        try:
+            return self._users[org, app, user_uuid]
+        except KeyError:
+            pass
 
         def load() -> UserPolicy | None:
             alias = self.store.get(rec.user_alias_key(org, app, user_uuid))
@@ -101,10 +113,14 @@ class Snapshot:
             groups = [rec.decode(rec.GroupRecord, raw) for raw in self.store.get_many(keys) if raw]
             return user_policy(user, self.roles(org, app), groups)
 
-        return self._cached(self._users, (org, app, user_uuid), load)
+        return self._load_and_remember(self._users, (org, app, user_uuid), load)
 
     def admin(self, admin_uuid: str) -> rec.AdminRecord | None:
         """The admin user; None when it is gone or disabled."""
+        try:
+            return self._admins[admin_uuid]
+        except KeyError:
+            pass
 
         def load() -> rec.AdminRecord | None:
             alias = self.store.get(rec.admin_alias_key(admin_uuid))
@@ -116,10 +132,14 @@ class Snapshot:
             ok = admin is not None and admin.uuid == admin_uuid and not admin.disabled
             return admin if ok else None
 
-        return self._cached(self._admins, admin_uuid, load)
+        return self._load_and_remember(self._admins, admin_uuid, load)
 
     def client(self, client_id: str) -> rec.ClientRecord | None:
-        return self._cached(
+        try:
+            return self._clients[client_id]
+        except KeyError:
+            pass
+        return self._load_and_remember(
             self._clients,
             client_id,
             lambda: self._get(rec.ClientRecord, rec.client_key(client_id)),
@@ -132,4 +152,8 @@ class Snapshot:
         load: Callable[[Snapshot, str, bytes], TokenInfo | None],
     ) -> TokenInfo | None:
         """What a token record stands for, decoded once per generation (records never change)."""
-        return self._cached(self._tokens, token_id, lambda: load(self, token_id, raw))
+        try:
+            return self._tokens[token_id]
+        except KeyError:
+            pass
+        return self._load_and_remember(self._tokens, token_id, lambda: load(self, token_id, raw))

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_TTL_MS",
     "SigningKey",
     "VerifiedToken",
+    "check_expiry",
     "expires_in_seconds",
     "issue_token",
     "resolve_ttl_ms",
@@ -117,15 +118,21 @@ def verify_token(
     key = keys.get(raw[1 : 1 + _KID_BYTES])
     if key is None:
         raise MalformedTokenError()
-    expected = hmac.new(key.secret, raw[:_SIGNED_BYTES], hashlib.sha256).digest()
+    expected = hmac.digest(key.secret, raw[:_SIGNED_BYTES], "sha256")
     if not hmac.compare_digest(expected, raw[_SIGNED_BYTES:]):
         raise MalformedTokenError()
     expiry = int.from_bytes(raw[_SIGNED_BYTES - 8 : _SIGNED_BYTES], "big")
-    expires_at_ms = None if expiry == 0 else expiry
-    if expires_at_ms is not None and now_ms >= expires_at_ms and not allow_expired:
-        raise ExpiredTokenError()
     random_part = raw[1 + _KID_BYTES : _SIGNED_BYTES - 8]
-    return VerifiedToken(token_id_for(random_part), key.kid, expires_at_ms)
+    verified = VerifiedToken(token_id_for(random_part), key.kid, None if expiry == 0 else expiry)
+    return check_expiry(verified, now_ms=now_ms, allow_expired=allow_expired)
+
+
+def check_expiry(verified: VerifiedToken, *, now_ms: int, allow_expired: bool) -> VerifiedToken:
+    """``verified`` itself, or ExpiredTokenError once ``now_ms`` reaches its expiry."""
+    expires = verified.expires_at_ms
+    if expires is not None and now_ms >= expires and not allow_expired:
+        raise ExpiredTokenError()
+    return verified
 
 
 def token_key_id(token: str) -> bytes | None:

@@ -113,15 +113,15 @@ class AuthMiddleware:
 
 
 def _request_info(environ: WSGIEnvironment) -> RequestInfo:
-    headers = tuple((name, environ[key]) for name, key in _HEADERS if key in environ)
+    headers = tuple([(name, environ[key]) for name, key in _HEADERS if key in environ])
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    raw_path = None if raw_uri is None else _latin1(raw_uri).split(b"?", 1)[0]
-    return RequestInfo(
-        method=environ.get("REQUEST_METHOD", ""),
-        path=wsgi_route_path(environ.get("PATH_INFO", "")),
-        raw_path=raw_path,
-        query_string=_latin1(environ.get("QUERY_STRING", "")),
-        headers=headers,
+    query = environ.get("QUERY_STRING")
+    return RequestInfo(  # positional: this runs on every request
+        environ.get("REQUEST_METHOD", ""),
+        wsgi_route_path(environ.get("PATH_INFO", "")),
+        None if raw_uri is None else _latin1(raw_uri.partition("?")[0]),
+        _latin1(query) if query else b"",
+        headers,
     )
 
 
@@ -135,6 +135,8 @@ def _latin1(text: str) -> bytes:
 def _scrub_environ(environ: WSGIEnvironment, query_string: bytes) -> None:
     """Show the inner app (and its access log) the query without credentials."""
     original = environ.get("QUERY_STRING", "")
+    if not original:
+        return
     scrubbed = query_string.decode("latin-1")
     if scrubbed == original:
         return

@@ -8,14 +8,12 @@ Every method raises ``StoreError`` (wrapping the driver's error) when the backen
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["Store", "TokenLookup"]
 
 
-@dataclass(frozen=True, slots=True)
-class TokenLookup:
+class TokenLookup(NamedTuple):
     """What ``Store.get_token`` returns: the record (None if absent) and the generation."""
 
     record: bytes | None

@@ -1,0 +1,91 @@
+"""What the middleware remembers between requests never outlives what it depends on.
+
+A request seen before skips the checks that depend on it alone, and a token seen before skips
+its MAC; revocation, expiry, rule changes and deleted apps still apply to the very next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from baas_auth import MemoryStore, Realm
+from baas_auth.wsgi import AuthMiddleware
+from tests.conftest import FAST_HASHER, FakeClock
+
+
+def _inner(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    start_response("200 OK", [("content-type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.fixture
+def setup(clock: FakeClock) -> tuple[Realm, AuthMiddleware]:
+    realm = Realm(MemoryStore(), clock=clock, password_hasher=FAST_HASHER)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password="pw")
+    return realm, AuthMiddleware(_inner, realm, application="acme/shop")
+
+
+def _call(app: AuthMiddleware, path: str, authorization: str | None = None, query: str = "") -> str:
+    environ: dict[str, Any] = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query}
+    if authorization is not None:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    status: list[str] = []
+    b"".join(app(environ, lambda s, h, e=None: status.append(s)))  # type: ignore[arg-type]
+    return status[0]
+
+
+def test_revocation_applies_to_a_request_seen_before(setup):
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    realm.revoke_token(token)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+
+
+def test_expiry_applies_to_a_token_seen_before(setup, clock: FakeClock):
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw", ttl_ms=1000).access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    clock.advance_ms(1000)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+
+
+def test_rule_changes_apply_to_a_request_seen_before(setup):
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
+    assert _call(app, "/books", f"Bearer {token}").startswith("403")
+
+
+def test_guest_rules_and_deleted_roles_apply_at_once(setup):
+    realm, app = setup
+    realm.grant("acme", "shop", "get:/public/**", role="guest")
+    assert _call(app, "/public/x") == "200 OK"
+    realm.delete_role("acme", "shop", "guest")
+    assert _call(app, "/public/x").startswith("401")
+
+
+def test_client_secrets_are_not_remembered(setup):
+    realm, app = setup
+    creds = realm.create_credentials("acme", "shop")
+    query = f"client_id={creds.client_id}&client_secret={creds.client_secret}"
+    assert _call(app, "/books", query=query) == "200 OK"
+    remembered = repr(app._gate._parsed)
+    assert creds.client_secret not in remembered
+    realm.regenerate_credentials(creds.client_id)
+    assert _call(app, "/books", query=query).startswith("401")
+
+
+def test_remembered_requests_are_bounded(setup):
+    from baas_auth import gate
+
+    _, app = setup
+    for index in range(gate._PARSED_CACHE_SIZE + 10):
+        _call(app, f"/items/{index}")
+    assert len(app._gate._parsed) <= gate._PARSED_CACHE_SIZE
