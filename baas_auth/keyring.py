@@ -15,9 +15,9 @@ from baas_auth.errors import ConfigError
 from baas_auth.stores.protocols import Store
 from baas_auth.tokens import (
     SigningKey,
+    UnknownKeyError,
     VerifiedToken,
     check_expiry,
-    token_key_id,
     verify_token,
 )
 
@@ -85,10 +85,13 @@ class KeyRing:
         known = self._verified.get(token)
         if known is not None:
             return check_expiry(known, now_ms=now_ms, allow_expired=allow_expired)
-        kid = token_key_id(token)
-        if kid is not None and kid not in self._by_kid_bytes and self._may_reload(now_ms):
+        try:
+            verified = verify_token(token, self._by_kid_bytes, now_ms=now_ms, allow_expired=True)
+        except UnknownKeyError:
+            if not self._may_reload(now_ms):
+                raise
             self.reload()
-        verified = verify_token(token, self._by_kid_bytes, now_ms=now_ms, allow_expired=True)
+            verified = verify_token(token, self._by_kid_bytes, now_ms=now_ms, allow_expired=True)
         if len(self._verified) >= _VERIFIED_CACHE_SIZE:
             self._verified.clear()
         self._verified[token] = verified

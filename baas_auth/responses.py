@@ -6,7 +6,8 @@ Usergrid's JSON error body with RFC 6750 §3 ``WWW-Authenticate`` challenges. Do
 from __future__ import annotations
 
 import json
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 from baas_auth.errors import AuthError, MethodNotAllowedError, StoreError
 from baas_auth.http import Headers, Response
@@ -30,19 +31,21 @@ def json_response(status: int, payload: object, *, extra: Headers = ()) -> Respo
 _CHALLENGED = frozenset({400, 401, 403})  # behaviour §4: a 405 or 404 carries no challenge
 
 
-def _challenges(error: AuthError, realm_name: str, side: Side) -> Headers:
-    if error.status_code not in _CHALLENGED:
+def _challenges(
+    status: int, challenge_error: str | None, basic: bool, realm_name: str, side: Side
+) -> Headers:
+    if status not in _CHALLENGED:
         return ()
     if side == "token":
         # RFC 6749 §5.2: a client that failed to authenticate is told how to, with Basic.
-        if error.status_code != 401:
+        if status != 401:
             return ()
         return (("www-authenticate", f'Basic realm="{realm_name}"'),)
     bearer = f'Bearer realm="{realm_name}"'
-    if error.challenge_error:
-        bearer += f', error="{error.challenge_error}"'
+    if challenge_error:
+        bearer += f', error="{challenge_error}"'
     found: list[tuple[str, str]] = [("www-authenticate", bearer)]
-    if error.basic_challenge:
+    if basic:
         found.append(("www-authenticate", f'Basic realm="{realm_name}"'))
     return tuple(found)
 
@@ -59,11 +62,51 @@ def error_response(
     if isinstance(error, StoreError):
         payload = _body(error.error, "The authorization store is unavailable", now_ms, duration_ms)
         return json_response(503, payload, extra=(("retry-after", "1"),))
-    extra = _challenges(error, realm_name, side)
-    if isinstance(error, MethodNotAllowedError):
+    template = _refusal_template(
+        error.status_code,
+        error.error,
+        error.error_description,
+        error.challenge_error,
+        error.basic_challenge,
+        isinstance(error, MethodNotAllowedError),
+        realm_name,
+        side,
+    )
+    return template.render(now_ms, duration_ms)
+
+
+class _Template(NamedTuple):
+    """A refusal with everything but its timestamp and duration already rendered."""
+
+    status: int
+    headers: Headers
+    body_start: bytes
+
+    def render(self, now_ms: int, duration_ms: int) -> Response:
+        body = b'%s%d,"duration":%d}' % (self.body_start, now_ms, duration_ms)
+        return Response(self.status, (*self.headers, ("content-length", str(len(body)))), body)
+
+
+@lru_cache(maxsize=256)
+def _refusal_template(
+    status: int,
+    error: str,
+    description: str,
+    challenge_error: str | None,
+    basic_challenge: bool,
+    method_not_allowed: bool,
+    realm_name: str,
+    side: Side,
+) -> _Template:
+    # Refusals are the path an attacker controls: render each kind once, not per request.
+    extra = _challenges(status, challenge_error, basic_challenge, realm_name, side)
+    if method_not_allowed:
         extra = (*extra, ("allow", ALLOWED_METHODS))
-    payload = _body(error.error, error.error_description, now_ms, duration_ms)
-    return json_response(error.status_code, payload, extra=extra)
+    start = json.dumps(
+        {"error": error, "error_description": description, "timestamp": 0}, separators=(",", ":")
+    )
+    body_start = start[: -len("0}")].encode("utf-8")
+    return _Template(status, (_JSON, *_NO_STORE, *extra), body_start)
 
 
 def method_not_allowed(allowed: str, *, now_ms: int) -> Response:

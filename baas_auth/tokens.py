@@ -30,12 +30,12 @@ from baas_auth.errors import (
 __all__ = [
     "DEFAULT_MAX_TTL_MS",
     "SigningKey",
+    "UnknownKeyError",
     "VerifiedToken",
     "check_expiry",
     "expires_in_seconds",
     "issue_token",
     "resolve_ttl_ms",
-    "token_key_id",
     "verify_token",
 ]
 
@@ -81,6 +81,10 @@ def _kid_bytes(kid: str) -> bytes:
     return base64.urlsafe_b64decode(kid)
 
 
+class UnknownKeyError(MalformedTokenError):
+    """A well-formed token signed with a key id this realm does not hold (yet, or any more)."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
     """A token whose format, MAC and expiry have been checked; its record is not yet looked up."""
@@ -117,7 +121,7 @@ def verify_token(
     raw = _decode(token)
     key = keys.get(raw[1 : 1 + _KID_BYTES])
     if key is None:
-        raise MalformedTokenError()
+        raise UnknownKeyError()
     expected = hmac.digest(key.secret, raw[:_SIGNED_BYTES], "sha256")
     if not hmac.compare_digest(expected, raw[_SIGNED_BYTES:]):
         raise MalformedTokenError()
@@ -133,14 +137,6 @@ def check_expiry(verified: VerifiedToken, *, now_ms: int, allow_expired: bool) -
     if expires is not None and now_ms >= expires and not allow_expired:
         raise ExpiredTokenError()
     return verified
-
-
-def token_key_id(token: str) -> bytes | None:
-    """The key id a well-shaped token names (unverified), or None for a malformed one."""
-    try:
-        return _decode(token)[1 : 1 + _KID_BYTES]
-    except MalformedTokenError:
-        return None
 
 
 def _decode(token: str) -> bytes:
