@@ -32,11 +32,12 @@ def _unb64(text: str) -> bytes:
 class PasswordHasher:
     """scrypt with cost ``n`` (a power of two), block size ``r`` and parallelism ``p``.
 
-    The default (n=2**15, r=8, p=1: 32 MiB of memory) takes roughly 50-100 ms on one core.
+    The default (n=2**14, r=8, p=1: 16 MiB of memory) takes roughly 40-90 ms on one core
+    (measured in docs/performance.md); raise ``n`` where logins may cost more.
     Test suites may lower ``n`` (e.g. ``PasswordHasher(n=2**4)``); never in production.
     """
 
-    n: int = 2**15
+    n: int = 2**14
     r: int = 8
     p: int = 1
 

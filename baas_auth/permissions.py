@@ -19,6 +19,7 @@ __all__ = [
     "VERBS",
     "Matcher",
     "Rule",
+    "RuleCache",
     "compile_rules",
     "verb_for_method",
 ]
@@ -356,3 +357,38 @@ def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matc
 
 EMPTY_MATCHER: Matcher = compile_rules(())
 ALL_ACCESS: Matcher = compile_rules([Rule.parse("*:/**")])
+
+
+class RuleCache:
+    """Parsed rules and compiled matchers, remembered by content.
+
+    Any directory write starts a new snapshot of the directory; the rule sets it holds rarely
+    change with it, so their compiled matchers are kept here, keyed by the rules themselves,
+    and a large rule set is not compiled again because some unrelated user was created.
+    Bounded: a full table is emptied and refilled on demand.
+    """
+
+    __slots__ = ("_limit", "_matchers", "_rules")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._rules: dict[str, Rule] = {}
+        self._matchers: dict[tuple[frozenset[Rule], bool], Matcher] = {}
+
+    def parse(self, text: str) -> Rule:
+        found = self._rules.get(text)
+        if found is None:
+            if len(self._rules) >= self._limit * 16:
+                self._rules.clear()
+            found = self._rules[text] = Rule.parse(text)
+        return found
+
+    def compile(self, rules: Iterable[Rule], *, case_sensitive: bool) -> Matcher:
+        key = (frozenset(rules), case_sensitive)
+        found = self._matchers.get(key)
+        if found is None:
+            if len(self._matchers) >= self._limit:
+                self._matchers.clear()
+            found = compile_rules(key[0], case_sensitive=case_sensitive)
+            self._matchers[key] = found
+        return found

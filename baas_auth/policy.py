@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from baas_auth.permissions import Matcher, Rule, compile_rules
+from baas_auth.permissions import Matcher, Rule, RuleCache
 from baas_auth.records import GroupRecord, RoleRecord, UserRecord
 
 __all__ = ["OWN_ENTITY_RULE", "UserPolicy", "user_policy"]
@@ -27,6 +27,7 @@ class UserPolicy:
     always: tuple[Rule, ...]
     timed: tuple[tuple[int, tuple[Rule, ...]], ...]
     """``(inactivity_ms, rules)`` for each role that lapses after that much inactivity."""
+    compiler: RuleCache
     _matchers: dict[tuple[bool, frozenset[int]], Matcher] = field(default_factory=dict)
 
     @property
@@ -50,21 +51,25 @@ class UserPolicy:
         if found is None:
             live = [rules for index, (_, rules) in enumerate(self.timed) if index not in lapsed]
             rules = [*self.always, *(rule for group in live for rule in group)]
-            found = self._matchers[cache_key] = compile_rules(rules, case_sensitive=case_sensitive)
+            found = self.compiler.compile(rules, case_sensitive=case_sensitive)
+            self._matchers[cache_key] = found
         return found
 
 
-def _parsed(texts: Iterable[str]) -> tuple[Rule, ...]:
-    return tuple(Rule.parse(text) for text in texts)
-
-
 def user_policy(
-    user: UserRecord, roles: Mapping[str, RoleRecord], groups: Sequence[GroupRecord]
+    user: UserRecord,
+    roles: Mapping[str, RoleRecord],
+    groups: Sequence[GroupRecord],
+    compiler: RuleCache,
 ) -> UserPolicy:
     """Assemble a user's policy from its record, the app's roles and the user's groups.
 
     Roles that no longer exist are skipped; the ``default`` role never lapses.
     """
+
+    def _parsed(texts: Iterable[str]) -> tuple[Rule, ...]:
+        return tuple(compiler.parse(text) for text in texts)
+
     always: list[Rule] = [OWN_ENTITY_RULE, *_parsed(user.rules)]
     timed: list[tuple[int, tuple[Rule, ...]]] = []
     role_names = [_DEFAULT_ROLE, *user.roles]
@@ -79,4 +84,4 @@ def user_policy(
             timed.append((role.inactivity_ms, _parsed(role.rules)))
         else:
             always.extend(_parsed(role.rules))
-    return UserPolicy(tuple(always), tuple(timed))
+    return UserPolicy(tuple(always), tuple(timed), compiler)

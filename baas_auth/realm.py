@@ -26,7 +26,7 @@ from baas_auth.hashing import PasswordHasher, secret_matches
 from baas_auth.keyring import KeyRing
 from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.paths import check_route_path, rule_path
-from baas_auth.permissions import verb_for_method
+from baas_auth.permissions import RuleCache, verb_for_method
 from baas_auth.roles import RoleAdmin
 from baas_auth.snapshot import Snapshot
 from baas_auth.stores.protocols import Store
@@ -80,7 +80,8 @@ class Realm(RoleAdmin):
         self.max_token_ttl_ms = max_token_ttl_ms
         self.password_hasher = password_hasher or PasswordHasher()
         self._lock = threading.Lock()
-        self._snapshot = Snapshot(store, -1)
+        self._rules = RuleCache()
+        self._snapshot = Snapshot(store, -1, self._rules)
         self.keys = KeyRing(store, signing_keys)
 
     @classmethod
@@ -120,7 +121,7 @@ class Realm(RoleAdmin):
             if self._snapshot.generation != generation:
                 if self.keys.configured is None:
                     self.keys.reload()
-                self._snapshot = Snapshot(self.store, generation)
+                self._snapshot = Snapshot(self.store, generation, self._rules)
             return self._snapshot
 
     def _fresh_view(self) -> Snapshot:

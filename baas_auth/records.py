@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar
 
 from baas_auth.errors import ConfigError
@@ -160,14 +160,26 @@ class TokenRecord:
 R = TypeVar("R")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
 def encode(record: object) -> bytes:
-    return json.dumps(asdict(record), separators=(",", ":")).encode("utf-8")  # type: ignore[call-overload]
+    """The JSON form of a record (a shallow read of its fields: they are plain JSON values)."""
+    data = {name: getattr(record, name) for name in _field_names(type(record))}
+    return json.dumps(data, separators=(",", ":")).encode("utf-8")
 
 
 def decode(kind: type[R], raw: bytes) -> R:
     """A record from its JSON form; unknown fields are ignored so newer writers stay readable."""
-    data: dict[str, Any] = json.loads(raw)
-    names = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    data: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    names = _field_names(kind)
     return kind(**{k: v for k, v in data.items() if k in names})
 
 

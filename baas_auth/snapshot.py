@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from baas_auth import records as rec
 from baas_auth.model import TokenInfo
-from baas_auth.permissions import EMPTY_MATCHER, Matcher, Rule, compile_rules
+from baas_auth.permissions import EMPTY_MATCHER, Matcher, RuleCache
 from baas_auth.policy import UserPolicy, user_policy
 from baas_auth.stores.protocols import Store
 
@@ -36,9 +36,10 @@ class _Table(dict[K, V]):
 class Snapshot:
     """Directory records of one generation: apps, roles, users' policies, admins, clients."""
 
-    def __init__(self, store: Store, generation: int) -> None:
+    def __init__(self, store: Store, generation: int, compiler: RuleCache) -> None:
         self.store = store
         self.generation = generation
+        self.compiler = compiler
         self._lock = threading.Lock()
         self._apps: _Table[tuple[str, str], rec.AppRecord | None] = _Table()
         self._roles: _Table[tuple[str, str], dict[str, rec.RoleRecord]] = _Table()
@@ -71,6 +72,7 @@ class Snapshot:
             return self._roles[org, app]
         except KeyError:
             pass
+
         def load() -> dict[str, rec.RoleRecord]:
             found = self.store.scan(rec.role_prefix(org, app))
             return {r.name: r for r in (rec.decode(rec.RoleRecord, raw) for _, raw in found)}
@@ -88,8 +90,10 @@ class Snapshot:
             guest = self.roles(org, app).get("guest")
             if guest is None:
                 return None
-            rules = [Rule.parse(text) for text in guest.rules]
-            return compile_rules(rules, case_sensitive=case_sensitive) if rules else EMPTY_MATCHER
+            rules = [self.compiler.parse(text) for text in guest.rules]
+            if not rules:
+                return EMPTY_MATCHER
+            return self.compiler.compile(rules, case_sensitive=case_sensitive)
 
         return self._load_and_remember(self._guests, (org, app, case_sensitive), load)
 
@@ -111,7 +115,7 @@ class Snapshot:
                 return None
             keys = [rec.group_key(org, app, path) for path in user.groups]
             groups = [rec.decode(rec.GroupRecord, raw) for raw in self.store.get_many(keys) if raw]
-            return user_policy(user, self.roles(org, app), groups)
+            return user_policy(user, self.roles(org, app), groups, self.compiler)
 
         return self._load_and_remember(self._users, (org, app, user_uuid), load)
 

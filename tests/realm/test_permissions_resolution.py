@@ -180,3 +180,27 @@ def test_guest_of_unknown_app_is_refused(shop: Realm):
 
     with pytest.raises(AuthenticationError):
         shop.guest("acme", "nope")
+
+
+def test_unrelated_directory_writes_do_not_recompile_rules(shop: Realm, monkeypatch):
+    from baas_auth import permissions
+
+    compiled: list[int] = []
+    original = permissions.compile_rules
+
+    def counting(rules, *, case_sensitive=True):
+        compiled.append(1)
+        return original(rules, case_sensitive=case_sensitive)
+
+    monkeypatch.setattr(permissions, "compile_rules", counting)
+    for index in range(50):
+        shop.grant("acme", "shop", f"get:/res{index}/*/items/*", role="default")
+    alice = _alice(shop)
+    assert shop.permits(alice, "GET", "/res7/x/items/y", org="acme", app="shop")
+    before = len(compiled)
+    shop.create_user("acme", "shop", "bob", password="pw")  # a write: a new snapshot
+    assert shop.permits(alice, "GET", "/res7/x/items/y", org="acme", app="shop")
+    assert len(compiled) == before
+    shop.grant("acme", "shop", "get:/extra", role="default")  # the rules changed: compile
+    assert shop.permits(alice, "GET", "/extra", org="acme", app="shop")
+    assert len(compiled) == before + 1

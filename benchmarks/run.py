@@ -1,0 +1,310 @@
+"""Run every benchmark in fresh processes, aggregate, print Markdown tables, save JSON.
+
+Each of ``--processes`` rounds (default 3) runs each benchmark module in its own new process;
+a figure is the median of the per-process medians, with their min-max. ``--quick`` is one
+round of short batches, to check that everything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MODULES = ("middleware", "permissions", "tokens")
+PEERS = (
+    "starlette",
+    "fastapi",
+    "anyio",
+    "pydantic",
+    "Flask",
+    "Werkzeug",
+    "Authlib",
+    "Flask-HTTPAuth",
+    "pycasbin",
+    "simpleeval",
+    "wcmatch",
+)
+Row = dict[str, Any]
+TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"
+RANGE = f"min{DASH}max of runs"
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def run_module(module: str, quick: bool) -> dict[str, Any]:
+    """One fresh process running ``bench_<module>.py``; its JSON report."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "out.json"
+        command = [sys.executable, str(HERE / f"bench_{module}.py"), "--json", str(out)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        subprocess.run([*command, *(["--quick"] if quick else [])], check=True, env=env)  # noqa: S603
+        report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+def run_all(modules: Iterable[str], rounds: int, quick: bool) -> list[dict[str, Any]]:
+    """Every module in every round; rounds interleave so a slow minute spreads over modules."""
+    reports = []
+    for number in range(1, rounds + 1):
+        for module in modules:
+            print(f"[round {number}/{rounds}] bench_{module}.py", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            report = run_module(module, quick)
+            seconds = round(time.perf_counter() - started, 1)
+            reports.append({"round": number, "module": module, "seconds": seconds, **report})
+    return reports
+
+
+def aggregate(reports: list[dict[str, Any]]) -> list[Row]:
+    """One row per (group, name): median of the per-process medians, and their min and max."""
+    rows: dict[tuple[str, str], Row] = {}
+    for report in reports:
+        for item in report["results"]:
+            row = rows.setdefault((item["group"], item["name"]), {**item, "runs": [], "cpu": []})
+            row["runs"].append(item["per_call_ns"])
+            row["cpu"].append(item["cpu_share"])
+    for row in rows.values():
+        runs = row.pop("runs")
+        row.update(
+            ns=statistics.median(runs),
+            min_ns=min(runs),
+            max_ns=max(runs),
+            per_process_ns=runs,
+            cpu_share=row.pop("cpu"),
+        )
+        del row["per_call_ns"]
+    return list(rows.values())
+
+
+def cpu_summary(rows: list[Row]) -> str:
+    """How much of the timed wall time this process had the CPU (1.0: an idle machine)."""
+    shares = sorted(share for row in rows for share in row["cpu_share"])
+    return f"median {statistics.median(shares):.2f}, lowest {shares[0]:.2f}"
+
+
+# -- describing the run ---------------------------------------------------------------------------
+
+
+def _dist(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    import baas_auth
+
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "cpu": _cpu(),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "baas_auth": baas_auth.__version__,
+        "peers": {name: v for name in PEERS if (v := _dist(name)) is not None},
+    }
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+
+def us(ns: float) -> str:
+    """A per-call time for a table: µs, or ms from 1 ms up."""
+    if ns >= 1_000_000:
+        return f"{ns / 1_000_000:,.1f} ms"
+    value = ns / 1000
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def span(row: Row) -> str:
+    return f"{us(row['min_ns'])}{DASH}{us(row['max_ns'])}"
+
+
+def ratio(value: float) -> str:
+    return f"{value:,.1f}{TIMES}" if value < 100 else f"{value:,.0f}{TIMES}"
+
+
+def table(header: list[str], lines: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def _block(row: Row) -> int:
+    """Table order: the bare app, then baas_auth's rows, then the others (stable within)."""
+    params = row["params"]
+    if params["library"] == "baseline":
+        return 0
+    return 1 if params["library"] == "baas_auth" and not params.get("relative_to") else 2
+
+
+def overhead_table(rows: list[Row], group: str) -> str:
+    """ASGI or WSGI: each variant against the bare app, and against its plain framework."""
+    mine = sorted((row for row in rows if row["group"] == group), key=_block)
+    by_name = {row["name"]: row for row in mine}
+    bare = by_name[mine[0]["params"]["baseline"]]["ns"]
+    lines = []
+    for row in mine:
+        plain = by_name.get(row["params"].get("relative_to") or "")
+        added = "" if row["ns"] == bare else f"{(row['ns'] - bare) / 1000:+,.2f}"
+        lines.append(
+            [
+                row["name"],
+                row["params"]["library"],
+                us(row["ns"]),
+                span(row),
+                ratio(row["ns"] / bare),
+                added,
+                ratio(row["ns"] / plain["ns"]) if plain else "",
+            ]
+        )
+    header = [
+        "Variant",
+        "Library",
+        "µs/call",
+        RANGE,
+        f"{TIMES} bare",
+        "added µs",
+        f"{TIMES} plain framework",
+    ]
+    return table(header, lines)
+
+
+def _cell(rows: list[Row], impl: str, n: int, case: str | None) -> Row | None:
+    for row in rows:
+        params = row["params"]
+        if (params.get("impl"), params.get("rules"), params.get("case")) == (impl, n, case):
+            return row
+    return None
+
+
+def permission_table(rows: list[Row]) -> str:
+    """Rules down, implementation and request across; µs per check."""
+    impls = ("Realm.permits", "Matcher.permits", "pycasbin")
+    cases = ("first", "last", "deny")
+    sizes = sorted({row["params"]["rules"] for row in rows if row["group"] == "permissions"})
+    header = ["Rules"] + [f"{impl} {case}" for impl in impls for case in cases]
+    header.append("pycasbin ÷ Realm.permits (deny)")
+    lines = []
+    for n in sizes:
+        cells = [_cell(rows, impl, n, case) for impl in impls for case in cases]
+        line = [f"{n:,}"] + [us(c["ns"]) if c else "n/a" for c in cells]
+        mine, theirs = cells[2], cells[8]
+        line.append(ratio(theirs["ns"] / mine["ns"]) if mine and theirs else "n/a")
+        lines.append(line)
+    return table(header, lines)
+
+
+def compile_table(rows: list[Row]) -> str:
+    """Rules down; what it costs to parse, compile and change rule sets."""
+    impls = ("Rule.parse", "compile_rules", "Realm.permits cold", "pycasbin load", "Realm.grant")
+    groups = ("compile", "grant")
+    sizes = sorted({row["params"]["rules"] for row in rows if row["group"] in groups})
+    header = [
+        "Rules",
+        "Rule.parse (all)",
+        "compile_rules",
+        "Realm.permits after a write",
+        "pycasbin Enforcer load",
+        "Realm.grant of one more rule",
+    ]
+    lines = []
+    for n in sizes:
+        cells = [_cell(rows, impl, n, None) for impl in impls]
+        lines.append([f"{n:,}"] + [us(c["ns"]) if c else "n/a" for c in cells])
+    return table(header, lines)
+
+
+def simple_table(rows: list[Row], group: str) -> str:
+    mine = [row for row in rows if row["group"] == group]
+    return table(
+        ["Variant", "µs/call", RANGE], [[row["name"], us(row["ns"]), span(row)] for row in mine]
+    )
+
+
+def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    groups = {row["group"] for row in rows}
+    parts = [
+        f"Machine: {meta['cpus']} {TIMES} {meta['cpu']}, {meta['python']}, load average at "
+        f"start {meta['load_average']}, CPU share of the timed batches {cpu_summary(rows)}. "
+        f"baas_auth {meta['baas_auth']}; peers: "
+        + ", ".join(f"{k} {v}" for k, v in meta["peers"].items())
+        + "."
+    ]
+    if "asgi" in groups:
+        parts += ["## ASGI per-request overhead", overhead_table(rows, "asgi")]
+    if "wsgi" in groups:
+        parts += ["## WSGI per-request overhead", overhead_table(rows, "wsgi")]
+    if "permissions" in groups:
+        parts += [
+            "## Permission check vs rule count (µs per check)",
+            permission_table(rows),
+            "## Compiling and granting rules",
+            compile_table(rows),
+        ]
+    if "tokens" in groups:
+        parts += ["## Tokens", simple_table(rows, "tokens")]
+    return "\n\n".join(parts) + "\n"
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one round of short batches")
+    parser.add_argument("--processes", type=int, help="rounds of fresh processes (default 3)")
+    parser.add_argument("--only", action="append", choices=MODULES, help="run only these")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="JSON folder")
+    args = parser.parse_args()
+    rounds = args.processes or (1 if args.quick else 3)
+    meta = machine()
+    started = time.time()
+    reports = run_all(args.only or MODULES, rounds, args.quick)
+    rows = aggregate(reports)
+    meta.update(
+        rounds=rounds,
+        quick=args.quick,
+        seconds=round(time.time() - started, 1),
+        load_average_end=[round(x, 2) for x in os.getloadavg()],
+    )
+    notes = sorted({note for report in reports for note in report["notes"]})
+    text = markdown(rows, meta) + "".join(f"\nNote: {note}" for note in notes)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = {"meta": meta, "notes": notes, "rows": rows, "reports": reports}
+    (args.out / f"bench-{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
+    (args.out / f"bench-{stamp}.md").write_text(text)
+    print(f"\nSaved {args.out / f'bench-{stamp}.json'} ({meta['seconds']} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
