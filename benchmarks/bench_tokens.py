@@ -107,7 +107,7 @@ def cold_rows(seed: Seeded, settings: Settings, report: Report) -> None:
 def issue_rows(settings: Settings, report: Report) -> None:
     """The password grant: scrypt with the default cost, then with the lowered test cost."""
     for label, hasher in (
-        ("default PasswordHasher() (scrypt n=2**15, r=8)", PasswordHasher()),
+        (f"default PasswordHasher() (scrypt n={PasswordHasher().n}, r=8)", PasswordHasher()),
         ("lowered test hasher (n=16, r=1)", FAST_HASHER),
     ):
         _add(
