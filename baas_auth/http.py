@@ -30,10 +30,6 @@ class RequestInfo(NamedTuple):
     query_string: bytes = b""
     headers: Headers = ()
 
-    def header_values(self, name: str) -> list[str]:
-        """Every value of the header ``name`` (lower-case), in order."""
-        return [value for key, value in self.headers if key == name]
-
 
 @dataclass(frozen=True, slots=True)
 class Response:

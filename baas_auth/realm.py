@@ -167,6 +167,7 @@ class Realm(RoleAdmin):
         if not self.password_hasher.verify(_text(password), stored_hash) or user is None:
             raise InvalidGrantError()
         _check_usable(user.activated, user.disabled)
+        self._rehash_if_needed(rec.user_key(found.org, found.name, user.username), user, password)
         principal = Principal(
             kind="app_user", org=found.org, app=found.name, uuid=user.uuid, username=user.username
         )
@@ -183,6 +184,7 @@ class Realm(RoleAdmin):
         if not self.password_hasher.verify(_text(password), stored_hash) or admin is None:
             raise InvalidGrantError()
         _check_usable(True, admin.disabled)
+        self._rehash_if_needed(rec.admin_key(admin.username), admin, password)
         principal = Principal(
             kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=frozenset(admin.orgs)
         )
@@ -209,6 +211,15 @@ class Realm(RoleAdmin):
         kind: rec.TokenKind = "org_client" if principal.app is None else "app_client"
         record = rec.TokenRecord(kind, client_id, "", 0, None, principal.org, principal.app)
         return self._issue(record, ttl, principal)
+
+    def _rehash_if_needed(
+        self, key: str, record: rec.UserRecord | rec.AdminRecord, password: str
+    ) -> None:
+        """After a successful login, store the password again under the current scrypt cost
+        when its hash was made with another one (hashes carry their parameters)."""
+        if record.password_hash and self.password_hasher.needs_rehash(record.password_hash):
+            record.password_hash = self.password_hasher.hash(password)
+            self.store.put(key, rec.encode(record))
 
     @staticmethod
     def _find_or_none(find: Callable[[], R]) -> R | None:

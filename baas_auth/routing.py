@@ -30,10 +30,6 @@ class Route(NamedTuple):
     subject: str | None = None
     """The ``{user}`` or ``{admin}`` segment of a revoke endpoint."""
 
-    @property
-    def is_management(self) -> bool:
-        return self.org is None
-
 
 def _endpoint(segments: list[str]) -> tuple[Endpoint | None, str | None]:
     if segments == ["token"]:

@@ -375,3 +375,25 @@ def test_forged_key_ids_cause_at_most_one_key_reload_a_second(clock: FakeClock):
     with pytest.raises(MalformedTokenError):
         realm.authenticate_token(issue_token(SigningKey.generate(), expires_at_ms=None)[0])
     assert CountingStore.key_reads - before == 2
+
+
+def test_raising_the_password_cost_rehashes_at_the_next_login(clock: FakeClock):
+    from baas_auth import MemoryStore, PasswordHasher
+
+    store = MemoryStore()
+    cheap = Realm(store, clock=clock, password_hasher=PasswordHasher(n=16, r=1, p=1))
+    cheap.create_org("acme")
+    cheap.create_user("acme", "sandbox", "u", password="pw")
+    cheap.create_admin("ann", password="pw")
+    dearer = PasswordHasher(n=32, r=1, p=1)
+    realm = Realm(store, clock=clock, password_hasher=dearer)
+    assert dearer.needs_rehash(realm._user(realm._app("acme", "sandbox"), "u").password_hash or "")
+    realm.password_token("acme", "sandbox", "u", "pw")
+    realm.admin_token("ann", "pw")
+    assert not dearer.needs_rehash(
+        realm._user(realm._app("acme", "sandbox"), "u").password_hash or ""
+    )
+    assert not dearer.needs_rehash(realm._admin("ann").password_hash or "")
+    realm.password_token("acme", "sandbox", "u", "pw")  # the new hash still verifies
+    with pytest.raises(InvalidGrantError):
+        realm.password_token("acme", "sandbox", "u", "wrong")
