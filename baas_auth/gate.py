@@ -27,6 +27,8 @@ from baas_auth.errors import (
     ForbiddenError,
     InvalidClientCredentialsError,
     InvalidClientError,
+    NotFoundError,
+    ResourceNotFoundError,
     StoreError,
 )
 from baas_auth.http import RequestInfo, Response
@@ -71,6 +73,7 @@ class Parsed(NamedTuple):
 
 Decision = Admit | ReadBody | Response
 _PARSED_CACHE_SIZE = 4096
+_GONE = ResourceNotFoundError("The resource no longer exists")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +161,8 @@ class Gate:
             return self._admit(parsed, request.method)
         except (AuthError, StoreError) as error:
             return self.refusal(error, route)
+        except NotFoundError:  # a user or app deleted while the request was being answered
+            return self.refusal(_GONE, route)
 
     def _route_checked(self, request: RequestInfo) -> Route:
         """The route, after the checks of the method and the path that come before routing."""
@@ -194,6 +199,8 @@ class Gate:
             return self.endpoints.finish(pending.route, pending.request, body)
         except (AuthError, StoreError) as error:
             return self.refusal(error, pending.route)
+        except NotFoundError:  # a user or app deleted while the request was being answered
+            return self.refusal(_GONE, pending.route)
 
     def refusal(self, error: AuthError | StoreError, route: Route | None) -> Response:
         """Render ``error``; with ``usergrid_status_codes`` every 403 is answered as 401."""

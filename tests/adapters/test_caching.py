@@ -89,3 +89,25 @@ def test_remembered_requests_are_bounded(setup):
     for index in range(gate._PARSED_CACHE_SIZE + 10):
         _call(app, f"/items/{index}")
     assert len(app._gate._parsed) <= gate._PARSED_CACHE_SIZE
+
+
+def test_a_record_vanishing_mid_request_is_a_refusal_not_a_crash(setup, monkeypatch):
+    from baas_auth.errors import NotFoundError
+
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+
+    def vanished(*args: object, **kwargs: object) -> int:
+        raise NotFoundError("no user 'alice' in acme/shop")
+
+    monkeypatch.setattr(realm, "revoke_user_tokens", vanished)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "PUT",
+        "PATH_INFO": "/users/me/revoketokens",
+        "QUERY_STRING": "",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+    }
+    status: list[str] = []
+    body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))  # type: ignore[arg-type]
+    assert status == ["404 Not Found"]
+    assert b"service_resource_not_found" in body
