@@ -1,17 +1,17 @@
-"""Permission rules (behaviour §5.1): parse ``verbs:paths``, compile rule sets into a segment trie.
+"""Permission rules (behaviour §5.1) compiled into a segment trie, and the cache of compiled sets.
 
-Normalisation: a pattern gets a leading ``/`` if it lacks one, a lone ``*`` means ``/**``, runs of
-``**`` segments collapse to one, duplicate patterns are dropped. A path that is not canonical (an
-empty, ``.`` or ``..`` segment, or no leading ``/``) is never permitted.
+The rule grammar is in ``baas_auth.rules`` (``Rule`` is re-exported here). A path that is not
+canonical (an empty, ``.`` or ``..`` segment, or no leading ``/``) is never permitted. Matching
+never backtracks: its cost is linear in the path for a given rule set.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
-from baas_auth.errors import ConfigError
+from baas_auth.globs import Glob
+from baas_auth.rules import SELF_SEGMENTS, UNSAFE_SEGMENTS, VERB_BITS, VERBS, Rule, verb_for_method
 
 __all__ = [
     "ALL_ACCESS",
@@ -24,127 +24,9 @@ __all__ = [
     "verb_for_method",
 ]
 
-VERBS: tuple[str, ...] = ("get", "put", "post", "delete", "patch")
-
-_VERB_BITS = {verb: 1 << index for index, verb in enumerate(VERBS)}
-_ALL_VERBS = frozenset(VERBS)
-_METHOD_VERBS = {
-    "GET": "get",
-    "HEAD": "get",
-    "OPTIONS": "get",
-    "PUT": "put",
-    "POST": "post",
-    "DELETE": "delete",
-    "PATCH": "patch",
-}
-# Characters the HTTP layer refuses in a route path (behaviour §5.2), so a pattern holding one could
-# never match; plus the space, which in a rule is far likelier a missing comma than a path.
-_FORBIDDEN_CHARS = frozenset("\\%#;: ")
-_USER_VARIABLE = "${user}"
-_SELF_SEGMENTS = frozenset({"me", _USER_VARIABLE})
-_UNSAFE_SEGMENTS = ("", ".", "..")
-_UNSAFE_SET = frozenset(_UNSAFE_SEGMENTS)
-
-
-def verb_for_method(method: str) -> str | None:
-    """The rule verb an HTTP method is checked as, or None for a method that is refused (405)."""
-    return _METHOD_VERBS.get(method)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One permission rule: verbs allowed on path patterns. Build it with :meth:`parse`."""
-
-    verbs: frozenset[str]
-    patterns: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        # A Rule built directly must be as valid as a parsed one, so str() round-trips.
-        if not self.verbs or not self.verbs <= _ALL_VERBS:
-            raise ConfigError(f"rule verbs must be a non-empty subset of {VERBS}: {self.verbs!r}")
-        if not self.patterns or len(set(self.patterns)) != len(self.patterns):
-            raise ConfigError(f"rule patterns must be non-empty and distinct: {self.patterns!r}")
-        for pattern in self.patterns:
-            if _normalise_pattern(pattern) != pattern:
-                raise ConfigError(f"path pattern {pattern!r} is not normalised; use Rule.parse")
-
-    @classmethod
-    def parse(cls, text: str) -> Rule:
-        """Parse ``verbs:paths`` (or just ``paths``); raise ConfigError if the text is invalid."""
-        if not isinstance(text, str) or not text.strip():
-            raise ConfigError(f"a permission rule must be a non-empty string, not {text!r}")
-        _check_printable(text)
-        verb_text, colon, pattern_text = text.partition(":")
-        if not colon:
-            verb_text, pattern_text = "", text
-        return cls(_parse_verbs(verb_text, text), _parse_patterns(pattern_text, text))
-
-    def __str__(self) -> str:
-        if self.verbs == _ALL_VERBS:
-            verbs = "*"
-        else:
-            verbs = ",".join(verb for verb in VERBS if verb in self.verbs)
-        return f"{verbs}:{','.join(self.patterns)}"
-
-
-def _check_printable(text: str) -> None:
-    for char in text:
-        if char != " " and not char.isprintable():
-            raise ConfigError(f"control or invisible character {char!r} in rule {text!r}")
-
-
-def _parse_verbs(verb_text: str, rule: str) -> frozenset[str]:
-    if not verb_text.strip():
-        return _ALL_VERBS
-    verbs: set[str] = set()
-    for item in verb_text.split(","):
-        word = item.strip().lower()
-        if word == "*":
-            verbs.update(VERBS)
-        elif word in _VERB_BITS:
-            verbs.add(word)
-        else:
-            raise ConfigError(f"unknown verb {item.strip()!r} in rule {rule!r}; use {VERBS} or *")
-    return frozenset(verbs)
-
-
-def _parse_patterns(pattern_text: str, rule: str) -> tuple[str, ...]:
-    if ":" in pattern_text:
-        raise ConfigError(f"a second ':' in rule {rule!r}")
-    patterns = (_normalise_pattern(item.strip()) for item in pattern_text.split(","))
-    return tuple(dict.fromkeys(patterns))
-
-
-def _normalise_pattern(pattern: str) -> str:
-    if not pattern:
-        raise ConfigError("empty path pattern in rule (check for a stray ',')")
-    if pattern == "*":
-        return "/**"
-    if not pattern.startswith("/"):
-        pattern = "/" + pattern
-    if pattern == "/":
-        return pattern
-    segments = pattern[1:].split("/")
-    for segment in segments:
-        _check_segment(segment, pattern)
-    # "**/**" means the same as "**"; keeping one avoids duplicate walk states.
-    kept = [s for i, s in enumerate(segments) if s != "**" or i == 0 or segments[i - 1] != "**"]
-    return "/" + "/".join(kept)
-
-
-def _check_segment(segment: str, pattern: str) -> None:
-    if segment in _UNSAFE_SEGMENTS:
-        raise ConfigError(f"empty, '.' or '..' segment in path pattern {pattern!r}")
-    if not segment.isprintable() or not _FORBIDDEN_CHARS.isdisjoint(segment):
-        raise ConfigError(f"forbidden character in path pattern {pattern!r}")
-    if ("{" in segment or "}" in segment) and segment != _USER_VARIABLE:
-        raise ConfigError(f"braces are only allowed as the whole segment ${{user}}: {pattern!r}")
-    if "**" in segment and segment != "**":
-        raise ConfigError(f"'**' must be a whole segment in path pattern {pattern!r}")
-
-
-_Fullmatch = Callable[[str], re.Match[str] | None]
-_GlobEdges = tuple[tuple[_Fullmatch, "_Node"], ...]
+_UNSAFE_SET = frozenset(UNSAFE_SEGMENTS)
+_SegmentTest = Callable[[str], bool]
+_GlobEdges = tuple[tuple[_SegmentTest, "_Node"], ...]
 _WILDCARD_CHARS = re.compile(r"[*?]")
 
 
@@ -190,7 +72,7 @@ class _Node:
         if segment == "*":
             self.star = self.star or _Node()
             return self.star
-        if key in _SELF_SEGMENTS:
+        if key in SELF_SEGMENTS:
             self.self_edge = self.self_edge or _Node()
             return self.self_edge
         table = self.glob_map if "*" in segment or "?" in segment else self.literal
@@ -219,13 +101,8 @@ def _index_globs(glob_map: dict[str, _Node]) -> tuple[tuple[int, dict[str, _Glob
     for text, node in glob_map.items():
         prefix = _WILDCARD_CHARS.split(text, maxsplit=1)[0]
         by_prefix = by_length.setdefault(len(prefix), {})
-        by_prefix[prefix] = (*by_prefix.get(prefix, ()), (_glob_regex(text), node))
+        by_prefix[prefix] = (*by_prefix.get(prefix, ()), (Glob(text), node))
     return tuple(sorted(by_length.items()))
-
-
-def _glob_regex(segment: str) -> _Fullmatch:
-    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in segment)
-    return re.compile("".join(parts), re.DOTALL).fullmatch
 
 
 def _freeze_all(root: _Node) -> None:
@@ -256,7 +133,7 @@ class Matcher:
 
     def permits(self, verb: str, path: str, identity: Sequence[str] = ()) -> bool:
         """Whether some rule allows ``verb`` on the canonical route ``path`` for ``identity``."""
-        bit = _VERB_BITS.get(verb, 0)
+        bit = VERB_BITS.get(verb, 0)
         segments = _path_segments(path)
         if not bit & self._root.reach or segments is None:
             return False
@@ -329,8 +206,8 @@ def _step(states: Iterable[_Node], segment: str, caller: _Caller, bit: int) -> s
         if node.self_edge is not None and caller.is_named(segment):
             following.update(node.self_edge.closure)
         for length, by_prefix in node.globs:
-            for fullmatch, target in by_prefix.get(segment[:length], ()):
-                if fullmatch(segment):
+            for matches, target in by_prefix.get(segment[:length], ()):
+                if matches(segment):
                     following.update(target.closure)
     return following
 
@@ -339,9 +216,9 @@ def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matc
     """Compile rules into one Matcher; duplicated segments and wildcards share trie nodes."""
     root, size = _Node(), 0
     for rule in rules:
-        mask = sum(_VERB_BITS[verb] for verb in rule.verbs)
+        mask = sum(VERB_BITS[verb] for verb in rule.verbs)
         if "put" in rule.verbs:
-            mask |= _VERB_BITS["patch"]  # Usergrid has no patch verb: put covers PATCH
+            mask |= VERB_BITS["patch"]  # Usergrid has no patch verb: put covers PATCH
         for pattern in rule.patterns:
             node = root
             root.reach |= mask

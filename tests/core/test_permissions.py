@@ -42,11 +42,11 @@ PATH_CASES = [
     ("/users/**", "/", False),
     ("/**", "/", True),
     ("/**", "/a/b/c", True),
-    ("*", "/anything/at/all", True),
+    ("/**", "/anything/at/all", True),
     ("/**/likes", "/likes", True),
     ("/**/likes", "/a/b/likes", True),
     ("/**/likes", "/a/likes/b", False),
-    ("**/likes", "/users/likes", True),
+    ("/**/likes", "/users/likes", True),
     ("/a/**/b/**/c", "/a/b/c", True),
     ("/a/**/b/**/c", "/a/x/b/y/z/c", True),
     ("/a/**/b/**/c", "/a/c", False),
@@ -88,7 +88,7 @@ PATH_CASES = [
     ("/foo", "/foo/bar", False),
     ("/foo", "/fo", False),
     ("/foo", "/Foo", False),
-    ("users", "/users", True),
+    ("/users", "/users", True),
     ("/", "/", True),
     ("/", "/a", False),
     # the original system's documented examples, as the behaviour decides them
@@ -281,6 +281,18 @@ REJECTED = [
     ("get:/a%2e", "percent"),
     ("get:/a#b", "hash"),
     ("get:/a;b", "semicolon"),
+    ("get:users", "pattern without leading slash"),
+    ("get:/a,b", "second pattern without leading slash"),
+    ("get:*", "lone star pattern"),
+    ("get:**", "lone double star pattern"),
+    ("*", "lone star rule"),
+    ("**/likes", "verbless pattern without leading slash"),
+    ("get", "bare verb"),
+    ("get/books", "verb and path without colon"),
+    ("get:/books/<id>", "angle placeholder"),
+    ("get:/a<b", "angle bracket inside a segment"),
+    ("get:/books/:id", "colon placeholder"),
+    ("/books/:id", "colon placeholder without verbs"),
     ("get:/{id}", "brace variable"),
     ("get:/a{user}", "braces inside a segment"),
     ("get:/${user}x", "user variable with suffix"),
@@ -298,6 +310,40 @@ def test_parse_rejects(text: str, reason: str) -> None:
         Rule.parse(text)
 
 
+# (rule, a fragment of the message): a typo is refused with what to write instead (§5.1 rev 2)
+TYPOS = [
+    ("get", "rule 'get' has no ':'"),
+    ("read", "rule 'read' has no ':'"),
+    ("get/books", "write 'get:/books'"),
+    ("GET", "write 'get:' and a path"),
+    ("*", "write '/**'"),
+    ("**/likes", "write '/**/likes'"),
+    ("GET:/books/<id>", "placeholders such as '<id>' are not supported"),
+    ("get:/books/{id}", "placeholders such as '{id}' are not supported"),
+    ("get:/books/:id", "placeholders such as ':id' are not supported"),
+    ("/books/:id", "placeholders such as ':id' are not supported"),
+    ("get:/${id}", "placeholders such as '${id}' are not supported"),
+    ("get:books", "path patterns start with '/': write '/books'"),
+    ("get:/a,books/**", "write '/books/**'"),
+    ("get:*", "write '/**'"),
+    ("get:/a:b", "':' in a path pattern of rule 'get:/a:b'"),
+    ("get:/a,,/b", "empty path pattern in rule 'get:/a,,/b'"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment"), TYPOS, ids=[t for t, _ in TYPOS])
+def test_rule_typos_are_refused_with_a_hint(text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Rule.parse(text)
+    assert fragment in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["GET:/books/<id>", "get:/books/{id}", "get:/books/:id"])
+def test_placeholder_hint_says_use_a_star(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"use '\*' for one segment"):
+        Rule.parse(text)
+
+
 def test_parse_rejects_non_string() -> None:
     with pytest.raises(ConfigError):
         Rule.parse(None)  # type: ignore[arg-type]
@@ -312,6 +358,8 @@ INVALID_RULES = [
     (frozenset({"get"}), ("/a", "/a"), "duplicate pattern"),
     (frozenset({"get"}), ("/**/**",), "uncollapsed double star"),
     (frozenset({"get"}), ("/a/",), "trailing slash"),
+    (frozenset({"get"}), ("/books/<id>",), "angle placeholder"),
+    (frozenset({"get"}), ("/books/:id",), "colon placeholder"),
 ]
 
 
@@ -336,12 +384,13 @@ CANONICAL = [
     ("get,put,post,delete:/**", "get,put,post,delete:/**"),
     ("*,get:/a", "*:/a"),
     ("get,get:/a", "get:/a"),
-    ("get:*", "get:/**"),
-    ("get:users", "get:/users"),
-    ("**/likes", "*:/**/likes"),
-    ("*/x", "*:/*/x"),
-    ("get:/a,/a,a", "get:/a"),
-    ("get:*,/**", "get:/**"),
+    ("GET:/books/*", "get:/books/*"),
+    ("/books/**", "*:/books/**"),
+    (" /books/** ", "*:/books/**"),
+    ("/**/likes", "*:/**/likes"),
+    ("/*/x", "*:/*/x"),
+    ("get:/a,/a, /a", "get:/a"),
+    ("get:/**,/**/**", "get:/**"),
     ("get:/a/**/**/b", "get:/a/**/b"),
     ("get:/**/**", "get:/**"),
     ("get:/", "get:/"),
@@ -362,7 +411,7 @@ def test_canonical_str(text: str, canonical: str) -> None:
 
 
 def test_parsed_fields() -> None:
-    rule = Rule.parse(" Delete , get : b , /a ,*")
+    rule = Rule.parse(" Delete , get : /b , /a ,/**")
     assert rule.verbs == frozenset({"get", "delete"})
     assert rule.patterns == ("/b", "/a", "/**")
     assert Rule.parse("/x").verbs == frozenset(VERBS)
@@ -405,7 +454,7 @@ def test_all_access_and_empty() -> None:
 
 
 def test_len_counts_rule_pattern_entries() -> None:
-    rules = [Rule.parse("get:/a,/b"), Rule.parse("put:/a"), Rule.parse("*")]
+    rules = [Rule.parse("get:/a,/b"), Rule.parse("put:/a"), Rule.parse("/**")]
     assert len(compile_rules(rules)) == 4
 
 
