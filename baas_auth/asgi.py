@@ -1,23 +1,30 @@
 """ASGI adapter: ``AuthMiddleware(app, realm, …)`` for http and websocket; lifespan passes through.
 
 The only module that knows the ASGI scope. With a store that blocks (SQLite), the decision runs
-on one dedicated thread, never on the event loop; with the memory store it runs inline.
+on one dedicated thread, never on the event loop; with the memory store it runs inline. The
+endpoints (token, revoke, me) run on a small pool of their own: a password grant spends tens of
+milliseconds in the KDF, and a burst of them must not delay requests that carry a token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from typing_extensions import Unpack
+
 from baas_auth.cache_control import private_cache_control
-from baas_auth.endpoints import MAX_BODY_BYTES
+from baas_auth.decision import Admit, EndpointCall, GateOptions, MiddlewareOptions
+from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
-from baas_auth.gate import Admit, Gate, GateOptions, ReadBody
+from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
 from baas_auth.paths import strip_root_path
 from baas_auth.realm import Realm
+from baas_auth.wiring import check_asgi_app, check_realm
 
 __all__ = ["AuthMiddleware"]
 
@@ -40,6 +47,9 @@ _WANTED_HEADERS = frozenset(
         b"x-method-override",
     }
 )
+_CHECKED_SCOPES = frozenset({"http", "websocket"})
+# A KDF run is CPU work that releases the GIL; more threads than cores would only queue it.
+_ENDPOINT_THREADS = min(4, os.cpu_count() or 1)
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
 
@@ -50,39 +60,16 @@ class AuthMiddleware:
     Args:
         app: the ASGI application to protect, passed positionally.
         realm: the ``Realm`` that holds users, credentials, tokens and rules.
-        application: ``"org/app"`` for single-app mode; None for multi-tenant ``/{org}/{app}/…``.
-        allow_query_credentials, strict, usergrid_status_codes, cors_preflight,
-        case_sensitive_paths, realm_name, endpoints: see the README's option table.
+        options: ``application="org/app"`` for single-app mode (None: multi-tenant
+            ``/{org}/{app}/…``), and the others of ``MiddlewareOptions`` (the README's table).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        realm: Realm,
-        *,
-        application: str | None = None,
-        allow_query_credentials: bool = True,
-        strict: bool = False,
-        usergrid_status_codes: bool = False,
-        cors_preflight: bool = False,
-        case_sensitive_paths: bool | None = None,
-        realm_name: str | None = None,
-        endpoints: bool = True,
-    ) -> None:
-        if not isinstance(realm, Realm):
-            raise TypeError("baas_auth.asgi.AuthMiddleware takes a Realm")
+    def __init__(self, app: ASGIApp, realm: Realm, **options: Unpack[MiddlewareOptions]) -> None:
+        check_realm(realm, "baas_auth.asgi.AuthMiddleware")
+        check_asgi_app(app)
         self.app = app
         self.realm = realm
-        self.options = GateOptions.build(
-            application=application,
-            allow_query_credentials=allow_query_credentials,
-            strict=strict,
-            usergrid_status_codes=usergrid_status_codes,
-            cors_preflight=cors_preflight,
-            case_sensitive_paths=case_sensitive_paths,
-            realm_name=realm_name,
-            endpoints=endpoints,
-        )
+        self.options = GateOptions.build(**options)
         self._gate = Gate(realm, self.options)
         blocking = getattr(realm.store, "blocking", True)
         # One thread: a SQLite connection belongs to the thread that made it, and one worker
@@ -92,6 +79,9 @@ class AuthMiddleware:
             if blocking
             else None
         )
+        self._endpoint_pool = ThreadPoolExecutor(
+            max_workers=_ENDPOINT_THREADS, thread_name_prefix="baas-auth-endpoints"
+        )
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -100,8 +90,12 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)  # lifespan and others: untouched
+        if kind not in _CHECKED_SCOPES:
+            if kind != "lifespan":
+                # The ASGI spec: an app raises on a scope type it does not know. Passing it on
+                # unchecked would hand the inner app a request nobody authorized.
+                raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+            await self.app(scope, receive, send)
             return
         websocket = kind == "websocket"
         decision = await self._decide(scope, receive, websocket)
@@ -122,13 +116,20 @@ class AuthMiddleware:
         except BadRequestError as error:
             return self._gate.refusal(error, None)
         decision = await self._run(lambda: self._gate.decide(request, websocket=websocket))
-        if not isinstance(decision, ReadBody):
+        if not isinstance(decision, EndpointCall):
             return decision
-        body = await _read_body(receive)
+        return await self._answer(decision, receive)
+
+    async def _answer(self, pending: EndpointCall, receive: Receive) -> Response | None:
+        body = await _read_body(receive) if pending.has_body else b""
         if body is None:
             return None
-        pending = decision
-        return await self._run(lambda: self._gate.answer(pending, body))
+        if len(body) > MAX_BODY_BYTES:
+            return self._gate.refusal(BadRequestError(BODY_TOO_LARGE), pending.route)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._endpoint_pool, lambda: self._gate.answer(pending, body)
+        )
 
     async def _run(self, work: Callable[[], T]) -> T:
         if self._executor is None:
@@ -147,9 +148,9 @@ class AuthMiddleware:
 
 def _request_info(scope: Scope, websocket: bool) -> RequestInfo:
     headers = tuple(
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, value in scope.get("headers", ())
-        if name in _WANTED_HEADERS
+        (key.decode("latin-1"), value.decode("latin-1"))
+        for key, value in ((_header_name(name), value) for name, value in scope.get("headers", ()))
+        if key in _WANTED_HEADERS
     )
     return RequestInfo(
         method="GET" if websocket else scope.get("method", ""),
@@ -160,20 +161,33 @@ def _request_info(scope: Scope, websocket: bool) -> RequestInfo:
     )
 
 
+def _header_name(name: bytes) -> bytes:
+    """A header name as the decision compares it: lower-case, ``_`` read as ``-``.
+
+    Servers may pass ``X_HTTP_Method_Override`` on unchanged, and a WSGI bridge or framework
+    behind this middleware may read it as ``X-HTTP-Method-Override`` (both become
+    ``HTTP_X_HTTP_METHOD_OVERRIDE`` in an environ): the spellings must be one header here too.
+    """
+    if name.islower() and b"_" not in name:
+        return name  # the common case, as servers send it
+    return name.lower().replace(b"_", b"-")
+
+
 async def _read_body(receive: Receive) -> bytes | None:
-    """The body, read only up to one byte past the limit; None if the client disconnected."""
+    """The body, read only up to one byte past the limit (so a larger one is seen as such, and
+    never truncated into a valid one); None if the client disconnected."""
     chunks: list[bytes] = []
     size = 0
-    while True:
+    while size <= MAX_BODY_BYTES:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")
+        chunks.append(chunk)
         size += len(chunk)
-        if size <= MAX_BODY_BYTES + 1:
-            chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks)[: MAX_BODY_BYTES + 1]
+            break
+    return b"".join(chunks)
 
 
 def _raw_headers(response: Response) -> list[tuple[bytes, bytes]]:

@@ -20,11 +20,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote_plus
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from baas_auth import __version__
+from baas_auth.directory import RolesPreset
 from baas_auth.errors import BaasAuthError, ConflictError, NotFoundError
 from baas_auth.model import ClientCredentials, Principal, TokenGrant
 from baas_auth.realm import Realm
@@ -38,6 +39,7 @@ __all__ = ["main", "redact_query"]
 DEFAULT_REALM = "sqlite:///baas.db"
 DEMO_REALM = "sqlite:///baas-demo.db"
 DEMO_ORG, DEMO_APP, DEMO_USER = "acme", "shop", "alice"
+DEMO_RULE = "get:/books/**"
 DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 - printed on screen on purpose
 _DEMO_CLIENT_RECORD = "demo:client_id"  # which app credentials a rerun of the demo regenerates
 _SECRET_PARAMS = frozenset({"access_token", "client_secret", "password", "token"})
@@ -142,7 +144,17 @@ def _add_directory_commands(commands: Commands, common: argparse.ArgumentParser)
     sub = _command(commands, common, "create-app", _create_app, "create an application")
     sub.add_argument("org")
     sub.add_argument("app")
-    sub.add_argument("--locked", action="store_true", help="its roles start with no rules")
+    sub.add_argument(
+        "--roles",
+        choices=("locked", "usergrid", "sandbox"),
+        default="locked",
+        help="locked (default): its roles start with no rules; usergrid: the original "
+        "system's rules (signed-in users may do anything); sandbox: open to everyone",
+    )
+    # 0.1 spelled the (then optional) least-privilege start this way; it is now the default.
+    sub.add_argument(
+        "--locked", action="store_const", const="locked", dest="roles", help=argparse.SUPPRESS
+    )
     sub.add_argument("--ttl-ms", type=int, help="its accesstokenttl (0: tokens never expire)")
     text = "create org credentials, or app credentials with APP; prints the secret once"
     sub = _command(commands, common, "create-credentials", _create_credentials, text)
@@ -213,9 +225,7 @@ def _org_app(sub: argparse.ArgumentParser) -> None:
 
 def _password_option(sub: argparse.ArgumentParser) -> None:
     # Never from argv: a command line is visible to every user of the machine and kept in history.
-    sub.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin"
-    )
+    sub.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
 
 def _target(sub: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
@@ -265,7 +275,7 @@ def _create_org(realm: Realm, args: argparse.Namespace) -> None:
 
 
 def _create_app(realm: Realm, args: argparse.Namespace) -> None:
-    roles: Literal["locked", "default"] = "locked" if args.locked else "default"
+    roles: RolesPreset = args.roles
     app = realm.create_app(args.org, args.app, roles=roles, access_token_ttl_ms=args.ttl_ms)
     print(f"created application {app.full_name} ({app.uuid})")
 
@@ -398,6 +408,7 @@ def seed_demo(realm: Realm) -> ClientCredentials:
     """Create what the demo needs, reusing what a previous run made; new app credentials."""
     _unless_exists(lambda: realm.create_org(DEMO_ORG))
     _unless_exists(lambda: realm.create_app(DEMO_ORG, DEMO_APP))
+    _set_demo_rules(realm)
     try:
         realm.create_user(
             DEMO_ORG, DEMO_APP, DEMO_USER, password=DEMO_PASSWORD, email="alice@example.com"
@@ -407,6 +418,14 @@ def seed_demo(realm: Realm) -> ClientCredentials:
             DEMO_ORG, DEMO_APP, DEMO_USER, password=DEMO_PASSWORD, disabled=False, activated=True
         )
     return _demo_credentials(realm)
+
+
+def _set_demo_rules(realm: Realm) -> None:
+    """The shop's roles as the banner describes them, whatever an earlier run left."""
+    for role in ("default", "guest"):
+        for rule in realm.get_role(DEMO_ORG, DEMO_APP, role).rules:
+            realm.revoke_grant(DEMO_ORG, DEMO_APP, rule, role=role)
+    realm.grant(DEMO_ORG, DEMO_APP, DEMO_RULE, role="default")
 
 
 def _unless_exists(create: Callable[[], object]) -> None:
@@ -460,8 +479,9 @@ def demo_banner(url: str, base: str, creds: ClientCredentials) -> str:
     lines = [
         f"baas-auth demo: an example API wrapped by baas_auth, realm {url}",
         "",
-        f"  organization {DEMO_ORG}, application {DEMO_APP} (default roles), and "
-        f"{DEMO_ORG}/sandbox",
+        f"  organization {DEMO_ORG}, application {DEMO_APP}, and {DEMO_ORG}/sandbox (open)",
+        "  rules:         a new app's roles have none (a signed-in user may only read its own",
+        f"                 entity); the demo grants the default role {DEMO_RULE}",
         f"  user:          {DEMO_USER}",
         f"  password:      {DEMO_PASSWORD}   (a demo password, known to everyone)",
         f"  client_id:     {creds.client_id}",
@@ -487,18 +507,32 @@ def _demo_commands(base: str, shop: str, creds: ClientCredentials) -> list[str]:
         client_secret=creds.client_secret,
     )
     steps = [
-        ("1. The sandbox app lets anyone in: expect 200",
-         f"curl -i {base}/{DEMO_ORG}/sandbox/books"),
-        ("2. The shop app refuses a request without credentials: expect 401",
-         f"curl -i {shop}/books"),
-        ("3. Get a token for alice (password grant) into $TOKEN",
-         f'TOKEN=$(curl -s {shop}/token {password_form} | {extract}); echo "$TOKEN"'),
-        ("4. Use it: expect 200", f"curl -i {bearer} {shop}/books"),
-        ("5. Revoke it (its owner may): expect 200",
-         f'curl -i -X PUT {bearer} "{shop}/users/me/revoketoken?token=$TOKEN"'),
-        ("6. Use it again: expect 401", f"curl -i {bearer} {shop}/books"),
-        ("7. A server-side client gets a token with the app's client credentials",
-         f"curl -s {shop}/token {client_form}"),
+        (
+            "1. The sandbox app lets anyone in: expect 200",
+            f"curl -i {base}/{DEMO_ORG}/sandbox/books",
+        ),
+        (
+            "2. The shop app refuses a request without credentials: expect 401",
+            f"curl -i {shop}/books",
+        ),
+        (
+            "3. Get a token for alice (password grant) into $TOKEN",
+            f'TOKEN=$(curl -s {shop}/token {password_form} | {extract}); echo "$TOKEN"',
+        ),
+        ("4. Use it to read books: expect 200", f"curl -i {bearer} {shop}/books"),
+        (
+            "5. Adding a book is not in alice's rules: expect 403",
+            f"curl -i -X POST {bearer} {shop}/books -d title=Dune",
+        ),
+        (
+            "6. Revoke the token (its owner may): expect 200",
+            f'curl -i -X PUT {bearer} "{shop}/users/me/revoketoken?token=$TOKEN"',
+        ),
+        ("7. Use it again: expect 401", f"curl -i {bearer} {shop}/books"),
+        (
+            "8. A server-side client gets a token with the app's client credentials",
+            f"curl -s {shop}/token {client_form}",
+        ),
     ]
     return [line for comment, command in steps for line in (f"  # {comment}", f"  {command}")]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid as uuid_module
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeVar
 
@@ -17,16 +18,27 @@ from baas_auth.hashing import PasswordHasher, hash_client_secret, new_client_sec
 from baas_auth.model import AdminUser, App, ClientCredentials, Org, User
 from baas_auth.stores.protocols import Store
 
-__all__ = ["DEFAULT_ROLES", "SANDBOX_RULE", "Directory"]
+__all__ = [
+    "DEFAULT_MIN_PASSWORD_LENGTH",
+    "DEFAULT_ROLES",
+    "SANDBOX_RULE",
+    "USERGRID_ROLES",
+    "Directory",
+    "RolesPreset",
+]
 
 R = TypeVar("R")
 
 SANDBOX_RULE = "get,put,post,delete:/**"
-DEFAULT_ROLES: dict[str, list[str]] = {
+USERGRID_ROLES: dict[str, list[str]] = {
     "admin": [],
-    "default": ["get,put,post,delete:/**"],
+    "default": [SANDBOX_RULE],
     "guest": ["post:/users", "post:/devices", "put:/devices/*"],
 }
+"""The original system's rules for a new app (``roles="usergrid"``)."""
+DEFAULT_ROLES = USERGRID_ROLES  # the name this table had in 0.1
+RolesPreset = Literal["locked", "usergrid", "sandbox"]
+DEFAULT_MIN_PASSWORD_LENGTH = 8
 _CLIENT_PREFIX = {"org": "b3U6", "app": "YXA6"}
 _SECRET_PREFIX = {"org": "b3U6", "app": "YXA6"}
 
@@ -44,6 +56,7 @@ class Directory:
 
     store: Store
     password_hasher: PasswordHasher
+    min_password_length: int
 
     def _secret_key(self) -> bytes:
         raise NotImplementedError  # provided by Realm, which owns the store's meta records
@@ -66,19 +79,26 @@ class Directory:
             rec.AppRecord, rec.app_key(org_name, app_name), f"no application {org_name}/{app_name}"
         )
 
-    def _user(self, app: rec.AppRecord, username: str) -> rec.UserRecord:
-        missing = f"no user {username!r} in {app.org}/{app.name}"
-        if not isinstance(username, str):
+    def _user(self, app: rec.AppRecord, name: str) -> rec.UserRecord:
+        """The one user that ``name`` (a username, an email or a uuid) names in ``app``."""
+        missing = f"no user {name!r} in {app.org}/{app.name}"
+        user_uuid = self._resolve(name, lambda n: rec.user_id_key(app.org, app.name, n), missing)
+        found = self._load(rec.UserRecord, rec.user_key(app.org, app.name, user_uuid), missing)
+        if found.uuid != user_uuid:
             raise NotFoundError(missing)
-        raw = self.store.get(rec.user_key(app.org, app.name, username))
-        if raw is None:
-            alias = self.store.get(rec.user_alias_key(app.org, app.name, username))
-            if alias is None:
-                raise NotFoundError(missing)
-            raw = self.store.get(rec.user_key(app.org, app.name, alias.decode("utf-8")))
-        if raw is None:
+        return found
+
+    def _resolve(self, name: str, claim_key: Callable[[str], str], missing: str) -> str:
+        """The uuid ``name`` stands for: itself if it is a uuid, else its claim's uuid."""
+        lowered = rec.identifier(name)
+        if lowered is None:  # nothing can be named so; the store never sees such a key
             raise NotFoundError(missing)
-        return rec.decode(rec.UserRecord, raw)
+        if rec.is_uuid(lowered):
+            return lowered
+        claim = self.store.get(claim_key(lowered))
+        if claim is None:
+            raise NotFoundError(missing)
+        return rec.decode_text(claim, "account index entry")
 
     def get_org(self, name: str) -> Org:
         org_name = rec.org_or_app_name(name, "organization")
@@ -103,26 +123,24 @@ class Directory:
     def get_admin(self, username: str) -> AdminUser:
         return _admin_value(self._admin(username))
 
-    def _admin(self, username: str) -> rec.AdminRecord:
-        missing = f"no admin user {username!r}"
-        if not isinstance(username, str):
+    def _admin(self, name: str) -> rec.AdminRecord:
+        """The one admin user that ``name`` (a username, an email or a uuid) names."""
+        missing = f"no admin user {name!r}"
+        admin_uuid = self._resolve(name, rec.admin_id_key, missing)
+        found = self._load(rec.AdminRecord, rec.admin_key(admin_uuid), missing)
+        if found.uuid != admin_uuid:
             raise NotFoundError(missing)
-        raw = self.store.get(rec.admin_key(username))
-        if raw is None:
-            alias = self.store.get(rec.admin_alias_key(username))
-            raw = None if alias is None else self.store.get(rec.admin_key(alias.decode("utf-8")))
-        if raw is None:
-            raise NotFoundError(missing)
-        return rec.decode(rec.AdminRecord, raw)
+        return found
 
     # -- orgs and apps --------------------------------------------------------------------
 
     def create_org(self, name: str) -> Org:
         """Create an organization and its ``sandbox`` app, whose guest may do anything."""
         org = rec.OrgRecord(_new_uuid(), rec.new_org_name(name))
-        if not self.store.create(rec.org_key(org.name), rec.encode(org)):
+        sandbox = rec.AppRecord(_new_uuid(), org.name, "sandbox")
+        records = {rec.org_key(org.name): rec.encode(org), **_app_records(sandbox, "sandbox")}
+        if not self.store.transact(create=records):
             raise ConflictError(f"the organization {org.name!r} exists")
-        self.create_app(org.name, "sandbox", roles="sandbox")
         return Org(org.uuid, org.name)
 
     def create_app(
@@ -130,10 +148,16 @@ class Directory:
         org: str,
         name: str,
         *,
-        roles: Literal["default", "locked", "sandbox"] = "default",
+        roles: RolesPreset = "locked",
         access_token_ttl_ms: int | None = None,
     ) -> App:
-        """Create an application with the roles admin, default and guest (behaviour §5.4)."""
+        """Create an application with the roles admin, default and guest (behaviour §5.4).
+
+        ``roles="locked"`` (the default) gives them no rules: a signed-in user may only read
+        its own entity and a guest nothing, until rules are granted. ``roles="usergrid"`` gives
+        the original system's rules (``default`` may do anything); ``"sandbox"`` opens the app
+        to everyone.
+        """
         org_name = self.get_org(org).name
         app = rec.AppRecord(
             _new_uuid(),
@@ -141,12 +165,8 @@ class Directory:
             rec.org_or_app_name(name, "application"),
             _checked_ttl(access_token_ttl_ms),
         )
-        initial = _initial_roles(roles)
-        if not self.store.create(rec.app_key(org_name, app.name), rec.encode(app)):
+        if not self.store.transact(create=_app_records(app, roles)):
             raise ConflictError(f"the application {org_name}/{app.name} exists")
-        for role, rules in initial.items():
-            record = rec.RoleRecord(role, 0, rules)
-            self.store.put(rec.role_key(org_name, app.name, role), rec.encode(record))
         return App(app.uuid, app.org, app.name, app.access_token_ttl_ms)
 
     def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
@@ -184,7 +204,7 @@ class Directory:
         self._revoke_principal(rec.client_principal_key(client_id))
 
     def _client(self, client_id: str) -> rec.ClientRecord:
-        if not isinstance(client_id, str):
+        if not rec.is_client_id(client_id):
             raise NotFoundError("no such client_id")
         return self._load(rec.ClientRecord, rec.client_key(client_id), "no such client_id")
 
@@ -220,43 +240,45 @@ class Directory:
         email: str | None = None,
         activated: bool = True,
     ) -> User:
-        """Create an app user; usernames and emails are unique in the app, ignoring case."""
+        """Create an app user.
+
+        Usernames, emails and uuids of an app's users form one namespace (ignoring case), so
+        a username or email that is any other user's username or email is a ConflictError, and
+        a username may not look like a uuid.
+        """
         found = self._app(org, app)
         user = rec.UserRecord(
             _new_uuid(),
             rec.username(username),
             rec.email(email),
-            None if password is None else self.password_hasher.hash(_password(password)),
+            self._hash_new_password(password),
             activated=activated,
         )
-        key = rec.user_key(found.org, found.name, user.username)
-        if not self.store.create(key, rec.encode(user)):
-            raise ConflictError(f"the username {user.username!r} is taken")
-        aliases = [user.uuid] + ([] if user.email is None else [user.email])
-        self._index_aliases(
-            aliases,
-            user.username,
-            lambda a: rec.user_alias_key(found.org, found.name, a),
-            undo=lambda: self.store.delete(key),
-        )
+        claims = _claims(user.username, user.email, user.uuid, found)
+        if not self.store.transact(
+            create={rec.user_key(found.org, found.name, user.uuid): rec.encode(user), **claims}
+        ):
+            raise ConflictError(self._taken(claims, "username or email"))
         return _user_value(user)
 
-    def _index_aliases(
-        self,
-        aliases: Sequence[str],
-        name: str,
-        key_of: Callable[[str], str],
-        *,
-        undo: Callable[[], object],
-    ) -> None:
-        written: list[str] = []
-        for alias in aliases:
-            if not self.store.create(key_of(alias), name.lower().encode("utf-8")):
-                for key in written:
-                    self.store.delete(key)
-                undo()
-                raise ConflictError(f"{alias!r} is already in use")
-            written.append(key_of(alias))
+    def _taken(self, claims: dict[str, bytes], what: str) -> str:
+        """Say which claimed name is taken (for the error message only)."""
+        for key in claims:
+            if self.store.get(key) is not None:
+                return f"the {what} {key.rpartition(':')[2]!r} is already in use"
+        return f"the {what} is already in use"
+
+    def _hash_new_password(self, password: str | None) -> str | None:
+        """The hash of a password being set, after checking its length (behaviour §1)."""
+        if password is None:
+            return None
+        if not isinstance(password, str) or len(password) > 1024:
+            raise ConfigError("a password is a string of at most 1024 characters")
+        if len(password) < self.min_password_length:
+            raise ConfigError(f"a password has at least {self.min_password_length} characters")
+        if not rec.is_text(password):
+            raise ConfigError("a password is text (no lone surrogates)")
+        return self.password_hasher.hash(password)
 
     def update_user(
         self,
@@ -272,12 +294,12 @@ class Directory:
         found = self._app(org, app)
         user = self._user(found, username)
         if password is not None:
-            user.password_hash = self.password_hasher.hash(_password(password))
+            user.password_hash = self._hash_new_password(password)
         if disabled is not None:
             user.disabled = bool(disabled)
         if activated is not None:
             user.activated = bool(activated)
-        self.store.put(rec.user_key(found.org, found.name, user.username), rec.encode(user))
+        self.store.put(rec.user_key(found.org, found.name, user.uuid), rec.encode(user))
         if user.disabled or not user.activated:
             self._revoke_principal(rec.user_principal_key(found.org, found.name, user.uuid))
         return _user_value(user)
@@ -286,9 +308,8 @@ class Directory:
         """Delete a user; its tokens stop working at once."""
         found = self._app(org, app)
         user = self._user(found, username)
-        self.store.delete(rec.user_key(found.org, found.name, user.username))
-        for alias in [user.uuid] + ([] if user.email is None else [user.email]):
-            self.store.delete(rec.user_alias_key(found.org, found.name, alias))
+        claims = _claims(user.username, user.email, user.uuid, found)
+        self.store.transact(delete=[rec.user_key(found.org, found.name, user.uuid), *claims])
         self._revoke_principal(rec.user_principal_key(found.org, found.name, user.uuid))
 
     # -- admin users ----------------------------------------------------------------------
@@ -301,28 +322,27 @@ class Directory:
         orgs: Sequence[str] = (),
         email: str | None = None,
     ) -> AdminUser:
-        """Create an admin user, org admin of each of ``orgs``."""
+        """Create an admin user, org admin of each of ``orgs``.
+
+        Admin usernames, emails and uuids form one namespace, as those of an app's users do.
+        """
         org_names = [self.get_org(org).name for org in orgs]
         admin = rec.AdminRecord(
             _new_uuid(),
             rec.username(username),
             rec.email(email),
-            None if password is None else self.password_hasher.hash(_password(password)),
+            self._hash_new_password(password),
             sorted(set(org_names)),
         )
-        key = rec.admin_key(admin.username)
-        if not self.store.create(key, rec.encode(admin)):
-            raise ConflictError(f"the admin username {admin.username!r} is taken")
-        aliases = [admin.uuid] + ([] if admin.email is None else [admin.email])
-        self._index_aliases(
-            aliases, admin.username, rec.admin_alias_key, undo=lambda: self.store.delete(key)
-        )
+        claims = _claims(admin.username, admin.email, admin.uuid, None)
+        if not self.store.transact(create={rec.admin_key(admin.uuid): rec.encode(admin), **claims}):
+            raise ConflictError(self._taken(claims, "admin username or email"))
         return _admin_value(admin)
 
     def add_admin_to_org(self, username: str, org: str) -> AdminUser:
         admin = self._admin(username)
         admin.orgs = sorted({*admin.orgs, self.get_org(org).name})
-        self.store.put(rec.admin_key(admin.username), rec.encode(admin))
+        self.store.put(rec.admin_key(admin.uuid), rec.encode(admin))
         return _admin_value(admin)
 
     def update_admin(
@@ -331,19 +351,25 @@ class Directory:
         """Change an admin user; disabling revokes all of its tokens."""
         admin = self._admin(username)
         if password is not None:
-            admin.password_hash = self.password_hasher.hash(_password(password))
+            admin.password_hash = self._hash_new_password(password)
         if disabled is not None:
             admin.disabled = bool(disabled)
-        self.store.put(rec.admin_key(admin.username), rec.encode(admin))
+        self.store.put(rec.admin_key(admin.uuid), rec.encode(admin))
         if admin.disabled:
             self._revoke_principal(rec.admin_principal_key(admin.uuid))
         return _admin_value(admin)
 
 
-def _password(password: str) -> str:
-    if not isinstance(password, str) or not password or len(password) > 1024:
-        raise ConfigError("a password is a non-empty string of at most 1024 characters")
-    return password
+def _claims(
+    username: str, email: str | None, account_uuid: str, app: rec.AppRecord | None
+) -> dict[str, bytes]:
+    """The index entries by which an account's username and email name its uuid (an app
+    user's when ``app`` is given, else an admin's); one entry when both are the same text."""
+    names = {username.lower(), *([] if email is None else [email.lower()])}
+    target = account_uuid.encode("ascii")
+    if app is None:
+        return {rec.admin_id_key(name): target for name in sorted(names)}
+    return {rec.user_id_key(app.org, app.name, name): target for name in sorted(names)}
 
 
 def _checked_ttl(ttl_ms: int | None) -> int | None:
@@ -355,15 +381,29 @@ def _checked_ttl(ttl_ms: int | None) -> int | None:
 
 
 def _initial_roles(kind: str) -> dict[str, list[str]]:
-    if kind == "default":
-        return {name: list(rules) for name, rules in DEFAULT_ROLES.items()}
     if kind == "locked":
-        return {name: [] for name in DEFAULT_ROLES}
+        return {name: [] for name in USERGRID_ROLES}
+    if kind == "usergrid":
+        return {name: list(rules) for name, rules in USERGRID_ROLES.items()}
     if kind == "sandbox":
-        roles = _initial_roles("default")
-        roles["guest"].append(SANDBOX_RULE)  # default already grants exactly this rule
-        return roles
-    raise ConfigError('roles is "default" or "locked"')
+        return {"admin": [], "default": [SANDBOX_RULE], "guest": [SANDBOX_RULE]}
+    if kind == "default":
+        warnings.warn(
+            'create_app(roles="default") is deprecated: new apps are "locked" by default; '
+            'write roles="usergrid" for the original system\'s rules',
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        return _initial_roles("usergrid")
+    raise ConfigError('roles is "locked" (the default), "usergrid" or "sandbox"')
+
+
+def _app_records(app: rec.AppRecord, roles: str) -> dict[str, bytes]:
+    """The records of a new app: itself and its three roles, written together."""
+    found = {rec.app_key(app.org, app.name): rec.encode(app)}
+    for role, rules in _initial_roles(roles).items():
+        found[rec.role_key(app.org, app.name, role)] = rec.encode(rec.RoleRecord(role, 0, rules))
+    return found
 
 
 def _user_value(user: rec.UserRecord) -> User:

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from baas_auth.credentials import (
     CREDENTIAL_PARAMS,
@@ -20,6 +19,7 @@ from baas_auth.credentials import (
     extract_credential,
     parse_query,
 )
+from baas_auth.decision import EndpointCall, GateOptions
 from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,15 +34,14 @@ from baas_auth.errors import (
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal, TokenGrant
 from baas_auth.realm import Realm
+from baas_auth.records import is_text
 from baas_auth.responses import json_response, method_not_allowed
 from baas_auth.routing import Route
 
-if TYPE_CHECKING:
-    from baas_auth.gate import GateOptions, ReadBody
-
-__all__ = ["MAX_BODY_BYTES", "Endpoints"]
+__all__ = ["BODY_TOO_LARGE", "MAX_BODY_BYTES", "Endpoints"]
 
 MAX_BODY_BYTES = 64 * 1024
+BODY_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes"
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _URI_SECRETS = frozenset({"password", "client_secret", "client_id", "access_token", "username"})
 _FORM = "application/x-www-form-urlencoded"
@@ -70,18 +69,17 @@ class Endpoints:
             return ("GET",)
         return ("PUT", "POST")
 
-    def start(self, route: Route, request: RequestInfo, *, websocket: bool) -> ReadBody | Response:
-        """Refuse a wrong method, ask for the body of a POST/PUT, or answer a GET at once."""
-        from baas_auth.gate import ReadBody
-
+    def start(
+        self, route: Route, request: RequestInfo, *, websocket: bool
+    ) -> EndpointCall | Response:
+        """Refuse a wrong method (405) or a websocket (400); otherwise hand the request back
+        to the adapter, which reads its body (POST, PUT) and calls ``finish`` off the loop."""
         if websocket:
             raise BadRequestError("This endpoint does not take websocket connections")
         allowed = self._allowed(route)
         if request.method not in allowed:
             return method_not_allowed(", ".join(allowed), now_ms=self._now())
-        if request.method in ("POST", "PUT"):
-            return ReadBody(route, request)
-        return self.finish(route, request, b"")
+        return EndpointCall(route, request, request.method in ("POST", "PUT"))
 
     def finish(self, route: Route, request: RequestInfo, body: bytes) -> Response:
         params = self._params(route, request, body)
@@ -106,7 +104,11 @@ class Endpoints:
         found: dict[str, object] = {}
         for name, value in [*query, *_body_params(request, body)]:
             if name in found:
-                raise BadRequestError(f"The parameter {name!r} was sent more than once")
+                raise BadRequestError(f"The parameter {name[:40]!r} was sent more than once")
+            if isinstance(value, str) and not is_text(value):
+                # JSON can carry lone surrogates ("\ud800"); refused alike for every account,
+                # before any lookup, so the answer says nothing about who exists.
+                raise BadRequestError(f"The parameter {name[:40]!r} is not valid Unicode text")
             found[name] = value
         return {name: value for name, value in found.items() if value != ""}
 
@@ -258,11 +260,11 @@ class Endpoints:
         """Whose tokens the caller may revoke here: its own, or (clients, admins) any user's."""
         subject = route.subject or ""
         if route.org is None or route.app is None:
-            if caller.kind != "admin_user" or not self._names_caller(subject, caller, route):
+            if caller.kind != "admin_user" or not self.realm.is_self(caller, subject):
                 raise ForbiddenError("Only an admin user may revoke its own tokens")
             return replace(caller, token_id=None)
         if caller.kind == "app_user":
-            if not self._names_caller(subject, caller, route):
+            if not self.realm.is_self(caller, subject):
                 raise ForbiddenError("A user may revoke only its own tokens")
             return replace(caller, token_id=None)
         if subject.lower() == "me":
@@ -274,25 +276,6 @@ class Endpoints:
         return Principal(
             kind="app_user", org=route.org, app=route.app, uuid=user.uuid, username=user.username
         )
-
-    def _names_caller(self, subject: str, caller: Principal, route: Route) -> bool:
-        """Whether ``subject`` (``me``, a username, uuid or email) names the calling user."""
-        if _is_self(subject, caller):
-            return True
-        try:
-            if route.org is None or route.app is None:
-                return self.realm.get_admin(subject).uuid == caller.uuid
-            return self.realm.get_user(route.org, route.app, subject).uuid == caller.uuid
-        except NotFoundError:
-            return False
-
-
-def _is_self(subject: str, caller: Principal) -> bool:
-    lowered = subject.lower()
-    return lowered == "me" or lowered in {
-        (caller.uuid or "").lower(),
-        (caller.username or "").lower(),
-    }
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -316,10 +299,10 @@ def _ttl(value: object) -> int | None:
 
 
 def _body_params(request: RequestInfo, body: bytes) -> list[tuple[str, object]]:
+    if len(body) > MAX_BODY_BYTES:  # the adapters stop reading past the limit; never truncate
+        raise BadRequestError(BODY_TOO_LARGE)
     if not body.strip():
         return []
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequestError("The request body is too large")
     content_type = next((v for k, v in request.headers if k == "content-type"), "")
     media = content_type.split(";")[0].strip().lower()
     if body.lstrip()[:1] == b"{":

@@ -17,7 +17,9 @@ BaasAuthError                          root; never raised directly
 │   │   ├── InvalidClientError         invalid_client (client_id/client_secret)
 │   │   └── InvalidClientCredentialsError  auth_invalid_credentials (Basic)
 │   ├── ForbiddenError          403    unauthorized, challenge insufficient_scope
-│   └── MethodNotAllowedError   405    method_not_allowed
+│   ├── ResourceNotFoundError   404    service_resource_not_found
+│   ├── MethodNotAllowedError   405    method_not_allowed
+│   └── TooManyRequestsError    429    too_many_requests, with Retry-After
 └── StoreError (RuntimeError)          the store failed; served as 503, never "allow"
 """
 
@@ -45,6 +47,7 @@ __all__ = [
     "ResourceNotFoundError",
     "RevokedTokenError",
     "StoreError",
+    "TooManyRequestsError",
     "UnsupportedGrantTypeError",
 ]
 
@@ -225,3 +228,17 @@ class MethodNotAllowedError(AuthError):
     default_error = "method_not_allowed"
     default_description = "Method not allowed"
     default_challenge: ClassVar[str | None] = None
+
+
+class TooManyRequestsError(AuthError):
+    """429: too many failed password grants for one account; try again after ``retry_after``
+    seconds (behaviour §6.2). The password was not checked."""
+
+    status_code = 429
+    default_error = "too_many_requests"
+    default_description = "Too many failed attempts for this account; try again later"
+    default_challenge: ClassVar[str | None] = None
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(description)
+        self.retry_after = max(1, retry_after)

@@ -7,8 +7,6 @@ on ``Admit``. A ``StoreError`` anywhere becomes 503: nothing falls through to "a
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from baas_auth.credentials import (
@@ -20,6 +18,8 @@ from baas_auth.credentials import (
     extract_credential,
     scrub_query,
 )
+from baas_auth.decision import SAFE_REALM_NAME, Admit, Decision, EndpointCall, GateOptions
+from baas_auth.endpoints import Endpoints
 from baas_auth.errors import (
     AuthenticationError,
     AuthError,
@@ -33,33 +33,14 @@ from baas_auth.errors import (
 )
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal
-from baas_auth.paths import check_raw_path, check_route_path, rule_path
+from baas_auth.paths import check_raw_path, check_route_path, rule_path, split_segments
 from baas_auth.realm import Realm
-from baas_auth.records import org_or_app_name
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
 
-__all__ = ["Admit", "Gate", "GateOptions", "ReadBody"]
+__all__ = ["Gate"]
 
-_SAFE_REALM = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
-_MANAGEMENT_KINDS = frozenset({"admin_user", "org_client"})
-
-
-class Admit(NamedTuple):
-    """Call the inner app with this principal (None only for a passed-through CORS preflight)."""
-
-    principal: Principal | None
-    query_string: bytes
-    """The query string the inner app sees: credentials removed, the rest byte-identical."""
-    query_token: bool = False
-    """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
-
-
-class ReadBody(NamedTuple):
-    """An endpoint request whose body the adapter must read before ``Gate.answer``."""
-
-    route: Route
-    request: RequestInfo
+_ORG_AREAS = frozenset({"orgs", "organizations"})
 
 
 class Parsed(NamedTuple):
@@ -71,74 +52,29 @@ class Parsed(NamedTuple):
     query_string: bytes
 
 
-Decision = Admit | ReadBody | Response
 _PARSED_CACHE_SIZE = 4096
 _GONE = ResourceNotFoundError("The resource no longer exists")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GateOptions:
-    """The middleware's options, checked once at construction (see ``GateOptions.build``)."""
-
-    application: tuple[str, str] | None
-    allow_query_credentials: bool
-    strict: bool
-    usergrid_status_codes: bool
-    cors_preflight: bool
-    case_sensitive: bool
-    realm_name: str | None
-    endpoints: bool
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        application: str | None = None,
-        allow_query_credentials: bool = True,
-        strict: bool = False,
-        usergrid_status_codes: bool = False,
-        cors_preflight: bool = False,
-        case_sensitive_paths: bool | None = None,
-        realm_name: str | None = None,
-        endpoints: bool = True,
-    ) -> GateOptions:
-        """Validate the keyword options of ``AuthMiddleware``; ``ConfigError`` for a bad one."""
-        if strict and (usergrid_status_codes or cors_preflight):
-            raise ConfigError("strict=True excludes usergrid_status_codes and cors_preflight")
-        if realm_name is not None and not _SAFE_REALM.fullmatch(realm_name):
-            raise ConfigError("realm_name is up to 128 letters, digits and ' _./:@+-'")
-        target = _parse_application(application)
-        return cls(
-            application=target,
-            allow_query_credentials=allow_query_credentials and not strict,
-            strict=strict,
-            usergrid_status_codes=usergrid_status_codes,
-            cors_preflight=cors_preflight,
-            case_sensitive=(target is not None)
-            if case_sensitive_paths is None
-            else case_sensitive_paths,
-            realm_name=realm_name,
-            endpoints=endpoints,
-        )
-
-
-def _parse_application(application: str | None) -> tuple[str, str] | None:
-    if application is None:
-        return None
-    if not isinstance(application, str) or application.count("/") != 1:
-        raise ConfigError('application is "org/app", e.g. application="acme/shop"')
-    org, app = application.split("/")
-    return org_or_app_name(org, "organization"), org_or_app_name(app, "application")
+def _check_application_exists(realm: Realm, org: str, app: str) -> None:
+    """A single-app middleware for an app the realm lacks would answer 401 to everyone."""
+    try:
+        realm.get_app(org, app)
+    except NotFoundError:
+        raise ConfigError(
+            f"application={org}/{app!r}: the realm has no such application; create it first "
+            f"(realm.create_app({org!r}, {app!r}), or `baas-auth create-app {org} {app}`)"
+        ) from None
 
 
 class Gate:
     """Decides what happens to one request; holds no per-request state."""
 
     def __init__(self, realm: Realm, options: GateOptions) -> None:
-        from baas_auth.endpoints import Endpoints
-
         self.realm = realm
         self.options = options
+        if options.application is not None:
+            _check_application_exists(realm, *options.application)
         self.endpoints = Endpoints(realm, options, self.authenticate)
         self._parsed: dict[RequestInfo, Parsed] = {}
 
@@ -193,8 +129,9 @@ class Gate:
             self._parsed[request] = parsed
         return parsed
 
-    def answer(self, pending: ReadBody, body: bytes) -> Response:
-        """The response of an endpoint, given the request body the adapter read."""
+    def answer(self, pending: EndpointCall, body: bytes) -> Response:
+        """The response of an endpoint, given the request body the adapter read (``b""`` when
+        it has none). May run the password KDF: adapters call it off any event loop."""
         try:
             return self.endpoints.finish(pending.route, pending.request, body)
         except (AuthError, StoreError) as error:
@@ -225,7 +162,7 @@ class Gate:
         if route.org is None or route.app is None:
             return "management"
         name = f"{route.org}/{route.app}"
-        return name if _SAFE_REALM.fullmatch(name) else "baas"
+        return name if SAFE_REALM_NAME.fullmatch(name) else "baas"
 
     def _is_preflight(self, request: RequestInfo) -> bool:
         if not self.options.cors_preflight or request.method != "OPTIONS":
@@ -257,7 +194,7 @@ class Gate:
         route, credential = parsed.route, parsed.credential
         principal = self.authenticate(credential, route)
         if route.org is None or route.app is None:
-            self._check_management(principal)
+            self._check_management(principal, route.path)
         else:
             self._check_rules(principal, method, route)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
@@ -293,9 +230,24 @@ class Gate:
                 raise InvalidClientCredentialsError() from None
             raise
 
-    def _check_management(self, principal: Principal) -> None:
-        if principal.kind not in _MANAGEMENT_KINDS:
-            raise ForbiddenError()
+    def _check_management(self, principal: Principal, path: str) -> None:
+        """Behaviour §6.1: ``/management/orgs/{org}[/…]`` for that org's admins and clients,
+        ``/management/users/{admin}[/…]`` for that admin itself, ``/management/orgs`` for any
+        admin user; everything else under ``/management`` for nobody."""
+        if not self._may_manage(principal, split_segments(path)):
+            raise ForbiddenError("No access to this management resource")
+
+    def _may_manage(self, principal: Principal, segments: list[str]) -> bool:
+        if not segments:
+            return False
+        area = segments[0].casefold()
+        if area in _ORG_AREAS:
+            if len(segments) == 1:
+                return principal.kind == "admin_user"
+            return self.realm.manages_org(principal, segments[1])
+        if area == "users" and len(segments) > 1:
+            return principal.kind == "admin_user" and self.realm.is_self(principal, segments[1])
+        return False
 
     def _check_rules(self, principal: Principal, method: str, route: Route) -> None:
         org, app = route.org or "", route.app or ""

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from baas_auth.errors import ConfigError
 
-__all__ = ["PasswordHasher", "hash_client_secret", "new_client_secret", "secret_matches"]
+__all__ = [
+    "PasswordHasher",
+    "hash_client_secret",
+    "keyed_digest",
+    "new_client_secret",
+    "secret_matches",
+]
 
 _SCHEME = "scrypt"
 
@@ -72,9 +78,13 @@ class PasswordHasher:
     @staticmethod
     def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
         maxmem = 128 * r * (n + p + 2) + 1024 * 1024
-        return hashlib.scrypt(
-            password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=32
-        )
+        return hashlib.scrypt(_utf8(password), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=32)
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (from JSON's ``"\\ud800"``) is kept as bytes that
+    no real text encodes to, so it costs the same work as any value and can never match."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def new_client_secret(prefix: str) -> str:
@@ -84,7 +94,12 @@ def new_client_secret(prefix: str) -> str:
 
 def hash_client_secret(secret: str, key: bytes) -> str:
     """The stored form of a client secret: HMAC-SHA-256 under the realm's hashing key."""
-    return hmac.new(key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+    return keyed_digest(secret, key)
+
+
+def keyed_digest(text: str, key: bytes) -> str:
+    """HMAC-SHA-256 of ``text`` under ``key``, in hex: what may rest in a store in its place."""
+    return hmac.new(key, _utf8(text), hashlib.sha256).hexdigest()
 
 
 def secret_matches(secret: str, stored_hash: str, key: bytes) -> bool:

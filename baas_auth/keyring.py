@@ -7,11 +7,12 @@ from configuration. Shell code: it reads and writes the store; the token format 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import secrets
 from collections.abc import Sequence
 
-from baas_auth.errors import ConfigError
+from baas_auth.errors import ConfigError, StoreError
 from baas_auth.stores.protocols import Store
 from baas_auth.tokens import (
     SigningKey,
@@ -55,13 +56,27 @@ class KeyRing:
         self.store.create(_SECRET_KEY_RECORD, base64.b64encode(secrets.token_bytes(32)))
         stored = self.store.get(_SECRET_KEY_RECORD)  # the first process to create it wins
         if stored is None:
-            raise ConfigError("the store lost the client-secret hashing key")
-        return base64.b64decode(stored)
+            raise StoreError("the store lost the client-secret hashing key")
+        try:
+            key = base64.b64decode(stored, validate=True)
+        except binascii.Error:
+            raise StoreError("the stored client-secret hashing key is corrupted") from None
+        if len(key) < 32:
+            raise StoreError("the stored client-secret hashing key is corrupted")
+        return key
 
     def _stored(self) -> list[SigningKey]:
         raw = self.store.get(_KEYS_RECORD)
-        entries = [] if raw is None else json.loads(raw)
-        return [SigningKey(e["kid"], base64.b64decode(e["secret"])) for e in entries]
+        if raw is None:
+            return []
+        try:
+            entries = json.loads(raw)
+            return [
+                SigningKey(e["kid"], base64.b64decode(e["secret"], validate=True)) for e in entries
+            ]
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            # ConfigError (a ValueError) too: a stored key that is too short or badly named.
+            raise StoreError("the stored signing keys are corrupted") from None
 
     def reload(self) -> SigningKey:
         """Read the keys again (another process may have rotated them); returns the current."""

@@ -58,16 +58,21 @@ def strip_root_path(path: str, root_path: str) -> str:
     """Remove ``root_path`` from the front of ``path``, on a segment boundary only.
 
     ``/api`` is removed from ``/api`` and ``/api/x`` but ``/apix`` is refused (400), as is any
-    path outside ``root_path``. One trailing slash of ``root_path`` is tolerated; ``""`` and
-    ``"/"`` remove nothing. An empty remainder means ``/``.
+    path outside ``root_path``. ``""`` and ``"/"`` remove nothing. An empty remainder means ``/``.
+    A ``root_path`` with a trailing slash (``/api/``) is refused: frameworks strip it
+    differently (Starlette routes ``/api/x`` whole under it, Django routes ``x``), so no path
+    could be checked that is surely the routed one (behaviour §5.2).
     """
-    root = root_path[:-1] if root_path.endswith("/") else root_path
-    if not root:
+    if root_path in ("", "/"):
         return path or "/"
-    if path == root:
+    if root_path.endswith("/"):
+        raise BadRequestError(
+            "The server's root_path ends with '/'; configure it without the trailing slash"
+        )
+    if path == root_path:
         return "/"
-    if path.startswith(root) and path[len(root)] == "/":
-        return path[len(root) :]
+    if path.startswith(root_path) and path[len(root_path)] == "/":
+        return path[len(root_path) :]
     raise BadRequestError("The request path is outside the application's root path")
 
 

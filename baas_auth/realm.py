@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from baas_auth import records as rec
+from baas_auth.directory import DEFAULT_MIN_PASSWORD_LENGTH
 from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
@@ -21,9 +22,11 @@ from baas_auth.errors import (
     MalformedTokenError,
     NotFoundError,
     RevokedTokenError,
+    TooManyRequestsError,
 )
-from baas_auth.hashing import PasswordHasher, secret_matches
+from baas_auth.hashing import PasswordHasher, keyed_digest, secret_matches
 from baas_auth.keyring import KeyRing
+from baas_auth.layout import upgrade_layout
 from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.paths import check_route_path, rule_path
 from baas_auth.permissions import RuleCache, verb_for_method
@@ -31,6 +34,7 @@ from baas_auth.roles import RoleAdmin
 from baas_auth.snapshot import Snapshot
 from baas_auth.stores.protocols import Store
 from baas_auth.stores.urls import open_store
+from baas_auth.throttle import Attempts, LoginThrottle
 from baas_auth.tokens import (
     DEFAULT_MAX_TTL_MS,
     SigningKey,
@@ -44,6 +48,10 @@ from baas_auth.tokens import (
 __all__ = ["Realm"]
 
 R = TypeVar("R")
+_SWAP_TRIES = 8
+_STORE_METHODS = sorted(
+    name for name, member in vars(Store).items() if callable(member) and not name.startswith("_")
+)
 _NO_SECRET_HASH = "0" * 64  # compared against when a client_id is unknown, to spend equal time
 _ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 
@@ -58,6 +66,9 @@ class Realm(RoleAdmin):
         signing_keys: MAC keys from configuration, current first; by default a key is generated
             once and kept in the store.
         password_hasher: the scrypt cost; lower it only in test suites.
+        min_password_length: the fewest characters a new password may have.
+        login_throttle: how failed password grants lock an account (behaviour §6.2); None
+            switches throttling off.
     """
 
     def __init__(
@@ -68,20 +79,21 @@ class Realm(RoleAdmin):
         max_token_ttl_ms: int = DEFAULT_MAX_TTL_MS,
         signing_keys: Sequence[SigningKey] | None = None,
         password_hasher: PasswordHasher | None = None,
+        min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
+        login_throttle: LoginThrottle | None = LoginThrottle(),  # noqa: B008 - frozen value
     ) -> None:
-        if (
-            isinstance(max_token_ttl_ms, bool)
-            or not isinstance(max_token_ttl_ms, int)
-            or max_token_ttl_ms <= 0
-        ):
-            raise ConfigError("max_token_ttl_ms is a whole number of milliseconds > 0")
+        _check_store(store)
+        _check_options(max_token_ttl_ms, min_password_length, login_throttle, password_hasher)
         self.store = store
         self.clock = clock
         self.max_token_ttl_ms = max_token_ttl_ms
         self.password_hasher = password_hasher or PasswordHasher()
+        self.min_password_length = min_password_length
+        self.login_throttle = login_throttle
         self._lock = threading.Lock()
         self._rules = RuleCache()
         self._snapshot = Snapshot(store, -1, self._rules)
+        upgrade_layout(store)
         self.keys = KeyRing(store, signing_keys)
 
     @classmethod
@@ -157,17 +169,20 @@ class Realm(RoleAdmin):
         """An app-user token for the password grant (``username`` may be an email or uuid).
 
         Raises:
-            IllegalArgumentError: a bad ttl. InvalidGrantError: bad password, unknown, disabled
-            or unactivated user. NotFoundError: no such app.
+            IllegalArgumentError: a bad ttl. TooManyRequestsError: the account is locked after
+            failed grants (the password was not checked). InvalidGrantError: bad password,
+            unknown, disabled or unactivated user. NotFoundError: no such app.
         """
         found = self._app(org, app)
         ttl = resolve_ttl_ms(ttl_ms, ceiling_ms=self._app_ceiling(found))
         user = self._find_or_none(lambda: self._user(found, username))
-        stored_hash = None if user is None else user.password_hash
-        if not self.password_hasher.verify(_text(password), stored_hash) or user is None:
+        scope = f"{found.org}/{found.name}"
+        account = self._account_key(scope, username, None if user is None else user.uuid)
+        self._check_password(account, password, None if user is None else user.password_hash)
+        if user is None:  # never: _check_password refuses an unknown account
             raise InvalidGrantError()
         _check_usable(user.activated, user.disabled)
-        self._rehash_if_needed(rec.user_key(found.org, found.name, user.username), user, password)
+        self._rehash_if_needed(rec.user_key(found.org, found.name, user.uuid), user, password)
         principal = Principal(
             kind="app_user", org=found.org, app=found.name, uuid=user.uuid, username=user.username
         )
@@ -180,16 +195,63 @@ class Realm(RoleAdmin):
         """An admin-user token for the password grant on ``/management/token``."""
         ttl = resolve_ttl_ms(ttl_ms, ceiling_ms=self.max_token_ttl_ms)
         admin = self._find_or_none(lambda: self._admin(username))
-        stored_hash = None if admin is None else admin.password_hash
-        if not self.password_hasher.verify(_text(password), stored_hash) or admin is None:
+        account = self._account_key("admin", username, None if admin is None else admin.uuid)
+        self._check_password(account, password, None if admin is None else admin.password_hash)
+        if admin is None:  # never: _check_password refuses an unknown account
             raise InvalidGrantError()
         _check_usable(True, admin.disabled)
-        self._rehash_if_needed(rec.admin_key(admin.username), admin, password)
+        self._rehash_if_needed(rec.admin_key(admin.uuid), admin, password)
         principal = Principal(
             kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=frozenset(admin.orgs)
         )
         record = rec.TokenRecord("admin_user", admin.uuid, "", 0, None, username=admin.username)
         return self._issue(record, ttl, principal)
+
+    # -- passwords under attack (behaviour §6.2) ----------------------------------------------
+
+    def _account_key(self, scope: str, name: object, account_uuid: str | None) -> str:
+        """Where an account's failed grants are counted: under its uuid, however it was named;
+        an unknown name under a keyed hash of it (it may be a password typed in the wrong box,
+        and must not rest in the store as written)."""
+        if account_uuid is not None:
+            return f"throttle:{scope}:{account_uuid}"
+        digest = keyed_digest(_text(name).lower(), self.keys.secret_key)
+        return f"throttle:{scope}:#{digest}"
+
+    def _check_password(self, account: str, password: object, stored_hash: str | None) -> None:
+        """Refuse a locked account (429), then check the password, in the same time whether the
+        account exists or not; an unknown account (``stored_hash`` None) always fails."""
+        self._count_attempt(account)
+        if not self.password_hasher.verify(_text(password), stored_hash) or stored_hash is None:
+            raise InvalidGrantError()
+        self._forget_attempts(account)
+
+    def _count_attempt(self, account: str) -> None:
+        throttle = self.login_throttle
+        if throttle is None:
+            return
+        for _ in range(_SWAP_TRIES):
+            now = self._now_ms()
+            raw = self.store.get_transient(account)
+            state = Attempts.decode(raw)
+            wait_ms = throttle.locked_for_ms(state, now)
+            if wait_ms:
+                raise TooManyRequestsError(-(-wait_ms // 1000))
+            counted = throttle.attempted(state, now).encode()
+            keep = throttle.keep_until_ms(now)
+            if self.store.swap_transient(account, raw, counted, expires_at_ms=keep):
+                return
+        # Other attempts on this account kept winning the race: it is under a burst.
+        raise TooManyRequestsError(1)
+
+    def _forget_attempts(self, account: str) -> None:
+        if self.login_throttle is None:
+            return
+        keep = self.login_throttle.keep_until_ms(self._now_ms())
+        for _ in range(_SWAP_TRIES):
+            raw = self.store.get_transient(account)
+            if raw is None or self.store.swap_transient(account, raw, None, expires_at_ms=keep):
+                return
 
     def client_token(
         self,
@@ -232,7 +294,7 @@ class Realm(RoleAdmin):
 
     def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
         """The principal of org or app credentials, or InvalidClientError."""
-        client = self._fresh_view().client(client_id) if isinstance(client_id, str) else None
+        client = self._fresh_view().client(client_id) if rec.is_client_id(client_id) else None
         stored = _NO_SECRET_HASH if client is None else client.secret_hash
         if not secret_matches(_text(client_secret), stored, self.keys.secret_key) or client is None:
             raise InvalidClientError()
@@ -414,9 +476,71 @@ class Realm(RoleAdmin):
         matcher = policy.matcher(inactive, case_sensitive=case_sensitive)
         return matcher.permits(verb, path, (principal.uuid or "", principal.username or ""))
 
+    def manages_org(self, principal: Principal, org: str) -> bool:
+        """Whether ``principal`` is an admin user or org client of the organization named
+        ``org`` (its name or uuid, ignoring case)."""
+        if principal.kind == "admin_user":
+            names: frozenset[str] = principal.orgs
+        elif principal.kind == "org_client" and principal.org is not None:
+            names = frozenset({principal.org})
+        else:
+            return False
+        wanted = org.lower()
+        if wanted in names:
+            return True
+        view = self._snapshot
+        return any((found := view.org(name)) is not None and found.uuid == wanted for name in names)
+
+    def is_self(self, principal: Principal, name: str) -> bool:
+        """Whether ``name`` (``me``, a username, an email or a uuid) names the app user or admin
+        user ``principal``: exactly one account has each of those (behaviour §1)."""
+        if principal.kind not in ("app_user", "admin_user") or principal.uuid is None:
+            return False
+        lowered = name.lower()
+        if lowered in ("me", principal.uuid, (principal.username or "").lower()):
+            return True
+        try:
+            if principal.kind == "admin_user":
+                return self._admin(name).uuid == principal.uuid
+            found = self._app(principal.org or "", principal.app or "")
+            return self._user(found, name).uuid == principal.uuid
+        except NotFoundError:
+            return False
+
     def knows_app(self, org: str, app: str) -> bool:
         """Whether ``org/app`` (lower-case) exists, per the cached directory (see ``allows``)."""
         return self._snapshot.app(org, app) is not None
+
+
+def _check_store(store: object) -> None:
+    if isinstance(store, str):
+        raise ConfigError(f"Realm takes a store object; for a URL write Realm.open({store!r})")
+    if not isinstance(store, Store):
+        missing = [name for name in _STORE_METHODS if not callable(getattr(store, name, None))]
+        raise ConfigError(
+            f"{type(store).__name__} is not a baas_auth store (see baas_auth.stores.Store); "
+            f"it lacks {', '.join(missing)}"
+        )
+
+
+def _check_options(
+    max_token_ttl_ms: object,
+    min_password_length: object,
+    login_throttle: object,
+    password_hasher: object,
+) -> None:
+    if not _whole(max_token_ttl_ms) or max_token_ttl_ms <= 0:
+        raise ConfigError("max_token_ttl_ms is a whole number of milliseconds > 0")
+    if not _whole(min_password_length) or not 1 <= min_password_length <= 1024:
+        raise ConfigError("min_password_length is a whole number from 1 to 1024")
+    if login_throttle is not None and not isinstance(login_throttle, LoginThrottle):
+        raise ConfigError("login_throttle is a LoginThrottle(...) or None (no throttling)")
+    if password_hasher is not None and not isinstance(password_hasher, PasswordHasher):
+        raise ConfigError("password_hasher is a PasswordHasher(...)")
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _owned_by(record: rec.TokenRecord, owner: Principal) -> bool:

@@ -1,17 +1,23 @@
 """What the Realm keeps in a store: record types, their JSON form, key names, name rules.
 
 Keys are built from lower-cased names (org, app and user names are case-insensitive), so a
-lookup is one ``get``. Does no I/O.
+lookup is one ``get``. Users and admins are kept under their uuid; their usernames and emails
+are claims in one index per app (one for admins) that maps each to a uuid, so any identifier
+names exactly one account (behaviour §1). A record that does not decode to its type is a
+``StoreError``: a corrupted store fails closed. Does no I/O.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from baas_auth.errors import ConfigError
+from baas_auth.errors import ConfigError, StoreError
 
 __all__ = [
     "AdminRecord",
@@ -31,6 +37,12 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 _ROLE_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 _GROUP_PATH = re.compile(r"(/[A-Za-z0-9][A-Za-z0-9._-]{0,63}){1,8}")
 _EMAIL = re.compile(r"[^\s@]{1,64}@[^\s@]{1,255}")
+# Any spelling Python's uuid.UUID() accepts as a whole, so no username can pass for a uuid.
+_UUID_LIKE = re.compile(
+    r"(?i)(?:urn:uuid:)?\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?"
+)
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,256}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RESERVED_ORGS = frozenset({"management"})
 RESERVED_USERNAMES = frozenset({"me"})
 
@@ -51,12 +63,52 @@ def new_org_name(name: str) -> str:
 
 
 def username(name: str) -> str:
-    """A valid username as given (case kept), or ConfigError; wildcards can never pass."""
+    """A valid username as given (case kept), or ConfigError; wildcards can never pass, and
+    neither can the form of a uuid (a uuid names exactly one user, its own)."""
     if not isinstance(name, str) or not _USERNAME.fullmatch(name):
         raise ConfigError("usernames match [A-Za-z0-9][A-Za-z0-9._@+-]* (up to 128 characters)")
     if name.lower() in RESERVED_USERNAMES:
         raise ConfigError(f"the username {name!r} is reserved")
+    if looks_like_uuid(name):
+        raise ConfigError(f"the username {name!r} has the form of a uuid, which names users")
     return name
+
+
+def looks_like_uuid(text: str) -> bool:
+    """Whether ``text`` is any spelling of a uuid (hyphens or not, braces, ``urn:uuid:``)."""
+    return _UUID_LIKE.fullmatch(text) is not None
+
+
+def is_uuid(text: str) -> bool:
+    """Whether ``text`` is a uuid as this library writes them (lower-case, hyphenated)."""
+    return _UUID.fullmatch(text) is not None
+
+
+def identifier(text: object) -> str | None:
+    """``text`` lower-cased if it could name an account (a username, an email or a uuid),
+    else None: a value no account can have is never sent to the store."""
+    if not isinstance(text, str) or not text.isprintable() or len(text) > 321:
+        return None
+    lowered = text.lower()
+    if _USERNAME.fullmatch(text) or _EMAIL.fullmatch(text) or _UUID.fullmatch(lowered):
+        return lowered
+    return None
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text that UTF-8 can carry: JSON's ``"\\ud800"`` decodes to a
+    lone surrogate, which no store, hash or log line can take as it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_client_id(text: object) -> bool:
+    """Whether ``text`` could be a client_id (visible ASCII): anything else is unknown at once,
+    without a store read."""
+    return isinstance(text, str) and _CLIENT_ID.fullmatch(text) is not None
 
 
 def role_name(name: str) -> str:
@@ -159,28 +211,74 @@ class TokenRecord:
 
 R = TypeVar("R")
 
+_Check = Callable[[object], bool]
+_SCHEMAS: dict[type, dict[str, _Check]] = {}
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+def _check_for(hint: object) -> _Check:
+    """A predicate for values of one annotated field type, as JSON can hold them."""
+    if hint is bool:
+        return lambda value: isinstance(value, bool)
+    if hint is int:
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    if hint is str:
+        return lambda value: isinstance(value, str)
+    if hint is type(None):
+        return lambda value: value is None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list and args == (str,):
+        return lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if origin is Literal:
+        return lambda value: isinstance(value, str) and value in args
+    if origin in (typing.Union, types.UnionType):
+        checks = [_check_for(arg) for arg in args]
+        return lambda value: any(check(value) for check in checks)
+    raise TypeError(f"no JSON check for {hint!r}")  # a record type this module does not know
 
 
-def _field_names(kind: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
-    return names
+def _schema(kind: type) -> dict[str, _Check]:
+    found = _SCHEMAS.get(kind)
+    if found is None:
+        hints = typing.get_type_hints(kind)
+        found = _SCHEMAS[kind] = {f.name: _check_for(hints[f.name]) for f in fields(kind)}
+    return found
 
 
 def encode(record: object) -> bytes:
     """The JSON form of a record (a shallow read of its fields: they are plain JSON values)."""
-    data = {name: getattr(record, name) for name in _field_names(type(record))}
+    data = {name: getattr(record, name) for name in _schema(type(record))}
     return json.dumps(data, separators=(",", ":")).encode("utf-8")
 
 
 def decode(kind: type[R], raw: bytes) -> R:
-    """A record from its JSON form; unknown fields are ignored so newer writers stay readable."""
-    data: dict[str, Any] = json.loads(raw.decode("utf-8"))
-    names = _field_names(kind)
-    return kind(**{k: v for k, v in data.items() if k in names})
+    """A record from its JSON form; unknown fields are ignored so newer writers stay readable.
+
+    Raises:
+        StoreError: the bytes are not a JSON object whose fields have this record's types (a
+            corrupted or foreign record is a store failure: 503, never 500 and never "allow").
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise StoreError(f"a stored {kind.__name__} is not valid JSON") from None
+    schema = _schema(kind)
+    if not isinstance(data, dict):
+        raise StoreError(f"a stored {kind.__name__} is not a JSON object")
+    known = {name: value for name, value in data.items() if name in schema}
+    if not all(schema[name](value) for name, value in known.items()):
+        raise StoreError(f"a stored {kind.__name__} has a field of the wrong type")
+    try:
+        return kind(**known)
+    except TypeError:  # a required field is missing
+        raise StoreError(f"a stored {kind.__name__} lacks a field") from None
+
+
+def decode_text(raw: bytes, what: str) -> str:
+    """A stored UTF-8 string (an index entry), or StoreError."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreError(f"a stored {what} is not UTF-8 text") from None
 
 
 def org_key(org: str) -> str:
@@ -207,21 +305,26 @@ def group_key(org: str, app: str, path: str) -> str:
     return f"group:{org}/{app}:{path.lower()}"
 
 
-def user_key(org: str, app: str, name: str) -> str:
-    return f"user:{org}/{app}:{name.lower()}"
+def user_key(org: str, app: str, user_uuid: str) -> str:
+    return f"user:{org}/{app}:{user_uuid}"
 
 
-def user_alias_key(org: str, app: str, alias: str) -> str:
-    """An index from a user's email or uuid to its username."""
-    return f"useralias:{org}/{app}:{alias.lower()}"
+def user_prefix(org: str, app: str) -> str:
+    return f"user:{org}/{app}:"
 
 
-def admin_key(name: str) -> str:
-    return f"admin:{name.lower()}"
+def user_id_key(org: str, app: str, name: str) -> str:
+    """The claim of a username or an email in an app: it holds the uuid of the one user."""
+    return f"userid:{org}/{app}:{name.lower()}"
 
 
-def admin_alias_key(alias: str) -> str:
-    return f"adminalias:{alias.lower()}"
+def admin_key(admin_uuid: str) -> str:
+    return f"admin:{admin_uuid}"
+
+
+def admin_id_key(name: str) -> str:
+    """The claim of an admin username or email: it holds the uuid of the one admin user."""
+    return f"adminid:{name.lower()}"
 
 
 def client_key(client_id: str) -> str:

@@ -9,7 +9,7 @@ import json
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-from baas_auth.errors import AuthError, MethodNotAllowedError, StoreError
+from baas_auth.errors import AuthError, MethodNotAllowedError, StoreError, TooManyRequestsError
 from baas_auth.http import Headers, Response
 
 __all__ = ["error_response", "json_response", "method_not_allowed"]
@@ -62,6 +62,9 @@ def error_response(
     if isinstance(error, StoreError):
         payload = _body(error.error, "The authorization store is unavailable", now_ms, duration_ms)
         return json_response(503, payload, extra=(("retry-after", "1"),))
+    if isinstance(error, TooManyRequestsError):
+        payload = _body(error.error, error.error_description, now_ms, duration_ms)
+        return json_response(429, payload, extra=(("retry-after", str(error.retry_after)),))
     template = _refusal_template(
         error.status_code,
         error.error,

@@ -55,7 +55,7 @@ class RoleAdmin(Directory):
         self.store.put(rec.group_key(app.org, app.name, group.path), rec.encode(group))
 
     def _save_user(self, app: rec.AppRecord, user: rec.UserRecord) -> None:
-        self.store.put(rec.user_key(app.org, app.name, user.username), rec.encode(user))
+        self.store.put(rec.user_key(app.org, app.name, user.uuid), rec.encode(user))
 
     def create_role(self, org: str, app: str, name: str, *, inactivity_ms: int = 0) -> Role:
         """Create a role; with ``inactivity_ms > 0`` it leaves tokens idle for longer than that."""

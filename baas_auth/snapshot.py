@@ -7,10 +7,12 @@ new Snapshot, so a change made by any process applies to the next request of eve
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from baas_auth import records as rec
+from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import TokenInfo
 from baas_auth.permissions import EMPTY_MATCHER, Matcher, RuleCache
 from baas_auth.policy import UserPolicy, user_policy
@@ -21,6 +23,16 @@ __all__ = ["Snapshot"]
 K = TypeVar("K")
 V = TypeVar("V")
 _MAX_ENTRIES = 50_000  # per table; a full table is dropped and refilled on demand
+
+
+@contextmanager
+def _stored_rules() -> Iterator[None]:
+    """Rules were checked when granted; one that no longer parses was changed in the store
+    behind the realm's back (or by a newer, stricter version): a store failure, never a 500."""
+    try:
+        yield
+    except ConfigError as error:
+        raise StoreError(f"a stored rule does not parse: {error}") from error
 
 
 class _Table(dict[K, V]):
@@ -41,6 +53,7 @@ class Snapshot:
         self.generation = generation
         self.compiler = compiler
         self._lock = threading.Lock()
+        self._orgs: _Table[str, rec.OrgRecord | None] = _Table()
         self._apps: _Table[tuple[str, str], rec.AppRecord | None] = _Table()
         self._roles: _Table[tuple[str, str], dict[str, rec.RoleRecord]] = _Table()
         self._guests: _Table[tuple[str, str, bool], Matcher | None] = _Table()
@@ -57,6 +70,15 @@ class Snapshot:
     def _get(self, kind: type[V], key: str) -> V | None:
         raw = self.store.get(key)
         return None if raw is None else rec.decode(kind, raw)
+
+    def org(self, name: str) -> rec.OrgRecord | None:
+        try:
+            return self._orgs[name]
+        except KeyError:
+            pass
+        return self._load_and_remember(
+            self._orgs, name, lambda: self._get(rec.OrgRecord, rec.org_key(name))
+        )
 
     def app(self, org: str, app: str) -> rec.AppRecord | None:
         try:  # the hot path: a dict hit, no closure made
@@ -90,7 +112,8 @@ class Snapshot:
             guest = self.roles(org, app).get("guest")
             if guest is None:
                 return None
-            rules = [self.compiler.parse(text) for text in guest.rules]
+            with _stored_rules():
+                rules = [self.compiler.parse(text) for text in guest.rules]
             if not rules:
                 return EMPTY_MATCHER
             return self.compiler.compile(rules, case_sensitive=case_sensitive)
@@ -105,17 +128,13 @@ class Snapshot:
             pass
 
         def load() -> UserPolicy | None:
-            alias = self.store.get(rec.user_alias_key(org, app, user_uuid))
-            user = (
-                None
-                if alias is None
-                else self._get(rec.UserRecord, rec.user_key(org, app, alias.decode("utf-8")))
-            )
+            user = self._get(rec.UserRecord, rec.user_key(org, app, user_uuid))
             if user is None or user.uuid != user_uuid or user.disabled or not user.activated:
                 return None
             keys = [rec.group_key(org, app, path) for path in user.groups]
             groups = [rec.decode(rec.GroupRecord, raw) for raw in self.store.get_many(keys) if raw]
-            return user_policy(user, self.roles(org, app), groups, self.compiler)
+            with _stored_rules():
+                return user_policy(user, self.roles(org, app), groups, self.compiler)
 
         return self._load_and_remember(self._users, (org, app, user_uuid), load)
 
@@ -127,12 +146,7 @@ class Snapshot:
             pass
 
         def load() -> rec.AdminRecord | None:
-            alias = self.store.get(rec.admin_alias_key(admin_uuid))
-            admin = (
-                None
-                if alias is None
-                else self._get(rec.AdminRecord, rec.admin_key(alias.decode("utf-8")))
-            )
+            admin = self._get(rec.AdminRecord, rec.admin_key(admin_uuid))
             ok = admin is not None and admin.uuid == admin_uuid and not admin.disabled
             return admin if ok else None
 

@@ -10,13 +10,17 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import Unpack
+
 from baas_auth.cache_control import private_cache_control
+from baas_auth.decision import Admit, Decision, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
-from baas_auth.gate import Admit, Gate, GateOptions, ReadBody
+from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
 from baas_auth.paths import wsgi_route_path
 from baas_auth.realm import Realm
+from baas_auth.wiring import check_realm, check_wsgi_app
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -43,39 +47,18 @@ class AuthMiddleware:
     Args:
         app: the WSGI application to protect, passed positionally.
         realm: the ``Realm`` that holds users, credentials, tokens and rules.
-        application: ``"org/app"`` for single-app mode; None for multi-tenant ``/{org}/{app}/…``.
-        allow_query_credentials, strict, usergrid_status_codes, cors_preflight,
-        case_sensitive_paths, realm_name, endpoints: see the README's option table.
+        options: ``application="org/app"`` for single-app mode (None: multi-tenant
+            ``/{org}/{app}/…``), and the others of ``MiddlewareOptions`` (the README's table).
     """
 
     def __init__(
-        self,
-        app: WSGIApplication,
-        realm: Realm,
-        *,
-        application: str | None = None,
-        allow_query_credentials: bool = True,
-        strict: bool = False,
-        usergrid_status_codes: bool = False,
-        cors_preflight: bool = False,
-        case_sensitive_paths: bool | None = None,
-        realm_name: str | None = None,
-        endpoints: bool = True,
+        self, app: WSGIApplication, realm: Realm, **options: Unpack[MiddlewareOptions]
     ) -> None:
-        if not isinstance(realm, Realm):
-            raise TypeError("baas_auth.wsgi.AuthMiddleware takes a Realm (not an AsyncRealm)")
+        check_realm(realm, "baas_auth.wsgi.AuthMiddleware")
+        check_wsgi_app(app)
         self.app = app
         self.realm = realm
-        self.options = GateOptions.build(
-            application=application,
-            allow_query_credentials=allow_query_credentials,
-            strict=strict,
-            usergrid_status_codes=usergrid_status_codes,
-            cors_preflight=cors_preflight,
-            case_sensitive_paths=case_sensitive_paths,
-            realm_name=realm_name,
-            endpoints=endpoints,
-        )
+        self.options = GateOptions.build(**options)
         self._gate = Gate(realm, self.options)
 
     def __repr__(self) -> str:
@@ -84,20 +67,20 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        decision: Admit | ReadBody | Response
+        decision: Decision
         try:
             decision = self._gate.decide(_request_info(environ))
         except BadRequestError as error:  # from reading the environ, before the gate decides
             decision = self._gate.refusal(error, None)
-        if isinstance(decision, ReadBody):
+        if isinstance(decision, EndpointCall):
             decision = self._answer(decision, environ)
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
 
-    def _answer(self, pending: ReadBody, environ: WSGIEnvironment) -> Response:
+    def _answer(self, pending: EndpointCall, environ: WSGIEnvironment) -> Response:
         try:
-            body = _read_body(environ)
+            body = _read_body(environ) if pending.has_body else b""
         except BadRequestError as error:
             return self._gate.refusal(error, pending.route)
         return self._gate.answer(pending, body)

@@ -49,7 +49,7 @@ def seeded(kind: str, hasher: PasswordHasher = FAST_HASHER) -> Seeded:
     """A realm on a new ``memory`` or ``sqlite`` store, seeded as the module docstring says."""
     realm = Realm(new_store(kind, temp_folder()), password_hasher=hasher)
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
+    realm.create_app("acme", "shop", roles="usergrid")
     realm.create_user("acme", "shop", "alice", password=PASSWORD)
     token = realm.password_token("acme", "shop", "alice", PASSWORD).access_token
     revoked = realm.password_token("acme", "shop", "alice", PASSWORD).access_token

@@ -48,17 +48,20 @@ def build_app(realm: Realm) -> AuthMiddleware:
 
 
 def seed(realm: Realm) -> None:
-    """Org acme, app shop (default roles: signed-in users may read and write), user alice."""
+    """Org acme, app shop, user alice; signed-in users may read the books (a new app's roles
+    have no rules: each permission is granted). Safe to run again."""
     with contextlib.suppress(ConflictError):
         realm.create_org("acme")
     with contextlib.suppress(ConflictError):
         realm.create_app("acme", "shop")
+    realm.grant("acme", "shop", "get:/books/**", role="default")
     with contextlib.suppress(ConflictError):
         realm.create_user("acme", "shop", "alice", password="wonderland")
 
 
 # BAAS_REALM picks the store: memory: (the default), sqlite:///auth.db, redis://localhost/0.
 realm = Realm.open(os.environ.get("BAAS_REALM", "memory:"))
+seed(realm)  # before build_app: the middleware checks that acme/shop exists
 app = build_app(realm)
 
 if __name__ == "__main__":
@@ -73,7 +76,6 @@ if __name__ == "__main__":
         def log_error(self, format: str, *args: Any) -> None:
             self.log_message("refused a malformed request")
 
-    seed(realm)
     print("curl -s http://127.0.0.1:8000/token -d grant_type=password -d username=alice "
           "-d password=wonderland")
     print('curl -i -H "Authorization: Bearer <access_token>" http://127.0.0.1:8000/books')

@@ -35,17 +35,20 @@ def build_app(realm: Realm) -> AuthMiddleware:
 
 
 def seed(realm: Realm) -> None:
-    """Org acme, app shop (default roles: signed-in users may read and write), user alice."""
+    """Org acme, app shop, user alice; signed-in users may read the books (a new app's roles
+    have no rules: each permission is granted). Safe to run again."""
     with contextlib.suppress(ConflictError):
         realm.create_org("acme")
     with contextlib.suppress(ConflictError):
         realm.create_app("acme", "shop")
+    realm.grant("acme", "shop", "get:/books/**", role="default")
     with contextlib.suppress(ConflictError):
         realm.create_user("acme", "shop", "alice", password="wonderland")
 
 
 # BAAS_REALM picks the store: memory: (the default), sqlite:///auth.db, redis://localhost/0.
 realm = Realm.open(os.environ.get("BAAS_REALM", "memory:"))
+seed(realm)  # before build_app: the middleware checks that acme/shop exists
 app = build_app(realm)
 
 
@@ -60,7 +63,6 @@ class QuietHandler(WSGIRequestHandler):
 
 
 if __name__ == "__main__":
-    seed(realm)
     url = "http://127.0.0.1:8000/acme/shop"
     print(f"curl -i {url}/books                       # 401: no credentials")
     print(f"curl -s {url}/token -d grant_type=password -d username=alice -d password=wonderland")

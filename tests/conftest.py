@@ -52,6 +52,6 @@ def realm(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> I
 def shop(realm: Realm) -> Realm:
     """A realm with org acme, app shop (default roles) and user alice (password 'wonderland')."""
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
+    realm.create_app("acme", "shop", roles="usergrid")
     realm.create_user("acme", "shop", "alice", password="wonderland", email="alice@example.com")
     return realm

@@ -6,13 +6,16 @@ Nothing survives the process; every process has its own store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from baas_auth.errors import StoreError
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["MemoryStore"]
+
+_TRANSIENT_SWEEP_AT = 100_000
+_TRANSIENT_SWEEP_HORIZON_MS = 86_400_000  # LoginThrottle keeps its records at most a day
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class MemoryStore:
         self._records: dict[str, bytes] = {}
         self._tokens: dict[str, _TokenRow] = {}
         self._by_principal: dict[str, set[str]] = {}
+        self._transient: dict[str, tuple[bytes, int]] = {}
+        self._sweep_transient_at = _TRANSIENT_SWEEP_AT
 
     def __repr__(self) -> str:
         return f"MemoryStore(records={len(self._records)}, tokens={len(self._tokens)})"
@@ -81,6 +86,25 @@ class MemoryStore:
             if self._records.pop(key, None) is None:
                 return False
             self._generation += 1
+            return True
+
+    def transact(
+        self,
+        *,
+        create: Mapping[str, bytes] | None = None,
+        put: Mapping[str, bytes] | None = None,
+        delete: Sequence[str] = (),
+    ) -> bool:
+        created, replaced = dict(create or {}), dict(put or {})
+        with self._lock:
+            self._check_open()
+            if any(key in self._records for key in created):
+                return False
+            for key, value in (*created.items(), *replaced.items()):
+                self._records[key] = bytes(value)
+            removed = [self._records.pop(key, None) for key in delete]
+            if created or replaced or any(value is not None for value in removed):
+                self._generation += 1
             return True
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
@@ -144,6 +168,7 @@ class MemoryStore:
     def purge_expired(self, now_ms: int) -> int:
         with self._lock:
             self._check_open()
+            self._purge_transient(now_ms)
             expired = [
                 token_id
                 for token_id, row in self._tokens.items()
@@ -153,12 +178,52 @@ class MemoryStore:
                 self._unindex(token_id)
             return len(expired)
 
+    # Transient records
+
+    def get_transient(self, key: str) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            found = self._transient.get(key)
+            return None if found is None else found[0]
+
+    def swap_transient(
+        self, key: str, expected: bytes | None, new: bytes | None, *, expires_at_ms: int
+    ) -> bool:
+        with self._lock:
+            self._check_open()
+            found = self._transient.get(key)
+            if (None if found is None else found[0]) != expected:
+                return False
+            if new is None:
+                self._transient.pop(key, None)
+            else:
+                self._transient[key] = (bytes(new), expires_at_ms)
+            if len(self._transient) > self._sweep_transient_at:
+                self._sweep(expires_at_ms)
+            return True
+
+    def _sweep(self, expires_at_ms: int) -> None:
+        """Collect old transient records (lock held). Their keys may come from attackers
+        (unknown usernames), so the table must not grow without bound; the threshold doubles
+        with what survives, so sweeping costs O(1) per write on average."""
+        # The store has no clock: a record written now expires at most a day from now, so one
+        # that ended a day before this one's end is certainly dead.
+        self._purge_transient(expires_at_ms - _TRANSIENT_SWEEP_HORIZON_MS)
+        self._sweep_transient_at = max(_TRANSIENT_SWEEP_AT, 2 * len(self._transient))
+
+    def _purge_transient(self, now_ms: int) -> None:
+        """Drop expired transient records (lock held)."""
+        expired = [key for key, (_, ends) in self._transient.items() if ends < now_ms]
+        for key in expired:
+            del self._transient[key]
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
             self._records.clear()
             self._tokens.clear()
             self._by_principal.clear()
+            self._transient.clear()
 
     def _unindex(self, token_id: str) -> bool:
         """Drop a token and its index entry (lock held); True if it was there."""

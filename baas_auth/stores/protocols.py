@@ -7,7 +7,7 @@ Every method raises ``StoreError`` (wrapping the driver's error) when the backen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
 __all__ = ["Store", "TokenLookup"]
@@ -30,6 +30,9 @@ class Store(Protocol):
 
     Tokens: one record per token, keyed by ``token_id`` (a hash of the token's random part), and
     indexed by ``principal_key`` so that a principal's tokens can be revoked without a scan.
+
+    Transient records: small values changed by compare-and-swap and collected once expired
+    (failed-login counters); they are not part of the directory and never bump the generation.
     """
 
     def get(self, key: str) -> bytes | None:
@@ -50,6 +53,21 @@ class Store(Protocol):
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True if it was there. Bumps the generation."""
+        ...
+
+    def transact(
+        self,
+        *,
+        create: Mapping[str, bytes] | None = None,
+        put: Mapping[str, bytes] | None = None,
+        delete: Sequence[str] = (),
+    ) -> bool:
+        """Apply several directory writes atomically: all of them, or none.
+
+        Nothing is written (and False returned) when any key of ``create`` exists already;
+        otherwise every ``create`` and ``put`` is written, every ``delete`` removed, the
+        generation bumped once, and True returned. A key is named in at most one of the three.
+        """
         ...
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
@@ -96,7 +114,24 @@ class Store(Protocol):
         ...
 
     def purge_expired(self, now_ms: int) -> int:
-        """Collect token records whose expiry has passed; return how many. Housekeeping only."""
+        """Collect token and transient records whose expiry has passed; return how many tokens.
+
+        Housekeeping only."""
+        ...
+
+    def get_transient(self, key: str) -> bytes | None:
+        """A short-lived record (login throttling), or None. Never bumps the generation."""
+        ...
+
+    def swap_transient(
+        self, key: str, expected: bytes | None, new: bytes | None, *, expires_at_ms: int
+    ) -> bool:
+        """Replace the transient record at ``key`` by ``new`` (None removes it) only if it is
+        ``expected`` now (None: absent), atomically; True if swapped.
+
+        ``expires_at_ms`` lets the backend collect the record afterwards (housekeeping, like
+        token records); what a record means is decided by the Realm.
+        """
         ...
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 
@@ -20,7 +20,7 @@ from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["SQLiteStore"]
 
-SCHEMA_VERSION = 1  # the value _SCHEMA writes; a file with another one is refused
+SCHEMA_VERSION = 2  # files of version 1 are upgraded in place; any other version is refused
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -36,14 +36,24 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_by_principal ON tokens (principal_key);
 CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens (expires_at_ms);
+CREATE TABLE IF NOT EXISTS transient (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transient_by_expiry ON transient (expires_at_ms);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', 0);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 1)
+INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 2);
+UPDATE meta SET value = 2 WHERE name = 'schema_version' AND value = 1
 """
 
 _BUMP = "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
 
 # Stay well below SQLITE_MAX_VARIABLE_NUMBER (999 before SQLite 3.32).
 _CHUNK = 500
+
+_TRANSIENT_SWEEP_EVERY = 1024
+_TRANSIENT_HORIZON_MS = 86_400_000  # LoginThrottle keeps its records at most a day
 
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
@@ -115,6 +125,7 @@ class SQLiteStore:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._closed = False
+        self._writes_since_sweep = 0
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -265,6 +276,27 @@ class SQLiteStore:
                 txn.execute(_BUMP)
         return cursor.rowcount == 1
 
+    def transact(
+        self,
+        *,
+        create: Mapping[str, bytes] | None = None,
+        put: Mapping[str, bytes] | None = None,
+        delete: Sequence[str] = (),
+    ) -> bool:
+        created = list((create or {}).items())
+        with _failing_closed("transact"), self._transaction() as txn:
+            # BEGIN IMMEDIATE holds the write lock: nobody can create a key between the check
+            # and the inserts.
+            if created and self._fetch_chunk(txn, [key for key, _ in created]):
+                return False
+            txn.executemany(
+                "INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)",
+                [*created, *(put or {}).items()],
+            )
+            txn.executemany("DELETE FROM records WHERE key = ?", [(key,) for key in delete])
+            txn.execute(_BUMP)
+        return True
+
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
         bound = _upper_bound(prefix)
         sql = "SELECT key, value FROM records WHERE key >= ?"
@@ -357,7 +389,46 @@ class SQLiteStore:
                 "DELETE FROM tokens WHERE expires_at_ms IS NOT NULL AND expires_at_ms < ?",
                 (now_ms,),
             )
+            self._execute("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
         return cursor.rowcount
+
+    # Transient records
+
+    def get_transient(self, key: str) -> bytes | None:
+        with _failing_closed("get_transient"):
+            row = self._execute("SELECT value FROM transient WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def swap_transient(
+        self, key: str, expected: bytes | None, new: bytes | None, *, expires_at_ms: int
+    ) -> bool:
+        with _failing_closed("swap_transient"), self._transaction() as txn:
+            row = txn.execute("SELECT value FROM transient WHERE key = ?", (key,)).fetchone()
+            if (None if row is None else bytes(row[0])) != expected:
+                return False
+            if new is None:
+                txn.execute("DELETE FROM transient WHERE key = ?", (key,))
+            else:
+                txn.execute(
+                    "INSERT OR REPLACE INTO transient (key, value, expires_at_ms) VALUES (?, ?, ?)",
+                    (key, new, expires_at_ms),
+                )
+            self._sweep_transient(txn, expires_at_ms)
+        return True
+
+    def _sweep_transient(self, txn: sqlite3.Connection, expires_at_ms: int) -> None:
+        """Now and then, collect transient records that ended long ago: their keys may come from
+        attackers (unknown usernames), so the table must not grow without bound."""
+        self._writes_since_sweep += 1
+        if self._writes_since_sweep < _TRANSIENT_SWEEP_EVERY:
+            return
+        self._writes_since_sweep = 0
+        # No clock here: a record written now expires at most a day from now, so one that
+        # ended a day before this one's end is certainly dead.
+        txn.execute(
+            "DELETE FROM transient WHERE expires_at_ms < ?",
+            (expires_at_ms - _TRANSIENT_HORIZON_MS,),
+        )
 
     def close(self) -> None:
         with self._lock:

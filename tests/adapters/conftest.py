@@ -103,7 +103,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def seed(realm: Realm, clock: FakeClock, store: ProbeStore) -> World:
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
+    realm.create_app("acme", "shop", roles="usergrid")
     realm.create_app("acme", "vault", roles="locked", access_token_ttl_ms=3_600_000)
     uuids = {
         "alice": realm.create_user(
@@ -116,7 +116,7 @@ def seed(realm: Realm, clock: FakeClock, store: ProbeStore) -> World:
     realm.grant("acme", "vault", "put:/notes/*", user="victor")
     realm.create_admin("ann", password=PASSWORD, orgs=["acme"], email="ann@example.com")
     realm.create_org("globex")
-    realm.create_app("globex", "store")
+    realm.create_app("globex", "store", roles="usergrid")
     realm.create_admin("gus", password=PASSWORD, orgs=["globex"])
     return World(
         realm=realm,

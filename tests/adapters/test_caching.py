@@ -25,8 +25,8 @@ def _inner(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 def setup(clock: FakeClock) -> tuple[Realm, AuthMiddleware]:
     realm = Realm(MemoryStore(), clock=clock, password_hasher=FAST_HASHER)
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
-    realm.create_user("acme", "shop", "alice", password="pw")
+    realm.create_app("acme", "shop", roles="usergrid")
+    realm.create_user("acme", "shop", "alice", password="pw-secret")
     return realm, AuthMiddleware(_inner, realm, application="acme/shop")
 
 
@@ -41,7 +41,7 @@ def _call(app: AuthMiddleware, path: str, authorization: str | None = None, quer
 
 def test_revocation_applies_to_a_request_seen_before(setup):
     realm, app = setup
-    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
     assert _call(app, "/books", f"Bearer {token}") == "200 OK"
     realm.revoke_token(token)
     assert _call(app, "/books", f"Bearer {token}").startswith("401")
@@ -49,7 +49,7 @@ def test_revocation_applies_to_a_request_seen_before(setup):
 
 def test_expiry_applies_to_a_token_seen_before(setup, clock: FakeClock):
     realm, app = setup
-    token = realm.password_token("acme", "shop", "alice", "pw", ttl_ms=1000).access_token
+    token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
     assert _call(app, "/books", f"Bearer {token}") == "200 OK"
     clock.advance_ms(1000)
     assert _call(app, "/books", f"Bearer {token}").startswith("401")
@@ -57,7 +57,7 @@ def test_expiry_applies_to_a_token_seen_before(setup, clock: FakeClock):
 
 def test_rule_changes_apply_to_a_request_seen_before(setup):
     realm, app = setup
-    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
     assert _call(app, "/books", f"Bearer {token}") == "200 OK"
     realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
     assert _call(app, "/books", f"Bearer {token}").startswith("403")
@@ -95,7 +95,7 @@ def test_a_record_vanishing_mid_request_is_a_refusal_not_a_crash(setup, monkeypa
     from baas_auth.errors import NotFoundError
 
     realm, app = setup
-    token = realm.password_token("acme", "shop", "alice", "pw").access_token
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
 
     def vanished(*args: object, **kwargs: object) -> int:
         raise NotFoundError("no user 'alice' in acme/shop")

@@ -155,11 +155,12 @@ def _invalid(w: World, case: str) -> dict[str, Any]:
     if case == "bad-token":
         return {"headers": {"Authorization": "Bearer not-a-token=="}}
     if case == "expired-token":
-        token = w.realm.password_token("acme", "sandbox", "sandy", "pw", ttl_ms=10).access_token
+        grant = w.realm.password_token("acme", "sandbox", "sandy", "pw-secret", ttl_ms=10)
+        token = grant.access_token
         w.clock.advance_ms(10)
         return {"headers": bearer(token)}
     if case == "revoked-token":
-        token = w.realm.password_token("acme", "sandbox", "sandy", "pw").access_token
+        token = w.realm.password_token("acme", "sandbox", "sandy", "pw-secret").access_token
         w.realm.revoke_token(token)
         return {"params": {"access_token": token}}
     if case == "bad-query-client":
@@ -180,7 +181,7 @@ def _invalid(w: World, case: str) -> dict[str, Any]:
 def test_an_invalid_credential_is_never_guest_even_on_the_sandbox(
     caller: Caller, world: World, case: str, error: str
 ) -> None:
-    world.realm.create_user("acme", "sandbox", "sandy", password="pw")
+    world.realm.create_user("acme", "sandbox", "sandy", password="pw-secret")
     assert caller.get("/acme/sandbox/books").status_code == 200  # the guest may do this
     kwargs = _invalid(world, case)
     response = caller.get("/acme/sandbox/books", **kwargs)

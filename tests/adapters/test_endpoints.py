@@ -562,13 +562,13 @@ def test_a_user_cannot_revoke_another_users_tokens(caller: Caller, world: World)
 def test_revoke_is_refused_whatever_the_rules_say(caller: Caller, world: World) -> None:
     """The sandbox guest may do anything, but not revoke tokens; neither may a user whose rules
     cover ``/users/**``."""
-    world.realm.create_user("acme", "sandbox", "sandy", password="pw")
-    sandys = world.realm.password_token("acme", "sandbox", "sandy", "pw").access_token
+    world.realm.create_user("acme", "sandbox", "sandy", password="pw-secret")
+    sandys = world.realm.password_token("acme", "sandbox", "sandy", "pw-secret").access_token
     response = caller.put("/acme/sandbox/users/sandy/revoketokens")
     assert_error(response, 401, "unauthorized", ['Bearer realm="acme/sandbox"'], clock=world.clock)
     assert_works(caller, sandys, "/acme/sandbox/x")
-    world.realm.create_user("acme", "sandbox", "mallory", password="pw")
-    mallory = world.realm.password_token("acme", "sandbox", "mallory", "pw").access_token
+    world.realm.create_user("acme", "sandbox", "mallory", password="pw-secret")
+    mallory = world.realm.password_token("acme", "sandbox", "mallory", "pw-secret").access_token
     response = caller.put("/acme/sandbox/users/sandy/revoketokens", headers=bearer(mallory))
     assert response.status_code == 403
     assert_works(caller, sandys, "/acme/sandbox/x")
@@ -708,9 +708,13 @@ def test_endpoints_off_passes_the_paths_to_the_app(make: MakeCaller, method: str
 def test_endpoints_off_management_needs_an_admin(make: MakeCaller, world: World) -> None:
     caller = make(endpoints=False)
     assert caller.get("/management/token").status_code == 401
-    response = caller.get("/management/me", headers=bearer(world.token("ann")))
+    # SPEC §6.1: only the caller's own orgs and own user are reachable under /management.
+    anns = bearer(world.token("ann"))
+    assert caller.get("/management/me", headers=anns).status_code == 403
+    assert not caller.called
+    response = caller.get("/management/orgs/acme", headers=anns)
     assert response.status_code == 200
-    assert caller.last.path == "/management/me"
+    assert caller.last.path == "/management/orgs/acme"
 
 
 def test_a_malformed_token_parameter_is_400_not_a_challenge_to_the_caller(

@@ -80,7 +80,7 @@ def serving(command: Sequence[str], *, env: dict[str, str], log: Path, port: int
 
 def seed(realm: Realm) -> None:
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
+    realm.create_app("acme", "shop", roles="usergrid")
     realm.create_user("acme", "shop", "alice", password=PASSWORD, email="alice@example.com")
 
 

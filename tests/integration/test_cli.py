@@ -147,11 +147,11 @@ def test_credentials_are_shown_once_and_regenerated(shop: Shell) -> None:
 
 def test_admin_ttl_and_key_rotation(shop: Shell) -> None:
     assert "admin of acme" in shop.ok(
-        "create-admin", "ann", "--org", "acme", "--password-stdin", stdin="pw-ann\n"
+        "create-admin", "ann", "--org", "acme", "--password-stdin", stdin="pw-ann-secret\n"
     )
     assert "0 ms" in shop.ok("ttl", "acme", "shop", "0")
     realm = shop.realm()
-    assert realm.admin_token("ann", "pw-ann").principal.orgs == frozenset({"acme"})
+    assert realm.admin_token("ann", "pw-ann-secret").principal.orgs == frozenset({"acme"})
     forever = realm.password_token("acme", "shop", "alice", "wonderland")
     assert forever.expires_in is None
     realm.close()

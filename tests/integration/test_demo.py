@@ -136,7 +136,7 @@ def test_printed_flow_works_and_logs_no_secret(tmp_path: Path) -> None:
         steps = demo.steps()
         expected = [re.search(r"expect (\d{3})", comment) for comment, _ in steps]
         assert [int(m.group(1)) if m else None for m in expected] == [
-            200, 401, None, 200, 200, 401, None
+            200, 401, None, 200, 403, 200, 401, None
         ]
         token = ""
         client_token = ""

@@ -18,9 +18,17 @@ def test_create_org_creates_sandbox_with_open_guest(realm: Realm):
         assert realm.permits(guest, method, "/anything/at/all", org="acme", app="sandbox")
 
 
-def test_new_app_has_the_three_default_roles(realm: Realm):
+def test_new_app_has_the_three_default_roles_without_rules(realm: Realm):
+    # SPEC §5.4 rev 2: least privilege by default.
     realm.create_org("acme")
     realm.create_app("acme", "shop")
+    roles = {role.name: role.rules for role in realm.list_roles("acme", "shop")}
+    assert roles == {"admin": (), "default": (), "guest": ()}
+
+
+def test_usergrid_roles_are_the_original_defaults(realm: Realm):
+    realm.create_org("acme")
+    realm.create_app("acme", "shop", roles="usergrid")
     roles = {role.name: role.rules for role in realm.list_roles("acme", "shop")}
     assert roles == {
         "admin": (),
@@ -29,9 +37,38 @@ def test_new_app_has_the_three_default_roles(realm: Realm):
     }
 
 
-def test_default_guest_may_register_but_not_read(realm: Realm):
+def test_default_roles_preset_is_deprecated_and_means_usergrid(realm: Realm):
+    realm.create_org("acme")
+    with pytest.warns(DeprecationWarning, match="usergrid"):
+        realm.create_app("acme", "shop", roles="default")  # type: ignore[arg-type]
+    roles = {role.name: role.rules for role in realm.list_roles("acme", "shop")}
+    assert roles["default"] == ("get,put,post,delete:/**",)
+
+
+def test_unknown_roles_preset_is_refused(realm: Realm):
+    realm.create_org("acme")
+    with pytest.raises(ConfigError, match="usergrid"):
+        realm.create_app("acme", "shop", roles="open")  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError):
+        realm.get_app("acme", "shop")
+
+
+def test_a_new_app_lets_a_user_read_only_its_own_entity(realm: Realm):
     realm.create_org("acme")
     realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password="pw-secret")
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+    alice = realm.authenticate_token(token)
+    assert realm.permits(alice, "GET", "/users/me", org="acme", app="shop")
+    for method, path in [("GET", "/books"), ("POST", "/books"), ("DELETE", "/users/me")]:
+        assert not realm.permits(alice, method, path, org="acme", app="shop")
+    guest = realm.guest("acme", "shop")
+    assert not realm.permits(guest, "POST", "/users", org="acme", app="shop")
+
+
+def test_usergrid_guest_may_register_but_not_read(realm: Realm):
+    realm.create_org("acme")
+    realm.create_app("acme", "shop", roles="usergrid")
     guest = realm.guest("acme", "shop")
     assert realm.permits(guest, "POST", "/users", org="acme", app="shop")
     assert realm.permits(guest, "PUT", "/devices/d1", org="acme", app="shop")
@@ -43,11 +80,12 @@ def test_default_guest_may_register_but_not_read(realm: Realm):
 def test_locked_app_grants_nothing(realm: Realm):
     realm.create_org("acme")
     realm.create_app("acme", "vault", roles="locked")
-    realm.create_user("acme", "vault", "bob", password="pw")
+    realm.create_user("acme", "vault", "bob", password="pw-secret")
     assert not realm.permits(
         realm.guest("acme", "vault"), "POST", "/users", org="acme", app="vault"
     )
-    bob = realm.authenticate_token(realm.password_token("acme", "vault", "bob", "pw").access_token)
+    token = realm.password_token("acme", "vault", "bob", "pw-secret").access_token
+    bob = realm.authenticate_token(token)
     assert not realm.permits(bob, "GET", "/books", org="acme", app="vault")
     assert realm.permits(bob, "GET", "/users/me", org="acme", app="vault")
     assert realm.permits(bob, "GET", "/users/bob", org="acme", app="vault")
@@ -84,7 +122,7 @@ def test_unknown_org_or_app(realm: Realm):
         realm.create_app("nope", "shop")
     realm.create_org("acme")
     with pytest.raises(NotFoundError):
-        realm.create_user("acme", "nope", "alice", password="pw")
+        realm.create_user("acme", "nope", "alice", password="pw-secret")
 
 
 @pytest.mark.parametrize(
@@ -109,16 +147,16 @@ def test_unknown_org_or_app(realm: Realm):
 def test_usernames_that_could_act_as_wildcards_are_refused(realm: Realm, username: str):
     realm.create_org("acme")
     with pytest.raises(ConfigError):
-        realm.create_user("acme", "sandbox", username, password="pw")
+        realm.create_user("acme", "sandbox", username, password="pw-secret")
 
 
 def test_usernames_and_emails_are_unique_ignoring_case(shop: Realm):
     with pytest.raises(ConflictError):
-        shop.create_user("acme", "shop", "ALICE", password="pw")
+        shop.create_user("acme", "shop", "ALICE", password="pw-secret")
     with pytest.raises(ConflictError):
-        shop.create_user("acme", "shop", "alice2", password="pw", email="ALICE@example.com")
+        shop.create_user("acme", "shop", "alice2", password="pw-secret", email="ALICE@example.com")
     # the failed attempt left nothing behind: alice2 can be created without that email
-    shop.create_user("acme", "shop", "alice2", password="pw")
+    shop.create_user("acme", "shop", "alice2", password="pw-secret")
 
 
 def test_user_lookup_by_username_email_or_uuid(shop: Realm):
@@ -170,13 +208,13 @@ def test_credentials_secret_is_shown_once_and_hidden_in_repr(realm: Realm):
 def test_admin_creation_and_orgs(realm: Realm):
     realm.create_org("acme")
     realm.create_org("globex")
-    ann = realm.create_admin("ann", password="pw", orgs=["acme"], email="ann@example.com")
+    ann = realm.create_admin("ann", password="pw-secret", orgs=["acme"], email="ann@example.com")
     assert ann.orgs == ("acme",)
     assert realm.add_admin_to_org("ann", "globex").orgs == ("acme", "globex")
     with pytest.raises(ConflictError):
-        realm.create_admin("ANN", password="pw")
+        realm.create_admin("ANN", password="pw-secret")
     with pytest.raises(NotFoundError):
-        realm.create_admin("bob", password="pw", orgs=["nope"])
+        realm.create_admin("bob", password="pw-secret", orgs=["nope"])
 
 
 @pytest.mark.parametrize("ttl", [-1, 1.5, "10", True], ids=["negative", "float", "string", "bool"])

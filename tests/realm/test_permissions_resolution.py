@@ -92,7 +92,7 @@ def test_own_entity_is_always_readable(shop: Realm):
 
 def test_me_rules_match_only_the_caller(shop: Realm):
     _locked(shop)
-    shop.create_user("acme", "shop", "bob", password="pw")
+    shop.create_user("acme", "shop", "bob", password="pw-secret")
     shop.grant("acme", "shop", "get,put,post,delete:/users/me/**", role="default")
     alice = _alice(shop)
     for path in ("/users/me/likes", "/users/alice/likes", f"/users/{alice.uuid}/likes"):
@@ -114,8 +114,8 @@ def test_clients_and_admins_may_do_everything_in_their_scope(shop: Realm):
     shop.create_org("globex")
     org_client = shop.authenticate_client(*_creds(shop, "acme"))
     app_client = shop.authenticate_client(*_creds(shop, "acme", "shop"))
-    shop.create_admin("ann", password="pw", orgs=["acme"])
-    admin = shop.authenticate_token(shop.admin_token("ann", "pw").access_token)
+    shop.create_admin("ann", password="pw-secret", orgs=["acme"])
+    admin = shop.authenticate_token(shop.admin_token("ann", "pw-secret").access_token)
     for principal in (org_client, admin):
         assert shop.permits(principal, "DELETE", "/x", org="acme", app="shop")
         assert shop.permits(principal, "DELETE", "/x", org="acme", app="sandbox")
@@ -198,7 +198,7 @@ def test_unrelated_directory_writes_do_not_recompile_rules(shop: Realm, monkeypa
     alice = _alice(shop)
     assert shop.permits(alice, "GET", "/res7/x/items/y", org="acme", app="shop")
     before = len(compiled)
-    shop.create_user("acme", "shop", "bob", password="pw")  # a write: a new snapshot
+    shop.create_user("acme", "shop", "bob", password="pw-secret")  # a write: a new snapshot
     assert shop.permits(alice, "GET", "/res7/x/items/y", org="acme", app="shop")
     assert len(compiled) == before
     shop.grant("acme", "shop", "get:/extra", role="default")  # the rules changed: compile

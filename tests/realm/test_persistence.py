@@ -51,7 +51,7 @@ def _child(db: Path, action: str, arg: str) -> dict[str, object]:
 def sqlite_realm(tmp_path: Path) -> Realm:
     realm = Realm(SQLiteStore(tmp_path / "auth.db"), password_hasher=FAST_HASHER)
     realm.create_org("acme")
-    realm.create_app("acme", "shop")
+    realm.create_app("acme", "shop", roles="usergrid")
     realm.create_user(
         "acme", "shop", "alice", password="wonderland-password", email="a@example.com"
     )
@@ -129,8 +129,8 @@ def test_a_store_that_is_down_raises_store_error_never_a_principal(clock: FakeCl
     store = _BrokenStore(MemoryStore())
     realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
     realm.create_org("acme")
-    realm.create_user("acme", "sandbox", "u", password="pw")
-    grant = realm.password_token("acme", "sandbox", "u", "pw")
+    realm.create_user("acme", "sandbox", "u", password="pw-secret")
+    grant = realm.password_token("acme", "sandbox", "u", "pw-secret")
     principal = realm.authenticate_token(grant.access_token)
     store.down = True
     with pytest.raises(StoreError):
@@ -140,7 +140,7 @@ def test_a_store_that_is_down_raises_store_error_never_a_principal(clock: FakeCl
     with pytest.raises(StoreError):
         realm.guest("acme", "sandbox")
     with pytest.raises(StoreError):
-        realm.password_token("acme", "sandbox", "u", "pw")
+        realm.password_token("acme", "sandbox", "u", "pw-secret")
 
 
 def test_open_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

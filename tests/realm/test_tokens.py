@@ -59,9 +59,9 @@ def test_disabled_and_unactivated_users_get_no_token(shop: Realm):
     shop.update_user("acme", "shop", "alice", disabled=True)
     with pytest.raises(InvalidGrantError, match="user disabled"):
         shop.password_token("acme", "shop", "alice", "wonderland")
-    shop.create_user("acme", "shop", "carl", password="pw", activated=False)
+    shop.create_user("acme", "shop", "carl", password="pw-secret", activated=False)
     with pytest.raises(InvalidGrantError, match="not activated"):
-        shop.password_token("acme", "shop", "carl", "pw")
+        shop.password_token("acme", "shop", "carl", "pw-secret")
 
 
 def test_wrong_password_for_disabled_user_does_not_reveal_state(shop: Realm):
@@ -138,8 +138,8 @@ def test_client_and_admin_tokens_ignore_accesstokenttl(shop: Realm):
     shop.set_access_token_ttl("acme", "shop", 0)
     creds = shop.create_credentials("acme", "shop")
     assert shop.client_token(creds.client_id, creds.client_secret).expires_in == WEEK_MS // 1000
-    shop.create_admin("ann", password="pw", orgs=["acme"])
-    assert shop.admin_token("ann", "pw").expires_in == WEEK_MS // 1000
+    shop.create_admin("ann", password="pw-secret", orgs=["acme"])
+    assert shop.admin_token("ann", "pw-secret").expires_in == WEEK_MS // 1000
     with pytest.raises(IllegalArgumentError):
         shop.client_token(creds.client_id, creds.client_secret, ttl_ms=WEEK_MS + 1)
 
@@ -150,8 +150,8 @@ def test_realm_maximum_is_configurable(clock: FakeClock):
 
     realm = Realm(MemoryStore(), clock=clock, max_token_ttl_ms=60_000, password_hasher=FAST_HASHER)
     realm.create_org("acme")
-    realm.create_user("acme", "sandbox", "u", password="pw")
-    assert realm.password_token("acme", "sandbox", "u", "pw").expires_in == 60
+    realm.create_user("acme", "sandbox", "u", password="pw-secret")
+    assert realm.password_token("acme", "sandbox", "u", "pw-secret").expires_in == 60
     with pytest.raises(ConfigError):
         Realm(MemoryStore(), max_token_ttl_ms=0)
 
@@ -243,9 +243,9 @@ def test_revoke_garbage_token_is_malformed(shop: Realm):
 
 
 def test_revoke_all_user_tokens(shop: Realm):
-    shop.create_user("acme", "shop", "bob", password="pw")
+    shop.create_user("acme", "shop", "bob", password="pw-secret")
     alice_tokens = [shop.password_token("acme", "shop", "alice", "wonderland") for _ in range(3)]
-    bob = shop.password_token("acme", "shop", "bob", "pw")
+    bob = shop.password_token("acme", "shop", "bob", "pw-secret")
     assert shop.revoke_user_tokens("acme", "shop", "alice") == 3
     for grant in alice_tokens:
         with pytest.raises(RevokedTokenError):
@@ -256,8 +256,8 @@ def test_revoke_all_user_tokens(shop: Realm):
 
 
 def test_revoke_all_admin_tokens(shop: Realm):
-    shop.create_admin("ann", password="pw", orgs=["acme"])
-    grants = [shop.admin_token("ann", "pw") for _ in range(2)]
+    shop.create_admin("ann", password="pw-secret", orgs=["acme"])
+    grants = [shop.admin_token("ann", "pw-secret") for _ in range(2)]
     assert shop.revoke_admin_tokens("ANN") == 2
     for grant in grants:
         with pytest.raises(RevokedTokenError):
@@ -286,13 +286,13 @@ def test_deleting_a_user_revokes_its_tokens(shop: Realm):
 
 
 def test_disabled_admin_loses_tokens(shop: Realm):
-    shop.create_admin("ann", password="pw", orgs=["acme"])
-    grant = shop.admin_token("ann", "pw")
+    shop.create_admin("ann", password="pw-secret", orgs=["acme"])
+    grant = shop.admin_token("ann", "pw-secret")
     shop.update_admin("ann", disabled=True)
     with pytest.raises(RevokedTokenError):
         shop.authenticate_token(grant.access_token)
     with pytest.raises(InvalidGrantError):
-        shop.admin_token("ann", "pw")
+        shop.admin_token("ann", "pw-secret")
 
 
 def test_rotated_keys_keep_old_tokens_until_retired(shop: Realm):
@@ -320,8 +320,8 @@ def test_configured_signing_keys(clock: FakeClock):
     store = MemoryStore()
     first = Realm(store, clock=clock, signing_keys=[key], password_hasher=FAST_HASHER)
     first.create_org("acme")
-    first.create_user("acme", "sandbox", "u", password="pw")
-    grant = first.password_token("acme", "sandbox", "u", "pw")
+    first.create_user("acme", "sandbox", "u", password="pw-secret")
+    grant = first.password_token("acme", "sandbox", "u", "pw-secret")
     other = Realm(
         store, clock=clock, signing_keys=[SigningKey.generate()], password_hasher=FAST_HASHER
     )
@@ -383,17 +383,17 @@ def test_raising_the_password_cost_rehashes_at_the_next_login(clock: FakeClock):
     store = MemoryStore()
     cheap = Realm(store, clock=clock, password_hasher=PasswordHasher(n=16, r=1, p=1))
     cheap.create_org("acme")
-    cheap.create_user("acme", "sandbox", "u", password="pw")
-    cheap.create_admin("ann", password="pw")
+    cheap.create_user("acme", "sandbox", "u", password="pw-secret")
+    cheap.create_admin("ann", password="pw-secret")
     dearer = PasswordHasher(n=32, r=1, p=1)
     realm = Realm(store, clock=clock, password_hasher=dearer)
     assert dearer.needs_rehash(realm._user(realm._app("acme", "sandbox"), "u").password_hash or "")
-    realm.password_token("acme", "sandbox", "u", "pw")
-    realm.admin_token("ann", "pw")
+    realm.password_token("acme", "sandbox", "u", "pw-secret")
+    realm.admin_token("ann", "pw-secret")
     assert not dearer.needs_rehash(
         realm._user(realm._app("acme", "sandbox"), "u").password_hash or ""
     )
     assert not dearer.needs_rehash(realm._admin("ann").password_hash or "")
-    realm.password_token("acme", "sandbox", "u", "pw")  # the new hash still verifies
+    realm.password_token("acme", "sandbox", "u", "pw-secret")  # the new hash still verifies
     with pytest.raises(InvalidGrantError):
         realm.password_token("acme", "sandbox", "u", "wrong")

@@ -1,0 +1,145 @@
+"""Values shared by the decision (``gate``), the endpoints and both adapters: the middleware's
+options, and what a decision can be. A leaf module: it imports none of those. Does no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from typing_extensions import TypedDict, Unpack
+
+from baas_auth.errors import ConfigError
+from baas_auth.http import RequestInfo, Response
+from baas_auth.model import Principal
+from baas_auth.records import org_or_app_name
+from baas_auth.routing import Route
+
+__all__ = [
+    "SAFE_REALM_NAME",
+    "Admit",
+    "Decision",
+    "EndpointCall",
+    "GateOptions",
+    "MiddlewareOptions",
+]
+
+SAFE_REALM_NAME = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
+"""What may stand in a challenge's ``realm="…"`` without escaping."""
+
+
+class Admit(NamedTuple):
+    """Call the inner app with this principal (None only for a passed-through CORS preflight)."""
+
+    principal: Principal | None
+    query_string: bytes
+    """The query string the inner app sees: credentials removed, the rest byte-identical."""
+    query_token: bool = False
+    """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
+
+
+class EndpointCall(NamedTuple):
+    """A request to an endpoint the middleware serves itself. The adapter reads the body (when
+    ``has_body``), then calls ``Gate.answer`` off the event loop: a password grant runs the KDF."""
+
+    route: Route
+    request: RequestInfo
+    has_body: bool
+
+
+Decision = Admit | EndpointCall | Response
+
+
+class MiddlewareOptions(TypedDict, total=False):
+    """The keyword options of both ``AuthMiddleware`` adapters (the README's option table)."""
+
+    application: str | None
+    """``"org/app"``: single-app mode (the wrapped app is that application); None: multi-tenant."""
+    allow_query_credentials: bool
+    """Accept credentials in the query string (True); False refuses them with 400."""
+    strict: bool
+    """No query credentials, an RFC 6749 token endpoint, 403 for authenticated refusals."""
+    usergrid_status_codes: bool
+    """Answer 401 where baas_auth answers 403, as the original system does."""
+    cors_preflight: bool
+    """Let CORS preflights through unauthenticated."""
+    case_sensitive_paths: bool
+    """Match rules against paths case-sensitively (True, as Python routers route)."""
+    realm_name: str | None
+    """The ``realm=`` of challenges; None: the app's ``org/app``."""
+    endpoints: bool
+    """Serve the token, ``/management/me`` and revoke endpoints."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateOptions:
+    """The middleware's options, checked once at construction (see ``GateOptions.build``)."""
+
+    application: tuple[str, str] | None
+    allow_query_credentials: bool
+    strict: bool
+    usergrid_status_codes: bool
+    cors_preflight: bool
+    case_sensitive: bool
+    realm_name: str | None
+    endpoints: bool
+
+    @classmethod
+    def build(cls, **options: Unpack[MiddlewareOptions]) -> GateOptions:
+        """Validate the keyword options of ``AuthMiddleware``; ``ConfigError`` for a bad one."""
+        _check_names(options)
+        given = {**_DEFAULTS, **options}
+        for name in _FLAGS:
+            if not isinstance(given[name], bool):
+                raise ConfigError(f"{name} is True or False, not {given[name]!r}")
+        strict = given["strict"] is True
+        if strict and (given["usergrid_status_codes"] or given["cors_preflight"]):
+            raise ConfigError("strict=True excludes usergrid_status_codes and cors_preflight")
+        realm_name = given["realm_name"]
+        if realm_name is not None and (
+            not isinstance(realm_name, str) or not SAFE_REALM_NAME.fullmatch(realm_name)
+        ):
+            raise ConfigError("realm_name is up to 128 letters, digits and ' _./:@+-'")
+        return cls(
+            application=_parse_application(given["application"]),
+            allow_query_credentials=given["allow_query_credentials"] is True and not strict,
+            strict=strict,
+            usergrid_status_codes=given["usergrid_status_codes"] is True,
+            cors_preflight=given["cors_preflight"] is True,
+            case_sensitive=given["case_sensitive_paths"] is True,
+            realm_name=realm_name,
+            endpoints=given["endpoints"] is True,
+        )
+
+
+_DEFAULTS: dict[str, object] = {
+    "application": None,
+    "allow_query_credentials": True,
+    "strict": False,
+    "usergrid_status_codes": False,
+    "cors_preflight": False,
+    "case_sensitive_paths": True,
+    "realm_name": None,
+    "endpoints": True,
+}
+_FLAGS = tuple(name for name, value in _DEFAULTS.items() if isinstance(value, bool))
+
+
+def _check_names(options: Mapping[str, object]) -> None:
+    unknown = sorted(set(options) - set(_DEFAULTS))
+    if unknown:
+        raise ConfigError(
+            f"unknown AuthMiddleware option {', '.join(map(repr, unknown))}; "
+            f"the options are {', '.join(_DEFAULTS)}"
+        )
+
+
+def _parse_application(application: object) -> tuple[str, str] | None:
+    if application is None:
+        return None
+    if not isinstance(application, str) or application.count("/") != 1:
+        raise ConfigError('application is "org/app", e.g. application="acme/shop"')
+    org, app = application.split("/")
+    return org_or_app_name(org, "organization"), org_or_app_name(app, "application")

@@ -1,0 +1,159 @@
+"""The one-time upgrade of stores written by baas-auth 0.1 to the current record layout.
+
+0.1 kept users and admins under their username, with their uuid and email as aliases in a
+separate index; a username could then equal another user's uuid or email (behaviour §1 now
+forbids it). The current layout keeps accounts under their uuid, with usernames and emails as
+claims in one index. Rules that the stricter grammar refuses are dropped (they could never
+match a canonical path). Shell code: it reads and writes the store once, at Realm construction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from baas_auth import records as rec
+from baas_auth.errors import ConfigError
+from baas_auth.permissions import Rule
+from baas_auth.stores.protocols import Store
+
+__all__ = ["LAYOUT", "LayoutUpgradeWarning", "upgrade_layout"]
+
+LAYOUT_KEY = "meta:layout"
+LAYOUT = b"2"
+
+
+class LayoutUpgradeWarning(UserWarning):
+    """Something in a 0.1 store could not be carried over as it was."""
+
+
+class _Account:
+    """One user or admin record as 0.1 kept it, and where it moves."""
+
+    def __init__(self, old_key: str, raw: bytes, scope: str | None, names: list[str]) -> None:
+        self.old_key, self.raw, self.scope, self.names = old_key, raw, scope, names
+
+
+def upgrade_layout(store: Store) -> None:
+    """Bring a store to the current layout (nothing to do for a new or current store)."""
+    if store.get(LAYOUT_KEY) == LAYOUT:
+        return
+    _move_accounts(store, _users(store), rec.user_key, rec.user_id_key, "useralias")
+    _move_accounts(store, _admins(store), _admin_key, _admin_id_key, "adminalias")
+    _drop_unparsable_rules(store)
+    store.put(LAYOUT_KEY, LAYOUT)
+
+
+def _admin_key(org: str, app: str, admin_uuid: str) -> str:
+    return rec.admin_key(admin_uuid)
+
+
+def _admin_id_key(org: str, app: str, name: str) -> str:
+    return rec.admin_id_key(name)
+
+
+def _users(store: Store) -> list[tuple[_Account, str]]:
+    found = []
+    for key, raw in store.scan("user:"):
+        user = rec.decode(rec.UserRecord, raw)
+        scope = key[len("user:") :].rpartition(":")[0]
+        names = [user.username, *([] if user.email is None else [user.email])]
+        found.append((_Account(key, raw, scope, names), user.uuid))
+    return found
+
+
+def _admins(store: Store) -> list[tuple[_Account, str]]:
+    found = []
+    for key, raw in store.scan("admin:"):
+        admin = rec.decode(rec.AdminRecord, raw)
+        names = [admin.username, *([] if admin.email is None else [admin.email])]
+        found.append((_Account(key, raw, None, names), admin.uuid))
+    return found
+
+
+def _move_accounts(
+    store: Store,
+    accounts: list[tuple[_Account, str]],
+    record_key: Callable[[str, str, str], str],
+    claim_key: Callable[[str, str, str], str],
+    old_index: str,
+) -> None:
+    """Re-key each account by uuid and claim its names; a name two accounts share, or a
+    username shaped like a uuid, is claimed by nobody (and reported)."""
+    moving = [(a, u) for a, u in accounts if a.old_key != record_key(*_scope(a), u)]
+    new_keys = {record_key(*_scope(a), u) for a, u in moving}
+    claims = Counter((a.scope, name.lower()) for a, _ in accounts for name in set(_lower(a.names)))
+    refused = sorted(
+        {name for (_, name), count in claims.items() if count > 1}
+        | {name for a, _ in moving for name in _lower(a.names) if rec.looks_like_uuid(name)}
+    )
+    for account, account_uuid in moving:
+        org, app = _scope(account)
+        kept = [name for name in _lower(account.names) if name not in refused]
+        aliases = {account_uuid, *_lower(account.names)}
+        stale = [f"{old_index}:{_prefix(account)}{alias}" for alias in aliases]
+        if account.old_key not in new_keys:  # another account may have moved onto it
+            stale.append(account.old_key)
+        store.transact(
+            put={
+                record_key(org, app, account_uuid): account.raw,
+                **{claim_key(org, app, name): account_uuid.encode("ascii") for name in kept},
+            },
+            delete=stale,
+        )
+    if refused:
+        _warn(
+            f"these usernames or emails named more than one account, or looked like a uuid, "
+            f"and now name none (reach those accounts by uuid): {', '.join(refused)}"
+        )
+
+
+def _scope(account: _Account) -> tuple[str, str]:
+    if account.scope is None:
+        return "", ""
+    org, _, app = account.scope.partition("/")
+    return org, app
+
+
+def _prefix(account: _Account) -> str:
+    return "" if account.scope is None else f"{account.scope}:"
+
+
+def _lower(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(name.lower() for name in names))
+
+
+def _drop_unparsable_rules(store: Store) -> None:
+    dropped: list[str] = []
+    for key, raw in store.scan("role:"):
+        dropped += _drop_rules(store, key, rec.decode(rec.RoleRecord, raw))
+    for key, raw in store.scan("user:"):
+        dropped += _drop_rules(store, key, rec.decode(rec.UserRecord, raw))
+    for key, raw in store.scan("group:"):
+        dropped += _drop_rules(store, key, rec.decode(rec.GroupRecord, raw))
+    if dropped:
+        _warn(f"these rules no longer parse and were dropped: {', '.join(sorted(set(dropped)))}")
+
+
+def _drop_rules(
+    store: Store, key: str, record: rec.RoleRecord | rec.UserRecord | rec.GroupRecord
+) -> list[str]:
+    """Rewrite ``record`` without the rules that no longer parse; return those."""
+    dropped = [text for text in record.rules if not _parses(text)]
+    if dropped:
+        record.rules = [text for text in record.rules if text not in dropped]
+        store.put(key, rec.encode(record))
+    return dropped
+
+
+def _parses(text: str) -> bool:
+    try:
+        Rule.parse(text)
+    except ConfigError:
+        return False
+    return True
+
+
+def _warn(message: str) -> None:
+    warnings.warn(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning, stacklevel=4)
