@@ -66,7 +66,8 @@ class Store(Protocol):
 
         Nothing is written (and False returned) when any key of ``create`` exists already;
         otherwise every ``create`` and ``put`` is written, every ``delete`` removed, the
-        generation bumped once, and True returned. A key is named in at most one of the three.
+        generation bumped once (if anything changed), and True returned. A key is named in at
+        most one of the three.
         """
         ...
 

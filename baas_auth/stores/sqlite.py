@@ -184,8 +184,10 @@ class SQLiteStore:
             (version,) = txn.execute(
                 "SELECT value FROM meta WHERE name = 'schema_version'"
             ).fetchone()
-        if version != SCHEMA_VERSION:
-            raise StoreError(f"SQLite store: unknown schema version {version} in {self._path!r}")
+            if version != SCHEMA_VERSION:  # raised inside: the rollback leaves the file alone
+                raise StoreError(
+                    f"SQLite store: unknown schema version {version} in {self._path!r}"
+                )
 
     def _close_dead_threads(self) -> None:
         """Close the connections of threads that have ended (lock held)."""
@@ -289,12 +291,13 @@ class SQLiteStore:
             # and the inserts.
             if created and self._fetch_chunk(txn, [key for key, _ in created]):
                 return False
-            txn.executemany(
-                "INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)",
-                [*created, *(put or {}).items()],
-            )
-            txn.executemany("DELETE FROM records WHERE key = ?", [(key,) for key in delete])
-            txn.execute(_BUMP)
+            written = [*created, *(put or {}).items()]
+            txn.executemany("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", written)
+            removed = txn.executemany(
+                "DELETE FROM records WHERE key = ?", [(key,) for key in delete]
+            ).rowcount
+            if written or removed > 0:
+                txn.execute(_BUMP)
         return True
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:

@@ -338,3 +338,305 @@ def test_close_is_idempotent_and_then_fails_closed(store: Store) -> None:
         store.get("k")
     with pytest.raises(StoreError):
         store.get_token("t")
+
+
+# transact: several directory writes, all or none
+
+
+def test_transact_applies_creates_puts_and_deletes_together(store: Store) -> None:
+    store.put("keep", b"kept")
+    store.put("old", b"1")
+    store.put("gone/1", b"x")
+    store.put("gone/2", b"y")
+    assert store.transact(
+        create={"new/1": b"a", "new/2": b"b"},
+        put={"old": b"2", "fresh": b"3"},
+        delete=["gone/1", "gone/2"],
+    )
+    assert store.scan("") == [
+        ("fresh", b"3"),
+        ("keep", b"kept"),
+        ("new/1", b"a"),
+        ("new/2", b"b"),
+        ("old", b"2"),
+    ]
+
+
+@pytest.mark.parametrize("taken", ["claim/a", "claim/m", "claim/z"])
+def test_transact_conflicting_create_writes_nothing(store: Store, taken: str) -> None:
+    # The existing key comes first, in the middle, or last of the creates: nothing is written.
+    store.put(taken, b"owner")
+    store.put("replace/me", b"before")
+    store.put("delete/me", b"still here")
+    before, generation = store.scan(""), store.generation()
+    created = {key: b"new" for key in ["claim/a", "claim/m", "claim/z"]}
+    assert (
+        store.transact(
+            create=created, put={"replace/me": b"after", "put/new": b"n"}, delete=["delete/me"]
+        )
+        is False
+    )
+    assert store.scan("") == before
+    assert store.generation() == generation
+    assert store.get_token("t").generation == generation
+
+
+def test_transact_create_conflicts_with_an_empty_record(store: Store) -> None:
+    store.put("empty", b"")  # present, though its value is empty
+    assert store.transact(create={"empty": b"x", "other": b"y"}) is False
+    assert store.get_many(["empty", "other"]) == [b"", None]
+
+
+def test_transact_conflict_then_retry_without_it(store: Store) -> None:
+    store.put("taken", b"owner")
+    assert not store.transact(create={"taken": b"x", "mine": b"y"})
+    assert store.transact(create={"mine": b"y"})
+    assert store.get_many(["taken", "mine"]) == [b"owner", b"y"]
+
+
+@pytest.mark.parametrize(
+    "transact",
+    [
+        lambda s: s.transact(create={"c1": b"1", "c2": b"2", "c3": b"3"}),
+        lambda s: s.transact(put={"p1": b"1", "p2": b"2", "present": b"again"}),
+        lambda s: s.transact(delete=["present", "other"]),
+        lambda s: s.transact(create={"c1": b"1"}, put={"p1": b"1"}, delete=["present", "other"]),
+    ],
+    ids=["creates", "puts", "deletes", "all"],
+)
+def test_transact_bumps_the_generation_exactly_once(
+    store: Store, transact: Callable[[Store], bool]
+) -> None:
+    store.put("present", b"v")
+    store.put("other", b"w")
+    before = store.generation()
+    assert transact(store) is True
+    assert store.generation() == before + 1
+    assert store.get_token("t").generation == before + 1
+
+
+def test_transact_deleting_absent_keys_is_fine(store: Store) -> None:
+    store.put("stay", b"v")
+    before = store.generation()
+    assert store.transact(put={"a": b"1"}, delete=["missing/1", "missing/2"]) is True
+    assert store.scan("") == [("a", b"1"), ("stay", b"v")]
+    assert store.generation() == before + 1
+    # Only absent keys to delete: still a success that changes no record, nor the generation
+    # (as a delete of a missing key leaves it alone).
+    assert store.transact(delete=["missing/1", "missing/1"]) is True
+    assert store.scan("") == [("a", b"1"), ("stay", b"v")]
+    assert store.generation() == before + 1
+
+
+def test_transact_with_nothing_to_do_succeeds(store: Store) -> None:
+    store.put("stay", b"v")
+    before = store.generation()
+    assert store.transact() is True
+    assert store.transact(create={}, put={}, delete=[]) is True
+    assert store.scan("") == [("stay", b"v")]
+    assert store.generation() == before
+
+
+@pytest.mark.parametrize("value", [b"", b"\x00\xff\x00", bytes(range(256)) * 64])
+def test_transact_values_are_opaque_bytes(store: Store, value: bytes) -> None:
+    assert store.transact(create={"c": value}, put={"p": value})
+    for got in store.get_many(["c", "p"]):
+        assert type(got) is bytes
+        assert got == value
+    assert store.scan("") == [("c", value), ("p", value)]
+
+
+def test_transact_with_many_keys(store: Store) -> None:
+    created = {f"c{n:04}": str(n).encode() for n in range(1500)}
+    assert store.transact(create=created, put={"p": b"x"})
+    assert store.scan("c") == sorted(created.items())
+    before = store.generation()
+    # A conflict among many creates, found at the very end, still writes nothing.
+    conflicting = {f"d{n:04}": b"new" for n in range(1500)} | {"c1499": b"again"}
+    assert store.transact(create=conflicting, delete=list(created)) is False
+    assert store.scan("d") == []
+    assert store.scan("c") == sorted(created.items())
+    assert store.generation() == before
+    assert store.transact(delete=list(created))
+    assert store.scan("") == [("p", b"x")]
+
+
+def test_transact_is_atomic_across_threads(store: Store) -> None:
+    before = store.generation()
+    winners: list[int] = []
+
+    def work(i: int) -> None:
+        if store.transact(create={"claim:x": str(i).encode(), f"rec:{i}": b"record"}):
+            winners.append(i)
+
+    _run_threads(8, work)
+    assert len(winners) == 1
+    assert store.get("claim:x") == str(winners[0]).encode()
+    assert store.scan("rec:") == [(f"rec:{winners[0]}", b"record")]
+    assert store.generation() == before + 1
+
+
+def test_transact_loses_no_write_under_threads(store: Store) -> None:
+    # Disjoint transacts from many threads: every one succeeds and each bumps the generation.
+    before = store.generation()
+
+    def work(i: int) -> None:
+        for n in range(10):
+            assert store.transact(create={f"c{i}/{n}": b"c"}, put={f"p{i}": str(n).encode()})
+
+    _run_threads(6, work)
+    assert len(store.scan("c")) == 6 * 10
+    assert store.get_many([f"p{i}" for i in range(6)]) == [b"9"] * 6
+    assert store.generation() == before + 6 * 10
+
+
+def test_transact_on_a_closed_store_fails_closed(store: Store) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.transact(put={"k": b"v"})
+    with pytest.raises(StoreError):
+        store.transact(create={"k": b"v"})
+    with pytest.raises(StoreError):
+        store.transact(delete=["k"])
+
+
+# Transient records: compare-and-swap, outside the directory
+
+
+def test_get_absent_transient_is_none(store: Store) -> None:
+    assert store.get_transient("nothing") is None
+
+
+def test_swap_transient_from_none_creates(store: Store) -> None:
+    assert store.swap_transient("n", None, b"one", expires_at_ms=10_000) is True
+    got = store.get_transient("n")
+    assert type(got) is bytes
+    assert got == b"one"
+    assert store.swap_transient("n", None, b"again", expires_at_ms=10_000) is False
+    assert store.get_transient("n") == b"one"
+
+
+def test_swap_transient_replaces_when_expected(store: Store) -> None:
+    assert store.swap_transient("n", None, b"one", expires_at_ms=10_000)
+    assert store.swap_transient("n", b"one", b"two", expires_at_ms=10_000) is True
+    assert store.get_transient("n") == b"two"
+
+
+def test_swap_transient_with_wrong_expected_changes_nothing(store: Store) -> None:
+    assert store.swap_transient("n", None, b"one", expires_at_ms=10_000)
+    assert store.swap_transient("n", b"other", b"two", expires_at_ms=10_000) is False
+    assert store.swap_transient("n", b"one!", None, expires_at_ms=10_000) is False
+    assert store.swap_transient("n", b"", b"two", expires_at_ms=10_000) is False
+    assert store.get_transient("n") == b"one"
+    # Expecting a record where there is none changes nothing either.
+    assert store.swap_transient("absent", b"one", b"two", expires_at_ms=10_000) is False
+    assert store.get_transient("absent") is None
+
+
+def test_swap_transient_to_none_deletes(store: Store) -> None:
+    assert store.swap_transient("n", None, b"one", expires_at_ms=10_000)
+    assert store.swap_transient("n", b"one", None, expires_at_ms=10_000) is True
+    assert store.get_transient("n") is None
+    assert store.swap_transient("n", b"one", None, expires_at_ms=10_000) is False
+    assert store.swap_transient("n", None, b"back", expires_at_ms=10_000) is True
+    assert store.get_transient("n") == b"back"
+
+
+@pytest.mark.parametrize("value", [b"", b"\x00\xff\x00", bytes(range(256)) * 64])
+def test_transient_values_are_opaque_bytes(store: Store, value: bytes) -> None:
+    assert store.swap_transient("n", None, value, expires_at_ms=10_000)
+    got = store.get_transient("n")
+    assert type(got) is bytes
+    assert got == value
+    if value == b"":
+        # An empty record is present: it is not the absence that None expects.
+        assert store.swap_transient("n", None, b"x", expires_at_ms=10_000) is False
+    assert store.swap_transient("n", value, b"next", expires_at_ms=10_000) is True
+    assert store.get_transient("n") == b"next"
+
+
+def test_transient_records_are_apart_from_the_directory(store: Store) -> None:
+    store.put("k", b"directory")
+    assert store.get_transient("k") is None
+    assert store.swap_transient("k", None, b"transient", expires_at_ms=10_000)
+    assert store.get("k") == b"directory"
+    assert store.scan("") == [("k", b"directory")]
+    assert store.delete("k")
+    assert store.get_transient("k") == b"transient"
+    assert store.transact(create={"k": b"again"})  # the transient record is no conflict
+
+
+def test_transient_writes_never_move_the_generation(store: Store) -> None:
+    store.put("dir", b"x")
+    before = store.generation()
+    assert store.swap_transient("n", None, b"1", expires_at_ms=100)
+    assert store.swap_transient("n", b"1", b"2", expires_at_ms=100)
+    assert not store.swap_transient("n", b"1", b"3", expires_at_ms=100)
+    store.get_transient("n")
+    assert store.swap_transient("n", b"2", None, expires_at_ms=100)
+    assert store.swap_transient("m", None, b"1", expires_at_ms=100)
+    store.purge_expired(10**12)
+    assert store.generation() == before
+    assert store.get_token("t").generation == before
+
+
+def test_purge_expired_collects_transient_records(store: Store) -> None:
+    for key, ends in [("early", 100), ("edge", 200), ("late", 300)]:
+        assert store.swap_transient(key, None, key.encode(), expires_at_ms=ends)
+    _put_token(store, "token", expires_at_ms=10**9)
+    assert store.purge_expired(200) == 0  # the count is of tokens only
+    assert store.get_transient("early") is None
+    assert store.get_transient("edge") == b"edge"  # expiring at this very instant: kept
+    assert store.get_transient("late") == b"late"
+    assert store.purge_expired(201) == 0
+    assert store.get_transient("edge") is None
+    assert store.get_transient("late") == b"late"
+    assert store.get_token("token").record == b"record of token"
+    # A purged record is absent: swapping from None creates it anew.
+    assert store.swap_transient("early", None, b"anew", expires_at_ms=10**9)
+
+
+def test_purge_expired_counts_tokens_beside_transient_records(store: Store) -> None:
+    _put_token(store, "t1", expires_at_ms=100)
+    assert store.swap_transient("n", None, b"v", expires_at_ms=100)
+    assert store.purge_expired(101) == 1
+    assert store.get_transient("n") is None
+
+
+def test_swap_transient_moves_the_expiry(store: Store) -> None:
+    assert store.swap_transient("n", None, b"1", expires_at_ms=100)
+    assert store.swap_transient("n", b"1", b"2", expires_at_ms=1_000)
+    store.purge_expired(500)
+    assert store.get_transient("n") == b"2"
+    # A failed swap leaves the expiry as it was.
+    assert not store.swap_transient("n", b"1", b"3", expires_at_ms=10**9)
+    store.purge_expired(1_001)
+    assert store.get_transient("n") is None
+
+
+def test_swap_transient_increments_lose_nothing_under_threads(store: Store) -> None:
+    threads, rounds = 8, 15
+
+    def work(i: int) -> None:
+        for _ in range(rounds):
+            while True:
+                raw = store.get_transient("counter")
+                count = 0 if raw is None else int(raw)
+                if store.swap_transient(
+                    "counter", raw, str(count + 1).encode(), expires_at_ms=10**9
+                ):
+                    break
+
+    _run_threads(threads, work)
+    assert store.get_transient("counter") == str(threads * rounds).encode()
+
+
+def test_transient_on_a_closed_store_fails_closed(store: Store) -> None:
+    assert store.swap_transient("n", None, b"v", expires_at_ms=10_000)
+    store.close()
+    with pytest.raises(StoreError):
+        store.get_transient("n")
+    with pytest.raises(StoreError):
+        store.swap_transient("n", b"v", b"w", expires_at_ms=10_000)
+    with pytest.raises(StoreError):
+        store.swap_transient("m", None, b"w", expires_at_ms=10_000)
