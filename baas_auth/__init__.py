@@ -32,6 +32,7 @@ from baas_auth.redaction import RedactSecretsFilter
 from baas_auth.stores.memory import MemoryStore
 from baas_auth.stores.protocols import Store
 from baas_auth.stores.sqlite import SQLiteStore
+from baas_auth.throttle import LoginThrottle
 from baas_auth.tokens import SigningKey
 
 __version__ = "0.1.0"
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigError",
     "Group",
     "InvalidTokenError",
+    "LoginThrottle",
     "MemoryStore",
     "Org",
     "PasswordHasher",

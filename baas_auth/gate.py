@@ -234,7 +234,7 @@ class Gate:
         """Behaviour §6.1: ``/management/orgs/{org}[/…]`` for that org's admins and clients,
         ``/management/users/{admin}[/…]`` for that admin itself, ``/management/orgs`` for any
         admin user; everything else under ``/management`` for nobody."""
-        if not self._may_manage(principal, split_segments(path)):
+        if not self._may_manage(principal, split_segments(rule_path(path))):
             raise ForbiddenError("No access to this management resource")
 
     def _may_manage(self, principal: Principal, segments: list[str]) -> bool:

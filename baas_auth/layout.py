@@ -156,4 +156,4 @@ def _parses(text: str) -> bool:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning, stacklevel=4)
+    warnings.warn(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning, stacklevel=5)

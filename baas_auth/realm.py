@@ -144,6 +144,7 @@ class Realm(RoleAdmin):
     def _issue(
         self, record: rec.TokenRecord, ttl_ms: int | None, principal: Principal
     ) -> TokenGrant:
+        self._fresh_view()  # keys rotated, retired or corrupted since: reloaded (or 503) first
         key = self.keys.current
         record.kid = key.kid
         record.created_ms = self._now_ms()

@@ -11,6 +11,7 @@ import inspect
 
 from baas_auth.errors import ConfigError
 from baas_auth.realm import Realm
+from baas_auth.stores.protocols import Store
 
 __all__ = ["check_asgi_app", "check_realm", "check_wsgi_app"]
 
@@ -23,6 +24,10 @@ def check_realm(realm: object, middleware: str) -> None:
     if isinstance(realm, str):
         raise ConfigError(
             f"{middleware} takes a Realm, not a URL: write Realm.open({realm!r}) and pass that"
+        )
+    if isinstance(realm, Store):
+        raise ConfigError(
+            f"{middleware} takes a Realm, not a store: write Realm({type(realm).__name__}(...))"
         )
     if not isinstance(realm, Realm):
         raise ConfigError(

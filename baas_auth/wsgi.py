@@ -14,7 +14,7 @@ from typing_extensions import Unpack
 
 from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, Decision, EndpointCall, GateOptions, MiddlewareOptions
-from baas_auth.endpoints import MAX_BODY_BYTES
+from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
 from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
@@ -137,6 +137,8 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise BadRequestError("Content-Length is not a number") from None
+    if length > MAX_BODY_BYTES:  # a larger body is refused, never read in part (behaviour §6.2)
+        raise BadRequestError(BODY_TOO_LARGE)
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""

@@ -1,0 +1,386 @@
+"""Password grants under attack (SPEC §6.2 rev 2): holes 5 and 6 of the first release.
+
+Hole 5: under ASGI all decisions shared one thread (SQLite) or ran on the event loop (memory),
+so a burst of password grants stalled every token-bearing request behind the KDF. Hole 6: 30
+wrong passwords in 2 s, then the right one, succeeded. Now the KDF runs on the endpoints' own
+pool, failed grants lock an account through the store, and passwords have a minimum length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore
+from baas_auth.asgi import AuthMiddleware as AsgiAuth
+from baas_auth.errors import ConfigError, InvalidGrantError, TooManyRequestsError
+from baas_auth.throttle import LoginThrottle
+from tests.adapters.conftest import (
+    PASSWORD,
+    Caller,
+    World,
+    call_asgi,
+    http_scope,
+    make_asgi_inner,
+)
+from tests.conftest import FakeClock
+
+WRONG = "not-the-password"
+
+
+class CountingHasher(PasswordHasher):
+    """The test suite's cheap scrypt, counting how often a password is checked."""
+
+    checks: ClassVar[int] = 0
+
+    def verify(self, password: str, encoded: str | None) -> bool:
+        type(self).checks += 1
+        return super().verify(password, encoded)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    return None if request.param == "memory" else tmp_path / "auth.db"
+
+
+def _realm(store_path: Path | None, clock: FakeClock, **options: Any) -> Realm:
+    store = MemoryStore() if store_path is None else SQLiteStore(store_path)
+    return Realm(store, clock=clock, password_hasher=CountingHasher(n=16, r=1, p=1), **options)
+
+
+@pytest.fixture
+def realm(store_path: Path | None, clock: FakeClock) -> Iterator[Realm]:
+    realm = _realm(store_path, clock)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password=PASSWORD, email="alice@example.com")
+    realm.create_admin("ann", password=PASSWORD, orgs=["acme"])
+    CountingHasher.checks = 0
+    yield realm
+    realm.close()
+
+
+def _fail(realm: Realm, username: str = "alice", times: int = 1) -> None:
+    for _ in range(times):
+        with pytest.raises(InvalidGrantError):
+            realm.password_token("acme", "shop", username, WRONG)
+
+
+def _locked_for(realm: Realm, username: str = "alice", password: str = PASSWORD) -> int:
+    with pytest.raises(TooManyRequestsError) as refused:
+        realm.password_token("acme", "shop", username, password)
+    return refused.value.retry_after
+
+
+# -- throttling (hole 6) --------------------------------------------------------------------------
+
+
+def test_five_failures_lock_the_account_even_against_the_right_password(
+    realm: Realm,
+) -> None:
+    _fail(realm, times=5)
+    checks = CountingHasher.checks
+    assert _locked_for(realm) == 1
+    assert CountingHasher.checks == checks, "a locked account's password is never checked"
+
+
+def test_the_lock_doubles_with_each_further_failure_up_to_its_cap(
+    realm: Realm, clock: FakeClock
+) -> None:
+    _fail(realm, times=5)
+    waits = []
+    for _ in range(12):
+        wait = _locked_for(realm)
+        waits.append(wait)
+        clock.advance_ms(wait * 1000)
+        _fail(realm)
+    assert waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]
+
+
+def test_a_success_clears_the_count(realm: Realm, clock: FakeClock) -> None:
+    _fail(realm, times=4)
+    realm.password_token("acme", "shop", "alice", PASSWORD)
+    _fail(realm, times=4)
+    assert realm.password_token("acme", "shop", "alice", PASSWORD).principal.username == "alice"
+
+
+def test_the_lock_ends_and_the_right_password_then_works(realm: Realm, clock: FakeClock) -> None:
+    _fail(realm, times=5)
+    clock.advance_ms(999)
+    assert _locked_for(realm) == 1
+    clock.advance_ms(1)
+    assert realm.password_token("acme", "shop", "alice", PASSWORD).principal.username == "alice"
+
+
+def test_failures_spread_wider_than_the_window_do_not_lock(realm: Realm, clock: FakeClock) -> None:
+    for _ in range(10):
+        _fail(realm)
+        clock.advance_ms(900_001)
+    assert realm.password_token("acme", "shop", "alice", PASSWORD).principal.username == "alice"
+
+
+def test_every_name_of_an_account_shares_one_count(realm: Realm) -> None:
+    uuid = realm.get_user("acme", "shop", "alice").uuid
+    for name in ("alice", "ALICE", "alice@example.com", uuid, "Alice@Example.com"):
+        _fail(realm, username=name)
+    assert _locked_for(realm, username="alice@example.com") == 1
+
+
+def test_unknown_accounts_are_throttled_alike(realm: Realm) -> None:
+    """No enumeration by the 429: an unknown name locks after the same failures."""
+    for name in ("alice", "nosuch"):
+        with pytest.raises(InvalidGrantError):
+            realm.password_token("acme", "shop", name, WRONG)
+        _fail(realm, username=name, times=4)
+        assert _locked_for(realm, username=name) == 1
+
+
+def test_unknown_names_are_not_kept_in_the_store_as_written(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    realm = _realm(tmp_path / "auth.db", clock)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    typed_in_the_wrong_box = "my-Real-Passw0rd"
+    _fail(realm, username=typed_in_the_wrong_box)
+    realm.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("auth.db"))
+    assert b"throttle:" in raw  # the count is there...
+    assert typed_in_the_wrong_box.lower().encode() not in raw  # ...under a keyed hash
+
+
+def test_admin_accounts_are_throttled(realm: Realm) -> None:
+    for _ in range(5):
+        with pytest.raises(InvalidGrantError):
+            realm.admin_token("ann", WRONG)
+    with pytest.raises(TooManyRequestsError):
+        realm.admin_token("ann", PASSWORD)
+    # an app user of the same name elsewhere is another account
+    assert realm.password_token("acme", "shop", "alice", PASSWORD)
+
+
+def test_the_lock_is_shared_by_every_process_on_the_store(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "auth.db"
+    first = _realm(path, clock)
+    first.create_org("acme")
+    first.create_app("acme", "shop")
+    first.create_user("acme", "shop", "alice", password=PASSWORD)
+    second = _realm(path, clock)  # another process, as far as the store can tell
+    _fail(first, times=3)
+    _fail(second, times=2)
+    assert _locked_for(first) == 1
+    assert _locked_for(second) == 1
+    first.close()
+    second.close()
+
+
+def test_a_burst_of_parallel_guesses_gets_at_most_the_allowed_checks(realm: Realm) -> None:
+    """Each attempt is counted before its password is checked, so parallel guesses cannot
+    all slip in before the first failure is recorded."""
+    outcomes: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            realm.password_token("acme", "shop", "alice", WRONG)
+        except TooManyRequestsError:
+            outcomes.append("locked")
+        except InvalidGrantError:
+            outcomes.append("wrong")
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 16
+    assert outcomes.count("wrong") == 5 == CountingHasher.checks
+    assert outcomes.count("locked") == 11
+
+
+def test_throttling_can_be_configured_and_switched_off(
+    store_path: Path | None, clock: FakeClock
+) -> None:
+    strict = _realm(store_path, clock, login_throttle=LoginThrottle(max_failures=2))
+    strict.create_org("acme")
+    strict.create_app("acme", "shop")
+    strict.create_user("acme", "shop", "alice", password=PASSWORD)
+    _fail(strict, times=2)
+    assert _locked_for(strict) == 1
+    strict.close()
+    if store_path is not None:
+        store_path.unlink()
+    off = _realm(store_path, clock, login_throttle=None)
+    off.create_org("acme")
+    off.create_app("acme", "shop")
+    off.create_user("acme", "shop", "alice", password=PASSWORD)
+    _fail(off, times=30)
+    assert off.password_token("acme", "shop", "alice", PASSWORD).principal.username == "alice"
+    off.close()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_failures": 0},
+        {"max_failures": True},
+        {"window_ms": 0},
+        {"first_lock_ms": -1},
+        {"max_lock_ms": 86_400_001},
+        {"first_lock_ms": 2_000, "max_lock_ms": 1_000},
+    ],
+)
+def test_bad_throttle_settings_are_refused(options: dict[str, int]) -> None:
+    with pytest.raises(ConfigError):
+        LoginThrottle(**options)
+
+
+def test_the_realm_refuses_a_throttle_of_another_type() -> None:
+    with pytest.raises(ConfigError, match="LoginThrottle"):
+        Realm(MemoryStore(), login_throttle=5)  # type: ignore[arg-type]
+
+
+# -- over HTTP ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize(
+    ("url", "username"), [("/acme/shop/token", "alice"), ("/management/token", "ann")]
+)
+def test_a_locked_account_is_429_with_retry_after(
+    caller: Caller, world: World, url: str, username: str
+) -> None:
+    form = {"grant_type": "password", "username": username}
+    for _ in range(5):
+        wrong = caller.post(url, data={**form, "password": WRONG})
+        assert wrong.status_code == 400
+        assert wrong.json()["error"] == "invalid_grant"
+    locked = caller.post(url, data={**form, "password": PASSWORD})
+    assert locked.status_code == 429
+    assert locked.headers["retry-after"] == "1"
+    assert locked.json()["error"] == "too_many_requests"
+    assert "www-authenticate" not in locked.headers
+    assert locked.headers["cache-control"] == "no-store"
+    world.clock.advance_ms(1_000)
+    assert caller.post(url, data={**form, "password": PASSWORD}).status_code == 200
+    assert not caller.called
+
+
+def test_unknown_and_known_accounts_answer_alike_over_http(caller: Caller) -> None:
+    answers = []
+    for username in ("alice", "nosuch"):
+        for _ in range(6):
+            response = caller.post(
+                "/acme/shop/token",
+                data={"grant_type": "password", "username": username, "password": WRONG},
+            )
+            answers.append((response.status_code, response.json()["error"]))
+    assert answers[:6] == answers[6:]
+    assert [status for status, _ in answers[:6]] == [400] * 5 + [429]
+
+
+# -- minimum password length (SPEC §1 rev 2) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["", "short", "7 chars"])
+def test_short_passwords_are_refused(realm: Realm, password: str) -> None:
+    with pytest.raises(ConfigError, match="at least 8"):
+        realm.create_user("acme", "shop", "bob", password=password)
+    with pytest.raises(ConfigError, match="at least 8"):
+        realm.update_user("acme", "shop", "alice", password=password)
+    with pytest.raises(ConfigError, match="at least 8"):
+        realm.create_admin("gus", password=password)
+
+
+def test_the_minimum_length_is_configurable(clock: FakeClock) -> None:
+    realm = Realm(MemoryStore(), clock=clock, min_password_length=12)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    with pytest.raises(ConfigError, match="at least 12"):
+        realm.create_user("acme", "shop", "bob", password="eleven-char")
+    with pytest.raises(ConfigError):
+        Realm(MemoryStore(), min_password_length=0)
+
+
+def test_a_password_that_is_not_text_is_refused(realm: Realm) -> None:
+    with pytest.raises(ConfigError, match="text"):
+        realm.create_user("acme", "shop", "bob", password="long-enough-\ud800")
+
+
+# -- the KDF off the loop (hole 5) ----------------------------------------------------------------
+
+
+class GatedHasher(PasswordHasher):
+    """A hasher whose checks wait for the test to open the gate."""
+
+    opened: ClassVar[threading.Event] = threading.Event()
+    entered: ClassVar[threading.Semaphore] = threading.Semaphore(0)
+    finished: ClassVar[int] = 0
+    threads: ClassVar[list[str]] = []
+
+    def verify(self, password: str, encoded: str | None) -> bool:
+        type(self).threads.append(threading.current_thread().name)
+        type(self).entered.release()
+        type(self).opened.wait(5)
+        try:
+            return super().verify(password, encoded)
+        finally:
+            type(self).finished += 1
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+def test_a_burst_of_password_grants_does_not_delay_token_requests(
+    store_kind: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = MemoryStore() if store_kind == "memory" else SQLiteStore(tmp_path / "auth.db")
+    realm = Realm(store, clock=clock, password_hasher=GatedHasher(n=16, r=1, p=1))
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.grant("acme", "shop", "get:/books", role="default")
+    creds = realm.create_credentials("acme", "shop")
+    token = realm.client_token(creds.client_id, creds.client_secret).access_token
+    for name in ("u1", "u2", "u3", "u4", "u5", "u6"):
+        realm.create_user("acme", "shop", name, password=PASSWORD)
+    GatedHasher.opened.clear()
+    GatedHasher.finished = 0
+    GatedHasher.threads.clear()
+    app = AsgiAuth(make_asgi_inner([]), realm)
+
+    def grant(name: str) -> Any:
+        body = f"grant_type=password&username={name}&password=x".encode()
+        scope = http_scope(
+            "POST",
+            "/acme/shop/token",
+            headers=[("content-type", "application/x-www-form-urlencoded")],
+        )
+        return call_asgi(app, scope, [body])
+
+    async def run() -> tuple[int, int, list[int]]:
+        grants = [asyncio.ensure_future(grant(f"u{i}")) for i in range(1, 7)]
+        # wait (off the loop) until the endpoint pool is busy with KDF runs
+        await asyncio.to_thread(GatedHasher.entered.acquire)
+        scope = http_scope(
+            "GET", "/acme/shop/books", headers=[("Authorization", f"Bearer {token}")]
+        )
+        answer = await asyncio.wait_for(call_asgi(app, scope, [b""]), timeout=4)
+        finished_before = GatedHasher.finished
+        GatedHasher.opened.set()
+        statuses = [(await done).status for done in grants]
+        return answer.status, finished_before, statuses
+
+    try:
+        status, finished_before, statuses = asyncio.run(run())
+    finally:
+        GatedHasher.opened.set()
+        realm.close()
+    assert status == 200
+    assert finished_before == 0, "the token request waited for the KDF"
+    assert statuses == [400] * 6  # wrong passwords, answered once the KDF ran
+    assert GatedHasher.threads
+    assert all(name.startswith("baas-auth-endpoints") for name in GatedHasher.threads)
