@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore
+from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
+from tests.redis_server import RedisServer
 
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile("dev", max_examples=50, deadline=None)
@@ -40,9 +42,36 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+_prefixes = itertools.count()
+
+
+def fresh_prefix() -> str:
+    """A Redis key prefix no other test of this session uses."""
+    return f"test{next(_prefixes)}:"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests keep apart by key prefix)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+def make_realm_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "auth.db")
+    from baas_auth.stores.redis import RedisStore
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return RedisStore(server.url, prefix=fresh_prefix())
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def realm(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[Realm]:
-    store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "auth.db")
+    store = make_realm_store(request.param, tmp_path, request)
     realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
     yield realm
     realm.close()

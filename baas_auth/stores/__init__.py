@@ -6,7 +6,7 @@ The Redis store lives in ``baas_auth.stores.redis``: importing this package neve
 from __future__ import annotations
 
 from baas_auth.stores.memory import MemoryStore
-from baas_auth.stores.protocols import Store, TokenLookup
+from baas_auth.stores.protocols import AsyncStore, Store, TokenLookup
 from baas_auth.stores.sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "SQLiteStore", "Store", "TokenLookup"]
+__all__ = ["AsyncStore", "MemoryStore", "SQLiteStore", "Store", "TokenLookup"]

@@ -1,4 +1,7 @@
-"""The store protocol: what a backend must do for a Realm (directory records and token records).
+"""The store protocols: what a backend must do for a Realm (directory records and token records).
+
+``Store`` blocks; ``AsyncStore`` has the same methods as coroutines, for stores that do network
+I/O on an event loop (``AsyncRedisStore``). The two are kept in lock-step by a test.
 
 A store keeps opaque bytes; the Realm decides what they mean. It never sees a plaintext token,
 password or client secret: tokens are keyed by a hash, secrets and passwords arrive hashed.
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["Store", "TokenLookup"]
+__all__ = ["AsyncStore", "Store", "TokenLookup"]
 
 
 class TokenLookup(NamedTuple):
@@ -138,3 +141,59 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections. The store is not used afterwards."""
         ...
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """The ``Store`` protocol with every method a coroutine (``close`` too): the same records,
+    the same atomicity, the same errors. See ``Store`` for what each method does."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
+    async def put(self, key: str, value: bytes) -> None: ...
+
+    async def create(self, key: str, value: bytes) -> bool: ...
+
+    async def delete(self, key: str) -> bool: ...
+
+    async def transact(
+        self,
+        *,
+        create: Mapping[str, bytes] | None = None,
+        put: Mapping[str, bytes] | None = None,
+        delete: Sequence[str] = (),
+    ) -> bool: ...
+
+    async def scan(self, prefix: str) -> list[tuple[str, bytes]]: ...
+
+    async def generation(self) -> int: ...
+
+    async def put_token(
+        self,
+        token_id: str,
+        principal_key: str,
+        record: bytes,
+        *,
+        created_ms: int,
+        expires_at_ms: int | None,
+    ) -> None: ...
+
+    async def get_token(self, token_id: str) -> TokenLookup: ...
+
+    async def touch_token(self, token_id: str, now_ms: int) -> int | None: ...
+
+    async def delete_token(self, token_id: str) -> bool: ...
+
+    async def delete_principal_tokens(self, principal_key: str) -> int: ...
+
+    async def purge_expired(self, now_ms: int) -> int: ...
+
+    async def get_transient(self, key: str) -> bytes | None: ...
+
+    async def swap_transient(
+        self, key: str, expected: bytes | None, new: bytes | None, *, expires_at_ms: int
+    ) -> bool: ...
+
+    async def close(self) -> None: ...

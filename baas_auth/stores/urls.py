@@ -31,11 +31,11 @@ def open_store(url: str) -> Store:
 
 
 def _redis_store(url: str) -> Store:
+    """A ``RedisStore`` for ``redis://``, ``rediss://`` and ``unix://`` URLs (the redis extra)."""
     try:
-        from baas_auth.stores.redis import RedisStore  # type: ignore[import-not-found,unused-ignore]
+        from baas_auth.stores.redis import RedisStore
     except ImportError as exc:
         raise ConfigError(
-            "redis:// needs the Redis store, which this version of baas-auth does not have"
+            f"{urlsplit(url).scheme}:// URLs need the redis package: pip install 'baas-auth[redis]'"
         ) from exc
-    store: Store = RedisStore(url)
-    return store
+    return RedisStore(url)

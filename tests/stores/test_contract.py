@@ -640,3 +640,24 @@ def test_transient_on_a_closed_store_fails_closed(store: Store) -> None:
         store.swap_transient("n", b"v", b"w", expires_at_ms=10_000)
     with pytest.raises(StoreError):
         store.swap_transient("m", None, b"w", expires_at_ms=10_000)
+
+
+def test_async_store_protocol_mirrors_the_sync_one() -> None:
+    """Every Store method exists on AsyncStore as a coroutine with the same parameters."""
+    import inspect
+
+    from baas_auth.stores import AsyncStore
+
+    def methods(protocol: type) -> dict[str, inspect.Signature]:
+        return {
+            name: inspect.signature(member)
+            for name, member in vars(protocol).items()
+            if callable(member) and not name.startswith("_")
+        }
+
+    sync, asynchronous = methods(Store), methods(AsyncStore)
+    assert sync.keys() == asynchronous.keys()
+    for name, signature in sync.items():
+        assert inspect.iscoroutinefunction(vars(AsyncStore)[name]), name
+        assert list(signature.parameters) == list(asynchronous[name].parameters), name
+        assert signature.return_annotation == asynchronous[name].return_annotation, name

@@ -1,0 +1,114 @@
+"""How the Redis stores read replies: each function turns one reply into a store value.
+
+Redis answers nil as None under RESP2 and RESP3 alike; a Lua ``false`` may come back as False.
+Anything of another shape is a ``StoreError``: the store never guesses what a reply meant.
+"""
+
+from __future__ import annotations
+
+from baas_auth.errors import StoreError
+from baas_auth.stores.protocols import TokenLookup
+
+CONFLICT, UNCHANGED, CHANGED = 0, 1, 2  # what the transact script answers
+
+
+def _unexpected(reply: object) -> StoreError:
+    return StoreError(f"Redis store: unexpected reply of type {type(reply).__name__}")
+
+
+def _absent(reply: object) -> bool:
+    return reply is None or reply is False
+
+
+def optional_bytes(reply: object) -> bytes | None:
+    if _absent(reply):
+        return None
+    if isinstance(reply, bytes):
+        return reply
+    raise _unexpected(reply)
+
+
+def _integer(reply: object) -> int:
+    """An integer reply, or a counter stored as text (GET of an INCR key)."""
+    if isinstance(reply, int) and not isinstance(reply, bool):
+        return reply
+    if isinstance(reply, bytes) and reply.isdigit():
+        return int(reply)
+    raise _unexpected(reply)
+
+
+def _list(reply: object) -> list[object]:
+    if isinstance(reply, list):
+        return reply
+    raise _unexpected(reply)
+
+
+def optional_bytes_list(reply: object) -> list[bytes | None]:
+    return [optional_bytes(item) for item in _list(reply)]
+
+
+def no_values(reply: object) -> list[bytes | None]:
+    return []
+
+
+def nothing(reply: object) -> None:
+    _integer(reply)
+
+
+def changed(reply: object) -> bool:
+    return _integer(reply) == CHANGED
+
+
+def succeeded(reply: object) -> bool:
+    return _integer(reply) != CONFLICT
+
+
+def flag(reply: object) -> bool:
+    return _integer(reply) == 1
+
+
+def count(reply: object) -> int:
+    return _integer(reply)
+
+
+def counter(reply: object) -> int:
+    return 0 if _absent(reply) else _integer(reply)
+
+
+def optional_int(reply: object) -> int | None:
+    return None if _absent(reply) else _integer(reply)
+
+
+def pairs(reply: object) -> list[tuple[str, bytes]]:
+    items = _list(reply)
+    if len(items) % 2:
+        raise _unexpected(reply)
+    found: list[tuple[str, bytes]] = []
+    for key, value in zip(items[::2], items[1::2], strict=True):
+        record = optional_bytes(value)
+        if record is not None:  # the key index is written with the records: never stale
+            found.append((_text(key), record))
+    return found
+
+
+def _text(reply: object) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode()
+    raise _unexpected(reply)
+
+
+def _two(reply: object) -> tuple[object, object]:
+    items = _list(reply)
+    if len(items) != 2:
+        raise _unexpected(reply)
+    return items[0], items[1]
+
+
+def token_lookup(reply: object) -> TokenLookup:
+    record, generation = _two(reply)
+    return TokenLookup(optional_bytes(record), counter(generation))
+
+
+def purge_batch(reply: object) -> tuple[int, bool]:
+    purged, more = _two(reply)
+    return _integer(purged), _integer(more) == 1
