@@ -62,7 +62,7 @@ def _check_application_exists(realm: Realm, org: str, app: str) -> None:
         realm.get_app(org, app)
     except NotFoundError:
         raise ConfigError(
-            f"application={org}/{app!r}: the realm has no such application; create it first "
+            f"application={f'{org}/{app}'!r}: the realm has no such application; create it first "
             f"(realm.create_app({org!r}, {app!r}), or `baas-auth create-app {org} {app}`)"
         ) from None
 
