@@ -27,10 +27,10 @@ from baas_auth.model import (
     User,
 )
 from baas_auth.permissions import Rule
-from baas_auth.realm import Realm
+from baas_auth.realm import AsyncRealm, LayoutUpgradeWarning, Realm
 from baas_auth.redaction import RedactSecretsFilter
 from baas_auth.stores.memory import MemoryStore
-from baas_auth.stores.protocols import Store
+from baas_auth.stores.protocols import AsyncStore, Store
 from baas_auth.stores.sqlite import SQLiteStore
 from baas_auth.throttle import LoginThrottle
 from baas_auth.tokens import SigningKey
@@ -40,12 +40,15 @@ __version__ = "0.1.0"
 __all__ = [
     "AdminUser",
     "App",
+    "AsyncRealm",
+    "AsyncStore",
     "AuthError",
     "BaasAuthError",
     "ClientCredentials",
     "ConfigError",
     "Group",
     "InvalidTokenError",
+    "LayoutUpgradeWarning",
     "LoginThrottle",
     "MemoryStore",
     "Org",

@@ -1,15 +1,13 @@
 """ASGI adapter: ``AuthMiddleware(app, realm, …)`` for http and websocket; lifespan passes through.
 
-The only module that knows the ASGI scope. With a store that blocks (SQLite), the decision runs
-on one dedicated thread, never on the event loop; with the memory store it runs inline. The
-endpoints (token, revoke, me) run on a small pool of their own: a password grant spends tens of
-milliseconds in the KDF, and a burst of them must not delay requests that carry a token.
+The only module that knows the ASGI scope. The decision is a flow run on the event loop: with an
+``AsyncRealm`` its store is awaited; with a ``Realm`` whose store blocks (SQLite), each store call
+runs on one dedicated thread; with the memory store, inline. The password KDF always runs on a
+small pool of its own: a burst of password grants must not delay requests that carry a token.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -20,10 +18,13 @@ from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
-from baas_auth.gate import Gate
+from baas_auth.gate import Gate, check_application
 from baas_auth.http import RequestInfo, Response
 from baas_auth.paths import strip_root_path
-from baas_auth.realm import Realm
+from baas_auth.realm import AsyncRealm, Realm
+from baas_auth.realm.drive import Driver
+from baas_auth.realm.drive_async import BridgeDriver
+from baas_auth.realm.drive_async import Driver as AsyncDriver
 from baas_auth.wiring import check_asgi_app, check_realm
 
 __all__ = ["AuthMiddleware"]
@@ -48,8 +49,6 @@ _WANTED_HEADERS = frozenset(
     }
 )
 _CHECKED_SCOPES = frozenset({"http", "websocket"})
-# A KDF run is CPU work that releases the GIL; more threads than cores would only queue it.
-_ENDPOINT_THREADS = min(4, os.cpu_count() or 1)
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
 
@@ -64,24 +63,21 @@ class AuthMiddleware:
             ``/{org}/{app}/…``), and the others of ``MiddlewareOptions`` (the README's table).
     """
 
-    def __init__(self, app: ASGIApp, realm: Realm, **options: Unpack[MiddlewareOptions]) -> None:
-        check_realm(realm, "baas_auth.asgi.AuthMiddleware")
+    def __init__(
+        self, app: ASGIApp, realm: Realm | AsyncRealm, **options: Unpack[MiddlewareOptions]
+    ) -> None:
+        check_realm(realm, "baas_auth.asgi.AuthMiddleware", async_ok=True)
         check_asgi_app(app)
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm, self.options)
-        blocking = getattr(realm.store, "blocking", True)
-        # One thread: a SQLite connection belongs to the thread that made it, and one worker
-        # keeps the event loop free without a pool of connections per process.
-        self._executor = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="baas-auth-store")
-            if blocking
-            else None
-        )
-        self._endpoint_pool = ThreadPoolExecutor(
-            max_workers=_ENDPOINT_THREADS, thread_name_prefix="baas-auth-endpoints"
-        )
+        self._gate = Gate(realm.state, self.options)
+        self._driver = _driver_for(realm)
+        # An AsyncRealm cannot be read before the loop runs: its application is checked at the
+        # first request instead (as Starlette builds its middleware stack).
+        self._application_checked = isinstance(realm, AsyncRealm)
+        if isinstance(realm, Realm):
+            Driver(realm.store).run(check_application(self.options))
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -111,30 +107,22 @@ class AuthMiddleware:
     async def _decide(
         self, scope: Scope, receive: Receive, websocket: bool
     ) -> Admit | Response | None:
+        if self._application_checked:
+            await self._driver.run(check_application(self.options))
+            self._application_checked = False
         try:
             request = _request_info(scope, websocket)
         except BadRequestError as error:
             return self._gate.refusal(error, None)
-        decision = await self._run(lambda: self._gate.decide(request, websocket=websocket))
+        decision = await self._driver.run(self._gate.decide(request, websocket=websocket))
         if not isinstance(decision, EndpointCall):
             return decision
-        return await self._answer(decision, receive)
-
-    async def _answer(self, pending: EndpointCall, receive: Receive) -> Response | None:
-        body = await _read_body(receive) if pending.has_body else b""
+        body = await _read_body(receive) if decision.has_body else b""
         if body is None:
-            return None
+            return None  # the client went away while its body was read
         if len(body) > MAX_BODY_BYTES:
-            return self._gate.refusal(BadRequestError(BODY_TOO_LARGE), pending.route)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._endpoint_pool, lambda: self._gate.answer(pending, body)
-        )
-
-    async def _run(self, work: Callable[[], T]) -> T:
-        if self._executor is None:
-            return work()
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            return self._gate.refusal(BadRequestError(BODY_TOO_LARGE), decision.route)
+        return await self._driver.run(self._gate.answer(decision, body))
 
     async def _call_app(self, scope: Scope, receive: Receive, send: Send, admit: Admit) -> None:
         child = dict(scope)  # the caller's scope is never mutated
@@ -144,6 +132,18 @@ class AuthMiddleware:
         if admit.query_string != scope.get("query_string", b""):
             child["query_string"] = admit.query_string
         await self.app(child, receive, _private_when_ok(send) if admit.query_token else send)
+
+
+def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:
+    """How this adapter runs the realm's flows without blocking its event loop: an AsyncRealm's
+    store is awaited; a Realm's blocking store is called on one dedicated thread (a SQLite
+    connection belongs to the thread that made it), a store that never blocks inline."""
+    if isinstance(realm, AsyncRealm):
+        return AsyncDriver(realm.store)
+    if not getattr(realm.store, "blocking", True):
+        return BridgeDriver(realm.store, None)
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baas-auth-store")
+    return BridgeDriver(realm.store, thread)
 
 
 def _request_info(scope: Scope, websocket: bool) -> RequestInfo:

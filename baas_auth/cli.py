@@ -25,10 +25,10 @@ from urllib.parse import unquote_plus
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from baas_auth import __version__
-from baas_auth.directory import RolesPreset
 from baas_auth.errors import BaasAuthError, ConflictError, NotFoundError
 from baas_auth.model import ClientCredentials, Principal, TokenGrant
 from baas_auth.realm import Realm
+from baas_auth.realm.directory import RolesPreset
 from baas_auth.wsgi import AuthMiddleware
 
 if TYPE_CHECKING:

@@ -33,7 +33,9 @@ from baas_auth.errors import (
 )
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal, TokenGrant
-from baas_auth.realm import Realm
+from baas_auth.realm import flows
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.state import RealmState
 from baas_auth.records import is_text
 from baas_auth.responses import json_response, method_not_allowed
 from baas_auth.routing import Route
@@ -50,15 +52,15 @@ Params = Mapping[str, object]
 
 
 class Endpoints:
-    """Token, me and revoke endpoints over one Realm."""
+    """Token, me and revoke endpoints over one realm; answering one is a flow."""
 
     def __init__(
         self,
-        realm: Realm,
+        state: RealmState,
         options: GateOptions,
-        authenticate: Callable[[Credential, Route], Principal],
+        authenticate: Callable[[Credential, Route], Flow[Principal]],
     ) -> None:
-        self.realm = realm
+        self.state = state
         self.options = options
         self.authenticate = authenticate
 
@@ -81,16 +83,16 @@ class Endpoints:
             return method_not_allowed(", ".join(allowed), now_ms=self._now())
         return EndpointCall(route, request, request.method in ("POST", "PUT"))
 
-    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Response:
+    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Flow[Response]:
         params = self._params(route, request, body)
         if route.endpoint == "token":
-            return self._token(route, request, params)
+            return (yield from self._token(route, request, params))
         if route.endpoint == "me":
-            return self._me(request)
-        return self._revoke(route, request, params)
+            return (yield from self._me(request))
+        return (yield from self._revoke(route, request, params))
 
     def _now(self) -> int:
-        return int(self.realm.clock() * 1000)
+        return self.state.now_ms()
 
     # -- parameters ---------------------------------------------------------------------
 
@@ -122,7 +124,7 @@ class Endpoints:
 
     # -- token --------------------------------------------------------------------------
 
-    def _token(self, route: Route, request: RequestInfo, params: Params) -> Response:
+    def _token(self, route: Route, request: RequestInfo, params: Params) -> Flow[Response]:
         header = extract_credential(request._replace(query_string=b""))
         if isinstance(header, BearerToken):
             raise BadRequestError("The token endpoint takes no access token")
@@ -131,25 +133,29 @@ class Endpoints:
             raise BadRequestError("grant_type is required")
         ttl = _ttl(params.get("ttl"))
         if grant_type == "password":
-            grant = self._password_grant(route, params, ttl)
+            grant = yield from self._password_grant(route, params, ttl)
         elif grant_type == "client_credentials":
-            grant = self._client_grant(route, params, header, ttl)
+            grant = yield from self._client_grant(route, params, header, ttl)
         else:
             raise UnsupportedGrantTypeError(f"Unsupported grant type: {grant_type[:40]!r}")
-        return json_response(200, self._token_body(grant))
+        return json_response(200, (yield from self._token_body(grant)))
 
-    def _password_grant(self, route: Route, params: Params, ttl: int | None) -> TokenGrant:
+    def _password_grant(self, route: Route, params: Params, ttl: int | None) -> Flow[TokenGrant]:
         username, password = _text(params, "username"), _text(params, "password")
         if not username or not password:
             raise BadRequestError("username and password are required")
         if route.org is None or route.app is None:
-            return self.realm.admin_token(username, password, ttl_ms=ttl)
-        self.realm.guest(route.org, route.app)  # 401 for an unknown app
-        return self.realm.password_token(route.org, route.app, username, password, ttl_ms=ttl)
+            return (yield from flows.admin_token(self.state, username, password, ttl))
+        yield from flows.guest(self.state, route.org, route.app)  # 401 for an unknown app
+        return (
+            yield from flows.password_token(
+                self.state, route.org, route.app, username, password, ttl
+            )
+        )
 
     def _client_grant(
         self, route: Route, params: Params, header: object, ttl: int | None
-    ) -> TokenGrant:
+    ) -> Flow[TokenGrant]:
         client_id, secret = _text(params, "client_id"), _text(params, "client_secret")
         if isinstance(header, ClientSecretPair):
             if client_id is not None or secret is not None:
@@ -158,62 +164,49 @@ class Endpoints:
         if not client_id or not secret:
             raise InvalidClientError("client_id and client_secret are required")
         for_app = None if route.org is None or route.app is None else (route.org, route.app)
-        return self.realm.client_token(client_id, secret, ttl_ms=ttl, for_app=for_app)
+        return (yield from flows.client_token(self.state, client_id, secret, ttl, for_app))
 
-    def _token_body(self, grant: TokenGrant) -> dict[str, object]:
+    def _token_body(self, grant: TokenGrant) -> Flow[dict[str, object]]:
         body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
         if grant.expires_in is not None:
             body["expires_in"] = grant.expires_in
-        body.update(self._describe(grant.principal))
+        body.update((yield from self._describe(grant.principal)))
         return body
 
-    def _describe(self, principal: Principal) -> dict[str, object]:
+    def _describe(self, principal: Principal) -> Flow[dict[str, object]]:
         """The ``user``, ``application`` or ``organization`` part of a token answer."""
+        org, app, uuid = principal.org or "", principal.app or "", principal.uuid or ""
         if principal.kind == "app_user":
-            user = self.realm.get_user(
-                principal.org or "", principal.app or "", principal.uuid or ""
-            )
-            return {
-                "user": {
-                    "uuid": user.uuid,
-                    "username": user.username,
-                    "email": user.email,
-                    "activated": user.activated,
-                }
-            }
+            user = yield from flows.get_user(org, app, uuid)
+            described = {"uuid": user.uuid, "username": user.username, "email": user.email}
+            return {"user": {**described, "activated": user.activated}}
         if principal.kind == "admin_user":
-            admin = self.realm.get_admin(principal.uuid or "")
-            orgs = {org: self._organization(org) for org in admin.orgs}
-            return {
-                "user": {
-                    "uuid": admin.uuid,
-                    "username": admin.username,
-                    "email": admin.email,
-                    "activated": True,
-                    "organizations": orgs,
-                }
-            }
+            admin = yield from flows.get_admin(uuid)
+            orgs = {}
+            for name in admin.orgs:
+                orgs[name] = yield from self._organization(name)
+            described = {"uuid": admin.uuid, "username": admin.username, "email": admin.email}
+            return {"user": {**described, "activated": True, "organizations": orgs}}
         if principal.kind == "app_client":
-            return {
-                "application": self.realm.get_app(principal.org or "", principal.app or "").uuid
-            }
-        return {"organization": self._organization(principal.org or "")}
+            return {"application": (yield from flows.get_app(org, app)).uuid}
+        return {"organization": (yield from self._organization(org))}
 
-    def _organization(self, name: str) -> dict[str, object]:
-        org = self.realm.get_org(name)
-        apps = {app.full_name: app.uuid for app in self.realm.list_apps(name)}
-        return {"uuid": org.uuid, "name": org.name, "applications": apps}
+    def _organization(self, name: str) -> Flow[dict[str, object]]:
+        org = yield from flows.get_org(name)
+        apps = yield from flows.list_apps(name)
+        listed = {app.full_name: app.uuid for app in apps}
+        return {"uuid": org.uuid, "name": org.name, "applications": listed}
 
     # -- me -----------------------------------------------------------------------------
 
-    def _me(self, request: RequestInfo) -> Response:
+    def _me(self, request: RequestInfo) -> Flow[Response]:
         credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
         if not isinstance(credential, BearerToken):  # client credentials carry no admin
             raise AuthenticationError(
                 "No admin identity for access credentials provided",
                 challenge_error=None if credential is None else "invalid_token",
             )
-        info = self.realm.token_info(credential.token)
+        info = yield from flows.token_info(self.state, credential.token)
         if info.principal.kind != "admin_user":
             raise AuthenticationError(
                 "No admin identity for access credentials provided", challenge_error="invalid_token"
@@ -221,56 +214,56 @@ class Endpoints:
         body: dict[str, object] = {"token_type": "Bearer"}
         if info.expires_at_ms is not None:
             body["expires_in"] = max(0, (info.expires_at_ms - self._now()) // 1000)
-        body.update(self._describe(info.principal))
+        body.update((yield from self._describe(info.principal)))
         return json_response(200, body)
 
     # -- revoke -------------------------------------------------------------------------
 
-    def _revoke(self, route: Route, request: RequestInfo, params: Params) -> Response:
+    def _revoke(self, route: Route, request: RequestInfo, params: Params) -> Flow[Response]:
         credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
         if credential is None:
             raise AuthenticationError("Revoking tokens needs credentials")
-        caller = self.authenticate(credential, route)
-        owner = self._revoke_target(route, caller)
+        caller = yield from self.authenticate(credential, route)
+        owner = yield from self._revoke_target(route, caller)
         if route.endpoint == "revoke_all":
-            self._revoke_all(owner)
+            yield from self._revoke_all(owner)
             action = "revoked user tokens"
         else:
-            self._revoke_one(_text(params, "token"), owner)
+            yield from self._revoke_one(_text(params, "token"), owner)
             action = "revoked user token"
         return json_response(200, {"action": action, "timestamp": self._now(), "duration": 0})
 
-    def _revoke_one(self, token: str | None, owner: Principal) -> None:
+    def _revoke_one(self, token: str | None, owner: Principal) -> Flow[None]:
         """Revoke ``token`` of ``owner``; a value that is no token is the request's fault (400),
         not a challenge to the caller's own credentials."""
         if not token:
             raise BadRequestError("The token parameter is required")
         try:
-            self.realm.revoke_token(token, owner=owner)
+            yield from flows.revoke_token(self.state, token, owner)
         except MalformedTokenError:
             raise BadRequestError("The token parameter is not a valid access token") from None
 
-    def _revoke_all(self, owner: Principal) -> None:
+    def _revoke_all(self, owner: Principal) -> Flow[None]:
         if owner.kind == "admin_user":
-            self.realm.revoke_admin_tokens(owner.uuid or "")
+            yield from flows.revoke_admin_tokens(owner.uuid or "")
         else:
-            self.realm.revoke_user_tokens(owner.org or "", owner.app or "", owner.uuid or "")
+            yield from flows.revoke_user_tokens(owner.org or "", owner.app or "", owner.uuid or "")
 
-    def _revoke_target(self, route: Route, caller: Principal) -> Principal:
+    def _revoke_target(self, route: Route, caller: Principal) -> Flow[Principal]:
         """Whose tokens the caller may revoke here: its own, or (clients, admins) any user's."""
         subject = route.subject or ""
         if route.org is None or route.app is None:
-            if caller.kind != "admin_user" or not self.realm.is_self(caller, subject):
+            if caller.kind != "admin_user" or not (yield from flows.is_self(caller, subject)):
                 raise ForbiddenError("Only an admin user may revoke its own tokens")
             return replace(caller, token_id=None)
         if caller.kind == "app_user":
-            if not self.realm.is_self(caller, subject):
+            if not (yield from flows.is_self(caller, subject)):
                 raise ForbiddenError("A user may revoke only its own tokens")
             return replace(caller, token_id=None)
         if subject.lower() == "me":
             raise BadRequestError("'me' names an app user; this caller is not one")
         try:
-            user = self.realm.get_user(route.org, route.app, subject)
+            user = yield from flows.get_user(route.org, route.app, subject)
         except NotFoundError:
             raise ResourceNotFoundError(f"No user {subject[:64]!r} in this application") from None
         return Principal(

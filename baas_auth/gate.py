@@ -1,8 +1,10 @@
 """The decision for one request, shared by both adapters: refuse, answer, or admit with a principal.
 
-The flow (DESIGN): method and path checks, routing, exactly one credential, authentication through
-the Realm, then the rules. Every refusal is a rendered ``Response``; the inner app is only called
-on ``Admit``. A ``StoreError`` anywhere becomes 503: nothing falls through to "allow".
+The steps (DESIGN): method and path checks, routing, exactly one credential, authentication
+through the realm's flows, then the rules. The decision is itself a flow: the WSGI adapter runs
+it with a blocking driver, the ASGI adapter on its event loop. Every refusal is a rendered
+``Response``; the inner app is only called on ``Admit``. A ``StoreError`` anywhere becomes 503:
+nothing falls through to "allow".
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from baas_auth.errors import (
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal
 from baas_auth.paths import check_raw_path, check_route_path, rule_path, split_segments
-from baas_auth.realm import Realm
+from baas_auth.realm import flows
+from baas_auth.realm.access import allows, knows_app, manages_org
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.directory import get_app
+from baas_auth.realm.state import RealmState
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
 
@@ -56,10 +62,13 @@ _PARSED_CACHE_SIZE = 4096
 _GONE = ResourceNotFoundError("The resource no longer exists")
 
 
-def _check_application_exists(realm: Realm, org: str, app: str) -> None:
+def check_application(options: GateOptions) -> Flow[None]:
     """A single-app middleware for an app the realm lacks would answer 401 to everyone."""
+    if options.application is None:
+        return
+    org, app = options.application
     try:
-        realm.get_app(org, app)
+        yield from get_app(org, app)
     except NotFoundError:
         raise ConfigError(
             f"application={f'{org}/{app}'!r}: the realm has no such application; create it first "
@@ -70,21 +79,21 @@ def _check_application_exists(realm: Realm, org: str, app: str) -> None:
 class Gate:
     """Decides what happens to one request; holds no per-request state."""
 
-    def __init__(self, realm: Realm, options: GateOptions) -> None:
-        self.realm = realm
+    def __init__(self, state: RealmState, options: GateOptions) -> None:
+        self.state = state
         self.options = options
-        if options.application is not None:
-            _check_application_exists(realm, *options.application)
-        self.endpoints = Endpoints(realm, options, self.authenticate)
+        self.endpoints = Endpoints(state, options, self.authenticate)
         self._parsed: dict[RequestInfo, Parsed] = {}
 
     def now_ms(self) -> int:
-        return int(self.realm.clock() * 1000)
+        return self.state.now_ms()
 
-    def decide(self, request: RequestInfo, *, websocket: bool = False) -> Decision:
+    def decide(self, request: RequestInfo, *, websocket: bool = False) -> Flow[Decision]:
         """Refuse, answer or admit ``request``; never raises for a bad request or a failed store."""
         route: Route | None = None
         try:
+            if self.state.keys is None:  # an AsyncRealm starts on its first request
+                yield from flows.start(self.state)
             parsed = self._parsed.get(request)
             if parsed is None:
                 route = self._route_checked(request)
@@ -94,7 +103,7 @@ class Gate:
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self.endpoints.start(route, request, websocket=websocket)
-            return self._admit(parsed, request.method)
+            return (yield from self._admit(parsed, request.method))
         except (AuthError, StoreError) as error:
             return self.refusal(error, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
@@ -129,11 +138,11 @@ class Gate:
             self._parsed[request] = parsed
         return parsed
 
-    def answer(self, pending: EndpointCall, body: bytes) -> Response:
+    def answer(self, pending: EndpointCall, body: bytes) -> Flow[Response]:
         """The response of an endpoint, given the request body the adapter read (``b""`` when
-        it has none). May run the password KDF: adapters call it off any event loop."""
+        it has none). A password grant offloads the KDF to where the driver puts slow work."""
         try:
-            return self.endpoints.finish(pending.route, pending.request, body)
+            return (yield from self.endpoints.finish(pending.route, pending.request, body))
         except (AuthError, StoreError) as error:
             return self.refusal(error, pending.route)
         except NotFoundError:  # a user or app deleted while the request was being answered
@@ -190,75 +199,78 @@ class Gate:
     def _credential(self, request: RequestInfo) -> Credential | None:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
-    def _admit(self, parsed: Parsed, method: str) -> Admit:
+    def _admit(self, parsed: Parsed, method: str) -> Flow[Admit]:
         route, credential = parsed.route, parsed.credential
-        principal = self.authenticate(credential, route)
+        principal = yield from self.authenticate(credential, route)
         if route.org is None or route.app is None:
-            self._check_management(principal, route.path)
+            yield from self._check_management(principal, route.path)
         else:
-            self._check_rules(principal, method, route)
+            yield from self._check_rules(principal, method, route)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
         return Admit(principal, parsed.query_string, query_token)
 
-    def authenticate(self, credential: Credential | None, route: Route) -> Principal:
+    def authenticate(self, credential: Credential | None, route: Route) -> Flow[Principal]:
         """The principal of ``credential`` for ``route``; 401 when it does not belong there."""
         if credential is None:
             if route.org is None or route.app is None:
                 raise AuthenticationError("No admin identity for the request")
-            return self.realm.guest(route.org, route.app)
-        principal = self._principal(credential)
-        if (
-            route.org is not None
-            and route.app is not None
-            and not (
-                self.realm.knows_app(route.org, route.app)
-                and principal.covers(route.org, route.app)
-            )
-        ):
-            raise AuthenticationError(
-                "No application access authorized", challenge_error="invalid_token"
-            )
+            return (yield from flows.guest(self.state, route.org, route.app))
+        principal = yield from self._principal(credential)
+        if route.org is not None and route.app is not None:
+            known = yield from knows_app(self.state.snapshot, route.org, route.app)
+            if not (known and principal.covers(route.org, route.app)):
+                raise AuthenticationError(
+                    "No application access authorized", challenge_error="invalid_token"
+                )
         return principal
 
-    def _principal(self, credential: Credential) -> Principal:
+    def _principal(self, credential: Credential) -> Flow[Principal]:
         if isinstance(credential, BearerToken):
-            return self.realm.authenticate_token(credential.token)
+            return (yield from flows.token_info(self.state, credential.token)).principal
         try:
-            return self.realm.authenticate_client(credential.client_id, credential.client_secret)
+            return (
+                yield from flows.authenticate_client(
+                    self.state, credential.client_id, credential.client_secret
+                )
+            )
         except InvalidClientError:
             if credential.source == "basic":
                 raise InvalidClientCredentialsError() from None
             raise
 
-    def _check_management(self, principal: Principal, path: str) -> None:
+    def _check_management(self, principal: Principal, path: str) -> Flow[None]:
         """Behaviour §6.1: ``/management/orgs/{org}[/…]`` for that org's admins and clients,
         ``/management/users/{admin}[/…]`` for that admin itself, ``/management/orgs`` for any
         admin user; everything else under ``/management`` for nobody."""
-        if not self._may_manage(principal, split_segments(rule_path(path))):
+        if not (yield from self._may_manage(principal, split_segments(rule_path(path)))):
             raise ForbiddenError("No access to this management resource")
 
-    def _may_manage(self, principal: Principal, segments: list[str]) -> bool:
+    def _may_manage(self, principal: Principal, segments: list[str]) -> Flow[bool]:
         if not segments:
             return False
         area = segments[0].casefold()
         if area in _ORG_AREAS:
             if len(segments) == 1:
                 return principal.kind == "admin_user"
-            return self.realm.manages_org(principal, segments[1])
+            return (yield from manages_org(self.state.snapshot, principal, segments[1]))
         if area == "users" and len(segments) > 1:
-            return principal.kind == "admin_user" and self.realm.is_self(principal, segments[1])
+            if principal.kind != "admin_user":
+                return False
+            return (yield from flows.is_self(principal, segments[1]))
         return False
 
-    def _check_rules(self, principal: Principal, method: str, route: Route) -> None:
-        org, app = route.org or "", route.app or ""
-        if self.realm.allows(
+    def _check_rules(self, principal: Principal, method: str, route: Route) -> Flow[None]:
+        allowed = yield from allows(
+            self.state,
+            self.state.snapshot,
             principal,
             method,
             rule_path(route.path),
-            org=org,
-            app=app,
-            case_sensitive=self.options.case_sensitive,
-        ):
+            route.org or "",
+            route.app or "",
+            self.options.case_sensitive,
+        )
+        if allowed:
             return
         if not principal.is_authenticated:
             raise AuthenticationError("No application guest access authorized")

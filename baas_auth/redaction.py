@@ -28,9 +28,7 @@ _AUTHORIZATION = re.compile(
     r"(?i)((?:authorization|proxy-authorization)['\"]?\s*[:=,]\s*b?['\"]?"
     rf"(?:[A-Za-z][A-Za-z0-9_-]*\s+)?){_NOT_PROTOCOL}[^\s'\",)]+"
 )
-_SCHEME_VALUE = re.compile(
-    rf"(?i)\b((?:bearer|basic)\s+){_NOT_PROTOCOL}[A-Za-z0-9._~+/=-]{{8,}}"
-)
+_SCHEME_VALUE = re.compile(rf"(?i)\b((?:bearer|basic)\s+){_NOT_PROTOCOL}[A-Za-z0-9._~+/=-]{{8,}}")
 
 
 def _mask_pair(match: re.Match[str]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import inspect
 
 from baas_auth.errors import ConfigError
-from baas_auth.realm import Realm
-from baas_auth.stores.protocols import Store
+from baas_auth.realm import AsyncRealm, Realm
+from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["check_asgi_app", "check_realm", "check_wsgi_app"]
 
@@ -19,17 +19,24 @@ _WSGI_PARAMETERS = ("environ", "start_response")
 _ASGI_PARAMETERS = ("scope", "receive", "send")
 
 
-def check_realm(realm: object, middleware: str) -> None:
-    """Refuse anything but a ``Realm``, naming the fix for a URL string."""
+def check_realm(realm: object, middleware: str, *, async_ok: bool) -> None:
+    """Refuse anything but a ``Realm`` (or, where ``async_ok``, an ``AsyncRealm``), naming the
+    fix for a URL string, a store, or an ``AsyncRealm`` under WSGI."""
     if isinstance(realm, str):
         raise ConfigError(
             f"{middleware} takes a Realm, not a URL: write Realm.open({realm!r}) and pass that"
         )
-    if isinstance(realm, Store):
+    if isinstance(realm, Store | AsyncStore):
+        kind = "AsyncRealm" if inspect.iscoroutinefunction(getattr(realm, "get", None)) else "Realm"
         raise ConfigError(
-            f"{middleware} takes a Realm, not a store: write Realm({type(realm).__name__}(...))"
+            f"{middleware} takes a Realm, not a store: write {kind}({type(realm).__name__}(...))"
         )
-    if not isinstance(realm, Realm):
+    if isinstance(realm, AsyncRealm) and not async_ok:
+        raise ConfigError(
+            f"{middleware} takes a Realm: a WSGI server has no event loop for an AsyncRealm "
+            "(use baas_auth.asgi.AuthMiddleware, or Realm over the same store kind)"
+        )
+    if not isinstance(realm, Realm | AsyncRealm):
         raise ConfigError(
             f"{middleware} takes a baas_auth.Realm as its second argument, "
             f"not {type(realm).__name__}"

@@ -16,10 +16,11 @@ from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, Decision, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
-from baas_auth.gate import Gate
+from baas_auth.gate import Gate, check_application
 from baas_auth.http import RequestInfo, Response
 from baas_auth.paths import wsgi_route_path
 from baas_auth.realm import Realm
+from baas_auth.realm.drive import Driver
 from baas_auth.wiring import check_realm, check_wsgi_app
 
 if TYPE_CHECKING:
@@ -54,12 +55,14 @@ class AuthMiddleware:
     def __init__(
         self, app: WSGIApplication, realm: Realm, **options: Unpack[MiddlewareOptions]
     ) -> None:
-        check_realm(realm, "baas_auth.wsgi.AuthMiddleware")
+        check_realm(realm, "baas_auth.wsgi.AuthMiddleware", async_ok=False)
         check_wsgi_app(app)
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm, self.options)
+        self._gate = Gate(realm.state, self.options)
+        self._driver = Driver(realm.store)
+        self._driver.run(check_application(self.options))
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -69,7 +72,7 @@ class AuthMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         decision: Decision
         try:
-            decision = self._gate.decide(_request_info(environ))
+            decision = self._driver.run(self._gate.decide(_request_info(environ)))
         except BadRequestError as error:  # from reading the environ, before the gate decides
             decision = self._gate.refusal(error, None)
         if isinstance(decision, EndpointCall):
@@ -83,7 +86,7 @@ class AuthMiddleware:
             body = _read_body(environ) if pending.has_body else b""
         except BadRequestError as error:
             return self._gate.refusal(error, pending.route)
-        return self._gate.answer(pending, body)
+        return self._driver.run(self._gate.answer(pending, body))
 
     def _call_app(
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit

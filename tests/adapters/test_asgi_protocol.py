@@ -319,11 +319,9 @@ def test_sqlite_decisions_run_off_the_event_loop_thread(world: World, request_ki
         assert result.status == 200, result.body
     assert world.store.threads, "the decision touched the store"
     assert loop_threads[0] not in world.store.threads
-    # Endpoints (a password grant runs the KDF) have a pool of their own; the rest the store
-    # thread.
-    endpoint = request_kind in ("token-endpoint", "revoke")
-    expected = "baas-auth-endpoints" if endpoint else "baas-auth-store"
-    assert all(t.name.startswith(expected) for t in world.store.threads)
+    # Every store call on the store thread (the KDF has a pool of its own, see
+    # tests/security/test_password_grants.py).
+    assert all(t.name.startswith("baas-auth-store") for t in world.store.threads)
 
 
 @pytest.mark.parametrize("store_kind", ["sqlite"])

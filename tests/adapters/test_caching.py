@@ -6,7 +6,7 @@ its MAC; revocation, expiry, rule changes and deleted apps still apply to the ve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -97,10 +97,13 @@ def test_a_record_vanishing_mid_request_is_a_refusal_not_a_crash(setup, monkeypa
     realm, app = setup
     token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
 
-    def vanished(*args: object, **kwargs: object) -> int:
-        raise NotFoundError("no user 'alice' in acme/shop")
+    from baas_auth.realm import flows
 
-    monkeypatch.setattr(realm, "revoke_user_tokens", vanished)
+    def vanished(*args: object, **kwargs: object) -> Iterator[object]:
+        raise NotFoundError("no user 'alice' in acme/shop")
+        yield  # a flow that fails at its first step
+
+    monkeypatch.setattr(flows, "revoke_user_tokens", vanished)
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "PUT",
         "PATH_INFO": "/users/me/revoketokens",

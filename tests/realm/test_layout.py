@@ -16,7 +16,7 @@ import pytest
 
 from baas_auth import MemoryStore, Realm, SQLiteStore
 from baas_auth.errors import NotFoundError
-from baas_auth.layout import LAYOUT, LayoutUpgradeWarning
+from baas_auth.realm.layout import LAYOUT, LayoutUpgradeWarning
 from baas_auth.stores import Store
 from tests.conftest import FAST_HASHER
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baas_auth import Realm
+from baas_auth import records as rec
 from baas_auth.errors import (
     ConfigError,
     ExpiredTokenError,
@@ -387,13 +388,17 @@ def test_raising_the_password_cost_rehashes_at_the_next_login(clock: FakeClock):
     cheap.create_admin("ann", password="pw-secret")
     dearer = PasswordHasher(n=32, r=1, p=1)
     realm = Realm(store, clock=clock, password_hasher=dearer)
-    assert dearer.needs_rehash(realm._user(realm._app("acme", "sandbox"), "u").password_hash or "")
+    user_key = rec.user_key("acme", "sandbox", realm.get_user("acme", "sandbox", "u").uuid)
+    admin_key = rec.admin_key(realm.get_admin("ann").uuid)
+
+    def stored_hash(key: str, kind: type[rec.UserRecord] | type[rec.AdminRecord]) -> str:
+        return rec.decode(kind, store.get(key) or b"").password_hash or ""
+
+    assert dearer.needs_rehash(stored_hash(user_key, rec.UserRecord))
     realm.password_token("acme", "sandbox", "u", "pw-secret")
     realm.admin_token("ann", "pw-secret")
-    assert not dearer.needs_rehash(
-        realm._user(realm._app("acme", "sandbox"), "u").password_hash or ""
-    )
-    assert not dearer.needs_rehash(realm._admin("ann").password_hash or "")
+    assert not dearer.needs_rehash(stored_hash(user_key, rec.UserRecord))
+    assert not dearer.needs_rehash(stored_hash(admin_key, rec.AdminRecord))
     realm.password_token("acme", "sandbox", "u", "pw-secret")  # the new hash still verifies
     with pytest.raises(InvalidGrantError):
         realm.password_token("acme", "sandbox", "u", "wrong")

@@ -383,4 +383,4 @@ def test_a_burst_of_password_grants_does_not_delay_token_requests(
     assert finished_before == 0, "the token request waited for the KDF"
     assert statuses == [400] * 6  # wrong passwords, answered once the KDF ran
     assert GatedHasher.threads
-    assert all(name.startswith("baas-auth-endpoints") for name in GatedHasher.threads)
+    assert all(name.startswith("baas-auth-kdf") for name in GatedHasher.threads)

@@ -4,19 +4,19 @@
 separate index; a username could then equal another user's uuid or email (behaviour §1 now
 forbids it). The current layout keeps accounts under their uuid, with usernames and emails as
 claims in one index. Rules that the stricter grammar refuses are dropped (they could never
-match a canonical path). Shell code: it reads and writes the store once, at Realm construction.
+match a canonical path). A flow, run once before a realm's first operation.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 
 from baas_auth import records as rec
 from baas_auth.errors import ConfigError
-from baas_auth.permissions import Rule
-from baas_auth.stores.protocols import Store
+from baas_auth.realm.caller_warnings import warn_caller
+from baas_auth.realm.commands import Flow, get, put, scan, transact
+from baas_auth.rules import Rule
 
 __all__ = ["LAYOUT", "LayoutUpgradeWarning", "upgrade_layout"]
 
@@ -35,14 +35,16 @@ class _Account:
         self.old_key, self.raw, self.scope, self.names = old_key, raw, scope, names
 
 
-def upgrade_layout(store: Store) -> None:
+def upgrade_layout() -> Flow[None]:
     """Bring a store to the current layout (nothing to do for a new or current store)."""
-    if store.get(LAYOUT_KEY) == LAYOUT:
+    if (yield from get(LAYOUT_KEY)) == LAYOUT:
         return
-    _move_accounts(store, _users(store), rec.user_key, rec.user_id_key, "useralias")
-    _move_accounts(store, _admins(store), _admin_key, _admin_id_key, "adminalias")
-    _drop_unparsable_rules(store)
-    store.put(LAYOUT_KEY, LAYOUT)
+    users = yield from _users()
+    yield from _move_accounts(users, rec.user_key, rec.user_id_key, "useralias")
+    admins = yield from _admins()
+    yield from _move_accounts(admins, _admin_key, _admin_id_key, "adminalias")
+    yield from _drop_unparsable_rules()
+    yield from put(LAYOUT_KEY, LAYOUT)
 
 
 def _admin_key(org: str, app: str, admin_uuid: str) -> str:
@@ -53,9 +55,9 @@ def _admin_id_key(org: str, app: str, name: str) -> str:
     return rec.admin_id_key(name)
 
 
-def _users(store: Store) -> list[tuple[_Account, str]]:
+def _users() -> Flow[list[tuple[_Account, str]]]:
     found = []
-    for key, raw in store.scan("user:"):
+    for key, raw in (yield from scan("user:")):
         user = rec.decode(rec.UserRecord, raw)
         scope = key[len("user:") :].rpartition(":")[0]
         names = [user.username, *([] if user.email is None else [user.email])]
@@ -63,9 +65,9 @@ def _users(store: Store) -> list[tuple[_Account, str]]:
     return found
 
 
-def _admins(store: Store) -> list[tuple[_Account, str]]:
+def _admins() -> Flow[list[tuple[_Account, str]]]:
     found = []
-    for key, raw in store.scan("admin:"):
+    for key, raw in (yield from scan("admin:")):
         admin = rec.decode(rec.AdminRecord, raw)
         names = [admin.username, *([] if admin.email is None else [admin.email])]
         found.append((_Account(key, raw, None, names), admin.uuid))
@@ -73,12 +75,11 @@ def _admins(store: Store) -> list[tuple[_Account, str]]:
 
 
 def _move_accounts(
-    store: Store,
     accounts: list[tuple[_Account, str]],
     record_key: Callable[[str, str, str], str],
     claim_key: Callable[[str, str, str], str],
     old_index: str,
-) -> None:
+) -> Flow[None]:
     """Re-key each account by uuid and claim its names; a name two accounts share, or a
     username shaped like a uuid, is claimed by nobody (and reported)."""
     moving = [(a, u) for a, u in accounts if a.old_key != record_key(*_scope(a), u)]
@@ -95,7 +96,7 @@ def _move_accounts(
         stale = [f"{old_index}:{_prefix(account)}{alias}" for alias in aliases]
         if account.old_key not in new_keys:  # another account may have moved onto it
             stale.append(account.old_key)
-        store.transact(
+        yield from transact(
             put={
                 record_key(org, app, account_uuid): account.raw,
                 **{claim_key(org, app, name): account_uuid.encode("ascii") for name in kept},
@@ -124,26 +125,26 @@ def _lower(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(name.lower() for name in names))
 
 
-def _drop_unparsable_rules(store: Store) -> None:
+def _drop_unparsable_rules() -> Flow[None]:
     dropped: list[str] = []
-    for key, raw in store.scan("role:"):
-        dropped += _drop_rules(store, key, rec.decode(rec.RoleRecord, raw))
-    for key, raw in store.scan("user:"):
-        dropped += _drop_rules(store, key, rec.decode(rec.UserRecord, raw))
-    for key, raw in store.scan("group:"):
-        dropped += _drop_rules(store, key, rec.decode(rec.GroupRecord, raw))
+    for key, raw in (yield from scan("role:")):
+        dropped += yield from _drop_rules(key, rec.decode(rec.RoleRecord, raw))
+    for key, raw in (yield from scan("user:")):
+        dropped += yield from _drop_rules(key, rec.decode(rec.UserRecord, raw))
+    for key, raw in (yield from scan("group:")):
+        dropped += yield from _drop_rules(key, rec.decode(rec.GroupRecord, raw))
     if dropped:
         _warn(f"these rules no longer parse and were dropped: {', '.join(sorted(set(dropped)))}")
 
 
 def _drop_rules(
-    store: Store, key: str, record: rec.RoleRecord | rec.UserRecord | rec.GroupRecord
-) -> list[str]:
+    key: str, record: rec.RoleRecord | rec.UserRecord | rec.GroupRecord
+) -> Flow[list[str]]:
     """Rewrite ``record`` without the rules that no longer parse; return those."""
     dropped = [text for text in record.rules if not _parses(text)]
     if dropped:
         record.rules = [text for text in record.rules if text not in dropped]
-        store.put(key, rec.encode(record))
+        yield from put(key, rec.encode(record))
     return dropped
 
 
@@ -156,4 +157,4 @@ def _parses(text: str) -> bool:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning, stacklevel=5)
+    warn_caller(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning)

@@ -1,0 +1,417 @@
+"""``AsyncRealm``: the realm's operations run on an event loop over an ``AsyncStore``.
+
+The twin of ``Realm`` (``sync.py``): the same methods, each awaiting the same flow
+(``baas_auth.realm.flows``) under the event-loop driver; the KDF runs on a worker pool, never on
+the loop. A test compares the two classes' code with ``async``/``await`` stripped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from baas_auth.hashing import PasswordHasher
+from baas_auth.model import (
+    AdminUser,
+    App,
+    ClientCredentials,
+    Group,
+    Org,
+    Principal,
+    Role,
+    TokenGrant,
+    TokenInfo,
+    User,
+)
+from baas_auth.realm import flows
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.drive_async import Driver
+from baas_auth.realm.keys import KeyRing
+from baas_auth.realm.state import RealmSettings, RealmState
+from baas_auth.stores.protocols import AsyncStore
+from baas_auth.stores.urls import open_async_store
+from baas_auth.throttle import LoginThrottle
+
+__all__ = ["AsyncRealm"]
+
+T = TypeVar("T")
+
+
+class AsyncRealm:
+    """The security model of one deployment, kept in a store (see the package README).
+
+    Args:
+        store: where records live (``MemoryStore``, ``SQLiteStore``, ``RedisStore``, your own).
+        clock: seconds since the epoch; tests pass a fake one.
+        max_token_ttl_ms: default and ceiling of token life (an app's accesstokenttl may exceed it).
+        signing_keys: MAC keys from configuration, current first; by default a key is generated
+            once and kept in the store.
+        password_hasher: the scrypt cost; lower it only in test suites.
+        min_password_length: the fewest characters a new password may have.
+        login_throttle: how failed password grants lock an account (behaviour §6.2); None
+            switches throttling off.
+    """
+
+    def __init__(self, store: AsyncStore, **settings: Any) -> None:
+        flows.check_store(store, AsyncStore)
+        self.store = store
+        self.state = RealmState(RealmSettings.build(**settings))
+        self._driver = Driver(store)
+
+    @classmethod
+    def open(cls, url: str, **settings: Any) -> AsyncRealm:
+        """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
+        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
+        return cls(open_async_store(url), **settings)
+
+    async def _start(self) -> None:
+        """Load the keys (and upgrade a store written by 0.1) before the first operation."""
+        if self.state.keys is None:
+            await self._driver.run(flows.start(self.state))
+
+    async def _run(self, flow: Flow[T]) -> T:
+        await self._start()
+        return await self._driver.run(flow)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} store={type(self.store).__name__}>"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.state.settings.clock
+
+    @property
+    def max_token_ttl_ms(self) -> int:
+        return self.state.settings.max_token_ttl_ms
+
+    @property
+    def password_hasher(self) -> PasswordHasher:
+        return self.state.settings.password_hasher
+
+    @property
+    def min_password_length(self) -> int:
+        return self.state.settings.min_password_length
+
+    @property
+    def login_throttle(self) -> LoginThrottle | None:
+        return self.state.settings.login_throttle
+
+    @property
+    def keys(self) -> KeyRing | None:
+        """The key ring as last loaded (None before the first operation)."""
+        return self.state.keys
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # -- keys -----------------------------------------------------------------------------
+
+    async def rotate_signing_key(self) -> str:
+        """Make a new current signing key; tokens signed with older keys keep verifying."""
+        return await self._run(flows.rotate_signing_key(self.state))
+
+    async def retire_signing_key(self, kid: str) -> None:
+        """Drop a signing key: every token it signed stops working at once."""
+        return await self._run(flows.retire_signing_key(self.state, kid))
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    async def password_token(
+        self, org: str, app: str, username: str, password: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """An app-user token for the password grant (``username`` may be an email or uuid).
+
+        Raises:
+            IllegalArgumentError: a bad ttl. TooManyRequestsError: the account is locked after
+            failed grants (the password was not checked). InvalidGrantError: bad password,
+            unknown, disabled or unactivated user. NotFoundError: no such app.
+        """
+        return await self._run(
+            flows.password_token(self.state, org, app, username, password, ttl_ms)
+        )
+
+    async def admin_token(
+        self, username: str, password: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """An admin-user token for the password grant on ``/management/token``."""
+        return await self._run(flows.admin_token(self.state, username, password, ttl_ms))
+
+    async def client_token(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        ttl_ms: int | None = 0,
+        for_app: tuple[str, str] | None = None,
+    ) -> TokenGrant:
+        """A client token for the client_credentials grant; its kind follows the client.
+
+        With ``for_app=(org, app)``, credentials that do not cover that app are refused as
+        ``InvalidClientError`` (the token endpoint of one app does not serve another's clients).
+        """
+        flow = flows.client_token(self.state, client_id, client_secret, ttl_ms, for_app)
+        return await self._run(flow)
+
+    async def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
+        """The principal of org or app credentials, or InvalidClientError."""
+        return await self._run(flows.authenticate_client(self.state, client_id, client_secret))
+
+    async def authenticate_token(self, token: str) -> Principal:
+        """The principal a token stands for.
+
+        Raises:
+            MalformedTokenError, ExpiredTokenError, RevokedTokenError (all InvalidTokenError).
+            StoreError: the store failed; never a principal.
+        """
+        return (await self._run(flows.token_info(self.state, token))).principal
+
+    async def token_info(self, token: str) -> TokenInfo:
+        """What a valid token is: its principal, issue time and expiry (errors as above)."""
+        return await self._run(flows.token_info(self.state, token))
+
+    async def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
+        """Revoke one token of any kind (expired ones too); False if it was already gone.
+
+        With ``owner``, the token must have been issued to that app user or admin user
+        (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
+        """
+        return await self._run(flows.revoke_token(self.state, token, owner))
+
+    async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
+        """Revoke every token of an app user; returns how many there were."""
+        return await self._run(flows.revoke_user_tokens(org, app, username))
+
+    async def revoke_admin_tokens(self, username: str) -> int:
+        """Revoke every token of an admin user; returns how many there were."""
+        return await self._run(flows.revoke_admin_tokens(username))
+
+    async def purge_expired(self) -> int:
+        """Collect expired token records now (housekeeping; validity never depends on it)."""
+        return await self._run(flows.purge_expired(self.state))
+
+    # -- authorizing ----------------------------------------------------------------------
+
+    async def guest(self, org: str, app: str) -> Principal:
+        """The anonymous principal of an application (check it with ``permits``)."""
+        return await self._run(flows.guest(self.state, org, app))
+
+    async def permits(
+        self,
+        principal: Principal,
+        method: str,
+        path: str,
+        *,
+        org: str,
+        app: str,
+        case_sensitive: bool = True,
+    ) -> bool:
+        """Whether ``principal`` may send ``method`` to the app-relative ``path`` of ``org/app``.
+
+        Raises:
+            BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
+        """
+        flow = flows.permits(self.state, principal, method, path, org, app, case_sensitive)
+        return await self._run(flow)
+
+    async def manages_org(self, principal: Principal, org: str) -> bool:
+        """Whether ``principal`` is an admin user or org client of ``org`` (name or uuid)."""
+        return await self._run(flows.manages_org(self.state, principal, org))
+
+    async def is_self(self, principal: Principal, name: str) -> bool:
+        """Whether ``name`` (``me``, a username, an email or a uuid) names ``principal``."""
+        return await self._run(flows.is_self(principal, name))
+
+    # -- orgs and apps --------------------------------------------------------------------
+
+    async def create_org(self, name: str) -> Org:
+        """Create an organization and its ``sandbox`` app, whose guest may do anything."""
+        return await self._run(flows.create_org(name))
+
+    async def get_org(self, name: str) -> Org:
+        return await self._run(flows.get_org(name))
+
+    async def create_app(
+        self,
+        org: str,
+        name: str,
+        *,
+        roles: flows.RolesPreset = "locked",
+        access_token_ttl_ms: int | None = None,
+    ) -> App:
+        """Create an application with the roles admin, default and guest (behaviour §5.4).
+
+        ``roles="locked"`` (the default) gives them no rules: a signed-in user may only read
+        its own entity and a guest nothing, until rules are granted. ``roles="usergrid"`` gives
+        the original system's rules (``default`` may do anything); ``"sandbox"`` opens the app
+        to everyone.
+        """
+        return await self._run(flows.create_app(org, name, roles, access_token_ttl_ms))
+
+    async def get_app(self, org: str, app: str) -> App:
+        return await self._run(flows.get_app(org, app))
+
+    async def list_apps(self, org: str) -> list[App]:
+        return await self._run(flows.list_apps(org))
+
+    async def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
+        """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
+        return await self._run(flows.set_access_token_ttl(org, app, ttl_ms))
+
+    # -- client credentials ---------------------------------------------------------------
+
+    async def create_credentials(self, org: str, app: str | None = None) -> ClientCredentials:
+        """New org credentials (``app`` None) or app credentials; the secret is shown only here."""
+        return await self._run(flows.create_credentials(self.state, org, app))
+
+    async def regenerate_credentials(
+        self, client_id: str, *, revoke_tokens: bool = True
+    ) -> ClientCredentials:
+        """A new secret for ``client_id``; by default its tokens stop working."""
+        return await self._run(flows.regenerate_credentials(self.state, client_id, revoke_tokens))
+
+    async def delete_credentials(self, client_id: str) -> None:
+        """Delete the credentials and revoke every token issued to them."""
+        return await self._run(flows.delete_credentials(client_id))
+
+    # -- app users ------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        org: str,
+        app: str,
+        username: str,
+        *,
+        password: str | None = None,
+        email: str | None = None,
+        activated: bool = True,
+    ) -> User:
+        """Create an app user.
+
+        Usernames, emails and uuids of an app's users form one namespace (ignoring case), so
+        a username or email that is any other user's username or email is a ConflictError, and
+        a username may not look like a uuid.
+        """
+        flow = flows.create_user(self.state, org, app, username, password, email, activated)
+        return await self._run(flow)
+
+    async def get_user(self, org: str, app: str, username: str) -> User:
+        """The user named ``username`` (or with that email or uuid)."""
+        return await self._run(flows.get_user(org, app, username))
+
+    async def update_user(
+        self,
+        org: str,
+        app: str,
+        username: str,
+        *,
+        password: str | None = None,
+        disabled: bool | None = None,
+        activated: bool | None = None,
+    ) -> User:
+        """Change a user; disabling or deactivating revokes all of its tokens at once."""
+        flow = flows.update_user(self.state, org, app, username, password, disabled, activated)
+        return await self._run(flow)
+
+    async def delete_user(self, org: str, app: str, username: str) -> None:
+        """Delete a user; its tokens stop working at once."""
+        return await self._run(flows.delete_user(org, app, username))
+
+    # -- admin users ----------------------------------------------------------------------
+
+    async def create_admin(
+        self,
+        username: str,
+        *,
+        password: str | None = None,
+        orgs: Sequence[str] = (),
+        email: str | None = None,
+    ) -> AdminUser:
+        """Create an admin user, org admin of each of ``orgs``.
+
+        Admin usernames, emails and uuids form one namespace, as those of an app's users do.
+        """
+        return await self._run(flows.create_admin(self.state, username, password, orgs, email))
+
+    async def get_admin(self, username: str) -> AdminUser:
+        return await self._run(flows.get_admin(username))
+
+    async def add_admin_to_org(self, username: str, org: str) -> AdminUser:
+        return await self._run(flows.add_admin_to_org(username, org))
+
+    async def update_admin(
+        self, username: str, *, password: str | None = None, disabled: bool | None = None
+    ) -> AdminUser:
+        """Change an admin user; disabling revokes all of its tokens."""
+        return await self._run(flows.update_admin(self.state, username, password, disabled))
+
+    # -- roles, groups and grants ---------------------------------------------------------
+
+    async def create_role(self, org: str, app: str, name: str, *, inactivity_ms: int = 0) -> Role:
+        """Create a role; with ``inactivity_ms > 0`` it leaves tokens idle for longer than that."""
+        return await self._run(flows.create_role(org, app, name, inactivity_ms))
+
+    async def delete_role(self, org: str, app: str, name: str) -> None:
+        """Delete a role; deleting ``guest`` makes the app refuse anonymous requests."""
+        return await self._run(flows.delete_role(org, app, name))
+
+    async def get_role(self, org: str, app: str, name: str) -> Role:
+        return await self._run(flows.get_role(org, app, name))
+
+    async def list_roles(self, org: str, app: str) -> list[Role]:
+        return await self._run(flows.list_roles(org, app))
+
+    async def grant(
+        self,
+        org: str,
+        app: str,
+        rule: str,
+        *,
+        role: str | None = None,
+        user: str | None = None,
+        group: str | None = None,
+    ) -> str:
+        """Grant a rule such as ``get,put:/books/**``; returns its canonical text."""
+        flow = flows.change_rules(org, app, rule, add=True, role=role, user=user, group=group)
+        return (await self._run(flow))[0]
+
+    async def revoke_grant(
+        self,
+        org: str,
+        app: str,
+        rule: str,
+        *,
+        role: str | None = None,
+        user: str | None = None,
+        group: str | None = None,
+    ) -> bool:
+        """Take a rule back (compared in canonical form); False if it was not granted."""
+        flow = flows.change_rules(org, app, rule, add=False, role=role, user=user, group=group)
+        return (await self._run(flow))[1]
+
+    async def assign_role(
+        self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
+    ) -> None:
+        """Give a role to a user or a group."""
+        await self._run(flows.change_roles(org, app, role, add=True, user=user, group=group))
+
+    async def unassign_role(
+        self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
+    ) -> bool:
+        """Take a role from a user or a group; False if it did not have it."""
+        return await self._run(
+            flows.change_roles(org, app, role, add=False, user=user, group=group)
+        )
+
+    async def create_group(self, org: str, app: str, path: str) -> Group:
+        """Create a group named by a path such as ``/staff`` (unique ignoring case)."""
+        return await self._run(flows.create_group(org, app, path))
+
+    async def delete_group(self, org: str, app: str, path: str) -> None:
+        return await self._run(flows.delete_group(org, app, path))
+
+    async def add_to_group(self, org: str, app: str, path: str, username: str) -> None:
+        """Make a user a member of a group: it gains the group's rules and roles."""
+        await self._run(flows.change_membership(org, app, path, username, add=True))
+
+    async def remove_from_group(self, org: str, app: str, path: str, username: str) -> bool:
+        return await self._run(flows.change_membership(org, app, path, username, add=False))

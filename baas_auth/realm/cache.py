@@ -1,0 +1,82 @@
+"""A passive cache of directory records for one store generation: it answers or says MISS.
+
+It never reads the store: a flow that meets a miss loads the record (one store command) and
+hands it back with ``remember``. Every directory write bumps the store's generation, and a
+realm that sees a new generation starts a new Snapshot, so a change made by any process applies
+to the next request of every process. Bounded: a full table is emptied and refilled on demand.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from typing import Generic, Literal, TypeVar
+
+from baas_auth import records as rec
+from baas_auth.model import TokenInfo
+from baas_auth.permissions import Matcher
+from baas_auth.policy import UserPolicy
+
+__all__ = ["MISS", "Miss", "Snapshot", "Table"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MAX_ENTRIES = 50_000  # per table
+
+
+class Miss(enum.Enum):
+    """The answer of a table that does not hold the key (None is a value: "no such record")."""
+
+    MISS = "MISS"
+
+
+MISS = Miss.MISS
+
+
+class Table(Generic[K, V]):
+    """One kind of record of one generation, by key; safe to share between threads."""
+
+    __slots__ = ("_entries", "_lock")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._entries: dict[K, V] = {}
+        self._lock = lock
+
+    def lookup(self, key: K) -> V | Literal[Miss.MISS]:
+        return self._entries.get(key, MISS)
+
+    def remember(self, key: K, value: V) -> V:
+        with self._lock:
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = value
+        return value
+
+
+class Snapshot:
+    """Directory records of one generation: orgs, apps, roles, users' policies, admins,
+    clients, compiled guest rules, and what each token seen in this generation stands for."""
+
+    __slots__ = (
+        "admins",
+        "apps",
+        "clients",
+        "generation",
+        "guests",
+        "orgs",
+        "roles",
+        "tokens",
+        "users",
+    )
+
+    def __init__(self, generation: int) -> None:
+        lock = threading.Lock()
+        self.generation = generation
+        self.orgs: Table[str, rec.OrgRecord | None] = Table(lock)
+        self.apps: Table[tuple[str, str], rec.AppRecord | None] = Table(lock)
+        self.roles: Table[tuple[str, str], dict[str, rec.RoleRecord]] = Table(lock)
+        self.guests: Table[tuple[str, str, bool], Matcher | None] = Table(lock)
+        self.users: Table[tuple[str, str, str], UserPolicy | None] = Table(lock)
+        self.admins: Table[str, rec.AdminRecord | None] = Table(lock)
+        self.clients: Table[str, rec.ClientRecord | None] = Table(lock)
+        self.tokens: Table[str, TokenInfo | None] = Table(lock)

@@ -1,0 +1,98 @@
+"""The event-loop drivers: run a realm flow to its end without blocking the loop.
+
+``Driver`` awaits an ``AsyncStore``. ``BridgeDriver`` runs a blocking ``Store``'s calls on a
+thread of their own (one: a SQLite connection belongs to its thread), or inline for a store that
+never blocks (memory). Both run ``Offload`` work (the password KDF) on a small shared pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import TypeVar, cast
+
+from baas_auth.realm.commands import Command, Flow, Offload, StoreCall
+from baas_auth.stores.protocols import AsyncStore, Store
+
+__all__ = ["BridgeDriver", "Driver", "offload_pool"]
+
+T = TypeVar("T")
+
+# The KDF is CPU work that releases the GIL: more threads than cores would only queue it.
+_OFFLOAD_THREADS = min(4, os.cpu_count() or 1)
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def offload_pool() -> Executor:
+    """The process's pool for slow pure work, made on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_OFFLOAD_THREADS, thread_name_prefix="baas-auth-kdf")
+        return _pool
+
+
+class _Runner:
+    """The loop shared by the async drivers: send results in, throw errors in."""
+
+    async def run(self, flow: Flow[T]) -> T:
+        reply: object = None
+        failure: Exception | None = None
+        while True:
+            try:
+                command = flow.send(reply) if failure is None else flow.throw(failure)
+            except StopIteration as done:
+                return cast(T, done.value)
+            reply, failure = None, None
+            try:
+                reply = await self.execute(command)
+            except Exception as error:  # handed to the flow: it decides, never this loop
+                failure = error
+
+    async def execute(self, command: Command) -> object:
+        raise NotImplementedError
+
+    @staticmethod
+    async def offload(command: Offload) -> object:
+        work = functools.partial(command.function, *command.args)
+        return await asyncio.get_running_loop().run_in_executor(offload_pool(), work)
+
+
+class Driver(_Runner):
+    """Runs flows over an ``AsyncStore`` on the running event loop."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: AsyncStore) -> None:
+        self.store = store
+
+    async def execute(self, command: Command) -> object:
+        if isinstance(command, StoreCall):
+            call = getattr(self.store, command.method)
+            result: object = await call(*command.args, **command.kwargs)
+            return result
+        return await self.offload(command)
+
+
+class BridgeDriver(_Runner):
+    """Runs flows over a blocking ``Store`` from an event loop: its calls on ``store_thread``
+    (None: inline, for a store that never blocks)."""
+
+    __slots__ = ("store", "store_thread")
+
+    def __init__(self, store: Store, store_thread: Executor | None) -> None:
+        self.store = store
+        self.store_thread = store_thread
+
+    async def execute(self, command: Command) -> object:
+        if not isinstance(command, StoreCall):
+            return await self.offload(command)
+        call = getattr(self.store, command.method)
+        if self.store_thread is None:
+            return call(*command.args, **command.kwargs)
+        work = functools.partial(call, *command.args, **command.kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.store_thread, work)

@@ -1,0 +1,168 @@
+"""Every operation of a realm, once, as a flow: the one place ``Realm`` and ``AsyncRealm`` (and
+the middleware's decision) find them. The flows themselves live by subject in ``directory``,
+``grants``, ``tokens``, ``access`` and ``keys``; this module adds the few that join them.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from baas_auth.errors import ConfigError
+from baas_auth.model import Principal
+from baas_auth.realm.access import guest, is_self, permits
+from baas_auth.realm.access import manages_org as _manages_org
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.commands import purge_expired as _purge_expired
+from baas_auth.realm.directory import (
+    RolesPreset,
+    add_admin_to_org,
+    create_admin,
+    create_app,
+    create_credentials,
+    create_org,
+    create_user,
+    delete_credentials,
+    delete_user,
+    get_admin,
+    get_app,
+    get_org,
+    get_user,
+    list_apps,
+    regenerate_credentials,
+    set_access_token_ttl,
+    update_admin,
+    update_user,
+)
+from baas_auth.realm.grants import (
+    change_membership,
+    change_roles,
+    change_rules,
+    create_group,
+    create_role,
+    delete_group,
+    delete_role,
+    get_role,
+    list_roles,
+)
+from baas_auth.realm.keys import load_key_ring, retire_key, rotate_key
+from baas_auth.realm.layout import upgrade_layout
+from baas_auth.realm.state import RealmState
+from baas_auth.realm.tokens import (
+    admin_token,
+    authenticate_client,
+    client_token,
+    password_token,
+    revoke_admin_tokens,
+    revoke_token,
+    revoke_user_tokens,
+    token_info,
+)
+from baas_auth.realm.views import fresh_view
+
+__all__ = [
+    "RolesPreset",
+    "add_admin_to_org",
+    "admin_token",
+    "authenticate_client",
+    "change_membership",
+    "change_roles",
+    "change_rules",
+    "check_store",
+    "client_token",
+    "create_admin",
+    "create_app",
+    "create_credentials",
+    "create_group",
+    "create_org",
+    "create_role",
+    "create_user",
+    "delete_credentials",
+    "delete_group",
+    "delete_role",
+    "delete_user",
+    "get_admin",
+    "get_app",
+    "get_org",
+    "get_role",
+    "get_user",
+    "guest",
+    "is_self",
+    "list_apps",
+    "list_roles",
+    "manages_org",
+    "password_token",
+    "permits",
+    "purge_expired",
+    "regenerate_credentials",
+    "retire_signing_key",
+    "revoke_admin_tokens",
+    "revoke_token",
+    "revoke_user_tokens",
+    "rotate_signing_key",
+    "set_access_token_ttl",
+    "start",
+    "token_info",
+    "update_admin",
+    "update_user",
+]
+
+
+def start(state: RealmState) -> Flow[None]:
+    """A realm's first flow: bring a store written by 0.1 to the current layout, then load
+    the keys (generating them in a new store)."""
+    yield from upgrade_layout()
+    state.keys = yield from load_key_ring(state.settings.signing_keys)
+
+
+def rotate_signing_key(state: RealmState) -> Flow[str]:
+    if state.keys is None:
+        raise ConfigError("the realm's keys are not loaded")
+    kid = yield from rotate_key(state.keys)
+    state.keys = yield from load_key_ring(state.settings.signing_keys, state.keys)
+    return kid
+
+
+def retire_signing_key(state: RealmState, kid: str) -> Flow[None]:
+    if state.keys is None:
+        raise ConfigError("the realm's keys are not loaded")
+    yield from retire_key(state.keys, kid)
+    state.keys = yield from load_key_ring(state.settings.signing_keys, state.keys)
+
+
+def manages_org(state: RealmState, principal: Principal, org: str) -> Flow[bool]:
+    view = yield from fresh_view(state)
+    return (yield from _manages_org(view, principal, org))
+
+
+def purge_expired(state: RealmState) -> Flow[int]:
+    return (yield from _purge_expired(state.now_ms()))
+
+
+def check_store(store: object, protocol: type) -> None:
+    """Refuse what is not a store of ``protocol``, naming the fix (behaviour §6.3)."""
+    if isinstance(store, str):
+        raise ConfigError(
+            f"a realm takes a store object; for a URL write {_opener(protocol)}({store!r})"
+        )
+    if not isinstance(store, protocol):
+        members = [name for name, member in vars(protocol).items() if callable(member)]
+        missing = [
+            name
+            for name in members
+            if not name.startswith("_") and not callable(getattr(store, name, None))
+        ]
+        raise ConfigError(
+            f"{type(store).__name__} is not a baas_auth store (see baas_auth.stores."
+            f"{protocol.__name__}); it lacks {', '.join(missing)}"
+        )
+    wants_async = protocol.__name__ == "AsyncStore"
+    if inspect.iscoroutinefunction(getattr(store, "get", None)) != wants_async:
+        realm, other = ("AsyncRealm", "Realm") if wants_async else ("Realm", "AsyncRealm")
+        raise ConfigError(
+            f"{type(store).__name__} is a {'blocking' if wants_async else 'coroutine'} store: "
+            f"{realm} cannot drive it; use {other}({type(store).__name__}(...))"
+        )
+
+
+def _opener(protocol: type) -> str:
+    return "AsyncRealm.open" if protocol.__name__ == "AsyncStore" else "Realm.open"

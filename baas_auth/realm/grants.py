@@ -1,0 +1,165 @@
+"""Roles, groups, and the rules granted to roles, users and groups (behaviour §5.3), as flows.
+
+Rules are parsed when granted (a bad rule is a ``ConfigError`` here, never at request time) and
+stored in their canonical text.
+"""
+
+from __future__ import annotations
+
+from baas_auth import records as rec
+from baas_auth.errors import ConfigError, ConflictError
+from baas_auth.model import Group, Role
+from baas_auth.realm.commands import Flow, create, delete, put, scan
+from baas_auth.realm.lookups import app_of, load, user_of
+from baas_auth.rules import Rule
+
+__all__ = [
+    "add_to_group",
+    "assign_role",
+    "change_membership",
+    "change_roles",
+    "change_rules",
+    "create_group",
+    "create_role",
+    "delete_group",
+    "delete_role",
+    "get_role",
+    "list_roles",
+]
+
+
+def _one_target(**targets: str | None) -> tuple[str, str]:
+    chosen = [(kind, name) for kind, name in targets.items() if name is not None]
+    if len(chosen) != 1:
+        raise ConfigError(f"name exactly one of {', '.join(f'{k}=' for k in targets)}")
+    return chosen[0]
+
+
+def _change(items: list[str], item: str, *, add: bool) -> bool:
+    """Add ``item`` to ``items`` (or remove it); whether anything changed."""
+    if (item in items) == add:
+        return False
+    if add:
+        items.append(item)
+    else:
+        items.remove(item)
+    return True
+
+
+def _role_of(app: rec.AppRecord, name: str) -> Flow[rec.RoleRecord]:
+    role = rec.role_name(name)
+    key = rec.role_key(app.org, app.name, role)
+    return (yield from load(rec.RoleRecord, key, f"no role {role!r} in {app.org}/{app.name}"))
+
+
+def _group_of(app: rec.AppRecord, path: str) -> Flow[rec.GroupRecord]:
+    key = rec.group_key(app.org, app.name, rec.group_path(path))
+    return (yield from load(rec.GroupRecord, key, f"no group {path!r} in {app.org}/{app.name}"))
+
+
+def _save(
+    app: rec.AppRecord, record: rec.RoleRecord | rec.GroupRecord | rec.UserRecord
+) -> Flow[None]:
+    if isinstance(record, rec.RoleRecord):
+        key = rec.role_key(app.org, app.name, record.name)
+    elif isinstance(record, rec.GroupRecord):
+        key = rec.group_key(app.org, app.name, record.path)
+    else:
+        key = rec.user_key(app.org, app.name, record.uuid)
+    yield from put(key, rec.encode(record))
+
+
+def create_role(org: str, app: str, name: str, inactivity_ms: int) -> Flow[Role]:
+    found = yield from app_of(org, app)
+    if isinstance(inactivity_ms, bool) or not isinstance(inactivity_ms, int) or inactivity_ms < 0:
+        raise ConfigError("inactivity_ms is a whole number of milliseconds >= 0")
+    role = rec.RoleRecord(rec.role_name(name), inactivity_ms, [])
+    if not (yield from create(rec.role_key(found.org, found.name, role.name), rec.encode(role))):
+        raise ConflictError(f"the role {role.name!r} exists")
+    return Role(role.name, role.inactivity_ms)
+
+
+def delete_role(org: str, app: str, name: str) -> Flow[None]:
+    found = yield from app_of(org, app)
+    role = yield from _role_of(found, name)
+    yield from delete(rec.role_key(found.org, found.name, role.name))
+
+
+def get_role(org: str, app: str, name: str) -> Flow[Role]:
+    role = yield from _role_of((yield from app_of(org, app)), name)
+    return Role(role.name, role.inactivity_ms, tuple(role.rules))
+
+
+def list_roles(org: str, app: str) -> Flow[list[Role]]:
+    found = yield from app_of(org, app)
+    rows = yield from scan(rec.role_prefix(found.org, found.name))
+    roles = [rec.decode(rec.RoleRecord, raw) for _, raw in rows]
+    return [Role(r.name, r.inactivity_ms, tuple(r.rules)) for r in roles]
+
+
+def change_rules(
+    org: str, app: str, rule: str, *, add: bool, **target: str | None
+) -> Flow[tuple[str, bool]]:
+    """Grant (or revoke) a rule to exactly one role, user or group; returns its canonical text
+    and whether anything changed."""
+    text = str(Rule.parse(rule))
+    kind, name = _one_target(**target)
+    found = yield from app_of(org, app)
+    holder: rec.RoleRecord | rec.UserRecord | rec.GroupRecord
+    if kind == "role":
+        holder = yield from _role_of(found, name)
+    elif kind == "user":
+        holder = yield from user_of(found, name)
+    else:
+        holder = yield from _group_of(found, name)
+    changed = _change(holder.rules, text, add=add)
+    yield from _save(found, holder)
+    return text, changed
+
+
+def change_roles(org: str, app: str, role: str, *, add: bool, **target: str | None) -> Flow[bool]:
+    """Give a role to (or take it from) exactly one user or group."""
+    kind, name = _one_target(**target)
+    found = yield from app_of(org, app)
+    role_name = (yield from _role_of(found, role)).name if add else rec.role_name(role)
+    holder: rec.UserRecord | rec.GroupRecord
+    if kind == "user":
+        holder = yield from user_of(found, name)
+    else:
+        holder = yield from _group_of(found, name)
+    changed = _change(holder.roles, role_name, add=add)
+    yield from _save(found, holder)
+    return changed
+
+
+def create_group(org: str, app: str, path: str) -> Flow[Group]:
+    found = yield from app_of(org, app)
+    group = rec.GroupRecord(rec.group_path(path))
+    key = rec.group_key(found.org, found.name, group.path)
+    if not (yield from create(key, rec.encode(group))):
+        raise ConflictError(f"the group {group.path!r} exists")
+    return Group(group.path)
+
+
+def delete_group(org: str, app: str, path: str) -> Flow[None]:
+    found = yield from app_of(org, app)
+    group = yield from _group_of(found, path)
+    yield from delete(rec.group_key(found.org, found.name, group.path))
+
+
+def change_membership(org: str, app: str, path: str, name: str, *, add: bool) -> Flow[bool]:
+    """Make a user a member of a group (it gains the group's rules and roles), or not."""
+    found = yield from app_of(org, app)
+    group = (yield from _group_of(found, path)) if add else rec.GroupRecord(rec.group_path(path))
+    user = yield from user_of(found, name)
+    changed = _change(user.groups, group.path.lower(), add=add)
+    yield from _save(found, user)
+    return changed
+
+
+def assign_role(org: str, app: str, role: str, user: str | None, group: str | None) -> Flow[None]:
+    yield from change_roles(org, app, role, add=True, user=user, group=group)
+
+
+def add_to_group(org: str, app: str, path: str, name: str) -> Flow[None]:
+    yield from change_membership(org, app, path, name, add=True)
