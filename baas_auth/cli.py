@@ -27,6 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from baas_auth import __version__
 from baas_auth.errors import BaasAuthError, ConflictError, NotFoundError
 from baas_auth.model import ClientCredentials, Principal, TokenGrant
+from baas_auth.names import SECRET_PARAMS
 from baas_auth.realm import Realm
 from baas_auth.realm.directory import RolesPreset
 from baas_auth.wsgi import AuthMiddleware
@@ -42,7 +43,6 @@ DEMO_ORG, DEMO_APP, DEMO_USER = "acme", "shop", "alice"
 DEMO_RULE = "get:/books/**"
 DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 - printed on screen on purpose
 _DEMO_CLIENT_RECORD = "demo:client_id"  # which app credentials a rerun of the demo regenerates
-_SECRET_PARAMS = frozenset({"access_token", "client_secret", "password", "token"})
 _HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")
 _EXIT_ERROR = 2
 
@@ -582,12 +582,12 @@ class _RedactingHandler(WSGIRequestHandler):
 
 
 def redact_query(query: str) -> str:
-    """``query`` with the values of ``access_token``, ``client_secret``, ``password`` and
-    ``token`` replaced by ``***``; every other part unchanged."""
+    """``query`` with the values of the secret parameters (``baas_auth.names.SECRET_PARAMS``)
+    replaced by ``***``; every other part unchanged."""
     parts = []
     for part in query.split("&"):
         name = part.partition("=")[0]
-        secret = unquote_plus(name).strip().lower() in _SECRET_PARAMS
+        secret = unquote_plus(name).strip().lower() in SECRET_PARAMS
         parts.append(f"{name}=***" if secret else part)
     return "&".join(parts)
 

@@ -15,10 +15,11 @@ from urllib.parse import unquote_to_bytes
 
 from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
 from baas_auth.http import RequestInfo
+from baas_auth.names import CREDENTIAL_PARAMS, OVERRIDE_HEADERS
 from baas_auth.permissions import verb_for_method
 
 __all__ = [
-    "CREDENTIAL_PARAMS",
+    "CREDENTIAL_PARAMS",  # re-exported from baas_auth.names, where it is defined
     "BearerToken",
     "ClientSecretPair",
     "Credential",
@@ -57,9 +58,7 @@ class ClientSecretPair(NamedTuple):
 
 Credential = BearerToken | ClientSecretPair
 
-CREDENTIAL_PARAMS = frozenset({"access_token", "client_id", "client_secret"})
-"""Query parameter names (after percent-decoding) that carry credentials and are scrubbed."""
-_OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
+_OVERRIDE_HEADERS = frozenset(OVERRIDE_HEADERS)
 
 # A query can only name a credential if one of these appears; `%` because any character of a
 # name may be percent-encoded (`%61ccess_token`). Names are case-sensitive, as Python routers'.

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from baas_auth.credentials import (
-    CREDENTIAL_PARAMS,
     BearerToken,
     ClientSecretPair,
     Credential,
@@ -33,6 +32,7 @@ from baas_auth.errors import (
 )
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal, TokenGrant
+from baas_auth.names import CREDENTIAL_PARAMS, URI_SECRET_PARAMS
 from baas_auth.realm import flows
 from baas_auth.realm.commands import Flow
 from baas_auth.realm.state import RealmState
@@ -45,7 +45,6 @@ __all__ = ["BODY_TOO_LARGE", "MAX_BODY_BYTES", "Endpoints"]
 MAX_BODY_BYTES = 64 * 1024
 BODY_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes"
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_URI_SECRETS = frozenset({"password", "client_secret", "client_id", "access_token", "username"})
 _FORM = "application/x-www-form-urlencoded"
 
 Params = Mapping[str, object]
@@ -117,7 +116,7 @@ class Endpoints:
     def _uri_refused(self, route: Route) -> frozenset[str]:
         """Parameter names the query string may not carry here (behaviour §2, §6 strict)."""
         if self.options.strict and route.endpoint == "token":
-            return _URI_SECRETS
+            return URI_SECRET_PARAMS
         if not self.options.allow_query_credentials:
             return CREDENTIAL_PARAMS
         return frozenset()

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
+from baas_auth.names import SECRET_PARAMS
+
 __all__ = ["SECRET_PARAMETERS", "RedactSecretsFilter", "redact"]
 
-SECRET_PARAMETERS = frozenset(
-    {"access_token", "client_secret", "password", "token", "refresh_token"}
-)
+SECRET_PARAMETERS = SECRET_PARAMS  # the name 0.1 exported
 _MASK = "***"
 # Any name=value pair; the name is compared after percent-decoding (%61ccess_token is
 # access_token to the middleware, so it must be to the redactor too).

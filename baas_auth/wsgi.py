@@ -18,6 +18,7 @@ from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError
 from baas_auth.gate import Gate, check_application
 from baas_auth.http import RequestInfo, Response
+from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import wsgi_route_path
 from baas_auth.realm import Realm
 from baas_auth.realm.drive import Driver
@@ -29,16 +30,15 @@ if TYPE_CHECKING:
 __all__ = ["AuthMiddleware"]
 
 PRINCIPAL_KEY = "baas_auth.principal"
-# The only request headers the decision reads, and their environ names.
-_HEADERS = (
-    ("authorization", "HTTP_AUTHORIZATION"),
-    ("content-type", "CONTENT_TYPE"),
-    ("origin", "HTTP_ORIGIN"),
-    ("access-control-request-method", "HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-    ("x-http-method-override", "HTTP_X_HTTP_METHOD_OVERRIDE"),
-    ("x-http-method", "HTTP_X_HTTP_METHOD"),
-    ("x-method-override", "HTTP_X_METHOD_OVERRIDE"),
-)
+
+
+def _environ_key(header: str) -> str:
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+# The request headers the decision reads, and their environ names.
+_HEADERS = tuple((name, _environ_key(name)) for name in DECISION_HEADERS)
 _RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
 
 
