@@ -17,9 +17,10 @@ from typing_extensions import Unpack
 from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
-from baas_auth.errors import BadRequestError
+from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.gate import Gate, check_application
 from baas_auth.http import RequestInfo, Response
+from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import strip_root_path
 from baas_auth.realm import AsyncRealm, Realm
 from baas_auth.realm.drive import Driver
@@ -37,17 +38,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
-_WANTED_HEADERS = frozenset(
-    {
-        b"authorization",
-        b"content-type",
-        b"origin",
-        b"access-control-request-method",
-        b"x-http-method-override",
-        b"x-http-method",
-        b"x-method-override",
-    }
-)
+_WANTED_HEADERS = frozenset(name.encode("latin-1") for name in DECISION_HEADERS)
 _CHECKED_SCOPES = frozenset({"http", "websocket"})
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
@@ -108,7 +99,10 @@ class AuthMiddleware:
         self, scope: Scope, receive: Receive, websocket: bool
     ) -> Admit | Response | None:
         if self._application_checked:
-            await self._driver.run(check_application(self.options))
+            try:
+                await self._driver.run(check_application(self.options))
+            except StoreError as error:  # checked again at the next request
+                return self._gate.refusal(error, None)
             self._application_checked = False
         try:
             request = _request_info(scope, websocket)

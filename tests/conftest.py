@@ -6,6 +6,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import settings
@@ -69,12 +70,38 @@ def make_realm_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) 
     return RedisStore(server.url, prefix=fresh_prefix())
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+REALM_KINDS = ["memory", "sqlite", "redis", "redis-async"]
+"""The ``realm`` fixture's kinds: a ``Realm`` over each blocking store, and ``redis-async``, an
+``AsyncRealm`` over ``AsyncRedisStore`` behind a blocking facade (``tests/realm_facade.py``)."""
+
+
+@pytest.fixture(params=REALM_KINDS)
 def realm(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[Realm]:
-    store = make_realm_store(request.param, tmp_path, request)
-    realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
+    realm: Realm
+    if request.param == "redis-async":
+        realm = make_async_redis_realm(request, clock)
+    else:
+        store = make_realm_store(request.param, tmp_path, request)
+        realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
     yield realm
     realm.close()
+
+
+def make_async_redis_realm(request: pytest.FixtureRequest, clock: FakeClock) -> Realm:
+    """An ``AsyncRealm`` over a fresh ``AsyncRedisStore``, driven through the blocking facade
+    (typed as the ``Realm`` whose methods it offers)."""
+    from baas_auth import AsyncRealm
+    from baas_auth.stores.redis import AsyncRedisStore
+    from tests.realm_facade import BlockingRealm
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    prefix = fresh_prefix()
+
+    def make() -> AsyncRealm:
+        store = AsyncRedisStore(server.url, prefix=prefix)
+        return AsyncRealm(store, clock=clock, password_hasher=FAST_HASHER)
+
+    return cast(Realm, BlockingRealm(make))
 
 
 @pytest.fixture

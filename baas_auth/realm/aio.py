@@ -41,7 +41,7 @@ class AsyncRealm:
     """The security model of one deployment, kept in a store (see the package README).
 
     Args:
-        store: where records live (``MemoryStore``, ``SQLiteStore``, ``RedisStore``, your own).
+        store: where records live, an ``AsyncStore`` (``AsyncRedisStore``, your own).
         clock: seconds since the epoch; tests pass a fake one.
         max_token_ttl_ms: default and ceiling of token life (an app's accesstokenttl may exceed it).
         signing_keys: MAC keys from configuration, current first; by default a key is generated
@@ -60,8 +60,8 @@ class AsyncRealm:
 
     @classmethod
     def open(cls, url: str, **settings: Any) -> AsyncRealm:
-        """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
+        """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
+        (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
         return cls(open_async_store(url), **settings)
 
     async def _start(self) -> None:

@@ -272,8 +272,10 @@ def verify(state: RealmState, token: object, *, allow_expired: bool) -> Flow[Ver
             or now - state.keys_checked_ms < RELOAD_INTERVAL_MS
         ):
             raise
-    state.keys_checked_ms = now
     state.keys = yield from load_key_ring(None, state.keys)
+    # Only a reload that succeeded counts: after a failed one (a StoreError, 503) the next
+    # request tries again, rather than being refused with 401 for a key it never saw.
+    state.keys_checked_ms = now
     return state.keys.verify(token, now_ms=now, allow_expired=allow_expired)
 
 

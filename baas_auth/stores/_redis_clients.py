@@ -7,7 +7,9 @@ settings; it is only refused when the store cannot work with it.
 
 from __future__ import annotations
 
+import inspect
 import math
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -24,6 +26,33 @@ __all__ = ["AsyncClient", "SyncClient", "async_client", "checked_options", "sync
 
 SyncClient = redis.Redis | RedisCluster
 AsyncClient = redis.asyncio.Redis | AsyncRedisCluster
+
+
+_ASYNC_POOL_HAS_MAINT_NOTIFICATIONS = "maint_notifications_config" in (
+    inspect.signature(redis.asyncio.ConnectionPool.__init__).parameters
+)
+
+
+def _async_pool_options() -> dict[str, Any]:
+    """Maintenance notifications off, where redis-py has them for asyncio clients (8.1+).
+
+    In redis-py 8.1.0 an asyncio pool with them on ("auto", the default over RESP3 and TCP) hands
+    out an idle connection the server has closed without reconnecting it (redis-py #4252): after
+    a Redis restart every idle pooled connection failed one call (a 503). The store wants none
+    of what they do anyway: they relax timeouts (to 10 s) during a server's maintenance.
+    """
+    if not _ASYNC_POOL_HAS_MAINT_NOTIFICATIONS:
+        return {}
+    from redis.maint_notifications import MaintNotificationsConfig
+
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+
+
+POOL_SIZE = 100
+"""Connections a store's own client opens at most (redis-py's default cap). A call that finds
+them all busy waits for one, up to the store's timeout: redis-py's plain pool raises "Too many
+connections" at once instead, which turned every call beyond 100 in flight (a burst of requests
+on one event loop, or a WSGI server with more threads) into a 503 with the server idle."""
 
 
 def checked_options(prefix: object, timeout: object) -> tuple[str, float]:
@@ -58,12 +87,15 @@ def sync_client(url_or_client: str | SyncClient, prefix: str, timeout: float) ->
         try:
             # An explicit no-retry: redis.Redis(host=…) retries 3 times with backoff by default
             # (redis-py >= 6, around connecting too), which lets one call wait many timeouts.
-            return redis.Redis.from_url(
+            pool = redis.BlockingConnectionPool.from_url(
                 url_or_client,
+                max_connections=POOL_SIZE,
+                timeout=timeout,
                 socket_timeout=timeout,
                 socket_connect_timeout=timeout,
                 retry=Retry(NoBackoff(), 0),
             )
+            return redis.Redis.from_pool(pool)
         except ValueError as exc:
             raise ConfigError(f"not a Redis URL: {exc}") from exc
     if not isinstance(url_or_client, redis.Redis | RedisCluster):
@@ -79,12 +111,16 @@ def async_client(url_or_client: str | AsyncClient, prefix: str, timeout: float) 
     """The asyncio twin of ``sync_client``."""
     if isinstance(url_or_client, str):
         try:
-            return redis.asyncio.Redis.from_url(
+            async_pool = redis.asyncio.BlockingConnectionPool.from_url(
                 url_or_client,
+                max_connections=POOL_SIZE,
+                timeout=timeout,
                 socket_timeout=timeout,
                 socket_connect_timeout=timeout,
                 retry=AsyncRetry(NoBackoff(), 0),
+                **_async_pool_options(),
             )
+            return redis.asyncio.Redis.from_pool(async_pool)
         except ValueError as exc:
             raise ConfigError(f"not a Redis URL: {exc}") from exc
     if not isinstance(url_or_client, redis.asyncio.Redis | AsyncRedisCluster):

@@ -10,34 +10,45 @@ locked with an ``accesstokenttl`` of one hour, ``sandbox``), users alice and bob
 credentials and its admin gus. The store is in memory unless a test parametrizes ``store_kind``
 with ``"sqlite"``; either way it is wrapped in a ``ProbeStore`` that can be switched "down" (every
 call raises ``StoreError``) and records the thread of every call.
+
+``async_world`` and ``make_async`` are the same world over an ``AsyncRealm`` (``AsyncRedisStore``
+on the session redis-server, a fresh key prefix, wrapped in an ``AsyncProbeStore``): the test
+drives the realm through the blocking facade of ``tests/realm_facade.py``, and the ASGI
+middleware runs on that facade's event loop, the one the store's connections belong to. Tests
+opt in by taking them; ``world``, ``make`` and ``caller`` are unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes
 
 import httpx
 import pytest
 
-from baas_auth import MemoryStore, Realm, SQLiteStore
+from baas_auth import AsyncRealm, MemoryStore, Realm, SQLiteStore
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import StoreError
 from baas_auth.model import ClientCredentials, Principal
 from baas_auth.wsgi import AuthMiddleware as WsgiAuth
-from tests.conftest import FAST_HASHER, FakeClock
+from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix
+from tests.realm_facade import BlockingRealm
+from tests.redis_server import RedisServer
+from tests.stores.blocking_facade import LoopThread
 
 PASSWORD = "correct horse battery"
 BASE = "http://testserver"
 ALLOWED = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+T = TypeVar("T")
 
 
 class ProbeStore:
@@ -65,13 +76,57 @@ class ProbeStore:
         return call
 
 
+class AsyncProbeStore:
+    """``ProbeStore`` for an ``AsyncStore``: each coroutine method stays a coroutine function.
+
+    ``down`` makes every awaited call raise ``StoreError``. While ``recording``: ``fetched``
+    holds (method, thread) of each coroutine method looked up, ``awaited`` (method, thread,
+    loop) of each call as its coroutine runs, so a call made but never awaited shows as a
+    difference. ``sync_calls`` lists every method called that is not a coroutine function
+    (recording or not): the realm must never call one.
+    """
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.down = False
+        self.recording = False
+        self.fetched: list[tuple[str, threading.Thread]] = []
+        self.awaited: list[tuple[str, threading.Thread, asyncio.AbstractEventLoop]] = []
+        self.sync_calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+        if not inspect.iscoroutinefunction(attr):
+
+            def sync_call(*args: object, **kwargs: object) -> object:
+                self.sync_calls.append(name)
+                return attr(*args, **kwargs)
+
+            return sync_call
+        if self.recording:
+            self.fetched.append((name, threading.current_thread()))
+
+        async def call(*args: object, **kwargs: object) -> object:
+            if self.recording:
+                loop = asyncio.get_running_loop()
+                self.awaited.append((name, threading.current_thread(), loop))
+            if self.down and name != "close":
+                raise StoreError("the store is down")
+            return await attr(*args, **kwargs)
+
+        return call
+
+
 @dataclass
 class World:
     """The seeded realm, its clock and store, and the credentials made while seeding."""
 
     realm: Realm
+    """A ``Realm``, or (``async_world``) the blocking facade over an ``AsyncRealm``."""
     clock: FakeClock
-    store: ProbeStore
+    store: ProbeStore | AsyncProbeStore
     org_creds: ClientCredentials
     shop_creds: ClientCredentials
     vault_creds: ClientCredentials
@@ -101,7 +156,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def seed(realm: Realm, clock: FakeClock, store: ProbeStore) -> World:
+def seed(realm: Realm, clock: FakeClock, store: ProbeStore | AsyncProbeStore) -> World:
     realm.create_org("acme")
     realm.create_app("acme", "shop", roles="usergrid")
     realm.create_app("acme", "vault", roles="locked", access_token_ttl_ms=3_600_000)
@@ -144,6 +199,29 @@ def world(store_kind: str, tmp_path: Path, clock: FakeClock) -> Iterator[World]:
     yield seed(realm, clock, store)
     store.down = False
     realm.close()
+
+
+@pytest.fixture
+def async_world(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[World]:
+    """The seeded world over an ``AsyncRealm`` on ``AsyncRedisStore`` (an ``AsyncProbeStore``
+    around it); ``world.realm`` is the blocking facade, whose ``loop`` also runs the requests
+    of ``make_async``."""
+    from baas_auth.stores.redis import AsyncRedisStore
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    store = AsyncProbeStore(AsyncRedisStore(server.url, prefix=fresh_prefix()))
+    realm = BlockingRealm(lambda: AsyncRealm(store, clock=clock, password_hasher=FAST_HASHER))
+    try:
+        yield seed(cast(Realm, realm), clock, store)
+    finally:
+        store.down = False
+        realm.close()
+
+
+def async_realm_of(world: World) -> tuple[AsyncRealm, LoopThread]:
+    """The ``AsyncRealm`` behind an ``async_world``'s facade, and the loop it runs on."""
+    facade = cast(BlockingRealm, world.realm)
+    return facade.inner, facade.loop
 
 
 # -- the inner apps -----------------------------------------------------------------------------
@@ -289,7 +367,11 @@ class Caller:
             async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
                 return await c.request(method, url, **kwargs)
 
-        return asyncio.run(go())
+        return self.run_asgi(go())
+
+    def run_asgi(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one ASGI exchange to its end (here: on a new event loop)."""
+        return asyncio.run(coroutine)
 
     def call(
         self,
@@ -313,7 +395,7 @@ class Caller:
             return call_wsgi(self.app, environ)
         scope = http_scope(method, path, raw=raw, query=query, headers=headers)
         scope.update(extra or {})
-        return asyncio.run(call_asgi(self.app, scope, [body]))
+        return self.run_asgi(call_asgi(self.app, scope, [body]))
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -323,6 +405,18 @@ class Caller:
 
     def put(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("PUT", url, **kwargs)
+
+
+class LoopCaller(Caller):
+    """The ASGI middleware around an ``AsyncRealm``, each request run on ``loop`` (where the
+    realm's store lives), as one server would run them."""
+
+    def __init__(self, realm: AsyncRealm, loop: LoopThread, **options: Any) -> None:
+        self.loop = loop
+        super().__init__("asgi", cast(Realm, realm), **options)
+
+    def run_asgi(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run(coroutine)
 
 
 MakeCaller = Callable[..., Caller]
@@ -456,6 +550,17 @@ def make(adapter: str, world: World) -> MakeCaller:
 
     def build(**options: Any) -> Caller:
         return Caller(adapter, world.realm, **options)
+
+    return build
+
+
+@pytest.fixture
+def make_async(async_world: World) -> MakeCaller:
+    """``make_async(**options)``: the ASGI middleware over ``async_world``'s ``AsyncRealm``."""
+    realm, loop = async_realm_of(async_world)
+
+    def build(**options: Any) -> Caller:
+        return LoopCaller(realm, loop, **options)
 
     return build
 
