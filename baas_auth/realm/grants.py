@@ -14,8 +14,6 @@ from baas_auth.realm.lookups import app_of, load, user_of
 from baas_auth.rules import Rule
 
 __all__ = [
-    "add_to_group",
-    "assign_role",
     "change_membership",
     "change_roles",
     "change_rules",
@@ -155,11 +153,3 @@ def change_membership(org: str, app: str, path: str, name: str, *, add: bool) ->
     changed = _change(user.groups, group.path.lower(), add=add)
     yield from _save(found, user)
     return changed
-
-
-def assign_role(org: str, app: str, role: str, user: str | None, group: str | None) -> Flow[None]:
-    yield from change_roles(org, app, role, add=True, user=user, group=group)
-
-
-def add_to_group(org: str, app: str, path: str, name: str) -> Flow[None]:
-    yield from change_membership(org, app, path, name, add=True)

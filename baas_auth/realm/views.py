@@ -24,17 +24,10 @@ __all__ = [
     "fresh_view",
     "guest_matcher",
     "org_record",
-    "ready",
     "roles_of",
     "user_policy_of",
     "view_for",
 ]
-
-
-def ready(state: RealmState) -> Flow[None]:
-    """Load the key ring if this realm has none yet (its first flow)."""
-    if state.keys is None:
-        state.keys = yield from load_key_ring(state.settings.signing_keys, state.keys)
 
 
 def fresh_view(state: RealmState) -> Flow[Snapshot]:
