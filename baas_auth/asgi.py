@@ -8,6 +8,7 @@ small pool of its own: a burst of password grants must not delay requests that c
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.gate import Gate, check_application
+from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
 from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import strip_root_path
@@ -64,11 +65,9 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = _driver_for(realm)
-        # An AsyncRealm cannot be read before the loop runs: its application is checked at the
-        # first request instead (as Starlette builds its middleware stack).
-        self._application_checked = isinstance(realm, AsyncRealm)
-        if isinstance(realm, Realm):
-            Driver(realm.store).run(check_application(self.options))
+        if isinstance(realm, Realm):  # an AsyncRealm cannot be read before the loop runs
+            with contextlib.suppress(StoreError):  # a store down at start-up: at a request
+                Driver(realm.store).run(self._gate.check_application())
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -98,12 +97,6 @@ class AuthMiddleware:
     async def _decide(
         self, scope: Scope, receive: Receive, websocket: bool
     ) -> Admit | Response | None:
-        if self._application_checked:
-            try:
-                await self._driver.run(check_application(self.options))
-            except StoreError as error:  # checked again at the next request
-                return self._gate.refusal(error, None)
-            self._application_checked = False
         try:
             request = _request_info(scope, websocket)
         except BadRequestError as error:

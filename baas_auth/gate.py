@@ -84,6 +84,15 @@ class Gate:
         self.options = options
         self.endpoints = Endpoints(state, options, self.authenticate)
         self._parsed: dict[RequestInfo, Parsed] = {}
+        self._application_checked = options.application is None
+
+    def check_application(self) -> Flow[None]:
+        """Check once that a single-app middleware's application exists (ConfigError if not).
+        Adapters run it at construction where they can; a store that is down then (or an
+        AsyncRealm, which cannot be read before the loop runs) leaves it to the first request."""
+        if not self._application_checked:
+            yield from check_application(self.options)
+            self._application_checked = True
 
     def now_ms(self) -> int:
         return self.state.now_ms()
@@ -94,6 +103,8 @@ class Gate:
         try:
             if self.state.keys is None:  # an AsyncRealm starts on its first request
                 yield from flows.start(self.state)
+            if not self._application_checked:
+                yield from self.check_application()
             parsed = self._parsed.get(request)
             if parsed is None:
                 route = self._route_checked(request)

@@ -6,6 +6,7 @@ then sends the refusal or calls the inner app with ``environ["baas_auth.principa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,8 @@ from typing_extensions import Unpack
 from baas_auth.cache_control import private_cache_control
 from baas_auth.decision import Admit, Decision, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
-from baas_auth.errors import BadRequestError
-from baas_auth.gate import Gate, check_application
+from baas_auth.errors import BadRequestError, StoreError
+from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
 from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import wsgi_route_path
@@ -62,7 +63,8 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = Driver(realm.store)
-        self._driver.run(check_application(self.options))
+        with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
+            self._driver.run(self._gate.check_application())
 
     def __repr__(self) -> str:
         target = self.options.application

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TypeVar, cast
 
+from baas_auth.errors import StoreError
 from baas_auth.realm.commands import Command, Flow, StoreCall
 from baas_auth.stores.protocols import Store
 
@@ -34,6 +36,12 @@ class Driver:
                 reply = self.execute(command)
             except Exception as error:  # handed to the flow: it decides, never this loop
                 failure = error
+
+    def start(self, flow: Flow[None]) -> None:
+        """Run a realm's first flow at construction, unless the store is down: then the
+        realm's first operation runs it (a worker must boot, and answer 503, meanwhile)."""
+        with contextlib.suppress(StoreError):
+            self.run(flow)
 
     def execute(self, command: Command) -> object:
         if isinstance(command, StoreCall):

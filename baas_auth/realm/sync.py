@@ -57,7 +57,7 @@ class Realm:
         self.store = store
         self.state = RealmState(RealmSettings.build(**settings))
         self._driver = Driver(store)
-        self._start()
+        self._driver.start(flows.start(self.state))
 
     @classmethod
     def open(cls, url: str, **settings: Any) -> Realm:

@@ -410,17 +410,25 @@ SECRET_KEY_VALUES = {
 
 
 @pytest.mark.parametrize("value", list(SECRET_KEY_VALUES))
-def test_a_corrupted_client_secret_key_fails_the_next_realm_at_construction(
+def test_a_corrupted_client_secret_key_fails_every_operation_of_the_next_realm(
     world: World, store_kind: str, tmp_path: Path, value: str
 ) -> None:
-    """The client-secret hashing key is read once, when a Realm is made: a process started on
-    a store whose key is corrupted fails at once (StoreError), instead of hashing secrets under
-    a key that matches none of the stored hashes, or under the empty key that a lenient base64
-    decoder makes of garbage."""
+    """The client-secret hashing key is read when a Realm starts: a process started on a store
+    whose key is corrupted refuses every operation (StoreError, a 503 over HTTP) instead of
+    hashing secrets under a key that matches none of the stored hashes, or under the empty key
+    that a lenient base64 decoder makes of garbage. Construction itself succeeds (a store that
+    fails at start-up must not keep a worker from booting), and so does nothing else."""
     _inner(world).put(SECRET_KEY, SECRET_KEY_VALUES[value])
     store: Any = _inner(world) if store_kind == "memory" else SQLiteStore(tmp_path / "auth.db")
-    with pytest.raises(StoreError, match="client-secret"):
-        Realm(store, clock=world.clock, password_hasher=FAST_HASHER)
+    realm = Realm(store, clock=world.clock, password_hasher=FAST_HASHER)
+    assert realm.keys is None
+    for operation in (
+        lambda: realm.get_org("acme"),
+        lambda: realm.create_credentials("acme"),
+        lambda: realm.authenticate_client(world.org_creds.client_id, "x"),
+    ):
+        with pytest.raises(StoreError, match="client-secret"):
+            operation()
 
 
 @pytest.mark.parametrize("value", ["not-base64", "too-short"])

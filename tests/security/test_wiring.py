@@ -20,7 +20,8 @@ from baas_auth import MemoryStore, Realm
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import ConfigError
 from baas_auth.wsgi import AuthMiddleware as WsgiAuth
-from tests.adapters.conftest import World, call_asgi, http_scope
+from tests.adapters.conftest import Caller, World, call_asgi, http_scope
+from tests.conftest import FAST_HASHER
 
 Middleware = Callable[..., Any]
 BOTH = pytest.mark.parametrize("middleware", [WsgiAuth, AsgiAuth], ids=["wsgi", "asgi"])
@@ -400,3 +401,47 @@ def test_add_middleware_with_an_existing_application_works(world: World) -> None
     answer = asyncio.run(call_asgi(app, http_scope("GET", "/books"), [b""]))
     assert answer.status == 200
     assert answer.body == b"books"
+
+
+@BOTH
+def test_a_store_down_at_start_up_does_not_keep_the_app_from_booting(
+    world: World, middleware: Middleware
+) -> None:
+    """A worker that (re)starts while the store is down must boot and answer 503, then serve
+    once the store is back: a wiring check that needs the store waits for the first request."""
+    from baas_auth import MemoryStore
+    from tests.adapters.conftest import ProbeStore
+
+    app = _wsgi_app if middleware is WsgiAuth else _asgi_app
+    store = ProbeStore(MemoryStore())
+    store.down = True
+    realm = Realm(store, clock=world.clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
+    wrapped = middleware(app, realm, application="acme/shop")
+    store.down = False
+    realm.create_org("acme")
+    realm.create_app("acme", "shop", roles="sandbox")
+    caller = Caller("wsgi" if middleware is WsgiAuth else "asgi", realm)
+    caller.app = wrapped
+    store.down = True
+    assert caller.call("GET", "/books").status == 503
+    store.down = False
+    assert caller.call("GET", "/books").status == 200
+
+
+@BOTH
+def test_a_missing_application_found_at_the_first_request_still_refuses_to_serve(
+    world: World, middleware: Middleware
+) -> None:
+    from baas_auth import MemoryStore
+    from tests.adapters.conftest import ProbeStore
+
+    app = _wsgi_app if middleware is WsgiAuth else _asgi_app
+    store = ProbeStore(MemoryStore())
+    store.down = True
+    realm = Realm(store, clock=world.clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
+    wrapped = middleware(app, realm, application="acme/nosuch")
+    store.down = False
+    caller = Caller("wsgi" if middleware is WsgiAuth else "asgi", realm)
+    caller.app = wrapped
+    with pytest.raises(ConfigError, match="create it first"):
+        caller.call("GET", "/books")
