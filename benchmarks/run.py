@@ -23,7 +23,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MODULES = ("middleware", "permissions", "tokens")
+MODULES = ("middleware", "permissions", "tokens", "stores")
 PEERS = (
     "starlette",
     "fastapi",
@@ -249,6 +249,177 @@ def simple_table(rows: list[Row], group: str) -> str:
     )
 
 
+# -- stores (bench_stores.py) ---------------------------------------------------------------------
+
+STORES = ("memory", "sqlite", "redis", "redis-async")
+
+
+def _find(rows: list[Row], group: str, **want: Any) -> Row | None:
+    for row in rows:
+        if row["group"] == group and all(row["params"].get(k) == v for k, v in want.items()):
+            return row
+    return None
+
+
+def _rate(row: Row | None) -> str:
+    """Validations a second (all workers), from the wall time per validation."""
+    return "n/a" if row is None else f"{1e9 / row['ns']:,.0f}"
+
+
+def _rate_span(row: Row | None) -> str:
+    return "" if row is None else f"{1e9 / row['max_ns']:,.0f}{DASH}{1e9 / row['min_ns']:,.0f}"
+
+
+def _us_or_na(row: Row | None, scale: float = 1.0) -> str:
+    return "n/a" if row is None else us(row["ns"] * scale)
+
+
+def _bytes(row: Row | None) -> str:
+    return "n/a" if row is None else f"{row['ns']:,.0f} B"
+
+
+def stores_validation_table(rows: list[Row]) -> str:
+    """One worker: the same token every call, then a never-seen token every call."""
+    lines = []
+    for store in STORES:
+        if _find(rows, "stores", store=store) is None:
+            continue  # not measured (no redis-server)
+        cells = []
+        for scenario in ("steady", "first sightings"):
+            find = {"store": store, "scenario": scenario, "workers": 1}
+            rate = _find(rows, "stores", stat="per_call", **find)
+            p50 = _find(rows, "stores", stat="p50", **find)
+            p99 = _find(rows, "stores", stat="p99", **find)
+            cells += [_rate(rate), _rate_span(rate), _us_or_na(p50), _us_or_na(p99)]
+        server = _find(rows, "stores", store=store, stat="server")
+        lines.append([store, *cells, _us_or_na(server) if server else ""])
+    header = ["Store", "steady: validations/s", RANGE, "p50 µs", "p99 µs"]
+    header += ["first sightings: validations/s", RANGE, "p50 µs", "p99 µs"]
+    return table([*header, "redis-server CPU µs/validation"], lines)
+
+
+def stores_concurrency_table(rows: list[Row]) -> str:
+    """Steady state with N workers (threads, or tasks on the async realm), each its own token;
+    a bare redis-py GET under the same workers, for scale."""
+    lines = []
+    for store in (*STORES[:3], "redis-py GET", "redis-async", "redis.asyncio GET"):
+        mine = [
+            row
+            for row in rows
+            if row["group"] == "stores"
+            and row["params"]["store"] == store
+            and row["params"]["scenario"] != "first sightings"
+            and row["params"]["stat"] == "per_call"
+        ]
+        for rate in sorted(mine, key=lambda row: row["params"]["workers"]):
+            find = {key: rate["params"][key] for key in ("store", "scenario", "workers")}
+            lines.append(
+                [
+                    store,
+                    str(find["workers"]),
+                    _rate(rate),
+                    ratio(mine[0]["ns"] / rate["ns"]),
+                    _us_or_na(_find(rows, "stores", stat="p50", **find)),
+                    _us_or_na(_find(rows, "stores", stat="p99", **find)),
+                    f"{statistics.median(rate['cpu_share']):.2f}",
+                ]
+            )
+    header = ["Store", "workers", "validations/s", f"{TIMES} 1 worker", "p50 µs", "p99 µs"]
+    return table([*header, "CPU share"], lines)
+
+
+def stores_revoke_table(rows: list[Row]) -> str:
+    lines = []
+    for store in STORES:
+        issue = _find(rows, "stores-revoke", store=store, stat="issue")
+        if issue is None:
+            continue
+        count = issue["params"]["tokens"]
+        revoke = _find(rows, "stores-revoke", store=store, stat="revoke")
+        server = _find(rows, "stores-revoke", store=store, stat="server")
+        throttled = _find(rows, "stores-revoke", store=store, stat="throttled")
+        lines.append(
+            [
+                store,
+                f"{count:,}",
+                us(issue["ns"]),
+                f"{issue['ns'] * count / 1e9:,.1f} s",
+                _us_or_na(throttled),
+                _us_or_na(revoke),
+                _us_or_na(revoke, 1 / count),
+                _us_or_na(server) if server else "",
+            ]
+        )
+    header = ["Store", "tokens", "issue: µs/token", "issue: all", "grant with LoginThrottle µs"]
+    header += ["revoke-all", "µs per token revoked", "redis-server CPU"]
+    return table(header, lines)
+
+
+def stores_memory_table(rows: list[Row]) -> str:
+    lines = []
+    labels = {
+        "used_memory": "`INFO memory` used_memory growth",
+        "file": "database file growth, WAL checkpointed",
+        "traced": "tracemalloc growth of the process (the store's records)",
+        "caches": "tracemalloc: the realm's caches once each token is seen (bounded)",
+    }
+    for row in rows:
+        stat = row["params"].get("stat")
+        if row["group"] != "stores-memory" or stat not in labels:
+            continue
+        params = row["params"]
+        ten_million = row["ns"] * 10_000_000 / 2**30
+        lines.append(
+            [
+                params["store"],
+                f"{params['tokens']:,}",
+                f"{params['per_user']:,}",
+                _bytes(row),
+                labels[stat],
+                f"{ten_million:,.1f} GiB" if stat != "caches" else "",
+            ]
+        )
+    header = ["Store", "live tokens", "tokens per user", "bytes per token", "measured as"]
+    return table([*header, "10 M tokens"], lines)
+
+
+def stores_redis_keys_table(rows: list[Row]) -> str:
+    """The parts of one token in Redis, against the growth of ``used_memory``."""
+    stats = ("record length", "token hash", "owner set", "expiry index per token", "used_memory")
+    sizes = sorted({row["params"]["tokens"] for row in rows if row["group"] == "stores-memory"})
+    lines = []
+    for tokens in sizes:
+        found = [_find(rows, "stores-memory", store="redis", tokens=tokens, stat=s) for s in stats]
+        parts = [part for part in found if part is not None]
+        if len(parts) < len(stats):
+            continue
+        record, hashed, owner, index, used = (part["ns"] for part in parts)
+        per_user = parts[-1]["params"]["per_user"]
+        summed = hashed + owner / per_user + index
+        cells = [f"{value:,.0f} B" for value in (record, hashed, owner, index, summed, used)]
+        lines.append([f"{tokens:,}", f"{per_user:,}", *cells])
+    header = ["live tokens", "per user", "record (`r` field)", "token hash"]
+    header += ["owner's set (per user)", "expiry index, per token", "sum per token"]
+    return table([*header, "used_memory growth per token"], lines)
+
+
+def stores_parts(rows: list[Row]) -> list[str]:
+    parts = [
+        "## Stores: token validations, one worker",
+        stores_validation_table(rows),
+        "## Stores: concurrent workers (steady state)",
+        stores_concurrency_table(rows),
+        "## Stores: issuing and revoke-all",
+        stores_revoke_table(rows),
+        "## Stores: memory per live token",
+        stores_memory_table(rows),
+    ]
+    if _find(rows, "stores-memory", store="redis") is not None:
+        parts += ["Redis `MEMORY USAGE` (SAMPLES 0) of one token's keys:"]
+        parts += [stores_redis_keys_table(rows)]
+    return parts
+
+
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     groups = {row["group"] for row in rows}
     parts = [
@@ -271,6 +442,8 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         ]
     if "tokens" in groups:
         parts += ["## Tokens", simple_table(rows, "tokens")]
+    if "stores" in groups:
+        parts += stores_parts(rows)
     return "\n\n".join(parts) + "\n"
 
 

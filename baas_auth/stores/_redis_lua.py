@@ -166,20 +166,22 @@ return 1
 """
 )
 
-# KEYS: the owner's set, expiry index. ARGV: owner, tokens prefix. Returns how many tokens.
+# KEYS: the owner's set, expiry index. ARGV: owner, tokens prefix, batch size. Pops (SPOP)
+# one batch of the owner's token ids; returns {tokens deleted, more left?}.
 DELETE_PRINCIPAL_TOKENS = (
     _HELPERS
     + """
 local count = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
   if redis.call('HGET', ARGV[2] .. id, 'p') == ARGV[1] then
     redis.call('DEL', ARGV[2] .. id)
     count = count + 1
   end
   redis.call('ZREM', KEYS[2], entry_of(id, ARGV[1]))
 end
-redis.call('DEL', KEYS[1])
-return count
+local more = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then more = 1 end
+return {count, more}
 """
 )
 

@@ -160,7 +160,11 @@ class RedisStore:
         return self._run(self._layout.delete_token(token_id))
 
     def delete_principal_tokens(self, principal_key: str) -> int:
-        return self._run(self._layout.delete_principal_tokens(principal_key))
+        deleted, more = 0, True
+        while more:  # in batches: a script holds the whole server while it runs
+            count, more = self._run(self._layout.delete_principal_tokens(principal_key))
+            deleted += count
+        return deleted
 
     def purge_expired(self, now_ms: int) -> int:
         purged, more = 0, True
@@ -292,7 +296,11 @@ class AsyncRedisStore:
         return await self._run(self._layout.delete_token(token_id))
 
     async def delete_principal_tokens(self, principal_key: str) -> int:
-        return await self._run(self._layout.delete_principal_tokens(principal_key))
+        deleted, more = 0, True
+        while more:  # in batches: a script holds the whole server while it runs
+            count, more = await self._run(self._layout.delete_principal_tokens(principal_key))
+            deleted += count
+        return deleted
 
     async def purge_expired(self, now_ms: int) -> int:
         purged, more = 0, True

@@ -661,3 +661,16 @@ def test_async_store_protocol_mirrors_the_sync_one() -> None:
         assert inspect.iscoroutinefunction(vars(AsyncStore)[name]), name
         assert list(signature.parameters) == list(asynchronous[name].parameters), name
         assert signature.return_annotation == asynchronous[name].return_annotation, name
+
+
+def test_revoke_all_of_more_tokens_than_one_batch(store: Store) -> None:
+    """Redis revokes in batches of 500 (a script holds the whole server while it runs): more
+    tokens than one batch are all revoked, and counted once."""
+    for index in range(1_201):
+        _put_token(store, f"many{index}", "user:many")
+    _put_token(store, "other", "user:other")
+    assert store.delete_principal_tokens("user:many") == 1_201
+    assert store.get_token("many0").record is None
+    assert store.get_token("many1200").record is None
+    assert store.get_token("other").record is not None
+    assert store.delete_principal_tokens("user:many") == 0
