@@ -43,6 +43,7 @@ SERVER = textwrap.dedent(
     """
 )
 PASSWORD = "burst-password"
+BURST_USERS = 64
 
 
 def _free_port() -> int:
@@ -58,7 +59,8 @@ def _seed(url: str) -> str:
     realm = Realm.open(url)
     realm.create_org("acme")
     realm.create_app("acme", "shop")
-    realm.create_user("acme", "shop", "alice", password=PASSWORD)
+    for index in range(BURST_USERS):  # one account each: more than 5 grants at once for one
+        realm.create_user("acme", "shop", f"user{index}", password=PASSWORD)  # account are 429
     creds = realm.create_credentials("acme", "shop")
     token = realm.client_token(creds.client_id, creds.client_secret).access_token
     realm.close()
@@ -72,8 +74,8 @@ async def _timed_get(client: httpx.AsyncClient, token: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def _grant(client: httpx.AsyncClient) -> int:
-    form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+async def _grant(client: httpx.AsyncClient, index: int) -> int:
+    form = {"grant_type": "password", "username": f"user{index}", "password": PASSWORD}
     return (await client.post("/acme/shop/token", data=form)).status_code
 
 
@@ -83,11 +85,11 @@ async def _measure(
     """GET latencies alone, and GETs sent one after another while each burst of grants runs."""
     limits = httpx.Limits(max_connections=burst + 4)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        await asyncio.gather(*(_grant(client) for _ in range(burst)))  # open the connections
+        await asyncio.gather(*(_grant(client, i) for i in range(burst)))  # open connections
         alone = [await _timed_get(client, token) for _ in range(rounds * 10)]
         during: list[float] = []
         for _ in range(rounds):
-            grants = asyncio.gather(*(_grant(client) for _ in range(burst)))
+            grants = asyncio.gather(*(_grant(client, i) for i in range(burst)))
             while not grants.done():
                 during.append(await _timed_get(client, token))
             assert set(await grants) == {200}
@@ -96,7 +98,7 @@ async def _measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=20, choices=range(1, BURST_USERS + 1))
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
