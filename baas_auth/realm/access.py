@@ -6,7 +6,7 @@ from baas_auth.errors import AuthenticationError, NotFoundError
 from baas_auth.model import Principal
 from baas_auth.paths import check_route_path, rule_path
 from baas_auth.permissions import verb_for_method
-from baas_auth.realm.cache import Snapshot
+from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import Flow, touch_token
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.state import RealmState
@@ -18,7 +18,7 @@ from baas_auth.realm.views import (
     user_policy_of,
 )
 
-__all__ = ["allows", "guest", "is_self", "knows_app", "manages_org", "permits"]
+__all__ = ["allows", "guest", "is_self", "manages_org", "permits"]
 
 _ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 
@@ -71,7 +71,9 @@ def allows(
     if principal.kind == "guest":
         matcher = yield from guest_matcher(state, view, org, app, case_sensitive)
         return matcher is not None and matcher.permits(verb, path)
-    policy = yield from user_policy_of(state, view, org, app, principal.uuid or "")
+    policy = view.users.lookup((org, app, principal.uuid or ""))
+    if policy is MISS:
+        policy = yield from user_policy_of(state, view, org, app, principal.uuid or "")
     if policy is None:
         return False
     inactive = None
@@ -81,11 +83,6 @@ def allows(
             return False
     matcher = policy.matcher(inactive, case_sensitive=case_sensitive)
     return matcher.permits(verb, path, (principal.uuid or "", principal.username or ""))
-
-
-def knows_app(view: Snapshot, org: str, app: str) -> Flow[bool]:
-    """Whether ``org/app`` (lower case) exists in ``view``."""
-    return (yield from app_record(view, org, app)) is not None
 
 
 def manages_org(view: Snapshot, principal: Principal, org: str) -> Flow[bool]:

@@ -59,6 +59,10 @@ class KeyRing:
         # lookup instead of a MAC. Only verified tokens get in; expiry is checked every time.
         self._verified: dict[str, VerifiedToken] = {}
 
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` was verified by this ring before (its expiry still to check)."""
+        return token in self._verified
+
     def verify(self, token: str, *, now_ms: int, allow_expired: bool) -> VerifiedToken:
         """Check a token's format, key id, MAC and expiry (``UnknownKeyError`` for a key id
         this ring does not hold: the caller may reload the ring and try once more)."""

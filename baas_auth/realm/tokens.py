@@ -20,6 +20,7 @@ from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import (
     Flow,
+    StoreCall,
     delete_principal_tokens,
     delete_token,
     get_token,
@@ -39,6 +40,7 @@ from baas_auth.realm.views import (
     user_policy_of,
     view_for,
 )
+from baas_auth.stores.protocols import TokenLookup
 from baas_auth.throttle import Attempts
 from baas_auth.tokens import (
     VerifiedToken,
@@ -281,10 +283,19 @@ def verify(state: RealmState, token: object, *, allow_expired: bool) -> Flow[Ver
 
 def token_info(state: RealmState, token: object) -> Flow[TokenInfo]:
     """What a valid token stands for (MalformedTokenError, ExpiredTokenError,
-    RevokedTokenError; StoreError when the store fails, never a principal)."""
-    verified = yield from verify(state, token, allow_expired=False)
-    lookup = yield from get_token(verified.token_id)
-    view = yield from view_for(state, lookup.generation)
+    RevokedTokenError; StoreError when the store fails, never a principal).
+
+    The steady state (a token seen before, in the current generation) is one store command
+    and no nested flow: this runs on every request that carries a token."""
+    keys = _keys(state)
+    if isinstance(token, str) and keys.knows(token):
+        verified = keys.verify(token, now_ms=state.now_ms(), allow_expired=False)
+    else:
+        verified = yield from verify(state, token, allow_expired=False)
+    lookup: TokenLookup = yield StoreCall("get_token", (verified.token_id,))
+    view = state.snapshot
+    if view.generation != lookup.generation:
+        view = yield from view_for(state, lookup.generation)
     if verified.kid not in _keys(state).kids:  # retired by another process since
         raise MalformedTokenError()
     if lookup.record is None:

@@ -133,3 +133,20 @@ def test_a_forbidden_management_path_says_so_without_detail(
     assert response.headers["www-authenticate"] == (
         'Bearer realm="management", error="insufficient_scope"'
     )
+
+
+@pytest.mark.parametrize("who", ["ann", "acme-client"])
+def test_an_org_wide_principal_is_a_stranger_to_an_app_that_does_not_exist(
+    caller: Caller, world: World, who: Who
+) -> None:
+    """An admin or org client covers every app of its org, but only apps that exist: checked
+    in the snapshot the request is judged on, also right after a directory write (when the
+    snapshot has read nothing yet)."""
+    headers = _headers(world, who)
+    for _ in range(2):
+        response = caller.get("/acme/nosuch/books", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"].endswith('error="invalid_token"')
+        world.realm.create_role("acme", "shop", f"r{len(caller.calls)}x{_}")  # a new generation
+    assert not caller.called
+    assert caller.get("/acme/shop/books", headers=headers).status_code == 200
