@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,8 +13,7 @@ import pytest
 from baas_auth.errors import StoreError
 from baas_auth.stores import SQLiteStore, Store, TokenLookup
 from baas_auth.stores import sqlite as sqlite_module
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.stores.sqlite_helpers import finish, python_process, run_threads
 
 
 @pytest.fixture
@@ -30,45 +26,6 @@ def store(db_path: Path) -> Iterator[SQLiteStore]:
     opened = SQLiteStore(db_path)
     yield opened
     opened.close()
-
-
-def _python(script: str, *args: str) -> subprocess.Popen[str]:
-    """Start ``script`` in a fresh interpreter that can import baas_auth."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _finish(process: subprocess.Popen[str]) -> str:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out
-
-
-def _threads(count: int, work: Callable[[int], object]) -> None:
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            work(index)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 # The file
@@ -118,7 +75,7 @@ def test_existing_file_keeps_its_mode(db_path: Path) -> None:
 
 
 def test_close_closes_every_thread_connection(store: SQLiteStore, db_path: Path) -> None:
-    _threads(4, lambda i: store.put(f"k{i}", b"v"))
+    run_threads(4, lambda i: store.put(f"k{i}", b"v"))
     store.close()
     # SQLite removes the WAL file when the last connection to the database closes.
     assert not db_path.with_name(db_path.name + "-wal").exists()
@@ -143,7 +100,7 @@ def test_second_process_sees_writes_at_once(store: SQLiteStore, db_path: Path) -
     store.put("dir", b"parent")
     store.put_token("t1", "user:a", b"from parent", created_ms=1, expires_at_ms=None)
     before = store.generation()
-    out = _finish(_python(_READER, str(db_path)))
+    out = finish(python_process(_READER, str(db_path)))
     assert out.split() == ["from", "parent", str(before), "parent"]
     # The parent's connections, still open, see the child's writes.
     assert store.get_token("t1").record is None
@@ -173,14 +130,14 @@ print(len(won))
 
 def test_concurrent_writers_lose_no_generation(store: SQLiteStore, db_path: Path) -> None:
     before = store.generation()
-    children = [_python(_WRITER, str(db_path), tag, "4", "40") for tag in ("p1", "p2")]
+    children = [python_process(_WRITER, str(db_path), tag, "4", "40") for tag in ("p1", "p2")]
 
     def work(i: int) -> None:
         for n in range(40):
             store.put(f"parent/{i}/{n}", b"v")
 
-    _threads(3, work)
-    wins = sum(int(_finish(child)) for child in children)
+    run_threads(3, work)
+    wins = sum(int(finish(child)) for child in children)
     assert wins == 1  # create is atomic across processes too
     assert store.get("shared") in (b"p1", b"p2")
     writes = 2 * 4 * 40 + 3 * 40 + wins
@@ -216,7 +173,7 @@ def test_threads_share_one_store(store: SQLiteStore) -> None:
         assert len(store.scan(f"t{i}/")) == 25
 
     before = store.generation()
-    _threads(8, work)
+    run_threads(8, work)
     assert store.generation() == before + 8 * 25
     assert sum(store.delete_principal_tokens(f"user:{i}") for i in range(8)) == 8 * 25
 

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +13,7 @@ import pytest
 from baas_auth.errors import StoreError
 from baas_auth.stores import SQLiteStore, Store
 from baas_auth.stores import sqlite as sqlite_module
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.stores.sqlite_helpers import finish, python_process, run_threads
 
 DAY_MS = 86_400_000
 
@@ -51,45 +47,6 @@ def store(db_path: Path) -> Iterator[SQLiteStore]:
     opened = SQLiteStore(db_path)
     yield opened
     opened.close()
-
-
-def _python(script: str, *args: str) -> subprocess.Popen[str]:
-    """Start ``script`` in a fresh interpreter that can import baas_auth."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _finish(process: subprocess.Popen[str]) -> str:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out
-
-
-def _threads(count: int, work: Callable[[int], object]) -> None:
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            work(index)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def _raw_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -175,7 +132,7 @@ def test_version_1_file_opened_by_many_at_once(db_path: Path) -> None:
         assert one.swap_transient(f"n{i}", None, b"v", expires_at_ms=10_000)
 
     try:
-        _threads(6, work)
+        run_threads(6, work)
     finally:
         for one in opened:
             one.close()
@@ -225,7 +182,7 @@ def test_transient_and_transact_seen_by_another_process(store: SQLiteStore, db_p
     store.put("taken", b"parent")
     store.put("d", b"doomed")
     before = store.generation()
-    out = _finish(_python(_OBSERVER, str(db_path)))
+    out = finish(python_process(_OBSERVER, str(db_path)))
     assert out.split() == ["parent", str(before)]
     # The parent's open connections see the child's writes at once.
     assert store.get_transient("n") == b"child"
@@ -261,7 +218,7 @@ def test_transact_and_swap_race_across_processes(store: SQLiteStore, db_path: Pa
     before = store.generation()
     threads, rounds = 3, 30
     children = [
-        _python(_RACER, str(db_path), tag, str(threads), str(rounds)) for tag in ("p1", "p2")
+        python_process(_RACER, str(db_path), tag, str(threads), str(rounds)) for tag in ("p1", "p2")
     ]
     won: list[int] = []
 
@@ -277,8 +234,8 @@ def test_transact_and_swap_race_across_processes(store: SQLiteStore, db_path: Pa
                 ):
                     break
 
-    _threads(threads, work)
-    wins = len(won) + sum(int(_finish(child)) for child in children)
+    run_threads(threads, work)
+    wins = len(won) + sum(int(finish(child)) for child in children)
     assert wins == 1  # one transact claimed the key, in all three processes together
     claimed = store.get("claim:x")
     assert claimed in (b"parent", b"p1", b"p2")
