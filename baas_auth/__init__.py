@@ -6,6 +6,7 @@ Start with :class:`Realm`; wrap an app with ``baas_auth.wsgi.AuthMiddleware`` or
 
 from __future__ import annotations
 
+from baas_auth.decision import DecisionEvent
 from baas_auth.errors import (
     AuthError,
     BaasAuthError,
@@ -18,10 +19,13 @@ from baas_auth.model import (
     AdminUser,
     App,
     ClientCredentials,
+    ClientInfo,
+    Explanation,
     Group,
     Org,
     Principal,
     Role,
+    SourcedRule,
     TokenGrant,
     TokenInfo,
     User,
@@ -45,7 +49,10 @@ __all__ = [
     "AuthError",
     "BaasAuthError",
     "ClientCredentials",
+    "ClientInfo",
     "ConfigError",
+    "DecisionEvent",
+    "Explanation",
     "Group",
     "InvalidTokenError",
     "LayoutUpgradeWarning",
@@ -60,6 +67,7 @@ __all__ = [
     "Rule",
     "SQLiteStore",
     "SigningKey",
+    "SourcedRule",
     "Store",
     "StoreError",
     "TokenGrant",

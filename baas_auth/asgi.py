@@ -21,6 +21,7 @@ from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.gate import Gate
 from baas_auth.http import RequestInfo, Response
+from baas_auth.integrations.guard import Guard, credentials_by_kind
 from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import strip_root_path
 from baas_auth.realm import AsyncRealm, Realm
@@ -65,6 +66,9 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = _driver_for(realm)
+        # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
+        # and the realm that baas_auth's framework helpers check roles and rules with.
+        self._auth = credentials_by_kind(Guard(realm, self.options))
         if isinstance(realm, Realm):  # an AsyncRealm cannot be read before the loop runs
             with contextlib.suppress(StoreError):  # a store down at start-up: at a request
                 Driver(realm.store).run(self._gate.check_application())
@@ -108,7 +112,7 @@ class AuthMiddleware:
         if body is None:
             return None  # the client went away while its body was read
         if len(body) > MAX_BODY_BYTES:
-            return self._gate.refusal(BadRequestError(BODY_TOO_LARGE), decision.route)
+            return self._gate.refuse_call(decision, BadRequestError(BODY_TOO_LARGE))
         return await self._driver.run(self._gate.answer(decision, body))
 
     async def _call_app(self, scope: Scope, receive: Receive, send: Send, admit: Admit) -> None:
@@ -116,6 +120,7 @@ class AuthMiddleware:
         child[PRINCIPAL_KEY] = admit.principal
         if admit.principal is not None:
             child["user"] = admit.principal
+            child["auth"] = self._auth[admit.principal.kind]
         if admit.query_string != scope.get("query_string", b""):
             child["query_string"] = admit.query_string
         await self.app(child, receive, _private_when_ok(send) if admit.query_token else send)

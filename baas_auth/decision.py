@@ -1,13 +1,15 @@
 """Values shared by the decision (``gate``), the endpoints and both adapters: the middleware's
-options, and what a decision can be. A leaf module: it imports none of those. Does no I/O.
+options, what a decision can be, and the event that reports one. A leaf module: it imports none
+of those. Does no I/O.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple, cast
 
 from typing_extensions import TypedDict, Unpack
 
@@ -21,6 +23,8 @@ __all__ = [
     "SAFE_REALM_NAME",
     "Admit",
     "Decision",
+    "DecisionEvent",
+    "DecisionHook",
     "EndpointCall",
     "GateOptions",
     "MiddlewareOptions",
@@ -47,9 +51,44 @@ class EndpointCall(NamedTuple):
     route: Route
     request: RequestInfo
     has_body: bool
+    started_ns: int | None = None
+    """When the decision began, for its event; None when no one listens for events."""
 
 
 Decision = Admit | EndpointCall | Response
+
+
+class DecisionEvent(NamedTuple):
+    """What was decided for one request, handed to ``on_decision`` (``docs/observability.md``).
+
+    A NamedTuple, as the other per-request values: one is built per request while a hook is set
+    or the ``baas_auth`` logger is enabled for INFO, and none otherwise.
+    """
+
+    principal: Principal | None
+    """Who the request was, when that was known: None for a refusal before authentication,
+    a CORS preflight and an endpoint's answer."""
+    method: str
+    path: str
+    """The route path (never the query string); both are ``""`` for a request the adapter
+    could not read."""
+    org: str | None
+    app: str | None
+    """The application the route belongs to; both None for ``/management`` or before routing."""
+    decision: Literal["allow", "refuse", "answer"]
+    """``allow``: the inner app was called; ``refuse``: an error answer; ``answer``: an
+    endpoint of the middleware (token, me, revoke) answered."""
+    status: int | None
+    """The status the middleware answered with; None for ``allow`` (the inner app answers)."""
+    reason: str
+    """A refusal's ``error`` code; for an allow ``rule``, ``all-access``, ``management`` or
+    ``cors-preflight``; for an answer the endpoint (``token``, ``me``, ``revoke_one``, …)."""
+    duration_ms: float
+    """From the start of the decision to its end (an endpoint's: to its answer). NaN only in
+    the log record of a store failure that began while no one listened for events."""
+
+
+DecisionHook = Callable[[DecisionEvent], object]
 
 
 class MiddlewareOptions(TypedDict, total=False):
@@ -71,6 +110,9 @@ class MiddlewareOptions(TypedDict, total=False):
     """The ``realm=`` of challenges; None: the app's ``org/app``."""
     endpoints: bool
     """Serve the token, ``/management/me`` and revoke endpoints."""
+    on_decision: DecisionHook | None
+    """Called with a ``DecisionEvent`` once per request; an error it raises is logged on the
+    ``baas_auth`` logger and changes nothing."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +127,7 @@ class GateOptions:
     case_sensitive: bool
     realm_name: str | None
     endpoints: bool
+    on_decision: DecisionHook | None = None
 
     @classmethod
     def build(cls, **options: Unpack[MiddlewareOptions]) -> GateOptions:
@@ -102,6 +145,7 @@ class GateOptions:
             not isinstance(realm_name, str) or not SAFE_REALM_NAME.fullmatch(realm_name)
         ):
             raise ConfigError("realm_name is up to 128 letters, digits and ' _./:@+-'")
+        on_decision = _checked_hook(given["on_decision"])
         return cls(
             application=_parse_application(given["application"]),
             allow_query_credentials=given["allow_query_credentials"] is True and not strict,
@@ -111,6 +155,7 @@ class GateOptions:
             case_sensitive=given["case_sensitive_paths"] is True,
             realm_name=realm_name,
             endpoints=given["endpoints"] is True,
+            on_decision=on_decision,
         )
 
 
@@ -123,6 +168,7 @@ _DEFAULTS: dict[str, object] = {
     "case_sensitive_paths": True,
     "realm_name": None,
     "endpoints": True,
+    "on_decision": None,
 }
 _FLAGS = tuple(name for name, value in _DEFAULTS.items() if isinstance(value, bool))
 
@@ -134,6 +180,21 @@ def _check_names(options: Mapping[str, object]) -> None:
             f"unknown AuthMiddleware option {', '.join(map(repr, unknown))}; "
             f"the options are {', '.join(_DEFAULTS)}"
         )
+
+
+def _checked_hook(hook: object) -> DecisionHook | None:
+    if hook is None:
+        return None
+    if not callable(hook):
+        raise ConfigError(f"on_decision is a function of a DecisionEvent, not {hook!r}")
+    called = type(hook).__call__  # an object's own __call__ may be the async one
+    if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(called):
+        # Called where the decision runs, synchronously: a coroutine would never be awaited.
+        raise ConfigError(
+            "on_decision is called synchronously and cannot be an async function; "
+            "hand the event on from a plain function (a queue, loop.call_soon_threadsafe)"
+        )
+    return cast(DecisionHook, hook)
 
 
 def _parse_application(application: object) -> tuple[str, str] | None:

@@ -4,7 +4,8 @@ The steps (DESIGN): method and path checks, routing, exactly one credential, aut
 through the realm's flows, then the rules. The decision is itself a flow: the WSGI adapter runs
 it with a blocking driver, the ASGI adapter on its event loop. Every refusal is a rendered
 ``Response``; the inner app is only called on ``Admit``. A ``StoreError`` anywhere becomes 503:
-nothing falls through to "allow".
+nothing falls through to "allow". Each request's decision is reported once, here, to
+``events`` (the ``on_decision`` hook and the ``baas_auth`` logger), so both adapters report alike.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from baas_auth.errors import (
     ResourceNotFoundError,
     StoreError,
 )
+from baas_auth.events import DecisionEvents
 from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal
 from baas_auth.paths import check_raw_path, check_route_path, rule_path, split_segments
@@ -50,6 +52,7 @@ from baas_auth.routing import Route, route_multi_tenant, route_single_app
 __all__ = ["Gate"]
 
 _ORG_AREAS = frozenset({"orgs", "organizations"})
+_ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 
 
 class Parsed(NamedTuple):
@@ -95,6 +98,7 @@ class Gate:
         self.state = state
         self.options = options
         self.endpoints = Endpoints(state, options, self.authenticate)
+        self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
         self._application_checked = options.application is None
 
@@ -110,7 +114,9 @@ class Gate:
         return self.state.now_ms()
 
     def decide(self, request: RequestInfo, *, websocket: bool = False) -> Flow[Decision]:
-        """Refuse, answer or admit ``request``; never raises for a bad request or a failed store."""
+        """Refuse, answer or admit ``request``; never raises for a bad request or a failed store.
+        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports."""
+        started = self.events.start()
         route: Route | None = None
         try:
             if self.state.keys is None:  # an AsyncRealm starts on its first request
@@ -123,14 +129,29 @@ class Gate:
                 parsed = self._parse(request, route)
             route = parsed.route
             if parsed.preflight:
+                if started is not None:
+                    self.events.emit(started, request, route, None, "allow", None, "cors-preflight")
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
-                return self.endpoints.start(route, request, websocket=websocket)
-            return (yield from self._admit(parsed, request.method))
+                return self._endpoint(route, request, websocket, started)
+            return (yield from self._admit(parsed, request, started))
         except (AuthError, StoreError) as error:
-            return self.refusal(error, route)
+            return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
-            return self.refusal(_GONE, route)
+            return self._refuse(_GONE, started, request, route)
+
+    def _endpoint(
+        self, route: Route, request: RequestInfo, websocket: bool, started: int | None
+    ) -> EndpointCall | Response:
+        call = self.endpoints.start(route, request, websocket=websocket)
+        if started is None:
+            return call
+        if isinstance(call, Response):  # a method the endpoint does not take
+            self.events.emit(
+                started, request, route, None, "refuse", call.status, "method_not_allowed"
+            )
+            return call
+        return call._replace(started_ns=started)
 
     def _route_checked(self, request: RequestInfo) -> Route:
         """The route, after the checks of the method and the path that come before routing."""
@@ -164,14 +185,45 @@ class Gate:
     def answer(self, pending: EndpointCall, body: bytes) -> Flow[Response]:
         """The response of an endpoint, given the request body the adapter read (``b""`` when
         it has none). A password grant offloads the KDF to where the driver puts slow work."""
+        started, request, route = pending.started_ns, pending.request, pending.route
         try:
-            return (yield from self.endpoints.finish(pending.route, pending.request, body))
+            response = yield from self.endpoints.finish(route, request, body)
         except (AuthError, StoreError) as error:
-            return self.refusal(error, pending.route)
+            return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
-            return self.refusal(_GONE, pending.route)
+            return self._refuse(_GONE, started, request, route)
+        if started is not None:
+            reason = route.endpoint or ""
+            self.events.emit(started, request, route, None, "answer", response.status, reason)
+        return response
 
     def refusal(self, error: AuthError | StoreError, route: Route | None) -> Response:
+        """Refuse a request the adapter could not read (the decision never saw it), and report
+        that to ``events``, with an empty method and path."""
+        return self._refuse(error, self.events.start(), None, route)
+
+    def refuse_call(self, pending: EndpointCall, error: AuthError | StoreError) -> Response:
+        """Refuse an endpoint request whose body the adapter could not take, and report it."""
+        return self._refuse(error, pending.started_ns, pending.request, pending.route)
+
+    def _refuse(
+        self,
+        error: AuthError | StoreError,
+        started: int | None,
+        request: RequestInfo | None,
+        route: Route | None,
+        principal: Principal | None = None,
+    ) -> Response:
+        response = self.render(error, route)
+        # A store failure is logged even when nothing else is: an operator must hear of it.
+        if started is not None or isinstance(error, StoreError):
+            reason = error.error
+            self.events.emit(
+                started, request, route, principal, "refuse", response.status, reason, error
+            )
+        return response
+
+    def render(self, error: AuthError | StoreError, route: Route | None) -> Response:
         """Render ``error``; with ``usergrid_status_codes`` every 403 is answered as 401."""
         if isinstance(error, ForbiddenError) and self.options.usergrid_status_codes:
             error = AuthenticationError(
@@ -222,7 +274,9 @@ class Gate:
     def _credential(self, request: RequestInfo) -> Credential | None:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
-    def _admit(self, parsed: Parsed, method: str) -> Flow[Admit]:
+    def _admit(
+        self, parsed: Parsed, request: RequestInfo, started: int | None
+    ) -> Flow[Admit | Response]:
         route, credential = parsed.route, parsed.credential
         if isinstance(credential, BearerToken) and route.org is not None and route.app is not None:
             # The most common request, one flow shallower than ``authenticate``.
@@ -233,10 +287,16 @@ class Gate:
             _check_covered(principal, app, route.org, route.app)
         else:
             principal = yield from self.authenticate(credential, route)
-        if route.org is None or route.app is None:
-            yield from self._check_management(principal, route.path)
-        else:
-            yield from self._check_rules(principal, method, route)
+        try:
+            if route.org is None or route.app is None:
+                yield from self._check_management(principal, route.path)
+            else:
+                yield from self._check_rules(principal, request.method, route)
+        except (AuthError, StoreError) as error:  # here, the event can say who was refused
+            return self._refuse(error, started, request, route, principal)
+        if started is not None:
+            reason = _allow_reason(principal, route)
+            self.events.emit(started, request, route, principal, "allow", None, reason)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
         return Admit(principal, parsed.query_string, query_token)
 
@@ -303,3 +363,11 @@ class Gate:
         if not principal.is_authenticated:
             raise AuthenticationError("No application guest access authorized")
         raise ForbiddenError()
+
+
+def _allow_reason(principal: Principal, route: Route) -> str:
+    """Why an admitted request was allowed, as far as the decision knows without explaining
+    it (``Realm.explain`` names the very rule)."""
+    if route.org is None or route.app is None:
+        return "management"
+    return "all-access" if principal.kind in _ALL_ACCESS_KINDS else "rule"

@@ -13,11 +13,14 @@ __all__ = [
     "AdminUser",
     "App",
     "ClientCredentials",
+    "ClientInfo",
+    "Explanation",
     "Group",
     "Org",
     "Principal",
     "PrincipalKind",
     "Role",
+    "SourcedRule",
     "TokenGrant",
     "TokenInfo",
     "User",
@@ -60,6 +63,16 @@ class ClientCredentials:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Client credentials as they are listed: the client_id and whose it is, never a secret
+    (``app`` is None for org credentials)."""
+
+    client_id: str
+    org: str
+    app: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     """An application user."""
 
@@ -78,6 +91,7 @@ class AdminUser:
     username: str
     email: str | None = None
     orgs: tuple[str, ...] = ()
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +166,38 @@ class TokenInfo:
     principal: Principal
     issued_at_ms: int
     expires_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedRule:
+    """A rule as it applies to a principal: its canonical text, and where it came from.
+
+    ``source`` is ``"user"`` (the user's own rules), ``"role:NAME"`` (a role of the user, the
+    ``default`` role of every signed-in user, or the ``guest`` role of anonymous requests),
+    ``"group:PATH"`` (a group's own rules), ``"group:PATH role:NAME"`` (a role the user has
+    through a group), or ``"own-entity"`` (the built-in ``get:/users/me``).
+    """
+
+    rule: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    """Why ``Realm.permits`` answers as it does for one principal, method and path.
+
+    ``reason`` is a stable code (``docs/observability.md`` lists them all). When a rule allowed
+    the request, ``rule`` and ``source`` name the first one that did and ``matching`` lists every
+    one that did; when none did, ``considered`` lists the rules that applied. ``lapsed`` names
+    the roles this token lost to inactivity.
+    """
+
+    allowed: bool
+    reason: str
+    rule: str | None = None
+    source: str | None = None
+    verb: str | None = None
+    """The rule verb the method is checked as (``HEAD`` is ``get``); None for a refused method."""
+    matching: tuple[SourcedRule, ...] = ()
+    considered: tuple[SourcedRule, ...] = ()
+    lapsed: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ __all__ = [
     "Rule",
     "RuleCache",
     "compile_rules",
+    "rule_permits",
     "verb_for_method",
 ]
 
@@ -230,6 +231,14 @@ def compile_rules(rules: Iterable[Rule], *, case_sensitive: bool = True) -> Matc
             size += 1
     _freeze_all(root)
     return Matcher(root, size, case_sensitive=case_sensitive)
+
+
+def rule_permits(
+    rule: Rule, verb: str, path: str, identity: Sequence[str] = (), *, case_sensitive: bool = True
+) -> bool:
+    """Whether ``rule`` alone allows ``verb`` on ``path``: a matcher of that one rule, so the
+    walk is the very one requests get. Compiles on every call: for explaining, not serving."""
+    return compile_rules((rule,), case_sensitive=case_sensitive).permits(verb, path, identity)
 
 
 EMPTY_MATCHER: Matcher = compile_rules(())

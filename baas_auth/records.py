@@ -285,6 +285,10 @@ def org_key(org: str) -> str:
     return f"org:{org}"
 
 
+def org_prefix() -> str:
+    return "org:"
+
+
 def app_key(org: str, app: str) -> str:
     return f"app:{org}/{app}"
 
@@ -305,6 +309,10 @@ def group_key(org: str, app: str, path: str) -> str:
     return f"group:{org}/{app}:{path.lower()}"
 
 
+def group_prefix(org: str, app: str) -> str:
+    return f"group:{org}/{app}:"
+
+
 def user_key(org: str, app: str, user_uuid: str) -> str:
     return f"user:{org}/{app}:{user_uuid}"
 
@@ -322,6 +330,10 @@ def admin_key(admin_uuid: str) -> str:
     return f"admin:{admin_uuid}"
 
 
+def admin_prefix() -> str:
+    return "admin:"
+
+
 def admin_id_key(name: str) -> str:
     """The claim of an admin username or email: it holds the uuid of the one admin user."""
     return f"adminid:{name.lower()}"
@@ -329,6 +341,10 @@ def admin_id_key(name: str) -> str:
 
 def client_key(client_id: str) -> str:
     return f"client:{client_id}"
+
+
+def client_prefix() -> str:
+    return "client:"
 
 
 def principal_key(record: TokenRecord) -> str:

@@ -87,7 +87,7 @@ class AuthMiddleware:
         try:
             body = _read_body(environ) if pending.has_body else b""
         except BadRequestError as error:
-            return self._gate.refusal(error, pending.route)
+            return self._gate.refuse_call(pending, error)
         return self._driver.run(self._gate.answer(pending, body))
 
     def _call_app(

@@ -1,4 +1,7 @@
-"""A one-file Django project behind baas_auth in single-app mode (the application acme/shop).
+"""A one-file Django project behind baas_auth in single-app mode (the application acme/shop),
+with the Django helpers: ``baas_auth.integrations.django.AuthMiddleware`` named in
+``MIDDLEWARE`` and configured by ``settings.BAAS_AUTH``; views read ``request.principal`` (and
+``request.user``, as ``django.contrib.auth`` is not installed here); ``@require(role=…)``.
 
 Run ``python examples/django_app.py``, or ``gunicorn examples.django_app:app`` with
 ``BAAS_REALM=sqlite:///auth.db`` so that every worker shares one realm.
@@ -18,48 +21,66 @@ if not settings.configured:
         SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret"),
         ROOT_URLCONF=__name__,
         ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
-        MIDDLEWARE=[],
+        # First in the list, so that it decides before any other middleware reads the request.
+        MIDDLEWARE=["baas_auth.integrations.django.AuthMiddleware"],
         INSTALLED_APPS=[],
+        # BAAS_REALM picks the store: memory: (the default), sqlite:///auth.db, redis://…
+        BAAS_AUTH={"REALM": os.environ.get("BAAS_REALM", "memory:"), "APPLICATION": "acme/shop"},
     )
 
 # Django reads its settings on import of these modules, so they come after configure().
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
 from baas_auth import Realm
 from baas_auth.errors import ConflictError
-from baas_auth.wsgi import AuthMiddleware
+from baas_auth.integrations.django import require
 
 BOOKS = [{"id": 1, "title": "The Hobbit"}, {"id": 2, "title": "Dune"}]
 
 
 def books(request: HttpRequest) -> JsonResponse:
-    principal = request.META["baas_auth.principal"]  # the WSGI environ, set by the middleware
+    principal = request.principal  # set by the middleware (as is request.META[PRINCIPAL_KEY])
     return JsonResponse({"user": principal.display_name, "kind": principal.kind, "books": BOOKS})
 
 
-urlpatterns = [path("books", books), path("books/", books)]
+@require(role="editor")  # the role is looked up in the realm; 403 without it
+def put_book(request: HttpRequest, book_id: int) -> JsonResponse:
+    # request.user is a PrincipalUser here: django.contrib.auth is not installed.
+    return JsonResponse({"updated": book_id, "by": request.user.get_username()})
 
 
-def build_app(realm: Realm) -> AuthMiddleware:
-    # The three lines: Django's WSGI app, wrapped; /token and the revoke endpoints come with it.
-    return AuthMiddleware(get_wsgi_application(), realm, application="acme/shop")
+urlpatterns = [path("books", books), path("books/", books), path("books/<int:book_id>", put_book)]
+
+
+def build_app(realm: Realm) -> WSGIHandler:
+    # Django's own WSGI app: the middleware is in MIDDLEWARE, configured by settings.BAAS_AUTH;
+    # /token and the revoke endpoints come with it. A settings.py names the realm by its URL;
+    # this one-file project hands the middleware the Realm object itself, so that it serves the
+    # realm just seeded (a memory: realm opened twice would be two realms).
+    settings.BAAS_AUTH = {"REALM": realm, "APPLICATION": "acme/shop"}
+    return get_wsgi_application()
 
 
 def seed(realm: Realm) -> None:
-    """Org acme, app shop, user alice; signed-in users may read the books (a new app's roles
-    have no rules: each permission is granted). Safe to run again."""
+    """Org acme, app shop, users alice (an editor) and bob; signed-in users may read the books
+    and send PUT (a new app's roles have no rules: each permission is granted). Safe to run
+    again."""
     with contextlib.suppress(ConflictError):
         realm.create_org("acme")
     with contextlib.suppress(ConflictError):
         realm.create_app("acme", "shop")
-    realm.grant("acme", "shop", "get:/books/**", role="default")
+    realm.grant("acme", "shop", "get,put:/books/**", role="default")
     with contextlib.suppress(ConflictError):
-        realm.create_user("acme", "shop", "alice", password="wonderland")
+        realm.create_role("acme", "shop", "editor")
+    for name in ("alice", "bob"):
+        with contextlib.suppress(ConflictError):
+            realm.create_user("acme", "shop", name, password="wonderland")
+    realm.assign_role("acme", "shop", "editor", user="alice")
 
 
-# BAAS_REALM picks the store: memory: (the default), sqlite:///auth.db, redis://localhost/0.
 realm = Realm.open(os.environ.get("BAAS_REALM", "memory:"))
 seed(realm)  # before build_app: the middleware checks that acme/shop exists
 app = build_app(realm)

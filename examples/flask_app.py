@@ -1,4 +1,5 @@
 """A Flask app behind baas_auth in single-app mode: the whole app is the application acme/shop.
+``init_app`` wraps it, ``current_principal`` is the caller, ``@require(role=…)`` guards a view.
 
 Run ``python examples/flask_app.py``, or ``gunicorn examples.flask_app:app`` with
 ``BAAS_REALM=sqlite:///auth.db`` so that every worker shares one realm.
@@ -14,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 
 from baas_auth import Realm
 from baas_auth.errors import ConflictError
-from baas_auth.wsgi import AuthMiddleware
+from baas_auth.integrations.flask import current_principal, init_app, require
 
 BOOKS = [{"id": 1, "title": "The Hobbit"}, {"id": 2, "title": "Dune"}]
 
@@ -24,28 +25,39 @@ def build_app(realm: Realm) -> Flask:
 
     @flask_app.get("/books")
     def books() -> Response:
-        principal = request.environ["baas_auth.principal"]  # set by the middleware
-        return jsonify(user=principal.display_name, kind=principal.kind, books=BOOKS)
+        return jsonify(user=current_principal.display_name, kind=current_principal.kind,
+                       books=BOOKS)
 
     @flask_app.post("/books")
+    @require()  # any signed-in caller; the guest gets 401 even if guest rules allowed POST
     def add_book() -> tuple[Response, int]:
         return jsonify(created=request.get_json(silent=True)), 201
 
+    @flask_app.put("/books/<int:book_id>")
+    @require(role="editor")  # the role is looked up in the realm; 403 without it
+    def put_book(book_id: int) -> Response:
+        return jsonify(updated=book_id, by=current_principal.username)
+
     # The three lines: wrap the WSGI app; /token and /users/{user}/revoketokens come with it.
-    flask_app.wsgi_app = AuthMiddleware(flask_app.wsgi_app, realm, application="acme/shop")
+    init_app(flask_app, realm, application="acme/shop")
     return flask_app
 
 
 def seed(realm: Realm) -> None:
-    """Org acme, app shop, user alice; signed-in users may read the books (a new app's roles
-    have no rules: each permission is granted). Safe to run again."""
+    """Org acme, app shop, users alice (an editor) and bob; signed-in users may read the books
+    and send POST and PUT (a new app's roles have no rules: each permission is granted). Safe
+    to run again."""
     with contextlib.suppress(ConflictError):
         realm.create_org("acme")
     with contextlib.suppress(ConflictError):
         realm.create_app("acme", "shop")
-    realm.grant("acme", "shop", "get:/books/**", role="default")
+    realm.grant("acme", "shop", "get,post,put:/books/**", role="default")
     with contextlib.suppress(ConflictError):
-        realm.create_user("acme", "shop", "alice", password="wonderland")
+        realm.create_role("acme", "shop", "editor")
+    for name in ("alice", "bob"):
+        with contextlib.suppress(ConflictError):
+            realm.create_user("acme", "shop", name, password="wonderland")
+    realm.assign_role("acme", "shop", "editor", user="alice")
 
 
 # BAAS_REALM picks the store: memory: (the default), sqlite:///auth.db, redis://localhost/0.

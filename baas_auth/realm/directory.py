@@ -365,4 +365,4 @@ def _user_value(user: rec.UserRecord) -> User:
 
 
 def _admin_value(admin: rec.AdminRecord) -> AdminUser:
-    return AdminUser(admin.uuid, admin.username, admin.email, tuple(admin.orgs))
+    return AdminUser(admin.uuid, admin.username, admin.email, tuple(admin.orgs), admin.disabled)

@@ -1,6 +1,6 @@
 """Every operation of a realm, once, as a flow: the one place ``Realm`` and ``AsyncRealm`` (and
 the middleware's decision) find them. The flows themselves live by subject in ``directory``,
-``grants``, ``tokens``, ``access`` and ``keys``; this module adds the few that join them.
+``grants``, ``reads``, ``tokens``, ``access`` and ``keys``; this module adds the few that join them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from baas_auth.realm.directory import (
     update_admin,
     update_user,
 )
+from baas_auth.realm.explain import explain
 from baas_auth.realm.grants import (
     change_membership,
     change_roles,
@@ -46,6 +47,18 @@ from baas_auth.realm.grants import (
 )
 from baas_auth.realm.keys import load_key_ring, retire_key, rotate_key
 from baas_auth.realm.layout import upgrade_layout
+from baas_auth.realm.reads import (
+    effective_rules,
+    get_group,
+    list_admins,
+    list_credentials,
+    list_groups,
+    list_orgs,
+    list_users,
+    user_groups,
+    user_roles,
+    user_rules,
+)
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.tokens import (
     admin_token,
@@ -80,15 +93,23 @@ __all__ = [
     "delete_group",
     "delete_role",
     "delete_user",
+    "effective_rules",
+    "explain",
     "get_admin",
     "get_app",
+    "get_group",
     "get_org",
     "get_role",
     "get_user",
     "guest",
     "is_self",
+    "list_admins",
     "list_apps",
+    "list_credentials",
+    "list_groups",
+    "list_orgs",
     "list_roles",
+    "list_users",
     "manages_org",
     "password_token",
     "permits",
@@ -104,6 +125,9 @@ __all__ = [
     "token_info",
     "update_admin",
     "update_user",
+    "user_groups",
+    "user_roles",
+    "user_rules",
 ]
 
 

@@ -15,6 +15,8 @@ from baas_auth.model import (
     AdminUser,
     App,
     ClientCredentials,
+    ClientInfo,
+    Explanation,
     Group,
     Org,
     Principal,
@@ -208,6 +210,28 @@ class Realm:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
         flow = flows.permits(self.state, principal, method, path, org, app, case_sensitive)
+        return self._run(flow)
+
+    def explain(
+        self,
+        principal: Principal,
+        method: str,
+        path: str,
+        *,
+        org: str,
+        app: str,
+        case_sensitive: bool = True,
+    ) -> Explanation:
+        """Why ``permits`` answers as it does: the decision, the rule that allowed it and where
+        that rule came from (a role, a group, the user, the own entity), or the rules considered
+        when none did. Slower than ``permits``, for people and tools (``docs/observability.md``).
+
+        Like ``permits``, it counts as a use of the principal's token.
+
+        Raises:
+            BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
+        """
+        flow = flows.explain(self.state, principal, method, path, org, app, case_sensitive)
         return self._run(flow)
 
     def manages_org(self, principal: Principal, org: str) -> bool:
@@ -410,3 +434,55 @@ class Realm:
 
     def remove_from_group(self, org: str, app: str, path: str, username: str) -> bool:
         return self._run(flows.change_membership(org, app, path, username, add=False))
+
+    # -- reading the model ----------------------------------------------------------------
+
+    def list_orgs(self) -> list[Org]:
+        """Every organization, by name."""
+        return self._run(flows.list_orgs())
+
+    def list_users(self, org: str, app: str) -> list[User]:
+        """Every user of an app, by username."""
+        return self._run(flows.list_users(org, app))
+
+    def list_groups(self, org: str, app: str) -> list[Group]:
+        """Every group of an app with its rules and roles, by path."""
+        return self._run(flows.list_groups(org, app))
+
+    def get_group(self, org: str, app: str, path: str) -> Group:
+        return self._run(flows.get_group(org, app, path))
+
+    def list_admins(self) -> list[AdminUser]:
+        """Every admin user, by username."""
+        return self._run(flows.list_admins())
+
+    def list_credentials(self, org: str, app: str | None = None) -> list[ClientInfo]:
+        """The client_ids of an org and of all its apps (``app`` None), or of one app; never
+        a secret."""
+        return self._run(flows.list_credentials(org, app))
+
+    def user_roles(self, org: str, app: str, username: str) -> tuple[str, ...]:
+        """The roles given to the user itself (not through its groups)."""
+        return self._run(flows.user_roles(org, app, username))
+
+    def user_groups(self, org: str, app: str, username: str) -> tuple[str, ...]:
+        """The paths of the groups the user is a member of."""
+        return self._run(flows.user_groups(org, app, username))
+
+    def user_rules(self, org: str, app: str, username: str) -> tuple[str, ...]:
+        """The rules granted to the user itself."""
+        return self._run(flows.user_rules(org, app, username))
+
+    def effective_rules(
+        self, org: str, app: str, username: str, *, inactive_ms: int | None = None
+    ) -> tuple[str, ...]:
+        """Every rule that applies to the user: ``get:/users/me``, its own rules, its groups'
+        rules, and the rules of ``default``, of its roles and of its groups' roles.
+
+        A role other than ``default`` with ``inactivity_ms > 0`` lapses for a token idle for
+        longer: with ``inactive_ms`` (a token's longest idle gap) the rules of the roles lapsed
+        by then are left out; by default all are listed. Disabled or unactivated users get
+        the same answer, though they can get no token.
+        """
+        flow = flows.effective_rules(self.state, org, app, username, inactive_ms)
+        return self._run(flow)

@@ -1,200 +1,318 @@
-"""The administrative subcommands of ``baas-auth``, run in-process on a SQLite realm file."""
+"""Every administrative command of ``baas-auth``, run as the real console script in a subprocess
+on a SQLite realm file: what it prints for people and with ``--json``, what it changes (read back
+in-process), and its exit status."""
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from baas_auth import Realm, SQLiteStore, __version__, cli
-from baas_auth.errors import InvalidClientError, InvalidTokenError
-from tests.conftest import FAST_HASHER
+from baas_auth import __version__
+from baas_auth.errors import InvalidClientError, InvalidGrantError, InvalidTokenError
+from tests.integration.cli_runner import Cli
 from tests.integration.conftest import server_env
 
-
-class Shell:
-    """Runs ``baas-auth`` commands against one realm file and captures what they print."""
-
-    def __init__(
-        self, path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        self.path = path
-        self.capsys = capsys
-        self.monkeypatch = monkeypatch
-
-    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
-        self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        status = cli.main(["--realm", f"sqlite:///{self.path}", *argv])
-        out, err = self.capsys.readouterr()
-        return status, out, err
-
-    def ok(self, *argv: str, stdin: str = "") -> str:
-        status, out, err = self(*argv, stdin=stdin)
-        assert status == 0, err
-        return out
-
-    def realm(self) -> Realm:
-        return Realm(SQLiteStore(self.path), password_hasher=FAST_HASHER)
+PASSWORD = "wonderland"
 
 
 @pytest.fixture
-def shell(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Shell:
-    # The default scrypt cost is for production; these commands hash a few passwords.
-    monkeypatch.setattr(cli, "open_realm", lambda url: Realm.open(url, password_hasher=FAST_HASHER))
-    return Shell(tmp_path / "auth.db", capsys, monkeypatch)
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def _shop(cli: Cli) -> Cli:
+    cli.ok("create-org", "acme")
+    cli.ok("create-app", "acme", "shop")
+    cli.ok("create-user", "acme", "shop", "alice", "--email", "alice@example.com",
+           "--password-stdin", stdin=PASSWORD + "\n")
+    return cli
 
 
 @pytest.fixture
-def shop(shell: Shell) -> Shell:
-    shell.ok("create-org", "acme")
-    shell.ok("create-app", "acme", "shop")
-    shell.ok("create-user", "acme", "shop", "alice", "--password-stdin", stdin="wonderland\n")
-    return shell
+def shop(cli: Cli) -> Cli:
+    return _shop(cli)
 
 
-def test_directory_commands_build_a_working_realm(shop: Shell) -> None:
-    assert "globex/sandbox" in shop.ok("create-org", "globex")
-    shop.ok("create-role", "acme", "shop", "editor", "--inactivity-ms", "60000")
-    assert "get,put:/books/**" in shop.ok(
-        "grant", "acme", "shop", "get,put:/books/**", "--role", "editor"
-    )
-    shop.ok("create-app", "acme", "vault", "--locked", "--ttl-ms", "3600000")
-    shop.ok("create-user", "acme", "vault", "victor", "--password-stdin", stdin="pw-victor\n")
-    shop.ok("create-group", "acme", "vault", "/staff")
-    shop.ok("add-to-group", "acme", "vault", "/staff", "victor")
-    shop.ok("create-role", "acme", "vault", "reader")
-    shop.ok("grant", "acme", "vault", "get:/reports/*", "--role", "reader")
-    shop.ok("assign-role", "acme", "vault", "reader", "--group", "/staff")
-    shop.ok("grant", "acme", "vault", "post:/notes", "--user", "victor")
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """One shop for the tests of failures, which change nothing."""
+    return _shop(Cli(tmp_path_factory.mktemp("failing")))
 
-    realm = shop.realm()
-    victor = realm.authenticate_token(
-        realm.password_token("acme", "vault", "victor", "pw-victor").access_token
-    )
-    assert realm.permits(victor, "GET", "/reports/q1", org="acme", app="vault")
-    assert realm.permits(victor, "POST", "/notes", org="acme", app="vault")
-    assert not realm.permits(victor, "DELETE", "/reports/q1", org="acme", app="vault")
-    assert realm.get_app("acme", "vault").access_token_ttl_ms == 3_600_000
-    assert realm.get_role("acme", "shop", "editor").inactivity_ms == 60_000
+
+def test_orgs_and_apps(cli: Cli) -> None:
+    out = cli.ok("create-org", "Acme")
+    assert out.startswith("created organization acme (")
+    assert "acme/sandbox" in out
+    assert "exists" in cli.fails("create-org", "acme")
+    again = cli.json("create-org", "acme", "--exist-ok")
+    assert again["name"] == "acme"
+    assert again["created"] is False
+    assert cli.json("create-org", "globex")["created"] is True
+    assert [org["name"] for org in cli.json("list-orgs")] == ["acme", "globex"]
+    table = cli.ok("list-orgs").splitlines()
+    assert table[0].split() == ["NAME", "UUID"]
+    assert table[1].startswith("acme ")
+
+    app = cli.json("create-app", "acme", "shop", "--roles", "usergrid", "--ttl-ms", "60000")
+    assert (app["org"], app["name"], app["access_token_ttl_ms"], app["created"]) == (
+        "acme", "shop", 60000, True)
+    assert "created application acme/vault" in cli.ok("create-app", "acme", "vault", "--locked")
+    assert cli.json("create-app", "acme", "vault", "--exist-ok")["created"] is False
+    assert [a["name"] for a in cli.json("list-apps", "acme")] == ["sandbox", "shop", "vault"]
+    shown = cli.json("show-app", "acme", "shop")
+    assert shown["roles"] == ["admin", "default", "guest"]
+    assert (shown["groups"], shown["users"], shown["credentials"]) == ([], 0, [])
+    org = cli.json("show-org", "acme")
+    assert (org["apps"], org["admins"]) == (["sandbox", "shop", "vault"], [])
+    assert "apps    sandbox" in cli.ok("show-org", "acme")
+
+    assert "0 ms" in cli.ok("ttl", "acme", "shop", "0")
+    assert cli.json("set-ttl", "acme", "shop", "none")["access_token_ttl_ms"] is None
+    assert "removed" in cli.ok("ttl", "acme", "shop", "none")
+    realm = cli.open()
+    assert realm.get_app("acme", "shop").access_token_ttl_ms is None
+    assert realm.get_role("acme", "shop", "default").rules == ("get,put,post,delete:/**",)
+    assert realm.get_role("acme", "vault", "default").rules == ()
     realm.close()
 
-    take_back = ("revoke-grant", "acme", "vault", "get:/reports/*", "--role", "reader")
-    assert "revoked" in shop.ok(*take_back)
-    assert "did not hold" in shop.ok(*take_back)
-    realm = shop.realm()
-    assert not realm.permits(victor, "GET", "/reports/q1", org="acme", app="vault")
-    realm.close()
 
+def test_credentials(shop: Cli) -> None:
+    done = shop("create-credentials", "acme", "shop")
+    assert done.status == 0
+    assert "never shown again" in done.err
+    fields = dict(line.split(maxsplit=1) for line in done.out.splitlines())
+    assert fields["org"] == "acme"
+    assert fields["app"] == "shop"
+    creds = shop.json("create-credentials", "acme", "shop")
+    org_creds = shop.json("create-credentials", "acme")
+    assert org_creds["app"] is None
+    assert creds["client_secret"].startswith("YXA6")
 
-def test_token_and_revocations(shop: Shell) -> None:
-    out = shop.ok("token", "acme", "shop", "alice", "--ttl-ms", "60000", "--password-stdin",
-                  stdin="wonderland\n")
-    answer = json.loads(out)
-    assert answer["token_type"] == "Bearer"
-    assert answer["expires_in"] == 60
-    realm = shop.realm()
-    assert realm.authenticate_token(answer["access_token"]).username == "alice"
+    listed = shop.json("list-credentials", "acme")
+    assert next(c["client_id"] for c in listed) == org_creds["client_id"]
+    assert {c["client_id"] for c in listed} == {
+        org_creds["client_id"], creds["client_id"], fields["client_id"]}
+    assert all(set(c) == {"client_id", "org", "app"} for c in listed)
+    assert len(shop.json("list-credentials", "acme", "shop")) == 2
+    assert creds["client_secret"] not in shop.ok("list-credentials", "acme")
 
-    assert "revoked" in shop.ok("revoke-token", stdin=answer["access_token"] + "\n")
+    token = shop.ok("client-token", creds["client_id"], "--secret-stdin",
+                    stdin=creds["client_secret"] + "\n").strip()
+    kept = shop.json("regenerate-credentials", creds["client_id"], "--keep-tokens")
+    realm = shop.open()
+    assert realm.authenticate_token(token).kind == "app_client"
+    fresh = shop.json("regenerate-credentials", creds["client_id"])
     with pytest.raises(InvalidTokenError):
-        realm.authenticate_token(answer["access_token"])
-    assert "already revoked" in shop.ok("revoke-token", stdin=answer["access_token"] + "\n")
-
-    kept = [realm.password_token("acme", "shop", "alice", "wonderland").access_token for _ in "ab"]
-    assert "revoked 2 token(s)" in shop.ok("revoke-user-tokens", "acme", "shop", "alice")
-    for token in kept:
-        with pytest.raises(InvalidTokenError):
-            realm.authenticate_token(token)
-    realm.close()
-
-
-def test_a_wrong_password_gets_no_token(shop: Shell) -> None:
-    status, out, err = shop("token", "acme", "shop", "alice", "--password-stdin", stdin="nope\n")
-    assert status == 2
-    assert out == ""
-    assert err.startswith("baas-auth: error: ")
-    assert "nope" not in err
-
-
-def test_credentials_are_shown_once_and_regenerated(shop: Shell) -> None:
-    creds = json.loads(shop.ok("create-credentials", "acme", "shop"))
-    assert creds["organization"] == "acme"
-    assert creds["application"] == "shop"
-    org_creds = json.loads(shop.ok("create-credentials", "acme"))
-    assert org_creds["application"] is None
-
-    realm = shop.realm()
-    old = realm.client_token(creds["client_id"], creds["client_secret"]).access_token
-    fresh = json.loads(shop.ok("regenerate-credentials", creds["client_id"]))
-    assert fresh["client_id"] == creds["client_id"]
-    assert fresh["client_secret"] != creds["client_secret"]
+        realm.authenticate_token(token)
     with pytest.raises(InvalidClientError):
-        realm.client_token(creds["client_id"], creds["client_secret"])
+        realm.client_token(creds["client_id"], kept["client_secret"])
+    assert realm.client_token(creds["client_id"], fresh["client_secret"]).principal.app == "shop"
+    realm.close()
+
+    assert shop.json("delete-credentials", creds["client_id"]) == {"deleted": creds["client_id"]}
+    assert "no such client_id" in shop.fails("delete-credentials", creds["client_id"])
+    assert len(shop.json("list-credentials", "acme", "shop")) == 1
+    assert shop.ok("list-credentials", "acme", "sandbox").strip() == (
+        "no credentials in acme/sandbox")
+
+
+def test_users(shop: Cli) -> None:
+    shop.ok("create-user", "acme", "shop", "bob", "--no-password", "--not-activated")
+    assert shop.json("create-user", "acme", "shop", "bob", "--no-password", "--exist-ok")[
+        "created"] is False
+    assert "already in use" in shop.fails(
+        "create-user", "acme", "shop", "carol", "--email", "ALICE@example.com", "--no-password",
+        "--exist-ok")
+    users = shop.json("list-users", "acme", "shop")
+    assert [(u["username"], u["activated"]) for u in users] == [("alice", True), ("bob", False)]
+    assert shop.ok("list-users", "acme", "shop").splitlines()[0].split() == [
+        "USERNAME", "EMAIL", "ACTIVATED", "DISABLED", "UUID"]
+
+    shown = shop.json("show-user", "acme", "shop", "alice@example.com")
+    assert shown["username"] == "alice"
+    assert shown["effective_rules"] == ["get:/users/me"]
+    assert (shown["roles"], shown["groups"], shown["rules"], shown["lapsing_roles"]) == (
+        [], [], [], {})
+
+    assert shop.json("activate-user", "acme", "shop", "bob")["activated"] is True
+    assert "not activated" in shop.ok("deactivate-user", "acme", "shop", "bob")
+    assert shop.json("disable-user", "acme", "shop", "alice")["disabled"] is True
+    realm = shop.open()
+    with pytest.raises(InvalidGrantError):
+        realm.password_token("acme", "shop", "alice", PASSWORD)
+    assert "enabled, activated" in shop.ok("enable-user", "acme", "shop", "alice")
+
+    shop.ok("set-password", "acme", "shop", "alice", "--password-stdin", stdin="new-secret-9\n")
+    assert realm.password_token("acme", "shop", "alice", "new-secret-9").principal.username
+    token = shop.ok("token", "acme", "shop", "alice", "--password-stdin", stdin="new-secret-9\n")
+    assert realm.authenticate_token(token.strip()).username == "alice"
+    grant = shop.json("token", "acme", "shop", "alice", "--ttl-ms", "60000", "--password-stdin",
+                      stdin="new-secret-9\n")
+    assert (grant["token_type"], grant["expires_in"]) == ("Bearer", 60)
+    # Two tokens from the command line, one from the in-process password grant above.
+    assert shop.json("revoke-user-tokens", "acme", "shop", "alice") == {"revoked": 3}
+
+    assert "deleted user bob" in shop.ok("delete-user", "acme", "shop", "bob")
+    assert "no user 'bob'" in shop.fails("delete-user", "acme", "shop", "bob")
+    assert [u.username for u in realm.list_users("acme", "shop")] == ["alice"]
+    realm.close()
+
+
+def test_admins(shop: Cli) -> None:
+    created = shop.json("create-admin", "ann", "--org", "acme", "--email", "ann@example.com",
+                        "--password-stdin", stdin="pw-ann-secret\n")
+    assert (created["orgs"], created["disabled"], created["created"]) == (["acme"], False, True)
+    shop.ok("create-org", "globex")
+    out = shop.ok("create-admin", "zed", "--no-password")
+    assert "admin of no organization" in out
+    assert [a["username"] for a in shop.json("list-admins")] == ["ann", "zed"]
+    assert "ann@example.com" in shop.ok("list-admins")
+    assert shop.json("show-admin", "ann@example.com")["username"] == "ann"
+    assert "acme, globex" in shop.ok("add-admin-to-org", "ann", "globex")
+    assert shop.json("show-org", "globex")["admins"] == ["ann"]
+
+    shop.ok("set-admin-password", "ann", "--password-stdin", stdin="pw-ann-other\n")
+    token = shop.ok("admin-token", "ann", "--password-stdin", stdin="pw-ann-other\n").strip()
+    realm = shop.open()
+    assert realm.authenticate_token(token).orgs == frozenset({"acme", "globex"})
+    assert shop.json("disable-admin", "ann")["disabled"] is True
     with pytest.raises(InvalidTokenError):
-        realm.authenticate_token(old)
-    assert realm.client_token(fresh["client_id"], fresh["client_secret"]).principal.app == "shop"
-    org_grant = realm.client_token(org_creds["client_id"], org_creds["client_secret"])
-    assert org_grant.principal.kind == "org_client"
+        realm.authenticate_token(token)
+    assert "enabled" in shop.ok("enable-admin", "ann")
+    realm.admin_token("ann", "pw-ann-other")
+    assert shop.json("revoke-admin-tokens", "ann") == {"revoked": 1}
     realm.close()
 
 
-def test_admin_ttl_and_key_rotation(shop: Shell) -> None:
-    assert "admin of acme" in shop.ok(
-        "create-admin", "ann", "--org", "acme", "--password-stdin", stdin="pw-ann-secret\n"
-    )
-    assert "0 ms" in shop.ok("ttl", "acme", "shop", "0")
-    realm = shop.realm()
-    assert realm.admin_token("ann", "pw-ann-secret").principal.orgs == frozenset({"acme"})
-    forever = realm.password_token("acme", "shop", "alice", "wonderland")
-    assert forever.expires_in is None
-    realm.close()
-    assert "removed" in shop.ok("ttl", "acme", "shop", "none")
+def test_roles_groups_and_rules(shop: Cli) -> None:
+    role = shop.json("create-role", "acme", "shop", "editor", "--inactivity-ms", "60000")
+    assert (role["name"], role["inactivity_ms"], role["rules"]) == ("editor", 60000, [])
+    assert "exists" in shop.ok("create-role", "acme", "shop", "editor", "--exist-ok")
+    granted = shop.json("grant", "acme", "shop", "GET,PUT:/books/**", "--role", "editor")
+    assert granted == {"rule": "get,put:/books/**", "org": "acme", "app": "shop",
+                       "role": "editor"}
+    assert shop.json("show-role", "acme", "shop", "editor")["rules"] == ["get,put:/books/**"]
+    assert "editor   60000" in shop.ok("list-roles", "acme", "shop")
+    shop.ok("assign-role", "acme", "shop", "editor", "--user", "alice")
+    shop.ok("grant", "acme", "shop", "delete:/mine", "--user", "alice")
 
-    first_kid = shop.ok("rotate-key").split()[-1]
-    realm = shop.realm()
-    assert realm.authenticate_token(forever.access_token).username == "alice"  # older key
-    signed_with_first = realm.password_token("acme", "shop", "alice", "wonderland").access_token
+    assert shop.json("create-group", "acme", "shop", "/Staff")["path"] == "/Staff"
+    assert shop.json("create-group", "acme", "shop", "/staff", "--exist-ok")["created"] is False
+    shop.ok("grant", "acme", "shop", "post:/notes", "--group", "/staff")
+    shop.ok("create-role", "acme", "shop", "auditor")
+    shop.ok("assign-role", "acme", "shop", "auditor", "--group", "/staff")
+    assert "added alice to /staff" in shop.ok("add-to-group", "acme", "shop", "/staff", "alice")
+    assert shop.json("list-groups", "acme", "shop") == [
+        {"path": "/Staff", "rules": ["post:/notes"], "roles": ["auditor"]}]
+    group = shop.json("show-group", "acme", "shop", "/staff")
+    assert group["members"] == ["alice"]
+
+    shown = shop.json("show-user", "acme", "shop", "alice")
+    assert (shown["roles"], shown["groups"], shown["rules"]) == (
+        ["editor"], ["/Staff"], ["delete:/mine"])
+    assert shown["effective_rules"] == [
+        "get:/users/me", "delete:/mine", "post:/notes", "get,put:/books/**"]
+    assert shown["lapsing_roles"] == {"editor": 60000}
+    assert "editor (after 60000 ms idle)" in shop.ok("show-user", "acme", "shop", "alice")
+
+    realm = shop.open()
+    alice = realm.authenticate_token(realm.password_token(
+        "acme", "shop", "alice", PASSWORD).access_token)
+    assert realm.permits(alice, "PUT", "/books/1", org="acme", app="shop")
+    assert realm.permits(alice, "POST", "/notes", org="acme", app="shop")
+
+    unassign = ("unassign-role", "acme", "shop", "editor", "--user", "alice")
+    assert shop.json(*unassign)["changed"] is True
+    assert "did not have role editor" in shop.ok(*unassign)
+    revoke = ("revoke-grant", "acme", "shop", "post:/notes", "--group", "/staff")
+    assert "revoked post:/notes" in shop.ok(*revoke)
+    assert shop.json(*revoke)["changed"] is False
+    leave = ("remove-from-group", "acme", "shop", "/staff", "alice")
+    assert "took alice out of /staff" in shop.ok(*leave)
+    assert shop.json(*leave)["changed"] is False
+    assert not realm.permits(alice, "PUT", "/books/1", org="acme", app="shop")
+    assert not realm.permits(alice, "POST", "/notes", org="acme", app="shop")
+
+    assert shop.json("delete-group", "acme", "shop", "/staff")["deleted"] == "/staff"
+    assert "no group" in shop.fails("show-group", "acme", "shop", "/staff")
+    assert "deleted role editor" in shop.ok("delete-role", "acme", "shop", "editor")
+    assert "no role 'editor'" in shop.fails("show-role", "acme", "shop", "editor")
+    assert shop.ok("list-groups", "acme", "shop").strip() == "no groups in acme/shop"
     realm.close()
-    second_kid = shop.ok("rotate-key").split()[-1]
-    assert second_kid != first_kid
-    realm = shop.realm()
-    signed_with_second = realm.password_token("acme", "shop", "alice", "wonderland").access_token
-    realm.retire_signing_key(first_kid)  # the printed kid is the key that signed
-    with pytest.raises(InvalidTokenError):
-        realm.authenticate_token(signed_with_first)
-    assert realm.authenticate_token(signed_with_second).username == "alice"
-    realm.close()
+
+
+def test_tokens_and_keys(shop: Cli) -> None:
+    token = shop.ok("token", "acme", "shop", "alice", "--ttl-ms", "60000", "--password-stdin",
+                    stdin=PASSWORD + "\n").strip()
+    info = shop.json("token-info", stdin=token + "\n")
+    assert info["principal"]["username"] == "alice"
+    assert info["expires_at_ms"] - info["issued_at_ms"] == 60000
+    assert "token_id" not in info["principal"]
+    human = shop.ok("token-info", stdin=token + "\n")
+    assert "kind        app_user" in human
+    assert "expires_at  " in human
+
+    keys = shop.json("list-keys")
+    assert len(keys) == 1
+    assert keys[0]["current"] is True
+    first = keys[0]["kid"]
+    assert "the current signing key cannot be retired" in shop.fails("retire-key", first)
+    second = shop.json("rotate-key")["kid"]
+    assert [(k["kid"], k["current"]) for k in shop.json("list-keys")] == [
+        (second, True), (first, False)]
+    assert shop.ok("list-keys").splitlines()[0].split() == ["KID", "CURRENT"]
+    assert shop.json("retire-key", first) == {"retired": first}
+    assert "no signing key" in shop.fails("retire-key", first)
+    assert shop.fails("token-info", stdin=token + "\n")  # signed with the retired key
+
+    token = shop.ok("token", "acme", "shop", "alice", "--password-stdin",
+                    stdin=PASSWORD + "\n").strip()
+    assert shop.ok("revoke-token", stdin=token + "\n").strip() == "revoked"
+    assert shop.json("revoke-token", stdin=token + "\n") == {"revoked": False}
+    assert shop.json("purge-expired") == {"purged": 0}
+    assert "purged 0 expired" in shop.ok("purge-expired")
 
 
 @pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [
-        (["create-org", "acme"], "", "exists"),
         (["create-app", "nowhere", "shop"], "", "no organization"),
-        (["grant", "acme", "shop", "get:/a/***", "--role", "default"], "", ""),
-        (["create-user", "acme", "shop", "bob", "--password-stdin"], "\n", "password is empty"),
+        (["grant", "acme", "shop", "get:/a/***", "--role", "default"], "", "whole segment"),
+        (["grant", "acme", "shop", "get:/a", "--role", "nobody"], "", "no role"),
         (["regenerate-credentials", "YXA6nothing"], "", "client_id"),
         (["revoke-token"], "not-a-token\n", ""),
-        (["create-role", "acme", "shop", "bad name"], "", ""),
+        (["create-role", "acme", "shop", "bad name"], "", "role names"),
+        (["token", "acme", "shop", "alice", "--password-stdin"], "nope-nope\n", "invalid"),
+        (["show-user", "acme", "shop", "nobody"], "", "no user"),
     ],
 )
-def test_errors_are_one_line_and_exit_2(
-    shop: Shell, argv: list[str], stdin: str, message: str
+def test_failures_exit_1_with_one_line(
+    failing: Cli, argv: list[str], stdin: str, message: str
 ) -> None:
-    status, out, err = shop(*argv, stdin=stdin)
-    assert status == 2
-    assert out == ""
-    assert err.startswith("baas-auth: error: ")
-    assert err.count("\n") == 1
-    assert "Traceback" not in err
+    err = failing.fails(*argv, stdin=stdin)
     assert message in err
+    assert "nope-nope" not in err
+    report = json.loads(failing.fails("--json", *argv, stdin=stdin))
+    assert set(report) == {"error", "message"}
+    assert report["error"]
+
+
+def test_json_error_codes(failing: Cli) -> None:
+    shop = failing
+    codes = {
+        ("show-user", "acme", "shop", "nobody"): "not_found",
+        ("create-org", "acme"): "conflict",
+        ("create-role", "acme", "shop", "bad name"): "invalid",
+    }
+    for argv, code in codes.items():
+        assert json.loads(shop.fails("--json", *argv))["error"] == code
+    err = shop.fails("token", "acme", "shop", "alice", "--password-stdin", "--json",
+                     stdin="wrong-wrong\n")
+    assert json.loads(err)["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize(
@@ -204,37 +322,28 @@ def test_errors_are_one_line_and_exit_2(
         ["grant", "acme", "shop", "get:/x"],  # no target
         ["grant", "acme", "shop", "get:/x", "--role", "a", "--user", "b"],  # two targets
         ["ttl", "acme", "shop", "soon"],
+        ["ttl", "acme", "shop", "-5"],
         ["demo", "--host", "bad host"],
+        ["list-users", "acme"],
+        ["no-such-command"],
+        [],
     ],
 )
-def test_usage_errors_exit_2(shell: Shell, argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        cli.main(argv)
-    assert exited.value.code == 2
-    assert "usage: baas-auth" in shell.capsys.readouterr().err
+def test_usage_errors_exit_2(cli: Cli, argv: list[str]) -> None:
+    done = cli(*argv)
+    assert done.status == 2
+    assert "usage: baas-auth" in done.err
+    assert done.out == ""
 
 
-def test_realm_option_before_or_after_the_command(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    first, second = tmp_path / "one.db", tmp_path / "two.db"
-    assert cli.main(["--realm", f"sqlite:///{first}", "create-org", "acme"]) == 0
-    assert cli.main(["create-org", "globex", "--realm", f"sqlite:///{second}"]) == 0
-    capsys.readouterr()
-    for path, present, absent in ((first, "acme", "globex"), (second, "globex", "acme")):
-        realm = Realm(SQLiteStore(path))
-        assert realm.get_org(present).name == present
-        assert cli.main(["--realm", f"sqlite:///{path}", "create-app", absent, "x"]) == 2
-        realm.close()
-
-
-def test_realm_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "env.db"
-    monkeypatch.setenv("BAAS_REALM", f"sqlite:///{path}")
-    assert cli.main(["create-org", "acme"]) == 0
-    realm = Realm(SQLiteStore(path))
-    assert realm.get_org("acme").name == "acme"
-    realm.close()
+def test_realm_option_before_or_after_the_command(tmp_path: Path) -> None:
+    cli = Cli(tmp_path, realm=None)
+    assert cli.ok("--realm", "sqlite:///one.db", "create-org", "acme")
+    assert cli.ok("create-org", "globex", "--realm", "sqlite:///two.db", "--json")
+    assert json.loads(cli.ok("--json", "list-orgs", "--realm", "sqlite:///one.db")) == [
+        {"uuid": json.loads(cli.ok("show-org", "acme", "--json", "--realm",
+                                   "sqlite:///one.db"))["uuid"], "name": "acme"}]
+    assert "no organization" in cli.fails("--realm", "sqlite:///two.db", "show-org", "acme")
 
 
 def test_module_and_console_script_run(tmp_path: Path) -> None:
@@ -243,11 +352,21 @@ def test_module_and_console_script_run(tmp_path: Path) -> None:
         capture_output=True, text=True, env=server_env(), cwd=tmp_path, timeout=60, check=True,
     )
     assert done.stdout.strip() == f"baas-auth {__version__}"
-    script = shutil.which("baas-auth")
-    assert script, "the baas-auth console script is installed with the package"
-    done = subprocess.run(
-        [script, "--realm", f"sqlite:///{tmp_path / 'x.db'}", "create-org", "acme"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "created organization acme" in done.stdout
+    assert "created organization acme" in Cli(tmp_path).ok("create-org", "acme")
+
+
+def test_every_command_has_help_and_a_section_in_the_reference() -> None:
+    from baas_auth.cli.parser import build_parser
+
+    reference = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    parser = build_parser()
+    names = [
+        name for action in parser._subparsers._group_actions  # type: ignore[union-attr]
+        for name in getattr(action, "choices", {})
+    ]
+    assert len(names) > 50
+    for name in names:
+        assert f"`{name}" in reference, f"docs/cli.md does not describe {name}"
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args([name, "--help"])
+        assert exited.value.code == 0

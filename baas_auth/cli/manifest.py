@@ -1,0 +1,216 @@
+"""Reading a declaration file (``baas-auth apply realm.toml``): TOML by the standard library's
+``tomllib``, checked strictly (an unknown key is an error, naming where it is), names and rules
+checked and made canonical as the realm would."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from typing import BinaryIO, TypeVar, cast
+
+from baas_auth import records as rec
+from baas_auth.cli.failures import CommandError
+from baas_auth.cli.spec import (
+    FORMAT_VERSION,
+    AdminSpec,
+    AppSpec,
+    GroupSpec,
+    OrgSpec,
+    RealmSpec,
+    RoleSpec,
+    UserSpec,
+)
+from baas_auth.errors import ConfigError
+from baas_auth.realm.directory import RolesPreset
+from baas_auth.rules import Rule
+
+__all__ = ["ManifestError", "read_manifest"]
+
+T = TypeVar("T")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PRESETS = ("locked", "usergrid", "sandbox")
+
+
+class ManifestError(CommandError):
+    """The declaration file is not what ``apply`` reads; the message says where."""
+
+
+def read_manifest(stream: BinaryIO, source: str) -> RealmSpec:
+    try:
+        data = tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        raise ManifestError(f"{source}: not TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{source}: not UTF-8 text") from None
+    top = _Table(data, source)
+    version = top.take("version", int, FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ManifestError(f"{source}: version {version}; this baas-auth reads version 1")
+    orgs = top.tables("orgs", _org)
+    admins = top.tables("admins", _admin)
+    top.done()
+    return RealmSpec(_keyed(orgs, top.where + ".orgs"), _keyed(admins, top.where + ".admins"))
+
+
+class _Table:
+    """One table of the file: its keys taken one by one, with their types checked."""
+
+    def __init__(self, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ManifestError(f"{where}: expected a table")
+        self.data: dict[str, object] = data
+        self.where = where
+        self.seen: set[str] = set()
+
+    def take(self, key: str, kind: type[T], default: T) -> T:
+        self.seen.add(key)
+        value = self.data.get(key, default)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ManifestError(f"{self.where}.{key}: expected {_kind_name(kind)}")
+        return value
+
+    def names(self, key: str, canonical: Callable[[str], str]) -> list[str]:
+        """A list of names (or rules), each made canonical; duplicates once."""
+        items = self.take(key, list, [])
+        found: list[str] = []
+        for index, item in enumerate(items):
+            where = f"{self.where}.{key}[{index}]"
+            if not isinstance(item, str):
+                raise ManifestError(f"{where}: expected a string")
+            found.append(_checked(canonical, item, where))
+        return list(dict.fromkeys(found))
+
+    def tables(self, key: str, read: Callable[[str, _Table], T]) -> list[T]:
+        inner = _Table(self.take(key, dict, {}), f"{self.where}.{key}")
+        return [read(name, _Table(value, f"{inner.where}.{_quoted(name)}"))
+                for name, value in inner.data.items()]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ManifestError(f"{self.where}: unknown key {unknown[0]!r}")
+
+
+def _org(name: str, table: _Table) -> OrgSpec:
+    org = OrgSpec(_checked(rec.new_org_name, name, table.where))
+    org.apps = _keyed(table.tables("apps", _app), table.where + ".apps")
+    table.done()
+    return org
+
+
+def _app(name: str, table: _Table) -> AppSpec:
+    app = AppSpec(_checked(lambda n: rec.org_or_app_name(n, "application"), name, table.where))
+    preset = table.take("preset", str, "locked")
+    if preset not in _PRESETS:
+        raise ManifestError(f"{table.where}.preset: one of {', '.join(_PRESETS)}")
+    app.preset = cast(RolesPreset, preset)
+    if "accesstokenttl" in table.data:
+        app.ttl_ms = _ms(table.take("accesstokenttl", int, 0), table)
+    app.roles = _keyed(table.tables("roles", _role), table.where + ".roles")
+    app.groups = _keyed(table.tables("groups", _group), table.where + ".groups")
+    app.users = _keyed(table.tables("users", _user), table.where + ".users")
+    table.done()
+    return app
+
+
+def _role(name: str, table: _Table) -> RoleSpec:
+    role = RoleSpec(_checked(rec.role_name, name, table.where))
+    role.inactivity_ms = _ms(table.take("inactivity", int, 0), table)
+    role.rules = table.names("rules", _rule)
+    table.done()
+    return role
+
+
+def _group(path: str, table: _Table) -> GroupSpec:
+    group = GroupSpec(_checked(rec.group_path, path, table.where))
+    group.rules = table.names("rules", _rule)
+    group.roles = table.names("roles", rec.role_name)
+    group.members = table.names("members", rec.username)
+    table.done()
+    return group
+
+
+def _user(name: str, table: _Table) -> UserSpec:
+    user = UserSpec(_checked(rec.username, name, table.where))
+    user.email = _email(table)
+    user.password_env = _password_env(table)
+    user.roles = table.names("roles", rec.role_name)
+    user.groups = table.names("groups", rec.group_path)
+    user.rules = table.names("rules", _rule)
+    user.disabled = table.take("disabled", bool, False)
+    user.activated = table.take("activated", bool, True)
+    table.done()
+    return user
+
+
+def _admin(name: str, table: _Table) -> AdminSpec:
+    admin = AdminSpec(_checked(rec.username, name, table.where))
+    admin.email = _email(table)
+    admin.password_env = _password_env(table)
+    admin.orgs = table.names("orgs", lambda org: rec.org_or_app_name(org, "organization"))
+    admin.disabled = table.take("disabled", bool, False)
+    table.done()
+    return admin
+
+
+def _email(table: _Table) -> str | None:
+    value = table.take("email", str, "")
+    return _checked(rec.email, value, f"{table.where}.email") if value else None
+
+
+def _password_env(table: _Table) -> str | None:
+    name = table.take("password_env", str, "")
+    if name and not _ENV_NAME.fullmatch(name):
+        raise ManifestError(f"{table.where}.password_env: the name of an environment variable")
+    return name or None
+
+
+def _ms(value: int, table: _Table) -> int:
+    if value < 0:
+        raise ManifestError(f"{table.where}: milliseconds are a whole number >= 0")
+    return value
+
+
+def _rule(text: str) -> str:
+    return str(Rule.parse(text))
+
+
+def _checked(canonical: Callable[[str], T | None], value: str, where: str) -> T:
+    """``canonical(value)``; its ConfigError names where the value is."""
+    try:
+        checked = canonical(value)
+    except ConfigError as error:
+        raise ManifestError(f"{where}: {error}") from None
+    if checked is None:
+        raise ManifestError(f"{where}: empty")
+    return checked
+
+
+def _keyed(items: list[T], where: str) -> dict[str, T]:
+    """Items by their lower-cased name or path; two that differ only in case are an error."""
+    found: dict[str, T] = {}
+    for item in items:
+        key = _key_of(item).lower()
+        if key in found:
+            raise ManifestError(f"{where}: {_key_of(item)!r} is there twice (ignoring case)")
+        found[key] = item
+    return found
+
+
+def _key_of(item: object) -> str:
+    for attribute in ("path", "username", "name"):
+        value = getattr(item, attribute, None)
+        if isinstance(value, str):
+            return value
+    raise TypeError(item)  # not a spec value: a bug
+
+
+def _kind_name(kind: type) -> str:
+    names = {int: "a whole number", str: "a string", bool: "true or false", list: "an array",
+             dict: "a table"}
+    return names.get(kind, kind.__name__)
+
+
+def _quoted(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'

@@ -1,0 +1,164 @@
+"""The commands for tokens and signing keys: issue, inspect and revoke tokens; rotate, list and
+retire keys; collect expired token records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from baas_auth.cli.commands import Commands, add_org_app, where
+from baas_auth.cli.output import Output, as_object
+from baas_auth.cli.prompts import add_password_options, read_password, read_secret, read_token
+from baas_auth.errors import StoreError
+from baas_auth.model import TokenGrant
+from baas_auth.realm import Realm
+
+__all__ = ["register"]
+
+
+def register(commands: Commands) -> None:
+    _register_issuing(commands)
+    _register_revoking(commands)
+    _register_keys(commands)
+
+
+def _ttl_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--ttl-ms", type=int, default=0, help="0: the longest allowed")
+
+
+def _register_issuing(commands: Commands) -> None:
+    sub = commands.add("token", _token, "issue an app-user token (password grant)")
+    add_org_app(sub)
+    sub.add_argument("username")
+    _ttl_option(sub)
+    add_password_options(sub)
+    sub = commands.add("admin-token", _admin_token, "issue an admin-user token (password grant)")
+    sub.add_argument("username")
+    _ttl_option(sub)
+    add_password_options(sub)
+    text = "issue a client token (client_credentials grant)"
+    sub = commands.add("client-token", _client_token, text)
+    sub.add_argument("client_id")
+    _ttl_option(sub)
+    sub.add_argument(
+        "--secret-stdin", action="store_true", help="read the client secret from standard input"
+    )
+    text = "show what a token (read from standard input) stands for, and when it expires"
+    commands.add("token-info", _token_info, text)
+
+
+def _register_revoking(commands: Commands) -> None:
+    commands.add("revoke-token", _revoke_token, "revoke one token, read from standard input")
+    text = "revoke every token of an app user"
+    sub = commands.add("revoke-user-tokens", _revoke_user_tokens, text)
+    add_org_app(sub)
+    sub.add_argument("username")
+    text = "revoke every token of an admin user"
+    sub = commands.add("revoke-admin-tokens", _revoke_admin_tokens, text)
+    sub.add_argument("username")
+    text = "collect expired token records now (housekeeping: validity never depends on it)"
+    commands.add("purge-expired", _purge_expired, text)
+
+
+def _register_keys(commands: Commands) -> None:
+    text = "make a new current signing key (older tokens keep working)"
+    commands.add("rotate-key", _rotate_key, text)
+    commands.add("list-keys", _list_keys, "list the signing keys, the current one first")
+    text = "retire a signing key: every token it signed stops working"
+    sub = commands.add("retire-key", _retire_key, text)
+    sub.add_argument("kid")
+
+
+# -- issuing --------------------------------------------------------------------------------
+
+
+def _token(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    password = read_password(args, confirm=False) or ""
+    grant = realm.password_token(args.org, args.app, args.username, password, ttl_ms=args.ttl_ms)
+    _show_token(out, grant)
+
+
+def _admin_token(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    password = read_password(args, confirm=False) or ""
+    _show_token(out, realm.admin_token(args.username, password, ttl_ms=args.ttl_ms))
+
+
+def _client_token(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    secret = read_secret(args)
+    _show_token(out, realm.client_token(args.client_id, secret, ttl_ms=args.ttl_ms))
+
+
+def _show_token(out: Output, grant: TokenGrant) -> None:
+    """The token alone on stdout (``TOKEN=$(baas-auth token …)``), its life on stderr; with
+    ``--json``, the token endpoint's answer."""
+    body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
+    if grant.expires_in is not None:
+        body["expires_in"] = grant.expires_in
+    out.done(grant.access_token, body)
+    if not out.json:
+        life = "never expires" if grant.expires_in is None else f"expires in {grant.expires_in} s"
+        print(f"a token of {grant.principal.display_name}; it {life}", file=sys.stderr)
+
+
+def _token_info(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    info = realm.token_info(read_token())
+    if out.json:
+        out.record(as_object(info))
+        return
+    out.record(
+        {
+            **as_object(info.principal),
+            "issued_at": _when(info.issued_at_ms),
+            "expires_at": "never" if info.expires_at_ms is None else _when(info.expires_at_ms),
+        }
+    )
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+# -- revoking -------------------------------------------------------------------------------
+
+
+def _revoke_token(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    changed = realm.revoke_token(read_token())
+    out.done("revoked" if changed else "already revoked", {"revoked": changed})
+
+
+def _revoke_user_tokens(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    count = realm.revoke_user_tokens(args.org, args.app, args.username)
+    out.done(f"revoked {count} token(s) of {args.username} in {where(args)}", {"revoked": count})
+
+
+def _revoke_admin_tokens(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    count = realm.revoke_admin_tokens(args.username)
+    out.done(f"revoked {count} token(s) of admin user {args.username}", {"revoked": count})
+
+
+def _purge_expired(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    count = realm.purge_expired()
+    out.done(f"purged {count} expired token record(s)", {"purged": count})
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def _rotate_key(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    kid = realm.rotate_signing_key()
+    out.done(f"new signing key: {kid}", {"kid": kid})
+
+
+def _list_keys(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    ring = realm.keys
+    if ring is None:  # the store did not answer when the realm was opened
+        raise StoreError("the realm's signing keys could not be read")
+    older = sorted(ring.kids - {ring.current.kid})
+    rows = [{"kid": kid, "current": kid == ring.current.kid} for kid in [ring.current.kid, *older]]
+    out.table(rows, ("kid", "current"), empty="no signing keys")
+
+
+def _retire_key(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    realm.retire_signing_key(args.kid)
+    out.done(f"retired signing key {args.kid}", {"retired": args.kid})

@@ -1,0 +1,13 @@
+"""Framework helpers, each optional: ``baas_auth.integrations.fastapi``, ``.starlette``, ``.flask``
+and ``.django`` import their framework when they are imported themselves, never from here.
+
+This package holds the framework-free parts they share: what a route requires (``Requirement``),
+the middleware's realm and options (``Guard``), and ``scope["auth"]`` (``AuthCredentials``).
+"""
+
+from __future__ import annotations
+
+from baas_auth.integrations.guard import AUTHENTICATED, AuthCredentials, Guard
+from baas_auth.integrations.requirements import Requirement
+
+__all__ = ["AUTHENTICATED", "AuthCredentials", "Guard", "Requirement"]

@@ -1,0 +1,136 @@
+"""Flask helpers: ``init_app(app, realm, …)`` wraps ``app.wsgi_app``; ``current_principal`` is the
+caller; ``@require(…)`` guards a view. Importing this module imports Flask; ``import baas_auth``
+does not.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, request
+from flask import Response as FlaskResponse
+from typing_extensions import Unpack
+from werkzeug.local import LocalProxy
+
+from baas_auth.decision import MiddlewareOptions
+from baas_auth.errors import AuthError, BadRequestError, StoreError
+from baas_auth.http import Response
+from baas_auth.integrations.guard import Guard, unguarded_refusal
+from baas_auth.integrations.requirements import Requirement, check, screen
+from baas_auth.model import Principal
+from baas_auth.paths import wsgi_route_path
+from baas_auth.realm import Realm
+from baas_auth.wsgi import PRINCIPAL_KEY, AuthMiddleware
+
+__all__ = ["EXTENSION", "current_principal", "init_app", "require"]
+
+EXTENSION = "baas_auth"
+"""The key of ``app.extensions`` where ``init_app`` keeps the middleware's ``Guard``."""
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def init_app(app: Flask, realm: Realm, **options: Unpack[MiddlewareOptions]) -> AuthMiddleware:
+    """Wrap ``app.wsgi_app`` in baas_auth's middleware (the token and revoke endpoints come
+    with it) and remember it for ``require``. Returns the middleware."""
+    middleware = AuthMiddleware(app.wsgi_app, realm, **options)
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    app.extensions[EXTENSION] = Guard(realm, middleware.options)
+    return middleware
+
+
+def _principal() -> Principal | None:
+    if PRINCIPAL_KEY not in request.environ:
+        raise RuntimeError(
+            "baas_auth: no principal in the WSGI environ; wrap the app first: "
+            "baas_auth.integrations.flask.init_app(app, realm, application='org/app')"
+        )
+    principal: Principal | None = request.environ[PRINCIPAL_KEY]
+    return principal
+
+
+current_principal = cast(Principal, LocalProxy(_principal))
+"""The caller of the current request, as the middleware admitted it (the guest included)."""
+
+
+def _guard() -> Guard | None:
+    """The middleware's realm and options: from ``init_app``, or found as ``app.wsgi_app``."""
+    found = current_app.extensions.get(EXTENSION)
+    if isinstance(found, Guard):
+        return found
+    wrapped = current_app.wsgi_app
+    if isinstance(wrapped, AuthMiddleware):
+        return Guard(wrapped.realm, wrapped.options)
+    return None  # wrapped further out (around the whole WSGI app): rules and roles unknown
+
+
+def _refusal(requirement: Requirement) -> FlaskResponse | None:
+    """None when the caller of the current request meets ``requirement``; else the refusal,
+    rendered as the middleware renders its own (401, 403, or 503 when the store fails)."""
+    principal = _principal()
+    guard = _guard()
+    if guard is None:
+        if requirement.needs_realm:
+            raise RuntimeError("baas_auth: require(role=/rule=) needs init_app(app, realm, …)")
+        try:
+            screen(requirement, principal)
+        except AuthError as error:
+            return _flask(unguarded_refusal(error))
+        return None
+    path = _route_path()
+    try:
+        check(guard, requirement, principal, path)
+    except (AuthError, StoreError) as error:
+        target = None if principal is None else guard.application(principal, path)
+        return _flask(guard.refusal(error, target))
+    return None
+
+
+def _route_path() -> str:
+    try:
+        return wsgi_route_path(request.environ.get("PATH_INFO", ""))
+    except BadRequestError:
+        return "/"  # routes to no application: a requirement that needs one is refused
+
+
+def _flask(response: Response) -> FlaskResponse:
+    return FlaskResponse(response.body, status=response.status, headers=list(response.headers))
+
+
+def require(
+    *, authenticated: bool = True, role: str | None = None, rule: str | None = None
+) -> Callable[[View], View]:
+    """Decorate a view (sync or async) so that it runs only for callers meeting the
+    requirement; others get the middleware's 401 or 403. Put it below ``@app.route``.
+
+    Args:
+        authenticated: refuse the guest; with False a guest is judged by ``rule``.
+        role: an app role the caller must hold (its own, through a group, or ``default``).
+        rule: ``verbs:paths`` the realm must permit the caller, e.g. ``"put:/books"``.
+
+    Raises:
+        ConfigError: a bad role name or rule text (at decoration time).
+    """
+    requirement = Requirement.build(authenticated=authenticated, role=role, rule=rule)
+
+    def decorate(view: View) -> View:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                answer = _refusal(requirement)
+                return answer if answer is not None else await view(*args, **kwargs)
+
+            return cast(View, guarded_async)
+
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            answer = _refusal(requirement)
+            return answer if answer is not None else view(*args, **kwargs)
+
+        return cast(View, guarded)
+
+    return decorate

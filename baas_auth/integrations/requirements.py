@@ -1,0 +1,160 @@
+"""What a route requires of its caller, and the check of it against the principal the middleware
+admitted: authenticated, an app role, and/or permission for a rule. No framework here.
+
+The middleware has already authenticated the request and checked its own method and path against
+the rules; a requirement adds to that, it never re-reads a credential. Refusals are ``AuthError``s
+(401 for a guest or a missing principal, 403 otherwise) that the helpers render as the middleware
+renders its own (``Guard.refusal``); a store failure is a ``StoreError`` (503), never "allow".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baas_auth import records as rec
+from baas_auth.errors import (
+    AuthenticationError,
+    AuthError,
+    BadRequestError,
+    ConfigError,
+    ForbiddenError,
+)
+from baas_auth.integrations.guard import Guard
+from baas_auth.integrations.roles import holds_role
+from baas_auth.model import Principal
+from baas_auth.paths import check_route_path
+from baas_auth.realm import AsyncRealm, Realm
+from baas_auth.realm.drive import Driver
+from baas_auth.realm.drive_async import Driver as AsyncDriver
+from baas_auth.rules import VERBS, Rule
+
+__all__ = ["Requirement", "check", "check_async", "refused", "screen"]
+
+_GUEST_REFUSED = "No application guest access authorized"  # the middleware's words (gate.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """Build it with ``Requirement.build``; every field must hold for the caller to pass."""
+
+    authenticated: bool = True
+    role: str | None = None
+    permissions: tuple[tuple[str, str], ...] = ()
+    """``(method, path)`` pairs the realm must permit the caller, from ``rule=``."""
+
+    @classmethod
+    def build(
+        cls, *, authenticated: bool = True, role: str | None = None, rule: str | None = None
+    ) -> Requirement:
+        """Check the arguments now, at import time of the route, not per request.
+
+        Args:
+            authenticated: refuse the guest (401). With False, a guest is judged by ``rule``.
+            role: an app role the caller must hold (its own, a group's, or ``default``).
+            rule: ``verbs:paths`` such as ``"put,delete:/books"``: the caller must be permitted
+                every verb on every path (concrete paths: no ``*`` and no ``${user}``).
+
+        Raises:
+            ConfigError: a bad role name or rule text.
+        """
+        if not isinstance(authenticated, bool):
+            raise ConfigError(f"authenticated is True or False, not {authenticated!r}")
+        checked_role = None if role is None else rec.role_name(role)
+        permissions = () if rule is None else _permissions(rule)
+        return cls(authenticated, checked_role, permissions)
+
+    def __str__(self) -> str:
+        parts = ["authenticated" if self.authenticated else "anyone"]
+        if self.role is not None:
+            parts.append(f"role={self.role}")
+        parts.extend(f"{method} {path}" for method, path in self.permissions)
+        return ", ".join(parts)
+
+    @property
+    def needs_realm(self) -> bool:
+        return self.role is not None or bool(self.permissions)
+
+
+def _permissions(rule: str) -> tuple[tuple[str, str], ...]:
+    parsed = Rule.parse(rule)
+    for path in parsed.patterns:
+        if "*" in path or "${user}" in path:
+            raise ConfigError(f"require(rule={rule!r}): name paths without * or ${{user}}")
+        try:
+            check_route_path(path)
+        except BadRequestError as error:
+            raise ConfigError(f"require(rule={rule!r}): {error.error_description}") from None
+    verbs = [verb for verb in VERBS if verb in parsed.verbs]
+    return tuple((verb.upper(), path) for verb in verbs for path in parsed.patterns)
+
+
+def refused(principal: Principal | None) -> AuthError:
+    """The refusal the middleware would give: 401 to a guest (or no principal), else 403."""
+    if principal is None or not principal.is_authenticated:
+        return AuthenticationError(_GUEST_REFUSED)
+    return ForbiddenError()
+
+
+def screen(requirement: Requirement, principal: Principal | None) -> None:
+    """The part of the check that needs no realm: 401 for a guest where one is refused."""
+    if principal is None:  # the middleware passed a CORS preflight through unauthenticated
+        raise refused(None)
+    if not principal.is_authenticated and (requirement.authenticated or requirement.role):
+        raise refused(principal)
+
+
+def _target(guard: Guard, principal: Principal, route_path: str) -> tuple[str, str]:
+    target = guard.application(principal, route_path)
+    if target is None:  # under /management there is no app whose roles or rules apply
+        raise refused(principal)
+    return target
+
+
+def check(guard: Guard, requirement: Requirement, principal: Principal | None, path: str) -> None:
+    """Raise the refusal unless ``principal`` meets ``requirement``; ``path`` is the request's
+    route path (it names the application in multi-tenant mode). Blocks on a sync realm's store.
+
+    Raises:
+        AuthError: 401 or 403.
+        StoreError: the store failed (503).
+    """
+    screen(requirement, principal)
+    if principal is None or not requirement.needs_realm:
+        return
+    realm = guard.realm
+    if not isinstance(realm, Realm):
+        raise TypeError("check() takes a Guard over a Realm; use check_async for an AsyncRealm")
+    org, app = _target(guard, principal, path)
+    if requirement.role is not None:
+        flow = holds_role(principal, org, app, requirement.role, realm.state.now_ms())
+        if not Driver(realm.store).run(flow):
+            raise refused(principal)
+    case_sensitive = guard.options.case_sensitive
+    for method, rule_path in requirement.permissions:
+        if not realm.permits(
+            principal, method, rule_path, org=org, app=app, case_sensitive=case_sensitive
+        ):
+            raise refused(principal)
+
+
+async def check_async(
+    guard: Guard, requirement: Requirement, principal: Principal | None, path: str
+) -> None:
+    """``check`` for a Guard over an ``AsyncRealm`` (the twin of ``check``, awaiting)."""
+    screen(requirement, principal)
+    if principal is None or not requirement.needs_realm:
+        return
+    realm = guard.realm
+    if not isinstance(realm, AsyncRealm):
+        raise TypeError("check_async() takes a Guard over an AsyncRealm; use check for a Realm")
+    org, app = _target(guard, principal, path)
+    if requirement.role is not None:
+        flow = holds_role(principal, org, app, requirement.role, realm.state.now_ms())
+        if not await AsyncDriver(realm.store).run(flow):
+            raise refused(principal)
+    case_sensitive = guard.options.case_sensitive
+    for method, rule_path in requirement.permissions:
+        if not await realm.permits(
+            principal, method, rule_path, org=org, app=app, case_sensitive=case_sensitive
+        ):
+            raise refused(principal)

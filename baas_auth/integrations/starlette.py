@@ -1,0 +1,200 @@
+"""Starlette helpers: ``require(…)`` for endpoints, ``protect(app, realm, …)``, and the check that
+the FastAPI helpers share. Importing this module imports Starlette; ``import baas_auth`` does not.
+
+``request.user`` (the ``Principal``) and ``request.auth`` (``.scopes``) need no helper: the ASGI
+middleware sets ``scope["user"]`` and ``scope["auth"]``, so Starlette's ``@requires`` works as is.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response as StarletteResponse
+from starlette.websockets import WebSocket
+from typing_extensions import Unpack
+
+from baas_auth.asgi import PRINCIPAL_KEY, AuthMiddleware
+from baas_auth.decision import MiddlewareOptions
+from baas_auth.errors import AuthError, BadRequestError, StoreError
+from baas_auth.http import Response
+from baas_auth.integrations.guard import AuthCredentials, Guard, unguarded_refusal
+from baas_auth.integrations.requirements import Requirement, check, check_async, refused
+from baas_auth.model import Principal
+from baas_auth.paths import strip_root_path
+from baas_auth.realm import AsyncRealm, Realm
+
+__all__ = [
+    "Refused",
+    "enforce",
+    "principal_of",
+    "protect",
+    "refusal_handler",
+    "require",
+    "to_starlette",
+]
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_POLICY_VIOLATION = 1008  # the websocket close code the middleware refuses with
+
+
+def principal_of(conn: HTTPConnection) -> Principal | None:
+    """The principal the middleware admitted (None only for a passed-through CORS preflight).
+
+    Raises:
+        RuntimeError: no baas_auth middleware is in front of this app: nothing was checked.
+    """
+    if PRINCIPAL_KEY not in conn.scope:
+        raise RuntimeError(
+            "baas_auth: no principal in the scope; add the middleware first: "
+            "app.add_middleware(baas_auth.asgi.AuthMiddleware, realm, application='org/app') "
+            "or baas_auth.integrations.starlette.protect(app, realm, …)"
+        )
+    principal: Principal | None = conn.scope[PRINCIPAL_KEY]
+    return principal
+
+
+def _guard_of(conn: HTTPConnection) -> Guard:
+    credentials = conn.scope.get("auth")
+    if not isinstance(credentials, AuthCredentials):
+        # Another middleware (Starlette's AuthenticationMiddleware, say) replaced scope["auth"]
+        # after baas_auth's: the realm that admitted the request is out of reach.
+        raise RuntimeError("baas_auth: scope['auth'] is not baas_auth's; was it replaced?")
+    return credentials.guard
+
+
+def _route_path(conn: HTTPConnection) -> str:
+    """The path the middleware routed: before any ``Mount`` added to ``root_path``."""
+    scope = conn.scope
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    try:
+        return strip_root_path(scope.get("path", ""), root_path)
+    except BadRequestError:
+        return "/"  # routes to no application: a requirement that needs one is refused
+
+
+async def enforce(conn: HTTPConnection, requirement: Requirement) -> Response | None:
+    """None when the caller meets ``requirement``; else the refusal, rendered as the
+    middleware renders its own (401 or 403, or 503 when the store fails)."""
+    principal = principal_of(conn)
+    if principal is None:
+        return unguarded_refusal(refused(None))
+    guard = _guard_of(conn)
+    path = _route_path(conn)
+    try:
+        await _check(guard, requirement, principal, path)
+    except (AuthError, StoreError) as error:
+        return guard.refusal(error, guard.application(principal, path))
+    return None
+
+
+async def _check(guard: Guard, requirement: Requirement, principal: Principal, path: str) -> None:
+    """Run the check where it does not block the event loop: awaited with an AsyncRealm, on a
+    worker thread for a Realm whose store blocks (SQLite), inline for the memory store."""
+    if isinstance(guard.realm, AsyncRealm):
+        await check_async(guard, requirement, principal, path)
+    elif requirement.needs_realm and getattr(guard.realm.store, "blocking", True):
+        await run_in_threadpool(check, guard, requirement, principal, path)
+    else:
+        check(guard, requirement, principal, path)
+
+
+def to_starlette(response: Response) -> StarletteResponse:
+    """A refusal as a Starlette response, headers as the middleware sends them (a 401 may
+    carry two ``WWW-Authenticate`` challenges, which a header mapping cannot hold)."""
+    answer = StarletteResponse(response.body, status_code=response.status)
+    answer.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    return answer
+
+
+class Refused(HTTPException):
+    """A refusal raised from a FastAPI dependency. ``refusal_handler`` (installed by
+    ``protect``) sends ``response``, the middleware's JSON; without it, the framework's own
+    HTTPException handler still answers with the right status and challenge."""
+
+    def __init__(self, response: Response) -> None:
+        challenges = [v for k, v in response.headers if k == "www-authenticate"]
+        headers = {"www-authenticate": ", ".join(challenges)} if challenges else None
+        super().__init__(response.status, _description(response), headers)
+        self.response = response
+
+
+def _description(response: Response) -> str:
+    body = json.loads(response.body)
+    return str(body.get("error_description", "")) if isinstance(body, dict) else ""
+
+
+async def refusal_handler(request: Request, exc: Exception) -> StarletteResponse:
+    """The exception handler ``protect`` installs for ``Refused``."""
+    if not isinstance(exc, Refused):  # registered for Refused only; be safe anyway
+        raise exc
+    return to_starlette(exc.response)
+
+
+def protect(
+    app: Starlette, realm: Realm | AsyncRealm, **options: Unpack[MiddlewareOptions]
+) -> None:
+    """Put baas_auth's middleware in front of a Starlette or FastAPI ``app`` and install the
+    handler that renders ``require`` refusals as the middleware renders its own.
+
+    The same as ``app.add_middleware(baas_auth.asgi.AuthMiddleware, realm, **options)`` plus
+    ``app.add_exception_handler(Refused, refusal_handler)``.
+    """
+    app.add_middleware(AuthMiddleware, realm, **options)
+    app.add_exception_handler(Refused, refusal_handler)
+
+
+def require(
+    *, authenticated: bool = True, role: str | None = None, rule: str | None = None
+) -> Callable[[Endpoint], Endpoint]:
+    """Decorate a Starlette endpoint (function or ``HTTPEndpoint`` method; http or websocket)
+    so that it runs only for callers meeting the requirement; others get the middleware's 401
+    or 403 (a websocket is closed with 1008 before it is accepted).
+
+    Args:
+        authenticated: refuse the guest; with False a guest is judged by ``rule``.
+        role: an app role the caller must hold (its own, through a group, or ``default``).
+        rule: ``verbs:paths`` the realm must permit the caller, e.g. ``"put:/books"``.
+
+    Raises:
+        ConfigError: a bad role name or rule text (at decoration time).
+    """
+    requirement = Requirement.build(authenticated=authenticated, role=role, rule=rule)
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            conn = _connection(args, kwargs)
+            refusal = await enforce(conn, requirement)
+            if refusal is not None:
+                if isinstance(conn, WebSocket):
+                    await conn.close(code=_POLICY_VIOLATION)
+                    return None
+                return to_starlette(refusal)
+            return await _call(endpoint, *args, **kwargs)
+
+        return cast(Endpoint, guarded)
+
+    return decorate
+
+
+def _connection(args: tuple[Any, ...], kwargs: dict[str, Any]) -> HTTPConnection:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, HTTPConnection):
+            return value
+    raise TypeError("baas_auth require(): the endpoint takes no Request or WebSocket")
+
+
+async def _call(endpoint: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Starlette runs a sync endpoint on a thread; the wrapper (async) must do the same."""
+    if inspect.iscoroutinefunction(endpoint):
+        return await cast(Callable[..., Awaitable[Any]], endpoint)(*args, **kwargs)
+    return await run_in_threadpool(endpoint, *args, **kwargs)
+

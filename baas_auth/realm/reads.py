@@ -1,0 +1,140 @@
+"""Reading the model back, as flows: the orgs, users, groups, admins and clients of a scope, and
+what one user holds (its own roles, groups and rules) and what applies to it (the union that
+``baas_auth.policy`` assembles). Scans read one key range each; no secret or hash leaves here.
+"""
+
+from __future__ import annotations
+
+from baas_auth import records as rec
+from baas_auth.errors import ConfigError, StoreError
+from baas_auth.model import AdminUser, ClientInfo, Group, Org, User
+from baas_auth.policy import user_policy
+from baas_auth.realm.commands import Flow, get_many, scan
+from baas_auth.realm.directory import _admin_value, _user_value
+from baas_auth.realm.lookups import app_of, load, org_of, user_of
+from baas_auth.realm.state import RealmState
+
+__all__ = [
+    "effective_rules",
+    "get_group",
+    "list_admins",
+    "list_credentials",
+    "list_groups",
+    "list_orgs",
+    "list_users",
+    "user_groups",
+    "user_roles",
+    "user_rules",
+]
+
+
+def list_orgs() -> Flow[list[Org]]:
+    rows = yield from scan(rec.org_prefix())
+    orgs = [rec.decode(rec.OrgRecord, raw) for _, raw in rows]
+    return [Org(org.uuid, org.name) for org in orgs]
+
+
+def list_users(org: str, app: str) -> Flow[list[User]]:
+    """Every user of the app, by username (ignoring case)."""
+    found = yield from app_of(org, app)
+    rows = yield from scan(rec.user_prefix(found.org, found.name))
+    users = [_user_value(rec.decode(rec.UserRecord, raw)) for _, raw in rows]
+    return sorted(users, key=lambda user: (user.username.lower(), user.uuid))
+
+
+def list_groups(org: str, app: str) -> Flow[list[Group]]:
+    """Every group of the app with its rules and roles, by path (ignoring case)."""
+    found = yield from app_of(org, app)
+    rows = yield from scan(rec.group_prefix(found.org, found.name))
+    return [_group_value(rec.decode(rec.GroupRecord, raw)) for _, raw in rows]
+
+
+def get_group(org: str, app: str, path: str) -> Flow[Group]:
+    found = yield from app_of(org, app)
+    key = rec.group_key(found.org, found.name, rec.group_path(path))
+    missing = f"no group {path!r} in {found.org}/{found.name}"
+    return _group_value((yield from load(rec.GroupRecord, key, missing)))
+
+
+def list_admins() -> Flow[list[AdminUser]]:
+    """Every admin user, by username (ignoring case)."""
+    rows = yield from scan(rec.admin_prefix())
+    admins = [_admin_value(rec.decode(rec.AdminRecord, raw)) for _, raw in rows]
+    return sorted(admins, key=lambda admin: (admin.username.lower(), admin.uuid))
+
+
+def list_credentials(org: str, app: str | None) -> Flow[list[ClientInfo]]:
+    """The client_ids of an org: all of them (its own and its apps') when ``app`` is None,
+    else the app's. Org credentials first, then by app and client_id."""
+    org_name = (yield from org_of(org)).name
+    app_name = None if app is None else (yield from app_of(org_name, app)).name
+    rows = yield from scan(rec.client_prefix())
+    clients = [rec.decode(rec.ClientRecord, raw) for _, raw in rows]
+    chosen = [
+        ClientInfo(client.client_id, client.org, client.app)
+        for client in clients
+        if client.org == org_name and (app_name is None or client.app == app_name)
+    ]
+    return sorted(chosen, key=lambda info: (info.app is not None, info.app or "", info.client_id))
+
+
+def user_roles(org: str, app: str, name: str) -> Flow[tuple[str, ...]]:
+    """The roles given to the user itself (not those it has through its groups)."""
+    user = yield from user_of((yield from app_of(org, app)), name)
+    return tuple(user.roles)
+
+
+def user_rules(org: str, app: str, name: str) -> Flow[tuple[str, ...]]:
+    """The rules granted to the user itself."""
+    user = yield from user_of((yield from app_of(org, app)), name)
+    return tuple(user.rules)
+
+
+def user_groups(org: str, app: str, name: str) -> Flow[tuple[str, ...]]:
+    """The paths of the user's groups, spelled as each group is (a membership of a group
+    deleted since keeps its lower-case path)."""
+    found = yield from app_of(org, app)
+    user = yield from user_of(found, name)
+    groups = yield from _groups_of(found, user)
+    spelled = {group.path.lower(): group.path for group in groups}
+    return tuple(spelled.get(path.lower(), path) for path in user.groups)
+
+
+def effective_rules(
+    state: RealmState, org: str, app: str, name: str, inactive_ms: int | None
+) -> Flow[tuple[str, ...]]:
+    """Every rule that applies to the user, each once, in the order the policy assembles them:
+    ``get:/users/me``, its own rules, its groups' rules, the rules of the ``default`` role, of
+    its roles and of its groups' roles, the rules of roles that lapse last. A role other than
+    ``default`` with ``inactivity_ms > 0`` lapses for a token idle longer than that: given a
+    token's longest idle gap ``inactive_ms``, the rules of the roles lapsed by then are left
+    out. Whether the user may sign in at all (disabled, not activated) is not considered."""
+    if inactive_ms is not None and (
+        isinstance(inactive_ms, bool) or not isinstance(inactive_ms, int) or inactive_ms < 0
+    ):
+        raise ConfigError("inactive_ms is a whole number of milliseconds >= 0, or None")
+    found = yield from app_of(org, app)
+    user = yield from user_of(found, name)
+    groups = yield from _groups_of(found, user)
+    rows = yield from scan(rec.role_prefix(found.org, found.name))
+    roles = {role.name: role for role in (rec.decode(rec.RoleRecord, raw) for _, raw in rows)}
+    try:
+        policy = user_policy(user, roles, groups, state.rules)
+    except ConfigError as error:  # checked when granted: the store was changed behind us
+        raise StoreError(f"a stored rule does not parse: {error}") from error
+    live = [
+        rules for limit, rules in policy.timed if inactive_ms is None or inactive_ms <= limit
+    ]
+    texts = [str(rule) for rule in (*policy.always, *(rule for rules in live for rule in rules))]
+    return tuple(dict.fromkeys(texts))
+
+
+def _groups_of(app: rec.AppRecord, user: rec.UserRecord) -> Flow[list[rec.GroupRecord]]:
+    """The user's groups that exist (one read for all of them)."""
+    keys = [rec.group_key(app.org, app.name, path) for path in user.groups]
+    rows = (yield from get_many(keys)) if keys else []
+    return [rec.decode(rec.GroupRecord, raw) for raw in rows if raw is not None]
+
+
+def _group_value(group: rec.GroupRecord) -> Group:
+    return Group(group.path, tuple(group.rules), tuple(group.roles))
