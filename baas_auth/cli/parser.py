@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from baas_auth import __version__
-from baas_auth.cli import access, accounts, declarative, orgs, tokens
+from baas_auth.cli import access, accounts, check, declarative, orgs, tokens
 from baas_auth.cli.commands import Commands
 
 __all__ = ["build_parser"]
@@ -19,8 +19,7 @@ SUBJECTS = (
     access.register,
     tokens.register,
     declarative.register,
-    # `check` (may this principal send METHOD to PATH, and why) comes from the work on
-    # Realm.explain: a module baas_auth/cli/check.py whose register() is listed here.
+    check.register,
 )
 """The modules that add the administrative commands, in the order ``--help`` lists them."""
 

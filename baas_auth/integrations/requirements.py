@@ -20,12 +20,9 @@ from baas_auth.errors import (
     ForbiddenError,
 )
 from baas_auth.integrations.guard import Guard
-from baas_auth.integrations.roles import holds_role
 from baas_auth.model import Principal
 from baas_auth.paths import check_route_path
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.realm.drive import Driver
-from baas_auth.realm.drive_async import Driver as AsyncDriver
 from baas_auth.rules import VERBS, Rule
 
 __all__ = ["Requirement", "check", "check_async", "refused", "screen"]
@@ -125,10 +122,9 @@ def check(guard: Guard, requirement: Requirement, principal: Principal | None, p
     if not isinstance(realm, Realm):
         raise TypeError("check() takes a Guard over a Realm; use check_async for an AsyncRealm")
     org, app = _target(guard, principal, path)
-    if requirement.role is not None:
-        flow = holds_role(principal, org, app, requirement.role, realm.state.now_ms())
-        if not Driver(realm.store).run(flow):
-            raise refused(principal)
+    role = requirement.role
+    if role is not None and not realm.holds_role(principal, role, org=org, app=app):
+        raise refused(principal)
     case_sensitive = guard.options.case_sensitive
     for method, rule_path in requirement.permissions:
         if not realm.permits(
@@ -148,10 +144,9 @@ async def check_async(
     if not isinstance(realm, AsyncRealm):
         raise TypeError("check_async() takes a Guard over an AsyncRealm; use check for a Realm")
     org, app = _target(guard, principal, path)
-    if requirement.role is not None:
-        flow = holds_role(principal, org, app, requirement.role, realm.state.now_ms())
-        if not await AsyncDriver(realm.store).run(flow):
-            raise refused(principal)
+    role = requirement.role
+    if role is not None and not await realm.holds_role(principal, role, org=org, app=app):
+        raise refused(principal)
     case_sensitive = guard.options.case_sensitive
     for method, rule_path in requirement.permissions:
         if not await realm.permits(

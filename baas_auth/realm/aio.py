@@ -442,6 +442,13 @@ class AsyncRealm:
 
     # -- reading the model ----------------------------------------------------------------
 
+    async def holds_role(self, principal: Principal, role: str, *, org: str, app: str) -> bool:
+        """Whether ``principal`` is an active app user of ``org/app`` holding ``role``: given to
+        it, through one of its groups, or ``default``; a role that no longer exists is no one's,
+        and one that lapses for inactivity counts for this token only while it is live (which,
+        like ``permits``, counts as a use of the token). Clients and admin users hold no roles."""
+        return await self._run(flows.holds_role(self.state, principal, org, app, role))
+
     async def list_orgs(self) -> list[Org]:
         """Every organization, by name."""
         return await self._run(flows.list_orgs())

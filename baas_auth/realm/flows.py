@@ -50,6 +50,7 @@ from baas_auth.realm.layout import upgrade_layout
 from baas_auth.realm.reads import (
     effective_rules,
     get_group,
+    holds_role,
     list_admins,
     list_credentials,
     list_groups,
@@ -102,6 +103,7 @@ __all__ = [
     "get_role",
     "get_user",
     "guest",
+    "holds_role",
     "is_self",
     "list_admins",
     "list_apps",

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from baas_auth import records as rec
 from baas_auth.errors import ConfigError, StoreError
-from baas_auth.model import AdminUser, ClientInfo, Group, Org, User
+from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
 from baas_auth.policy import user_policy
-from baas_auth.realm.commands import Flow, get_many, scan
+from baas_auth.realm.commands import Flow, get, get_many, scan, touch_token
 from baas_auth.realm.directory import _admin_value, _user_value
 from baas_auth.realm.lookups import app_of, load, org_of, user_of
 from baas_auth.realm.state import RealmState
@@ -17,6 +17,7 @@ from baas_auth.realm.state import RealmState
 __all__ = [
     "effective_rules",
     "get_group",
+    "holds_role",
     "list_admins",
     "list_credentials",
     "list_groups",
@@ -138,3 +139,45 @@ def _groups_of(app: rec.AppRecord, user: rec.UserRecord) -> Flow[list[rec.GroupR
 
 def _group_value(group: rec.GroupRecord) -> Group:
     return Group(group.path, tuple(group.rules), tuple(group.roles))
+
+
+_DEFAULT_ROLE = "default"  # every active user has it (baas_auth.policy)
+
+
+def holds_role(
+    state: RealmState, principal: Principal, org: str, app: str, role: str
+) -> Flow[bool]:
+    """Whether ``principal`` is an active app user of ``org/app`` holding ``role`` (given to it,
+    through a group, or ``default``), the role exists, and it has not lapsed for this token.
+
+    Only app users hold roles: clients and admin users hold none."""
+    org, app, role = org.lower(), app.lower(), role.lower()
+    now_ms = state.now_ms()
+    if principal.kind != "app_user" or principal.uuid is None or not principal.covers(org, app):
+        return False
+    raw = yield from get(rec.user_key(org, app, principal.uuid))
+    user = None if raw is None else rec.decode(rec.UserRecord, raw)
+    if user is None or user.uuid != principal.uuid or user.disabled or not user.activated:
+        return False
+    group_keys = [rec.group_key(org, app, path) for path in user.groups]
+    role_raw, *groups = yield from get_many([rec.role_key(org, app, role), *group_keys])
+    if role_raw is None:  # a role that does not exist is no one's, whatever a record still says
+        return False
+    names = {_DEFAULT_ROLE, *user.roles}
+    for group in groups:
+        if group is not None:
+            names.update(rec.decode(rec.GroupRecord, group).roles)
+    if role not in names:
+        return False
+    return (yield from _still_live(principal, rec.decode(rec.RoleRecord, role_raw), now_ms))
+
+
+def _still_live(principal: Principal, role: rec.RoleRecord, now_ms: int) -> Flow[bool]:
+    """A role with ``inactivity_ms`` lapses for a token idle longer than that (behaviour §5.3);
+    the token's longest idle gap is what ``touch_token`` reports, as the gate reads it."""
+    if role.inactivity_ms <= 0 or role.name == _DEFAULT_ROLE:
+        return True
+    if principal.token_id is None:
+        return False
+    inactive = yield from touch_token(principal.token_id, now_ms)
+    return inactive is not None and inactive <= role.inactivity_ms

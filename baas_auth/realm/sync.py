@@ -437,6 +437,13 @@ class Realm:
 
     # -- reading the model ----------------------------------------------------------------
 
+    def holds_role(self, principal: Principal, role: str, *, org: str, app: str) -> bool:
+        """Whether ``principal`` is an active app user of ``org/app`` holding ``role``: given to
+        it, through one of its groups, or ``default``; a role that no longer exists is no one's,
+        and one that lapses for inactivity counts for this token only while it is live (which,
+        like ``permits``, counts as a use of the token). Clients and admin users hold no roles."""
+        return self._run(flows.holds_role(self.state, principal, org, app, role))
+
     def list_orgs(self) -> list[Org]:
         """Every organization, by name."""
         return self._run(flows.list_orgs())

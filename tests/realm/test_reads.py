@@ -193,3 +193,27 @@ def test_effective_rules_leave_out_lapsed_roles(shop: Realm, clock: FakeClock) -
 def test_effective_rules_of_a_disabled_user_are_listed(shop: Realm) -> None:
     shop.update_user("acme", "shop", "alice", disabled=True)
     assert shop.effective_rules("acme", "shop", "alice")[0] == "get:/users/me"
+
+
+def test_holds_role_counts_own_group_and_default_roles(shop: Realm) -> None:
+    from baas_auth.model import Principal
+
+    shop.create_role("acme", "shop", "editor")
+    shop.create_role("acme", "shop", "reviewer")
+    shop.create_group("acme", "shop", "/staff")
+    shop.assign_role("acme", "shop", "reviewer", group="/staff")
+    alice = shop.authenticate_token(
+        shop.password_token("acme", "shop", "alice", "wonderland").access_token
+    )
+    assert shop.holds_role(alice, "default", org="acme", app="shop")
+    assert not shop.holds_role(alice, "editor", org="acme", app="shop")
+    shop.assign_role("acme", "shop", "editor", user="alice")
+    assert shop.holds_role(alice, "editor", org="acme", app="shop")
+    assert not shop.holds_role(alice, "reviewer", org="acme", app="shop")
+    shop.add_to_group("acme", "shop", "/staff", "alice")
+    assert shop.holds_role(alice, "Reviewer", org="ACME", app="shop")
+    shop.delete_role("acme", "shop", "editor")  # a role that no longer exists is no one's
+    assert not shop.holds_role(alice, "editor", org="acme", app="shop")
+    assert not shop.holds_role(alice, "default", org="acme", app="blog")
+    guest = Principal(kind="guest", org="acme", app="shop")
+    assert not shop.holds_role(guest, "default", org="acme", app="shop")
