@@ -13,7 +13,7 @@ import contextlib
 import os
 from typing import Any
 
-from django.conf import settings
+from django.conf import settings  # type: ignore[import-untyped]
 
 if not settings.configured:
     settings.configure(
@@ -29,10 +29,10 @@ if not settings.configured:
     )
 
 # Django reads its settings on import of these modules, so they come after configure().
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.wsgi import get_wsgi_application
-from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.core.handlers.wsgi import WSGIHandler  # type: ignore[import-untyped]
+from django.core.wsgi import get_wsgi_application  # type: ignore[import-untyped]
+from django.http import HttpRequest, JsonResponse  # type: ignore[import-untyped]
+from django.urls import path  # type: ignore[import-untyped]
 
 from baas_auth import Realm
 from baas_auth.errors import ConflictError

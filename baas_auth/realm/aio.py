@@ -162,7 +162,8 @@ class AsyncRealm:
         """The principal a token stands for.
 
         Raises:
-            MalformedTokenError, ExpiredTokenError, RevokedTokenError (all InvalidTokenError).
+            InvalidTokenError: the token does not verify (its subclasses MalformedTokenError,
+                ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
         return (await self._run(flows.token_info(self.state, token))).principal

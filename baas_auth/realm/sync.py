@@ -159,7 +159,8 @@ class Realm:
         """The principal a token stands for.
 
         Raises:
-            MalformedTokenError, ExpiredTokenError, RevokedTokenError (all InvalidTokenError).
+            InvalidTokenError: the token does not verify (its subclasses MalformedTokenError,
+                ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
         return self._run(flows.token_info(self.state, token)).principal
