@@ -147,7 +147,8 @@ class ImportedAdmin:
     email: str | None
     disabled: bool
     password: ImportedPassword | None
-    orgs: tuple[str, ...] = ()
+    orgs: tuple[tuple[str, str | None], ...] = ()
+    """The admin's organizations: each name, and the uuid the export gave it (if any)."""
     dropped: tuple[Dropped, ...] = ()
     problem: str | None = None
 
@@ -275,12 +276,27 @@ def _admin(item: Data, where: str) -> ImportedAdmin:
     email = _text(item, "email", where) or None
     problem = problem or _problem(rec.username, username) or _problem(rec.email, email)
     password, password_problem = _password(item, where)
-    orgs, bad_orgs = _names(item, "organizations", where, rec.new_org_name, name_key="name")
+    orgs, bad_orgs = _org_refs(item, where)
     # The realm's admins have no activation state: one not yet activated may not log in.
     disabled = _flag(item, "disabled", where, default=False)
     activated = _flag(item, "activated", where, default=True)
     return ImportedAdmin(uuid, username, email, disabled or not activated, password, orgs,
                          bad_orgs, problem or password_problem)
+
+
+def _org_refs(
+    item: Data, where: str
+) -> tuple[tuple[tuple[str, str | None], ...], tuple[Dropped, ...]]:
+    """An admin's ``organizations``: names, or objects with a name and a uuid (as the export
+    writes them: an org of the same name but another uuid is not that organization)."""
+    names, dropped = _names(item, "organizations", where, rec.new_org_name, name_key="name")
+    uuids: dict[str, str | None] = {}
+    values = item.get("organizations", [])
+    for index, value in enumerate(values if isinstance(values, list) else []):
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            uuid, problem = _optional_uuid(value, f"{where}.organizations[{index}]")
+            uuids[value["name"].lower()] = None if problem else uuid
+    return tuple((name, uuids.get(name)) for name in names), dropped
 
 
 def _password(item: Data, where: str) -> tuple[ImportedPassword | None, str | None]:
@@ -296,10 +312,11 @@ def _password(item: Data, where: str) -> tuple[ImportedPassword | None, str | No
     chain = _chain(record, inner)
     secret = _text(record, "secret", inner) or ""
     salt = _text(record, "salt", inner)
+    if "" in chain:
+        return None, "the credentials record names no scheme (cryptoChain, hashType, cipher)"
     unknown = [step for step in chain if step not in SCHEMES]
-    if not chain or unknown:
-        known = ", ".join(SCHEMES)
-        return None, f"unknown password scheme {(unknown or ['(none)'])[0]!r} (known: {known})"
+    if unknown:
+        return None, f"unknown password scheme {unknown[0]!r} (known: {', '.join(SCHEMES)})"
     password = ImportedPassword(chain, secret, salt)
     problem = _problem(lambda s: _checked_secret(password), secret)
     return password, problem

@@ -348,7 +348,7 @@ def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
         found = rec.decode(rec.AdminRecord, raw).username
         outcome = _same_account(found, admin.username, "admin user")
     else:
-        orgs, missing = yield from _known(run, "organization", admin.orgs, rec.org_key, "the realm")
+        orgs, missing = yield from _admin_orgs(run, admin)
         record = rec.AdminRecord(
             admin.uuid, admin.username, admin.email,
             (yield from _stored_password(run, admin.password)), sorted(orgs), admin.disabled,
@@ -358,6 +358,24 @@ def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
     run.add("admin", admin.username, outcome, uuid=admin.uuid)
     if outcome[0] == "created":
         _report_dropped(run, (*admin.dropped, *missing), f"admin {admin.username}")
+
+
+def _admin_orgs(run: _Import, admin: ImportedAdmin) -> Flow[tuple[list[str], list[Dropped]]]:
+    """The organizations an admin will administer: those of its list that exist, and are
+    the exported ones (an org of that name but another uuid must not gain an admin)."""
+    kept: list[str] = []
+    missing: list[Dropped] = []
+    for name, uuid in admin.orgs:
+        raw = yield from run.read(rec.org_key(name))
+        found = None if raw is None else rec.decode(rec.OrgRecord, raw)
+        if found is None:
+            missing.append(Dropped("organization", name, f"no organization {name!r}"))
+        elif uuid is not None and found.uuid != uuid:
+            reason = f"the organization {name!r} has another uuid ({found.uuid})"
+            missing.append(Dropped("organization", name, reason))
+        else:
+            kept.append(name)
+    return kept, missing
 
 
 def _same_account(found: str, username: str, what: str) -> Outcome:
