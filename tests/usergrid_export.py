@@ -98,22 +98,24 @@ def user(name: str, scheme: str, password: str, **fields: Any) -> dict[str, Any]
     }
 
 
-def export_document(users: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Org acme (org credentials) with app shop (accesstokenttl, app credentials, roles,
+def export_document(
+    users: list[dict[str, Any]] | None = None, *, org: str = "acme"
+) -> dict[str, Any]:
+    """Org ``org`` (org credentials) with app shop (accesstokenttl, app credentials, roles,
     groups, ``users``) and admin ann (sha-1)."""
     return {
         "version": 1,
         "organizations": [
             {
-                "uuid": fixed_uuid("org:acme"),
-                "name": "acme",
-                "credentials": [client("org", "acme")],
+                "uuid": fixed_uuid(f"org:{org}"),
+                "name": org,
+                "credentials": [client("org", org)],
                 "applications": [
                     {
-                        "uuid": fixed_uuid("app:acme/shop"),
-                        "name": "acme/shop",
+                        "uuid": fixed_uuid(f"app:{org}/shop"),
+                        "name": f"{org}/shop",
                         "accesstokenttl": 3_600_000,
-                        "credentials": [client("app", "acme/shop")],
+                        "credentials": [client("app", f"{org}/shop")],
                         "roles": [
                             {"name": "default", "uuid": fixed_uuid("role:default"),
                              "permissions": ["get:/books/**"]},
@@ -138,7 +140,7 @@ def export_document(users: list[dict[str, Any]] | None = None) -> dict[str, Any]
                 "username": "ann",
                 "email": "ann@example.com",
                 "activated": True,
-                "organizations": [{"uuid": fixed_uuid("org:acme"), "name": "acme"}],
+                "organizations": [{"uuid": fixed_uuid(f"org:{org}"), "name": org}],
                 "credentials": credentials("sha-1", "ann-password"),
             }
         ],

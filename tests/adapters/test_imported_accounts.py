@@ -1,0 +1,56 @@
+"""Accounts imported from API BaaS on both adapters: the original's users log in with their
+passwords through the token endpoint, and its servers with their client credentials."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.adapters.conftest import Caller, World, basic, bearer
+from tests.usergrid_export import client, export_document, fixed_uuid, user
+
+PASSWORD = "their old password"
+
+
+@pytest.fixture
+def imported(world: World) -> World:
+    users = [user("ivy", "sha-1", PASSWORD), user("igor", "bcrypt", PASSWORD)]
+    report = world.realm.import_identities(export_document(users, org="initech"))
+    # The world has an admin ann of its own: the exported one is not let in under her name.
+    assert [(entry.kind, entry.name) for entry in report.skipped] == [("admin", "ann")]
+    return world
+
+
+@pytest.mark.parametrize("name", ["ivy", "igor", "ivy@example.com"])
+def test_an_imported_user_gets_a_token_with_the_original_password(
+    caller: Caller, imported: World, name: str
+) -> None:
+    grant = {"grant_type": "password", "username": name, "password": PASSWORD}
+    response = caller.post("/initech/shop/token", data=grant)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["user"]["uuid"] == fixed_uuid(f"user:{body['user']['username']}")
+    assert body["expires_in"] == 3600  # the exported accesstokenttl
+    token = body["access_token"]
+    assert caller.get("/initech/shop/books/1", headers=bearer(token)).status_code == 200
+    assert caller.get("/initech/shop/secrets", headers=bearer(token)).status_code == 403
+    wrong = caller.post("/initech/shop/token", data={**grant, "password": "guess"})
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
+
+
+def test_imported_client_credentials_work_in_every_place_a_client_sends_them(
+    caller: Caller, imported: World
+) -> None:
+    pair = client("app", "initech/shop")
+    grant = caller.post(
+        "/initech/shop/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic((pair["client_id"], pair["client_secret"]))},
+    )
+    assert grant.status_code == 200, grant.text
+    assert grant.json()["application"] == fixed_uuid("app:initech/shop")
+    by_query = caller.get("/initech/shop/anything", params=pair)
+    assert by_query.status_code == 200
+    assert caller.last.principal is not None
+    assert caller.last.principal.kind == "app_client"
+    other_app = caller.get("/acme/shop/anything", params=pair)
+    assert other_app.status_code == 401
