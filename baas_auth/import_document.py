@@ -300,15 +300,20 @@ def _org_refs(
 
 
 def _password(item: Data, where: str) -> tuple[ImportedPassword | None, str | None]:
-    """The ``credentials.password`` record (None: the account has no password)."""
-    credentials = item.get("credentials")
+    """The ``credentials.password`` record (None: the account has no password); also read
+    from ``dictionaries.credentials``, where the original's export tools write it."""
+    credentials, at = item.get("credentials"), f"{where}.credentials"
+    dictionaries = item.get("dictionaries")
+    if credentials is None and dictionaries is not None:
+        credentials = _object(dictionaries, f"{where}.dictionaries").get("credentials")
+        at = f"{where}.dictionaries.credentials"
     if credentials is None:
         return None, None
-    record = _object(credentials, f"{where}.credentials").get("password")
+    record = _object(credentials, at).get("password")
     if record is None:
         return None, None
-    record = _object(record, f"{where}.credentials.password")
-    inner = f"{where}.credentials.password"
+    inner = f"{at}.password"
+    record = _object(record, inner)
     chain = _chain(record, inner)
     secret = _text(record, "secret", inner) or ""
     salt = _text(record, "salt", inner)

@@ -109,6 +109,14 @@ def test_admins_keep_their_password_and_organizations(realm: Realm):
     assert grant.principal.orgs == frozenset({"acme"})
 
 
+def test_credentials_are_also_read_where_the_export_tools_write_them(realm: Realm):
+    # ExportApp and ExportAdmins write an account's records under "dictionaries".
+    alice = user("alice", "bcrypt", PASSWORD)
+    alice["dictionaries"] = {"credentials": alice.pop("credentials")}
+    realm.import_identities(export_document([alice]))
+    assert realm.password_token("acme", "shop", "alice", PASSWORD).principal.username == "alice"
+
+
 def test_legacy_failures_are_counted_by_the_throttle(realm: Realm):
     realm.import_identities(export_document([user("alice", "md5", PASSWORD)]))
     for _ in range(5):  # the default LoginThrottle locks after 5 failures
