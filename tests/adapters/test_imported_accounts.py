@@ -54,3 +54,29 @@ def test_imported_client_credentials_work_in_every_place_a_client_sends_them(
     assert caller.last.principal.kind == "app_client"
     other_app = caller.get("/acme/shop/anything", params=pair)
     assert other_app.status_code == 401
+
+
+def test_an_original_client_id_with_dashes_and_underscores_works_over_http(
+    caller: Caller, imported: World
+) -> None:
+    # The original's ids and secrets are base64url: '-' and '_' must pass every parser.
+    pair = {
+        "client_id": "YXA6ab-_CDefGH12-_ijKLmnOp",
+        "client_secret": "YXA6Zz-_0123456789-_abcdefghijk",
+    }
+    document = export_document(org="initech")
+    document["organizations"][0]["applications"][0]["credentials"] = [pair]
+    report = imported.realm.import_identities(document)
+    assert [(e.name, e.outcome) for e in report.entries if e.kind == "credentials"] == [
+        (client("org", "initech")["client_id"], "unchanged"),
+        (pair["client_id"], "created"),
+    ]
+    grant = caller.post(
+        "/initech/shop/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic((pair["client_id"], pair["client_secret"]))},
+    )
+    assert grant.status_code == 200, grant.text
+    assert caller.get("/initech/shop/anything", params=pair).status_code == 200
+    wrong = {**pair, "client_secret": pair["client_secret"][:-1]}
+    assert caller.get("/initech/shop/anything", params=wrong).status_code == 401
