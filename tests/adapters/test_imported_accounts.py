@@ -3,6 +3,9 @@ passwords through the token endpoint, and its servers with their client credenti
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 
 from tests.adapters.conftest import Caller, World, basic, bearer
@@ -80,3 +83,30 @@ def test_an_original_client_id_with_dashes_and_underscores_works_over_http(
     assert caller.get("/initech/shop/anything", params=pair).status_code == 200
     wrong = {**pair, "client_secret": pair["client_secret"][:-1]}
     assert caller.get("/initech/shop/anything", params=wrong).status_code == 401
+
+
+def _sdk_token_request(caller: Caller, body: dict[str, object]) -> httpx.Response:
+    """The token request of the Apache Usergrid Python SDK (``UsergridAuth.authenticate``):
+    a JSON body posted with no Content-Type, asking for its default ttl of one day."""
+    return caller.post("/initech/shop/token", content=json.dumps({**body, "ttl": 86_400_000}))
+
+
+def test_the_python_sdks_app_auth_works_with_imported_credentials(
+    caller: Caller, imported: World
+) -> None:
+    pair = client("app", "initech/shop")
+    response = _sdk_token_request(caller, {"grant_type": "client_credentials", **pair})
+    assert response.status_code == 200, response.text
+    assert response.json()["expires_in"] == 86_400
+
+
+def test_the_python_sdks_user_auth_meets_the_apps_ttl_ceiling_as_before(
+    caller: Caller, imported: World
+) -> None:
+    # accesstokenttl (1 h) is the ceiling of user tokens: the SDK's one-day ttl is refused,
+    # as the original refused it; a client asking for no more than the ceiling gets a token.
+    body = {"grant_type": "password", "username": "ivy", "password": PASSWORD}
+    refused = _sdk_token_request(caller, body)
+    assert (refused.status_code, refused.json()["error"]) == (400, "illegal_argument")
+    granted = caller.post("/initech/shop/token", content=json.dumps({**body, "ttl": 3_600_000}))
+    assert granted.status_code == 200, granted.text

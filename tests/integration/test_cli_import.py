@@ -35,6 +35,8 @@ def test_import_makes_a_realm_where_the_original_credentials_work(cli: Cli) -> N
     assert "! user mallory (not-a-uuid) in acme/shop: the uuid 'not-a-uuid' is malformed" in lines
     assert lines[-1] == "imported export.json: 13 created, 0 unchanged, 1 skipped"
     assert PASSWORD not in out
+    for kind, owner in (("org", "acme"), ("app", "acme/shop")):
+        assert client(kind, owner)["client_secret"] not in out
     realm = cli.open()
     for name in ("alice", "bob", "carol"):
         assert realm.password_token("acme", "shop", name, PASSWORD).principal.username == name
