@@ -179,7 +179,8 @@ def _place_app(run: _Import, org: str, app: ImportedApp) -> Flow[Outcome]:
     record = rec.AppRecord(app.uuid, org, app.name, app.access_token_ttl_ms)
     records = _app_records(record, "locked")
     for role in app.roles:  # the document's own admin, default and guest come with their uuids
-        records.pop(rec.role_key(org, app.name, role.name), None)
+        if role.problem is None:  # a built-in role the import must skip is made empty
+            records.pop(rec.role_key(org, app.name, role.name), None)
     if not (yield from run.create(records)):
         return _skipped(f"the application {org}/{app.name} was made meanwhile")
     run.app_uuids[app.uuid] = f"{org}/{app.name}"

@@ -182,6 +182,14 @@ def test_rules_and_names_the_realm_refuses_are_reported_and_left_out(realm: Real
     assert realm.user_roles("acme", "shop", "alice") == ()
 
 
+def test_a_built_in_role_that_is_skipped_is_still_made_empty(realm: Realm):
+    document = export_document()
+    document["organizations"][0]["applications"][0]["roles"][0]["uuid"] = "bad"
+    report = realm.import_identities(document)
+    assert _entry(report, "role", "default", skipped=True) == "the uuid 'bad' is malformed"
+    assert realm.get_role("acme", "shop", "default").rules == ()
+
+
 # -- idempotence and clashes ----------------------------------------------------------------
 
 
