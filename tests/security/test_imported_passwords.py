@@ -4,7 +4,7 @@ where the KDF runs (off the event loop), and the lock applies before the hash is
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -15,20 +15,11 @@ from baas_auth.realm import flows
 from baas_auth.realm.commands import Command, Offload
 from baas_auth.realm.drive import Driver
 from tests.conftest import FakeClock
+from tests.security.test_password_grants import CountingHasher
 from tests.usergrid_export import export_document, user
 
 PASSWORD = "legacy-password"
 WRONG = "not-the-password"
-
-
-class CountingHasher(PasswordHasher):
-    """The test suite's cheap scrypt, counting the derivations a check costs."""
-
-    checks: ClassVar[int] = 0
-
-    def verify(self, password: str, encoded: str | None) -> bool:
-        type(self).checks += 1
-        return super().verify(password, encoded)
 
 
 class RecordingDriver(Driver):
