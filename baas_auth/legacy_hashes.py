@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -39,6 +40,7 @@ WEAK_SCHEMES = frozenset({"md5", "sha-1"})
 BCRYPT_MISSING = "bcrypt password hashes need the bcrypt package: pip install 'baas-auth[bcrypt]'"
 _TAG = "usergrid"
 _BCRYPT_MAX_BYTES = 72  # what the original's bcrypt reads of a password; the rest is ignored
+_BCRYPT_HASH = re.compile(rb"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
 
 def _b64(raw: bytes) -> str:
@@ -72,7 +74,7 @@ def check_legacy_secret(chain: Sequence[str], secret: str) -> None:
     except ValueError:
         raise ConfigError("the secret is not base64url, as the original system writes it") from None
     last = chain[-1]
-    if last == "bcrypt" and not raw.startswith((b"$2a$", b"$2b$", b"$2y$")):
+    if last == "bcrypt" and not _BCRYPT_HASH.fullmatch(raw):
         raise ConfigError("the bcrypt secret does not hold a $2a$ hash")
     expected = {"md5": 32, "sha-1": 20}.get(last)
     if expected is not None and len(raw) != expected:
@@ -120,7 +122,10 @@ def _verify_legacy(password: str, stored: str) -> bool:
         step = _STEPS.get(name)
         if step is None:
             return False
-        output = step(output, salt, secret)
+        try:
+            output = step(output, salt, secret)
+        except ValueError:  # a stored bcrypt value its library cannot read
+            return False
     return hmac.compare_digest(_b64(output).encode("ascii"), secret.encode("ascii", "replace"))
 
 

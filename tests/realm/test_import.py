@@ -310,6 +310,8 @@ def test_a_client_id_with_another_secret_or_owner_is_skipped(realm: Realm):
          "not base64url"),
         ({"credentials": {"password": {"cryptoChain": ["md5"], "secret": "YWJj"}}},
          "the md5 secret has 3 bytes, not 32"),
+        ({"credentials": {"password": {"cryptoChain": ["bcrypt"], "secret": "JDJhJDk5JHg"}}},
+         "does not hold a $2a$ hash"),
     ],
 )
 def test_an_item_the_realm_cannot_take_is_skipped_with_the_reason(

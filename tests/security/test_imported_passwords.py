@@ -4,6 +4,7 @@ where the KDF runs (off the event loop), and the lock applies before the hash is
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -69,6 +70,9 @@ def test_a_locked_legacy_account_is_refused_before_its_hash_is_checked(realm: Re
 
 def test_a_damaged_legacy_hash_matches_no_password():
     hasher = PasswordHasher(n=16, r=1, p=1)
-    for stored in ("usergrid$md5", "usergrid$md5$!!$x", "usergrid$rot13$$abc", "usergrid$md5$$"):
+    unreadable = base64.urlsafe_b64encode(b"$2a$99$x").decode().rstrip("=")  # "Invalid salt"
+    damaged_bcrypt = f"usergrid$bcrypt$${unreadable}"
+    for stored in ("usergrid$md5", "usergrid$md5$!!$x", "usergrid$rot13$$abc", "usergrid$md5$$",
+                   damaged_bcrypt, "usergrid$bcrypt$$!!"):
         assert not verify_password(hasher, "", stored)
         assert not verify_password(hasher, PASSWORD, stored)
