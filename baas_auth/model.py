@@ -16,6 +16,8 @@ __all__ = [
     "ClientInfo",
     "Explanation",
     "Group",
+    "ImportEntry",
+    "ImportReport",
     "Org",
     "Principal",
     "PrincipalKind",
@@ -110,6 +112,48 @@ class Group:
     path: str
     rules: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+
+
+ImportOutcome = Literal["created", "unchanged", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportEntry:
+    """What an import did with one item: ``kind`` is organization, application, credentials,
+    role, group, user, admin, permission, organization membership…; ``reason`` says why an
+    item was skipped (or left unchanged)."""
+
+    kind: str
+    name: str
+    outcome: ImportOutcome
+    uuid: str | None = None
+    where: str | None = None
+    """The org, ``org/app``, or ``org/app`` and holder an item belongs to."""
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """The items of an import document, each created, unchanged or skipped (with a reason);
+    ``dry_run``: nothing was written, the outcomes are what an import would do."""
+
+    entries: tuple[ImportEntry, ...]
+    dry_run: bool = False
+
+    def _with(self, outcome: ImportOutcome) -> tuple[ImportEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.outcome == outcome)
+
+    @property
+    def created(self) -> tuple[ImportEntry, ...]:
+        return self._with("created")
+
+    @property
+    def unchanged(self) -> tuple[ImportEntry, ...]:
+        return self._with("unchanged")
+
+    @property
+    def skipped(self) -> tuple[ImportEntry, ...]:
+        return self._with("skipped")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -151,6 +151,8 @@ class RoleRecord:
     name: str
     inactivity_ms: int = 0
     rules: list[str] = field(default_factory=list)
+    uuid: str | None = None
+    """The original system's uuid of an imported role (None for one made here)."""
 
 
 @dataclass(slots=True)
@@ -158,6 +160,8 @@ class GroupRecord:
     path: str
     rules: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    uuid: str | None = None
+    """The original system's uuid of an imported group (None for one made here)."""
 
 
 @dataclass(slots=True)

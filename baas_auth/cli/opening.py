@@ -56,7 +56,7 @@ def opened_realm(args: argparse.Namespace) -> Iterator[Realm]:
     elif new_file is not None and not (args.creates or args.create):
         raise CommandError(
             f"no realm at {new_file}: give --realm (or $BAAS_REALM), or --create to make a new "
-            "one (create-org, create-admin and apply make it without)"
+            "one (create-org, create-admin, apply and import make it without)"
         )
     realm = _open_new(url, new_file)
     try:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from baas_auth import __version__
-from baas_auth.cli import access, accounts, check, declarative, orgs, tokens
+from baas_auth.cli import access, accounts, check, declarative, importing, orgs, tokens
 from baas_auth.cli.commands import Commands
 
 __all__ = ["build_parser"]
@@ -19,6 +19,7 @@ SUBJECTS = (
     access.register,
     tokens.register,
     declarative.register,
+    importing.register,
     check.register,
 )
 """The modules that add the administrative commands, in the order ``--help`` lists them."""
@@ -58,7 +59,7 @@ def _options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--create",
         action="store_true",
         help="make the realm's SQLite file if it does not exist (never made otherwise, but "
-        "by create-org, create-admin and apply)",
+        "by create-org, create-admin, apply and import)",
         **unset,
     )
 

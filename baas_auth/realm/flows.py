@@ -45,6 +45,7 @@ from baas_auth.realm.grants import (
     get_role,
     list_roles,
 )
+from baas_auth.realm.imports import import_identities
 from baas_auth.realm.keys import load_key_ring, retire_key, rotate_key
 from baas_auth.realm.layout import upgrade_layout
 from baas_auth.realm.reads import (
@@ -104,6 +105,7 @@ __all__ = [
     "get_user",
     "guest",
     "holds_role",
+    "import_identities",
     "is_self",
     "list_admins",
     "list_apps",

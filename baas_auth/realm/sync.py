@@ -7,7 +7,7 @@ compares the two classes' code with ``async``/``await`` stripped, so they cannot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from baas_auth.hashing import PasswordHasher
@@ -18,6 +18,7 @@ from baas_auth.model import (
     ClientInfo,
     Explanation,
     Group,
+    ImportReport,
     Org,
     Principal,
     Role,
@@ -365,6 +366,34 @@ class Realm:
     ) -> AdminUser:
         """Change an admin user; disabling revokes all of its tokens."""
         return self._run(flows.update_admin(self.state, username, password, disabled))
+
+    # -- importing ------------------------------------------------------------------------
+
+    def import_identities(
+        self,
+        document: Mapping[str, object],
+        *,
+        dry_run: bool = False,
+        require_strong_hashes: bool = False,
+    ) -> ImportReport:
+        """Bring in orgs, apps, client credentials, roles, groups, users and admins exported
+        from API BaaS (Usergrid), keeping their uuids, client secrets and password hashes
+        (format: docs/migration.md). Idempotent: what exists is never changed.
+
+        Args:
+            document: the import document, as parsed JSON.
+            dry_run: read and report, write nothing.
+            require_strong_hashes: skip accounts whose password hash is md5 or sha-1.
+
+        Returns:
+            Each item created, unchanged or skipped (with the reason).
+
+        Raises:
+            ImportDocumentError: the document's shape is wrong, or it holds bcrypt hashes
+                without the bcrypt package; nothing was written.
+        """
+        flow = flows.import_identities(self.state, document, dry_run, require_strong_hashes)
+        return self._run(flow)
 
     # -- roles, groups and grants ---------------------------------------------------------
 

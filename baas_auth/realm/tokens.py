@@ -16,6 +16,7 @@ from baas_auth.errors import (
     TooManyRequestsError,
 )
 from baas_auth.hashing import keyed_digest, secret_matches
+from baas_auth.legacy_hashes import verify_password
 from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import (
@@ -169,7 +170,8 @@ def _rehash_if_needed(
     state: RealmState, key: str, record: rec.UserRecord | rec.AdminRecord, password: str
 ) -> Flow[None]:
     """After a successful login, store the password again under the current scrypt cost
-    when its hash was made with another one (hashes carry their parameters)."""
+    when its hash was made with another one (hashes carry their parameters), or under
+    another scheme (an imported md5, sha-1 or bcrypt hash: gone at the first login)."""
     hasher = state.settings.password_hasher
     if record.password_hash and hasher.needs_rehash(record.password_hash):
         record.password_hash = yield from offload(hasher.hash, password)
@@ -207,7 +209,8 @@ def _check_password(
     account exists or not; an unknown account (``stored_hash`` None) always fails."""
     yield from _count_attempt(state, account)
     hasher = state.settings.password_hasher
-    matches = yield from offload(hasher.verify, _text(password), stored_hash)
+    # An imported hash is checked under its own scheme, on the same pool as scrypt.
+    matches = yield from offload(verify_password, hasher, _text(password), stored_hash)
     if not matches or stored_hash is None:
         raise InvalidGrantError()
     yield from _forget_attempts(state, account)
