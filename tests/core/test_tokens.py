@@ -204,3 +204,11 @@ def test_bad_signing_keys_are_config_errors(kid, secret):
 
 def test_signing_key_repr_hides_secret():
     assert KEY.secret.hex() not in repr(KEY)
+
+
+def test_generated_key_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key id starting with "-" would read as an option in `baas-auth retire-key KID`."""
+    draws = iter([b"\xf8" + bytes(5), b"\x04" + bytes(5), bytes(32)])
+    monkeypatch.setattr("baas_auth.tokens.secrets.token_bytes", lambda n: next(draws))
+    key = SigningKey.generate()
+    assert key.kid == "BAAAAAAA"  # the first draw, "-AAAAAAA", was drawn again
