@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import math
 import os
@@ -135,18 +136,30 @@ class Sample:
     p99_us: float
     server_cpu: float = 0.0
     """The server's CPU time (all its processes) over the run's wall time: near 1.0, the
-    server had its core to itself and used it all; well below, something else was slow."""
+    server had its core to itself and used it all; well below, something else was slow (or
+    other work shared its core)."""
+    server_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def rate_per_cpu(self) -> float:
+        """Requests per second of the server's CPU time: its cost per request, which other
+        work on a shared core changes much less than the rate."""
+        return self.requests / self.server_cpu_s if self.server_cpu_s > 0 else 0.0
+
+    @property
     def failed(self) -> bool:
         return self.not_200 > 0 or self.socket_errors > 0 or self.requests == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rate": round(self.rate, 1)}
+        return {
+            **asdict(self),
+            "rate": round(self.rate, 1),
+            "rate_per_cpu": round(self.rate_per_cpu, 1),
+        }
 
 
 @dataclass(slots=True)
@@ -520,7 +533,7 @@ def measure(running: Running, load: Load, seconds: float) -> Sample:
     sample = load.run(running.server.port, running.authorization, seconds)
     cpu = running.server.cpu_seconds() - cpu_before
     wall = time.perf_counter() - wall_before
-    return replace(sample, server_cpu=round(cpu / wall, 3))
+    return replace(sample, server_cpu=round(cpu / wall, 3), server_cpu_s=round(cpu, 3))
 
 
 def run_rounds(started: list[Running], load: Load, plan: Plan) -> None:
@@ -570,7 +583,9 @@ def run(
 def _redis(targets: Sequence[Target], report: Report, pinning: Pinning) -> RedisServer | None:
     if not any(target.variant == "redis" for target in targets):
         return None
-    server = start_redis(report)
+    shared = Report()
+    server = start_redis(shared)
+    report.notes += [note.replace("stores:", "servers:", 1) for note in shared.notes]
     if server is not None:
         pinning.move_to_client_cpu(server.process.pid)
     return server
@@ -609,20 +624,23 @@ def _figures(outcome: Outcome, bare: Outcome | None) -> dict[str, Any]:
         "p50_us": statistics.median(sample.p50_us for sample in outcome.rounds),
         "p99_us": statistics.median(sample.p99_us for sample in outcome.rounds),
         "server_cpu": statistics.median(sample.server_cpu for sample in outcome.rounds),
+        "rate_per_cpu": statistics.median(sample.rate_per_cpu for sample in outcome.rounds),
         "requests": sum(sample.requests for sample in outcome.rounds),
     }
     if bare is not None and len(bare.rounds) == len(outcome.rounds):
-        ratios = [
-            mine.rate / theirs.rate
-            for mine, theirs in zip(outcome.rounds, bare.rounds, strict=True)
-        ]
+        pairs = list(zip(outcome.rounds, bare.rounds, strict=True))
+        ratios = [mine.rate / theirs.rate for mine, theirs in pairs]
         figures.update(ratio=statistics.median(ratios), round_ratios=ratios)
+        if all(mine.rate_per_cpu and theirs.rate_per_cpu for mine, theirs in pairs):
+            costs = [mine.rate_per_cpu / theirs.rate_per_cpu for mine, theirs in pairs]
+            figures.update(cpu_ratio=statistics.median(costs))
     return figures
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = ["Server, app", "Target", "requests/s", f"min{DASH}max of rounds", f"{TIMES} bare"]
-    header += ["p50 ms", "p99 ms", "server CPU", "responses"]
+    header += ["p50 ms", "p99 ms", "server CPU", "requests per CPU-s", f"{TIMES} bare per CPU-s"]
+    header.append("responses")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([GROUPS[row["group"]], row["label"], *_cells(row)]) + " |")
@@ -631,8 +649,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def _cells(row: dict[str, Any]) -> list[str]:
     if row["error"] is not None or "rate" not in row:
-        return [f"**error**: {row['error']}", "", "", "", "", "", ""]
+        return [f"**error**: {row['error']}", *[""] * 8]
     ratio = f"{row['ratio']:.2f}{TIMES}" if "ratio" in row else "n/a"
+    cpu_ratio = f"{row['cpu_ratio']:.2f}{TIMES}" if "cpu_ratio" in row else "n/a"
     return [
         f"{row['rate']:,.0f}",
         f"{row['rate_min']:,.0f}{DASH}{row['rate_max']:,.0f}",
@@ -640,6 +659,8 @@ def _cells(row: dict[str, Any]) -> list[str]:
         f"{row['p50_us'] / 1000:.2f}",
         f"{row['p99_us'] / 1000:.2f}",
         f"{row['server_cpu']:.2f}",
+        f"{row['rate_per_cpu']:,.0f}",
+        cpu_ratio,
         f"{row['requests']:,}, all 200",
     ]
 
@@ -673,10 +694,19 @@ def chosen(only: Sequence[str] | None, report: Report) -> list[Target]:
     picked = [t for t in TARGETS if not only or t.key in only or t.group in only]
     if not picked:
         raise SystemExit(f"--only matches no target; targets: {', '.join(t.key for t in TARGETS)}")
-    if any(t.variant == "redis" for t in picked) and shutil.which("redis-server") is None:
-        report.notes.append("servers: redis-server is not on PATH; the Redis targets were skipped")
+    missing = _redis_missing() if any(t.variant == "redis" for t in picked) else None
+    if missing is not None:
+        report.notes.append(f"servers: {missing}; the Redis targets were skipped")
         picked = [t for t in picked if t.variant != "redis"]
     return picked
+
+
+def _redis_missing() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "redis-server is not on PATH"
+    if importlib.util.find_spec("redis") is None:
+        return "redis-py is not installed (pip install -e '.[redis]')"
+    return None
 
 
 def load_generator(choice: str, plan: Plan, pinning: Pinning, report: Report) -> Load:
@@ -742,7 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if errors:
         report.notes.append(f"servers: no figure for {', '.join(errors)} (see their error)")
     text = markdown(rows)
-    print(text)
+    print(text, file=sys.stderr if args.json else sys.stdout)  # run.py prints its own copy
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     payload = {**report.as_dict(), "servers": {"meta": meta, "targets": rows}}
