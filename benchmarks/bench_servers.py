@@ -139,6 +139,9 @@ class Sample:
     server had its core to itself and used it all; well below, something else was slow (or
     other work shared its core)."""
     server_cpu_s: float = 0.0
+    server_queued: float = 0.0
+    """The time the server's threads waited for a CPU while runnable, over the run's wall time
+    (summed over threads): above a few hundredths, other work shared the server's core."""
 
     @property
     def rate(self) -> float:
@@ -395,16 +398,31 @@ class Server:
             f"{self.target.key} exited ({self.process.returncode}):\n{self.log.read_text()}"
         )
 
+    def _pids(self) -> list[int]:
+        return [self.process.pid, *_children(self.process.pid)]
+
     def cpu_seconds(self) -> float:
         """CPU time used so far by the server and its children (gunicorn's worker)."""
         ticks = 0
-        for pid in (self.process.pid, *_children(self.process.pid)):
+        for pid in self._pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # gone, or no /proc: the figure reads 0
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def queued_seconds(self) -> float:
+        """How long the server's threads have waited, runnable, for a CPU (``schedstat``): the
+        time other work on its core took from it."""
+        waited = 0
+        for pid in self._pids():
+            for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+                try:
+                    waited += int(task.read_text().split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue  # a thread that ended meanwhile, or no schedstats
+        return waited / 1e9
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -419,7 +437,10 @@ class Server:
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(child) for child in task.read_text().split()]
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue  # a thread that ended meanwhile
     return found
 
 
@@ -529,11 +550,18 @@ def start(target: Target, realms: Realms, plan: Plan, pinning: Pinning, folder: 
 
 
 def measure(running: Running, load: Load, seconds: float) -> Sample:
-    cpu_before, wall_before = running.server.cpu_seconds(), time.perf_counter()
-    sample = load.run(running.server.port, running.authorization, seconds)
-    cpu = running.server.cpu_seconds() - cpu_before
-    wall = time.perf_counter() - wall_before
-    return replace(sample, server_cpu=round(cpu / wall, 3), server_cpu_s=round(cpu, 3))
+    server = running.server
+    cpu, queued, wall = server.cpu_seconds(), server.queued_seconds(), time.perf_counter()
+    sample = load.run(server.port, running.authorization, seconds)
+    cpu = server.cpu_seconds() - cpu
+    queued = server.queued_seconds() - queued
+    wall = time.perf_counter() - wall
+    return replace(
+        sample,
+        server_cpu=round(cpu / wall, 3),
+        server_cpu_s=round(cpu, 3),
+        server_queued=round(queued / wall, 3),
+    )
 
 
 def run_rounds(started: list[Running], load: Load, plan: Plan) -> None:
@@ -550,7 +578,8 @@ def run_rounds(started: list[Running], load: Load, plan: Plan) -> None:
             item.outcome.check(sample, f"round {number}")
             _progress(
                 f"round {number}/{plan.rounds} {item.outcome.target.key}: "
-                f"{sample.rate:,.0f} req/s, server CPU {sample.server_cpu:.2f}"
+                f"{sample.rate:,.0f} req/s, server CPU {sample.server_cpu:.2f},"
+                f" waited {sample.server_queued:.2f}"
             )
 
 
@@ -624,6 +653,7 @@ def _figures(outcome: Outcome, bare: Outcome | None) -> dict[str, Any]:
         "p50_us": statistics.median(sample.p50_us for sample in outcome.rounds),
         "p99_us": statistics.median(sample.p99_us for sample in outcome.rounds),
         "server_cpu": statistics.median(sample.server_cpu for sample in outcome.rounds),
+        "server_queued": statistics.median(sample.server_queued for sample in outcome.rounds),
         "rate_per_cpu": statistics.median(sample.rate_per_cpu for sample in outcome.rounds),
         "requests": sum(sample.requests for sample in outcome.rounds),
     }
@@ -639,7 +669,8 @@ def _figures(outcome: Outcome, bare: Outcome | None) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = ["Server, app", "Target", "requests/s", f"min{DASH}max of rounds", f"{TIMES} bare"]
-    header += ["p50 ms", "p99 ms", "server CPU", "requests per CPU-s", f"{TIMES} bare per CPU-s"]
+    header += ["p50 ms", "p99 ms", "server CPU", "waited for a CPU", "requests per CPU-s"]
+    header.append(f"{TIMES} bare per CPU-s")
     header.append("responses")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -649,7 +680,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def _cells(row: dict[str, Any]) -> list[str]:
     if row["error"] is not None or "rate" not in row:
-        return [f"**error**: {row['error']}", *[""] * 8]
+        return [f"**error**: {row['error']}", *[""] * 9]
     ratio = f"{row['ratio']:.2f}{TIMES}" if "ratio" in row else "n/a"
     cpu_ratio = f"{row['cpu_ratio']:.2f}{TIMES}" if "cpu_ratio" in row else "n/a"
     return [
@@ -659,6 +690,7 @@ def _cells(row: dict[str, Any]) -> list[str]:
         f"{row['p50_us'] / 1000:.2f}",
         f"{row['p99_us'] / 1000:.2f}",
         f"{row['server_cpu']:.2f}",
+        f"{row['server_queued']:.2f}",
         f"{row['rate_per_cpu']:,.0f}",
         cpu_ratio,
         f"{row['requests']:,}, all 200",
