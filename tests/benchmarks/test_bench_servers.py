@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,18 +33,31 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     only = [option for key in TARGETS for option in ("--only", key)]
     line = [sys.executable, str(HARNESS), *only, "--client", "python", "--no-pin"]
     line += ["--seconds", "0.3", "--warmup", "0.2", "--rounds", "2", "--connections", "2"]
-    done = subprocess.run(
-        [*line, "--json", str(out)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=RUN_DEADLINE_S,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    returncode, errors = _run([*line, "--json", str(out)])
+    assert returncode == 0, errors
     loaded: dict[str, Any] = json.loads(out.read_text())
     return loaded
+
+
+def _run(line: list[str]) -> tuple[int, str]:
+    """Run the harness in a session of its own: past the deadline, it and the servers it
+    started are killed together, none left behind."""
+    harness = subprocess.Popen(
+        line,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, errors = harness.communicate(timeout=RUN_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(harness.pid, signal.SIGKILL)
+        _, errors = harness.communicate()
+        pytest.fail(f"the harness did not finish within {RUN_DEADLINE_S} s:\n{errors}")
+    return harness.returncode, errors
 
 
 def test_the_report_has_the_shape_run_py_reads(report: dict[str, Any]) -> None:
