@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["PEER_TOKEN", "Case", "asgi_peers", "bare_asgi", "bare_wsgi", "wsgi_peers"]
+__all__ = [
+    "PEER_TOKEN",
+    "Case",
+    "asgi_peers",
+    "bare_asgi",
+    "bare_wsgi",
+    "starlette_dict_backend",
+    "wsgi_peers",
+]
 
 TOKENS = {f"tok-{i}": f"user{i}" for i in range(1001)}
 PEER_TOKEN = "Bearer tok-123"
@@ -130,14 +138,15 @@ def _built(builders: tuple[Callable[[], list[Case]], ...], missing: list[str]) -
     return cases
 
 
-def _starlette_cases() -> list[Case]:
+def starlette_dict_backend() -> Any:
+    """A Starlette ``AuthenticationBackend`` that looks a bearer token up in ``TOKENS``: no
+    header is the unauthenticated user, an unknown token an ``AuthenticationError`` (400)."""
     from starlette.authentication import (
         AuthCredentials,
         AuthenticationBackend,
         AuthenticationError,
         SimpleUser,
     )
-    from starlette.middleware.authentication import AuthenticationMiddleware
 
     class DictBackend(AuthenticationBackend):
         async def authenticate(self, conn: Any) -> tuple[AuthCredentials, SimpleUser] | None:
@@ -152,7 +161,13 @@ def _starlette_cases() -> list[Case]:
                 raise AuthenticationError("unknown token")
             return AuthCredentials(["authenticated"]), SimpleUser(name)
 
-    app = AuthenticationMiddleware(bare_asgi, backend=DictBackend())
+    return DictBackend()
+
+
+def _starlette_cases() -> list[Case]:
+    from starlette.middleware.authentication import AuthenticationMiddleware
+
+    app = AuthenticationMiddleware(bare_asgi, backend=starlette_dict_backend())
     lib = dist("starlette")
     return [
         Case("Starlette AuthenticationMiddleware, valid", lib, app, PEER_TOKEN, 200),

@@ -2,7 +2,8 @@
 
 Each of ``--processes`` rounds (default 3) runs each benchmark module in its own new process;
 a figure is the median of the per-process medians, with their min-max. ``--quick`` is one
-round of short batches, to check that everything runs.
+round of short batches, to check that everything runs. The real servers (``bench_servers.py``)
+run once, after the others: they interleave rounds of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MODULES = ("middleware", "permissions", "tokens", "stores")
+MODULES = ("middleware", "permissions", "tokens", "stores", "servers")
+ROUNDED_INSIDE = ("servers",)
+"""Modules run once per run: they interleave their own rounds (and start servers)."""
 PEERS = (
     "starlette",
     "fastapi",
@@ -47,28 +50,42 @@ RANGE = f"min{DASH}max of runs"
 
 
 def run_module(module: str, quick: bool) -> dict[str, Any]:
-    """One fresh process running ``bench_<module>.py``; its JSON report."""
+    """One fresh process running ``bench_<module>.py``; its JSON report, and its exit status
+    (a module that measured but found errors, e.g. a server answering other than 200, still
+    writes its report and exits 1)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.json"
         command = [sys.executable, str(HERE / f"bench_{module}.py"), "--json", str(out)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        subprocess.run([*command, *(["--quick"] if quick else [])], check=True, env=env)  # noqa: S603
+        done = subprocess.run([*command, *(["--quick"] if quick else [])], env=env, check=False)  # noqa: S603
+        if not out.exists():
+            raise subprocess.CalledProcessError(done.returncode, command)
         report: dict[str, Any] = json.loads(out.read_text())
-    return report
+    return {**report, "returncode": done.returncode}
 
 
 def run_all(modules: Iterable[str], rounds: int, quick: bool) -> list[dict[str, Any]]:
-    """Every module in every round; rounds interleave so a slow minute spreads over modules."""
+    """Every module in every round; rounds interleave so a slow minute spreads over modules.
+    The modules that round inside themselves run once, at the end."""
+    chosen = list(modules)
     reports = []
     for number in range(1, rounds + 1):
-        for module in modules:
-            print(f"[round {number}/{rounds}] bench_{module}.py", file=sys.stderr, flush=True)
-            started = time.perf_counter()
-            report = run_module(module, quick)
-            seconds = round(time.perf_counter() - started, 1)
-            reports.append({"round": number, "module": module, "seconds": seconds, **report})
+        for module in chosen:
+            if module not in ROUNDED_INSIDE:
+                reports.append(_timed_run(module, quick, number, rounds))
+    for module in chosen:
+        if module in ROUNDED_INSIDE:
+            reports.append(_timed_run(module, quick, 1, 1))
     return reports
+
+
+def _timed_run(module: str, quick: bool, number: int, rounds: int) -> dict[str, Any]:
+    print(f"[round {number}/{rounds}] bench_{module}.py", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    report = run_module(module, quick)
+    seconds = round(time.perf_counter() - started, 1)
+    return {"round": number, "module": module, "seconds": seconds, **report}
 
 
 def aggregate(reports: list[dict[str, Any]]) -> list[Row]:
@@ -420,11 +437,30 @@ def stores_parts(rows: list[Row]) -> list[str]:
     return parts
 
 
-def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+def servers_parts(reports: list[dict[str, Any]]) -> list[str]:
+    """The real-server table of ``bench_servers.py``, as it printed it."""
+    import bench_servers
+
+    found = [report["servers"] for report in reports if "servers" in report]
+    if not found:
+        return []
+    meta = found[0]["meta"]
+    plan = meta["plan"]
+    return [
+        "## Real servers: requests per second on loopback",
+        f"Load: {meta['client']}, {plan['connections']} connections, {plan['rounds']} rounds of"
+        f" {plan['seconds']:g} s per target after {plan['warmup']:g} s of warm-up; pinning"
+        f" {meta['pinning']}.",
+        bench_servers.markdown(found[0]["targets"]),
+    ]
+
+
+def markdown(rows: list[Row], meta: dict[str, Any], reports: list[dict[str, Any]]) -> str:
     groups = {row["group"] for row in rows}
+    shares = f", CPU share of the timed batches {cpu_summary(rows)}" if rows else ""
     parts = [
         f"Machine: {meta['cpus']} {TIMES} {meta['cpu']}, {meta['python']}, load average at "
-        f"start {meta['load_average']}, CPU share of the timed batches {cpu_summary(rows)}. "
+        f"start {meta['load_average']}{shares}. "
         f"baas_auth {meta['baas_auth']}; peers: "
         + ", ".join(f"{k} {v}" for k, v in meta["peers"].items())
         + "."
@@ -444,6 +480,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         parts += ["## Tokens", simple_table(rows, "tokens")]
     if "stores" in groups:
         parts += stores_parts(rows)
+    parts += servers_parts(reports)
     return "\n\n".join(parts) + "\n"
 
 
@@ -469,7 +506,7 @@ def main() -> None:
         load_average_end=[round(x, 2) for x in os.getloadavg()],
     )
     notes = sorted({note for report in reports for note in report["notes"]})
-    text = markdown(rows, meta) + "".join(f"\nNote: {note}" for note in notes)
+    text = markdown(rows, meta, reports) + "".join(f"\nNote: {note}" for note in notes)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -477,6 +514,9 @@ def main() -> None:
     (args.out / f"bench-{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
     (args.out / f"bench-{stamp}.md").write_text(text)
     print(f"\nSaved {args.out / f'bench-{stamp}.json'} ({meta['seconds']} s)", file=sys.stderr)
+    failed = [report["module"] for report in reports if report["returncode"] != 0]
+    if failed:
+        sys.exit(f"errors in {', '.join(failed)}: see the notes")
 
 
 if __name__ == "__main__":

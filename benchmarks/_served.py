@@ -1,0 +1,146 @@
+"""The apps ``bench_servers.py`` serves with uvicorn and gunicorn: app factories chosen by
+environment variables, so that every server runs the same module.
+
+``BENCH_VARIANT`` picks what wraps the trivial inner app:
+
+- ``bare``: nothing; the baseline of the server's ratios;
+- ``memory``: baas_auth on a ``MemoryStore``, seeded here, in the server process (a memory
+  store cannot be filled from outside); alice's token is written to ``BENCH_TOKEN_FILE``;
+- ``sqlite``: baas_auth on the SQLite file ``BENCH_SQLITE``, seeded by the harness;
+- ``redis``: baas_auth on ``BENCH_REDIS_URL`` under the key prefix ``BENCH_REDIS_PREFIX``,
+  seeded by the harness (ASGI: ``AsyncRealm`` on ``AsyncRedisStore``; WSGI: ``Realm`` on
+  ``RedisStore``);
+- ``peer`` (Starlette only): Starlette's ``AuthenticationMiddleware`` with a dict-lookup
+  backend, the route requiring ``authenticated``.
+
+Every realm is the one ``seed`` makes: the request ``GET /books/1`` is allowed by a rule of
+alice's ``default`` role, so each admitted request goes through the permission check, and the
+guest (no rules) is refused with 401.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _apps import bare_asgi, bare_wsgi, starlette_dict_backend
+from _realms import FAST_HASHER, PASSWORD
+
+from baas_auth import AsyncRealm, MemoryStore, Realm, SQLiteStore
+
+__all__ = [
+    "PATH",
+    "PLAIN_VARIANTS",
+    "STARLETTE_VARIANTS",
+    "asgi_app",
+    "seed",
+    "starlette_app",
+    "wsgi_app",
+]
+
+ORG, APP, USER = "acme", "shop", "alice"
+PATH = "/books/1"
+RULE = "get:/books/**"
+STARLETTE_VARIANTS = ("bare", "memory", "sqlite", "redis", "peer")
+PLAIN_VARIANTS = STARLETTE_VARIANTS[:-1]
+
+
+def seed(realm: Realm) -> str:
+    """Org acme, app shop whose ``default`` role may read ``/books/**`` (its guest may do
+    nothing), user alice; returns a bearer token of alice."""
+    realm.create_org(ORG)
+    realm.create_app(ORG, APP)  # a new app's roles hold no rules
+    realm.grant(ORG, APP, RULE, role="default")
+    realm.create_user(ORG, APP, USER, password=PASSWORD)
+    return realm.password_token(ORG, APP, USER, PASSWORD).access_token
+
+
+def _variant(allowed: tuple[str, ...]) -> str:
+    variant = os.environ.get("BENCH_VARIANT", "")
+    if variant not in allowed:
+        raise SystemExit(f"BENCH_VARIANT must be one of {', '.join(allowed)}, not {variant!r}")
+    return variant
+
+
+def _memory_realm() -> Realm:
+    """A memory realm seeded here; the token goes to the harness through a file, written whole
+    (a rename) so that it is never read half-written."""
+    realm = Realm(MemoryStore(), password_hasher=FAST_HASHER)
+    token = seed(realm)
+    target = Path(os.environ["BENCH_TOKEN_FILE"])
+    partial = target.with_suffix(".partial")
+    partial.write_text(token)
+    partial.replace(target)
+    return realm
+
+
+def _sync_realm(variant: str) -> Realm:
+    if variant == "memory":
+        return _memory_realm()
+    if variant == "sqlite":
+        return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]))
+    from baas_auth.stores.redis import RedisStore
+
+    return Realm(RedisStore(os.environ["BENCH_REDIS_URL"], prefix=os.environ["BENCH_REDIS_PREFIX"]))
+
+
+def _asgi_realm(variant: str) -> Realm | AsyncRealm:
+    """On an event loop, Redis is reached without blocking it: the async store."""
+    if variant != "redis":
+        return _sync_realm(variant)
+    from baas_auth.stores.redis import AsyncRedisStore
+
+    url, prefix = os.environ["BENCH_REDIS_URL"], os.environ["BENCH_REDIS_PREFIX"]
+    return AsyncRealm(AsyncRedisStore(url, prefix=prefix))
+
+
+def asgi_app() -> Any:
+    """uvicorn's ``--factory``: the bare ASGI app, or it behind baas_auth's middleware."""
+    from baas_auth.asgi import AuthMiddleware
+
+    variant = _variant(PLAIN_VARIANTS)
+    if variant == "bare":
+        return bare_asgi
+    return AuthMiddleware(bare_asgi, _asgi_realm(variant), application=f"{ORG}/{APP}")
+
+
+def starlette_app() -> Any:
+    """uvicorn's ``--factory``: a one-route Starlette app, bare, behind baas_auth (``protect``),
+    or behind Starlette's ``AuthenticationMiddleware`` (the peer)."""
+    from starlette.applications import Starlette
+    from starlette.authentication import requires
+    from starlette.middleware import Middleware
+    from starlette.middleware.authentication import AuthenticationMiddleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from baas_auth.integrations.starlette import protect
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    variant = _variant(STARLETTE_VARIANTS)
+    if variant == "peer":
+        # Starlette's middleware only says who the caller is; requiring "authenticated" on the
+        # route is how a Starlette app refuses the others (403), the peer of baas_auth's 401.
+        peer = Middleware(AuthenticationMiddleware, backend=starlette_dict_backend())
+        guarded: Callable[[Request], Any] = requires("authenticated")(ok)
+        return Starlette(routes=[Route(PATH, guarded)], middleware=[peer])
+    app = Starlette(routes=[Route(PATH, ok)])
+    if variant != "bare":
+        protect(app, _asgi_realm(variant), application=f"{ORG}/{APP}")
+    return app
+
+
+def wsgi_app() -> Any:
+    """gunicorn's ``_served:wsgi_app()``: the bare WSGI app, or it behind baas_auth's
+    middleware (memory, SQLite, or Redis through ``RedisStore``)."""
+    from baas_auth.wsgi import AuthMiddleware
+
+    variant = _variant(PLAIN_VARIANTS)
+    if variant == "bare":
+        return bare_wsgi
+    return AuthMiddleware(bare_wsgi, _sync_realm(variant), application=f"{ORG}/{APP}")
