@@ -122,7 +122,7 @@ class ManagementApi:
             org,
             app,
             match.params,
-            route.path,
+            match.path,
             self.options.case_sensitive,
         )
         if route.org is not None:
@@ -151,6 +151,7 @@ class ManagementApi:
             path=route.path,
             query_string=request.query_string,
             now_ms=self.state.now_ms(),
+            management=route.org is None,
         )
 
 
