@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from baas_auth.model import ClientCredentials
 from tests.api.conftest import Api
 
 DAY_MS = 86_400 * 1000  # the SDK's default token_ttl_seconds (a day), in the ms it sends
@@ -41,32 +42,25 @@ class SdkCall:
         return api.caller().request(self.method, url, content=content, headers=headers)
 
 
-def _org_token(api: Api) -> str:
-    """UsergridOrgAuth: POST /management/token, a JSON body without Content-Type."""
-    creds = api.world.org_creds
+def _client_token(api: Api, creds: ClientCredentials, url: str) -> str:
+    """UsergridOrgAuth and UsergridAppAuth: POST the grant as JSON without Content-Type."""
     body = {
         "grant_type": "client_credentials",
         "client_id": creds.client_id,
         "client_secret": creds.client_secret,
         "ttl": DAY_MS,
     }
-    response = api.caller().post("/management/token", content=json.dumps(body).encode())
+    response = api.caller().post(url, content=json.dumps(body).encode())
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def _org_token(api: Api) -> str:
+    return _client_token(api, api.world.org_creds, "/management/token")
 
 
 def _app_token(api: Api) -> str:
-    """UsergridAppAuth: POST /{org}/{app}/token, the same way."""
-    creds = api.world.shop_creds
-    body = {
-        "grant_type": "client_credentials",
-        "client_id": creds.client_id,
-        "client_secret": creds.client_secret,
-        "ttl": DAY_MS,
-    }
-    response = api.caller().post("/acme/shop/token", content=json.dumps(body).encode())
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    return _client_token(api, api.world.shop_creds, "/acme/shop/token")
 
 
 @pytest.mark.parametrize("token_of", [_org_token, _app_token], ids=["org-auth", "app-auth"])
