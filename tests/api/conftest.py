@@ -1,8 +1,8 @@
 """The management API's tests (``management_api=True``): the ``api`` fixture, over every
 store and both adapters, and the credentials of each caller of an authorization matrix.
 
-``api`` is parametrized over WSGI and ASGI on a memory and a SQLite store, and ASGI over an
-``AsyncRealm`` on Redis; each runs on the seeded world of ``tests/adapters/conftest.py``.
+``api`` is parametrized over WSGI and ASGI on a memory, a SQLite and a Redis store (ASGI's
+through an ``AsyncRealm``); each runs on the seeded world of ``tests/adapters/conftest.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from baas_auth import MemoryStore, Realm, SQLiteStore
+from baas_auth import Realm
 from tests.adapters.conftest import (
     Caller,
     LoopCaller,
@@ -27,11 +27,13 @@ from tests.adapters.conftest import (
     bearer,
     seed,
 )
-from tests.conftest import FAST_HASHER, FakeClock
+from tests.conftest import FAST_HASHER, FakeClock, make_realm_store
 
 __all__ = ["async_world"]  # the fixture, for the Redis setup
 
-SETUPS = ["wsgi-memory", "asgi-memory", "wsgi-sqlite", "asgi-sqlite", "asgi-redis"]
+SETUPS = ["wsgi-memory", "asgi-memory", "wsgi-sqlite", "asgi-sqlite", "wsgi-redis", "asgi-redis"]
+"""``asgi-redis`` is an ``AsyncRealm`` on ``AsyncRedisStore``; ``wsgi-redis`` a ``Realm`` on
+``RedisStore``; both on the session's redis-server."""
 
 WHO = [
     "guest",
@@ -84,13 +86,12 @@ def who_headers(world: World, who: str) -> dict[str, str]:
 @pytest.fixture(params=SETUPS)
 def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
     adapter, store = str(request.param).split("-")
-    if store == "redis":
+    if adapter == "asgi" and store == "redis":
         world: World = request.getfixturevalue("async_world")
         realm, loop = async_realm_of(world)
         yield Api(world, lambda **options: LoopCaller(realm, loop, **options))
         return
-    inner = MemoryStore() if store == "memory" else SQLiteStore(tmp_path / "auth.db")
-    probe = ProbeStore(inner)
+    probe = ProbeStore(make_realm_store(store, tmp_path, request))
     sync_realm = Realm(probe, clock=clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
     world = seed(sync_realm, clock, probe)
     yield Api(world, lambda **options: Caller(adapter, sync_realm, **options))
