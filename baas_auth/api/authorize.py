@@ -40,23 +40,33 @@ def authorize(
     case_sensitive: bool,
 ) -> Flow[None]:
     """Return when ``principal`` may call ``row`` on ``path`` of ``org``/``app``; else raise
-    the refusal (401 for a guest, 403 for anyone else)."""
+    the refusal (401 for a guest, 403 for anyone else). ``app`` is None for an org's row."""
+    management = row.area == "management"
     if row.access == "anyone":
         return
-    if row.access == "org_admin" or app is None:
-        if not (yield from manages_org(state.snapshot, principal, params.get("org", org))):
-            raise ForbiddenError("No organization access authorized")
+    if row.access == "self" and (yield from _is_self(principal, params, management=management)):
         return
+    if management or app is None:
+        if row.access != "self" and (
+            yield from manages_org(state.snapshot, principal, params.get("org", org))
+        ):
+            return
+        raise ForbiddenError("No organization access authorized")
     if principal.kind in _ALL_ACCESS_KINDS and principal.covers(org, app):
         return
-    if row.access == "self" and principal.kind == "app_user":
-        if (yield from flows.is_self(principal, params.get("user", ""))):
-            return
-    elif row.access in ("rules", "explicit"):
+    if row.access in ("rules", "explicit"):
         where = (org, app)
         if (yield from _by_rules(state, principal, row, rule_path(path), where, case_sensitive)):
             return
     _refuse(principal)
+
+
+def _is_self(principal: Principal, params: Mapping[str, str], *, management: bool) -> Flow[bool]:
+    """Whether the ``{user}`` segment names the caller: an admin user under ``/management``,
+    an app user (of the app it was admitted to) elsewhere."""
+    if principal.kind != ("admin_user" if management else "app_user"):
+        return False
+    return (yield from flows.is_self(principal, params.get("user", "")))
 
 
 def _by_rules(

@@ -89,8 +89,7 @@ class ManagementApi:
         if match is None:  # start() answered every other request
             raise BadRequestError("No such endpoint")
         args = _args(request, body)
-        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
-        principal = yield from self.authenticate(credential, route)
+        principal = yield from self._caller(route, request, match)
         org, app = yield from self._target(route, match, principal)
         call = ApiCall(self.state, principal, org, app, match.params, args, request)
         try:
@@ -103,6 +102,15 @@ class ManagementApi:
         except ConfigError as error:
             raise IllegalArgumentError(str(error)) from None
         return self._render(match, result, org, app_value, route, request)
+
+    def _caller(self, route: Route, request: RequestInfo, match: Match) -> Flow[Principal]:
+        """Who calls: authenticated as for any request (a guest of the app without
+        credentials); under ``/management`` without credentials, an ``anyone`` row's
+        caller is a guest of no app, and every other row's is refused (401)."""
+        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        if credential is None and route.org is None and match.row.access == "anyone":
+            return Principal(kind="guest")
+        return (yield from self.authenticate(credential, route))
 
     def _target(
         self, route: Route, match: Match, principal: Principal
@@ -125,7 +133,7 @@ class ManagementApi:
             match.path,
             self.options.case_sensitive,
         )
-        if route.org is not None:
+        if route.org is not None or "org" not in match.params:
             return org, app
         try:
             org = yield from org_name_of(self.state, org)

@@ -45,7 +45,8 @@ def api_response(
     body.update(result.fields)
     body["timestamp"] = now_ms
     body["duration"] = 0
-    body["organization"] = org
+    if org:  # a management row may name no organization
+        body["organization"] = org
     if app is not None:
         body["applicationName"] = app.name
     return json_response(result.status, body)

@@ -43,9 +43,11 @@ Access = Literal["rules", "explicit", "self", "admin", "org_admin", "anyone"]
 - ``rules``: whoever the app's rules allow (clients and admins of the app always);
 - ``explicit``: clients and admins, or a caller granted the exact path by a rule without
   wildcards (a write that hands out privileges: ``/**`` or ``/users/me/**`` is not enough);
-- ``self``: clients and admins, or the app user named by the ``{user}`` segment;
+- ``self``: the app user named by the ``{user}`` segment (``me``, its name, email or uuid),
+  or the app's clients and admins; under ``/management``, the admin user it names, only;
 - ``admin``: clients and admins of the app only, whatever the rules say;
-- ``org_admin``: admin users and clients of the ``{org}`` segment's organization;
+- ``org_admin``: admin users and clients of the ``{org}`` segment's organization (every
+  management row but ``self`` and ``anyone`` is judged so);
 - ``anyone``: no check here (the handler decides, e.g. with a one-time token).
 """
 
