@@ -55,6 +55,7 @@ __all__ = ["Gate"]
 
 _ORG_AREAS = frozenset({"orgs", "organizations"})
 _ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
+_UUID_LENGTH = 36
 
 
 class Parsed(NamedTuple):
@@ -131,7 +132,7 @@ class Gate:
                 route = self._route_checked(request)
                 parsed = self._parse(request, route)
             route = parsed.route
-            if route.org is not None and self.options.application is None:
+            if self.options.application is None and _names_a_uuid(route):
                 route = yield from self._named(route)
             if parsed.preflight:
                 if started is not None:
@@ -146,10 +147,8 @@ class Gate:
             return self._refuse(_GONE, started, request, route)
 
     def _named(self, route: Route) -> Flow[Route]:
-        """The route with an org or app given by uuid in the prefix named (item 7)."""
+        """The route with an org or app given by uuid in the prefix named by its name."""
         org, app = route.org or "", route.app or ""
-        if not (is_uuid(org) or is_uuid(app)):
-            return route
         named = yield from resolve_prefix((yield from fresh_view(self.state)), org, app)
         return route._replace(org=named[0], app=named[1])
 
@@ -389,6 +388,15 @@ class Gate:
         if not principal.is_authenticated:
             raise AuthenticationError("No application guest access authorized")
         raise ForbiddenError()
+
+
+def _names_a_uuid(route: Route) -> bool:
+    """Whether the multi-tenant prefix names its org or app by uuid (checked by length first:
+    this runs on every request)."""
+    org, app = route.org or "", route.app or ""
+    return (len(org) == _UUID_LENGTH and is_uuid(org)) or (
+        len(app) == _UUID_LENGTH and is_uuid(app)
+    )
 
 
 def _allow_reason(principal: Principal, route: Route) -> str:
