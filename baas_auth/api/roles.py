@@ -20,7 +20,6 @@ from baas_auth.api.shapes import group_entity, role_entity, user_entity
 from baas_auth.api.table import ApiCall, ApiResult, ApiRow, Handler
 from baas_auth.realm import flows
 from baas_auth.realm.commands import Flow
-from baas_auth.realm.members import group_users, role_groups, role_users
 
 __all__ = ["ROWS"]
 
@@ -59,12 +58,12 @@ def delete_role(call: ApiCall) -> Flow[ApiResult]:
 
 
 def users_of_role(call: ApiCall) -> Flow[ApiResult]:
-    users = yield from role_users(*_where(call), role_name(call))
+    users = yield from flows.role_users(*_where(call), role_name(call))
     return ApiResult(entities=[user_entity(user) for user in users])
 
 
 def groups_of_role(call: ApiCall) -> Flow[ApiResult]:
-    groups = yield from role_groups(*_where(call), role_name(call))
+    groups = yield from flows.role_groups(*_where(call), role_name(call))
     return ApiResult(entities=[group_entity(group) for group in groups])
 
 
@@ -90,7 +89,7 @@ def roles_of_group(call: ApiCall) -> Flow[ApiResult]:
 
 
 def users_of_group(call: ApiCall) -> Flow[ApiResult]:
-    users = yield from group_users(*_where(call), holder_name("group", call))
+    users = yield from flows.group_users(*_where(call), holder_name("group", call))
     return ApiResult(entities=[user_entity(user) for user in users])
 
 
