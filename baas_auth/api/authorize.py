@@ -19,7 +19,7 @@ from baas_auth.paths import rule_path
 from baas_auth.permissions import compile_rules
 from baas_auth.realm import flows
 from baas_auth.realm.access import allows, manages_org
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.commands import Flow, touch_token
 from baas_auth.realm.state import RealmState
 from baas_auth.rules import Rule, verb_for_method
 
@@ -105,11 +105,7 @@ def _explicit(
 ) -> Flow[bool]:
     """Whether a rule of the caller names ``path`` exactly: no ``*``, ``**`` or ``?`` (``me``
     and ``${user}`` still stand for the caller)."""
-    org, app = where
-    if principal.kind == "guest":
-        texts: Iterable[str] = (yield from flows.get_role(org, app, "guest")).rules
-    else:
-        texts = yield from flows.effective_rules(state, org, app, principal.uuid or "", None)
+    texts = yield from _applying(state, principal, where)
     verb = verb_for_method(method) or ""
     identity = (principal.uuid or "", principal.username or "")
     for rule in _parsed(state, texts):
@@ -121,6 +117,22 @@ def _explicit(
                 if exact.permits(verb, path, identity):
                     return True
     return False
+
+
+def _applying(
+    state: RealmState, principal: Principal, where: tuple[str, str]
+) -> Flow[Iterable[str]]:
+    """The rules that apply to the caller now: the guest role's, or the user's, without those
+    of roles this token has lost to inactivity (its longest idle gap, as the gate reads it)."""
+    org, app = where
+    if principal.kind == "guest":
+        return (yield from flows.get_role(org, app, "guest")).rules
+    inactive = None
+    if principal.token_id is not None:
+        inactive = yield from touch_token(principal.token_id, state.now_ms())
+        if inactive is None:  # revoked since it was authenticated
+            return ()
+    return (yield from flows.effective_rules(state, org, app, principal.uuid or "", inactive))
 
 
 def _parsed(state: RealmState, texts: Iterable[str]) -> list[Rule]:

@@ -146,3 +146,19 @@ def test_no_org_or_app_takes_the_form_of_a_uuid(api: Api, name: str) -> None:
         api.world.realm.create_org(name)
     with pytest.raises(ConfigError, match="uuid"):
         api.world.realm.create_app("acme", name)
+
+
+def test_an_exact_rule_in_a_lapsed_role_no_longer_counts(api: Api) -> None:
+    realm, clock = api.world.realm, api.world.clock
+    realm.create_role("acme", "vault", "picker", inactivity_ms=1000)
+    realm.grant("acme", "vault", "post:/users/me/roles/*,/users/me/roles/admin", role="picker")
+    realm.assign_role("acme", "vault", "picker", user="victor")
+    _grant_victor(api, "post:/**")  # the rules allow it; only the exact rule is missing
+    caller, victor = api.caller(), api.headers("victor")
+    assert caller.get("/acme/vault/books", headers=victor).status_code == 403  # a first use
+    clock.advance_ms(2000)
+    response = caller.post("/acme/vault/users/me/roles/admin", headers=victor)
+    assert response.status_code == 403, response.text
+    assert realm.user_roles("acme", "vault", "victor") == ("picker",)
+    fresh = api.headers("victor")
+    assert caller.post("/acme/vault/users/me/roles/admin", headers=fresh).status_code == 200
