@@ -6,6 +6,7 @@ from baas_auth.errors import AuthenticationError, NotFoundError
 from baas_auth.model import Principal
 from baas_auth.paths import check_route_path, rule_path
 from baas_auth.permissions import verb_for_method
+from baas_auth.realm.addressing import resolve_prefix
 from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import Flow, touch_token
 from baas_auth.realm.lookups import admin_of, app_of, user_of
@@ -42,11 +43,13 @@ def permits(
     case_sensitive: bool,
 ) -> Flow[bool]:
     """``allows`` for any caller: checks ``path`` (BadRequestError if it is not a canonical
-    route path) and reads the current generation first."""
+    route path) and reads the current generation first. ``org`` and ``app`` may be uuids, as
+    in a ``/{org-uuid}/{app-uuid}/…`` prefix (the framework helpers pass the prefix on)."""
     check_route_path(path, allow_trailing_slash=True)
     view = yield from fresh_view(state)
+    org, app = yield from resolve_prefix(view, org.lower(), app.lower())
     verdict = yield from allows(
-        state, view, principal, method, rule_path(path), org.lower(), app.lower(), case_sensitive
+        state, view, principal, method, rule_path(path), org, app, case_sensitive
     )
     return verdict
 

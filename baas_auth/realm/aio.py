@@ -494,6 +494,18 @@ class AsyncRealm:
     async def get_group(self, org: str, app: str, path: str) -> Group:
         return await self._run(flows.get_group(org, app, path))
 
+    async def role_users(self, org: str, app: str, role: str) -> list[User]:
+        """The users the role is given to directly (not through a group), by username."""
+        return await self._run(flows.role_users(org, app, role))
+
+    async def role_groups(self, org: str, app: str, role: str) -> list[Group]:
+        """The groups the role is given to, by path."""
+        return await self._run(flows.role_groups(org, app, role))
+
+    async def group_users(self, org: str, app: str, path: str) -> list[User]:
+        """The members of a group, by username."""
+        return await self._run(flows.group_users(org, app, path))
+
     async def list_admins(self) -> list[AdminUser]:
         """Every admin user, by username."""
         return await self._run(flows.list_admins())

@@ -48,6 +48,7 @@ from baas_auth.realm.grants import (
 from baas_auth.realm.imports import import_identities
 from baas_auth.realm.keys import load_key_ring, retire_key, rotate_key
 from baas_auth.realm.layout import upgrade_layout
+from baas_auth.realm.members import group_users, role_groups, role_users
 from baas_auth.realm.reads import (
     effective_rules,
     get_group,
@@ -103,6 +104,7 @@ __all__ = [
     "get_org",
     "get_role",
     "get_user",
+    "group_users",
     "guest",
     "holds_role",
     "import_identities",
@@ -123,6 +125,8 @@ __all__ = [
     "revoke_admin_tokens",
     "revoke_token",
     "revoke_user_tokens",
+    "role_groups",
+    "role_users",
     "rotate_signing_key",
     "set_access_token_ttl",
     "start",

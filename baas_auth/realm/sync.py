@@ -489,6 +489,18 @@ class Realm:
     def get_group(self, org: str, app: str, path: str) -> Group:
         return self._run(flows.get_group(org, app, path))
 
+    def role_users(self, org: str, app: str, role: str) -> list[User]:
+        """The users the role is given to directly (not through a group), by username."""
+        return self._run(flows.role_users(org, app, role))
+
+    def role_groups(self, org: str, app: str, role: str) -> list[Group]:
+        """The groups the role is given to, by path."""
+        return self._run(flows.role_groups(org, app, role))
+
+    def group_users(self, org: str, app: str, path: str) -> list[User]:
+        """The members of a group, by username."""
+        return self._run(flows.group_users(org, app, path))
+
     def list_admins(self) -> list[AdminUser]:
         """Every admin user, by username."""
         return self._run(flows.list_admins())

@@ -148,6 +148,17 @@ def test_the_realm_by_its_url(tmp_path: Path) -> None:
         realm.close()
 
 
+def test_management_api_setting(world: World) -> None:
+    """``MANAGEMENT_API`` is the middleware's ``management_api``: the middleware answers the
+    management paths itself (off, they reach Django's URLconf, which has none of them)."""
+    with _settings(world.realm, BAAS_AUTH={"MANAGEMENT_API": True}):
+        answer = Client().get("/roles/editor/users", headers=world.admin_bearer())
+    assert answer.status_code == 200, answer.content
+    assert [user["username"] for user in answer.json()["entities"]] == ["alice"]
+    with _settings(world.realm):
+        assert Client().get("/roles/editor/users", headers=world.admin_bearer()).status_code == 404
+
+
 @pytest.mark.parametrize(
     ("baas_auth", "message"),
     [
