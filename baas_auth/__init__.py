@@ -29,6 +29,7 @@ from baas_auth.model import (
     TokenGrant,
     TokenInfo,
     User,
+    UserToken,
 )
 from baas_auth.permissions import Rule
 from baas_auth.realm import AsyncRealm, LayoutUpgradeWarning, Realm
@@ -73,5 +74,6 @@ __all__ = [
     "TokenGrant",
     "TokenInfo",
     "User",
+    "UserToken",
     "__version__",
 ]

@@ -16,6 +16,7 @@ from baas_auth import records as rec
 from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.hashing import hash_client_secret, new_client_secret
 from baas_auth.model import AdminUser, App, ClientCredentials, Org, User
+from baas_auth.realm import onetime
 from baas_auth.realm.caller_warnings import warn_caller
 from baas_auth.realm.commands import (
     Flow,
@@ -35,6 +36,8 @@ __all__ = [
     "USERGRID_ROLES",
     "RolesPreset",
     "add_admin_to_org",
+    "admin_value",
+    "check_new_password",
     "create_admin",
     "create_app",
     "create_credentials",
@@ -46,11 +49,14 @@ __all__ = [
     "get_app",
     "get_org",
     "get_user",
+    "hash_new_password",
     "list_apps",
     "regenerate_credentials",
+    "send_admin_token",
     "set_access_token_ttl",
     "update_admin",
     "update_user",
+    "user_value",
 ]
 
 SANDBOX_RULE = "get,put,post,delete:/**"
@@ -89,11 +95,11 @@ def list_apps(org: str) -> Flow[list[App]]:
 def get_user(org: str, app: str, name: str) -> Flow[User]:
     """The user named ``name`` (a username, an email or a uuid)."""
     found = yield from app_of(org, app)
-    return _user_value((yield from user_of(found, name)))
+    return user_value((yield from user_of(found, name)))
 
 
 def get_admin(name: str) -> Flow[AdminUser]:
-    return _admin_value((yield from admin_of(name)))
+    return admin_value((yield from admin_of(name)))
 
 
 # -- orgs and apps --------------------------------------------------------------------------
@@ -192,14 +198,16 @@ def create_user(
         _new_uuid(),
         rec.username(username),
         rec.email(email),
-        (yield from _hash_new_password(state, password)),
+        (yield from hash_new_password(state, password)),
         activated=activated,
     )
     claims = _claims(user.username, user.email, user.uuid, found)
     record = {rec.user_key(found.org, found.name, user.uuid): rec.encode(user)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "username or email")))
-    return _user_value(user)
+    if not activated and state.settings.on_user_token is not None:
+        yield from onetime.issue(state, "activation", user, found)
+    return user_value(user)
 
 
 def update_user(
@@ -215,7 +223,7 @@ def update_user(
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
     if password is not None:
-        user.password_hash = yield from _hash_new_password(state, password)
+        user.password_hash = yield from hash_new_password(state, password)
     if disabled is not None:
         user.disabled = bool(disabled)
     if activated is not None:
@@ -224,7 +232,7 @@ def update_user(
     if user.disabled or not user.activated:
         principal = rec.user_principal_key(found.org, found.name, user.uuid)
         yield from delete_principal_tokens(principal)
-    return _user_value(user)
+    return user_value(user)
 
 
 def delete_user(org: str, app: str, name: str) -> Flow[None]:
@@ -244,7 +252,11 @@ def create_admin(
     password: str | None,
     orgs: Sequence[str],
     email: str | None,
+    activated: bool = True,
+    confirmed: bool = True,
 ) -> Flow[AdminUser]:
+    """Create an admin user; one created unconfirmed (or unactivated) gets its confirmation
+    (or activation) token through the realm's hook, if it has one."""
     org_names = []
     for org in orgs:
         org_names.append((yield from org_of(org)).name)
@@ -252,46 +264,80 @@ def create_admin(
         _new_uuid(),
         rec.username(username),
         rec.email(email),
-        (yield from _hash_new_password(state, password)),
+        (yield from hash_new_password(state, password)),
         sorted(set(org_names)),
+        activated=bool(activated),
+        confirmed=bool(confirmed),
     )
     claims = _claims(admin.username, admin.email, admin.uuid, None)
     record = {rec.admin_key(admin.uuid): rec.encode(admin)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "admin username or email")))
-    return _admin_value(admin)
+    if state.settings.on_user_token is not None:
+        yield from send_admin_token(state, admin)
+    return admin_value(admin)
+
+
+def send_admin_token(state: RealmState, admin: rec.AdminRecord) -> Flow[bool]:
+    """The token an admin user lacks to sign in, through the hook: a confirmation token while
+    it is unconfirmed, then an activation token while it is unactivated; False if neither."""
+    if not admin.confirmed:
+        yield from onetime.issue(state, "confirmation", admin, None)
+    elif not admin.activated:
+        yield from onetime.issue(state, "activation", admin, None)
+    else:
+        return False
+    return True
 
 
 def add_admin_to_org(name: str, org: str) -> Flow[AdminUser]:
     admin = yield from admin_of(name)
     admin.orgs = sorted({*admin.orgs, (yield from org_of(org)).name})
     yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
-    return _admin_value(admin)
+    return admin_value(admin)
 
 
 def update_admin(
-    state: RealmState, name: str, password: str | None, disabled: bool | None
+    state: RealmState,
+    name: str,
+    password: str | None,
+    disabled: bool | None,
+    activated: bool | None = None,
+    confirmed: bool | None = None,
 ) -> Flow[AdminUser]:
-    """Change an admin user; disabling revokes all of its tokens."""
+    """Change an admin user; disabling, deactivating or unconfirming revokes all of its
+    tokens."""
     admin = yield from admin_of(name)
     if password is not None:
-        admin.password_hash = yield from _hash_new_password(state, password)
+        admin.password_hash = yield from hash_new_password(state, password)
     if disabled is not None:
         admin.disabled = bool(disabled)
+    if activated is not None:
+        admin.activated = bool(activated)
+    if confirmed is not None:
+        admin.confirmed = bool(confirmed)
     yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
-    if admin.disabled:
+    if admin.disabled or not admin.activated or not admin.confirmed:
         yield from delete_principal_tokens(rec.admin_principal_key(admin.uuid))
-    return _admin_value(admin)
+    return admin_value(admin)
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _hash_new_password(state: RealmState, password: str | None) -> Flow[str | None]:
+def hash_new_password(state: RealmState, password: str | None) -> Flow[str | None]:
     """The hash of a password being set, after checking it (behaviour §1); the KDF runs
     where the driver puts slow work."""
     if password is None:
         return None
+    check_new_password(state, password)
+    hashed: str = yield from offload(state.settings.password_hasher.hash, password)
+    return hashed
+
+
+def check_new_password(state: RealmState, password: object) -> None:
+    """ConfigError unless ``password`` may be set (behaviour §1): cheap, so it comes before
+    any KDF or any single-use token is spent."""
     if not isinstance(password, str) or len(password) > 1024:
         raise ConfigError("a password is a string of at most 1024 characters")
     least = state.settings.min_password_length
@@ -299,8 +345,6 @@ def _hash_new_password(state: RealmState, password: str | None) -> Flow[str | No
         raise ConfigError(f"a password has at least {least} characters")
     if not rec.is_text(password):
         raise ConfigError("a password is text (no lone surrogates)")
-    hashed: str = yield from offload(state.settings.password_hasher.hash, password)
-    return hashed
 
 
 def _taken(claims: dict[str, bytes], what: str) -> Flow[str]:
@@ -360,9 +404,17 @@ def _app_value(app: rec.AppRecord) -> App:
     return App(app.uuid, app.org, app.name, app.access_token_ttl_ms)
 
 
-def _user_value(user: rec.UserRecord) -> User:
+def user_value(user: rec.UserRecord) -> User:
     return User(user.uuid, user.username, user.email, user.activated, user.disabled)
 
 
-def _admin_value(admin: rec.AdminRecord) -> AdminUser:
-    return AdminUser(admin.uuid, admin.username, admin.email, tuple(admin.orgs), admin.disabled)
+def admin_value(admin: rec.AdminRecord) -> AdminUser:
+    return AdminUser(
+        admin.uuid,
+        admin.username,
+        admin.email,
+        tuple(admin.orgs),
+        admin.disabled,
+        admin.activated,
+        admin.confirmed,
+    )
