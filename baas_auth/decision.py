@@ -110,6 +110,10 @@ class MiddlewareOptions(TypedDict, total=False):
     """The ``realm=`` of challenges; None: the app's ``org/app``."""
     endpoints: bool
     """Serve the token, ``/management/me`` and revoke endpoints."""
+    management_api: bool
+    """Serve the management API (roles, permissions, memberships, credentials, the app's
+    token lifetime) on the original system's paths; off by default, as it takes over those
+    paths of the wrapped app."""
     on_decision: DecisionHook | None
     """Called with a ``DecisionEvent`` once per request; an error it raises is logged on the
     ``baas_auth`` logger and changes nothing."""
@@ -127,6 +131,7 @@ class GateOptions:
     case_sensitive: bool
     realm_name: str | None
     endpoints: bool
+    management_api: bool = False
     on_decision: DecisionHook | None = None
 
     @classmethod
@@ -155,6 +160,7 @@ class GateOptions:
             case_sensitive=given["case_sensitive_paths"] is True,
             realm_name=realm_name,
             endpoints=given["endpoints"] is True,
+            management_api=given["management_api"] is True,
             on_decision=on_decision,
         )
 
@@ -168,6 +174,7 @@ _DEFAULTS: dict[str, object] = {
     "case_sensitive_paths": True,
     "realm_name": None,
     "endpoints": True,
+    "management_api": False,
     "on_decision": None,
 }
 _FLAGS = tuple(name for name, value in _DEFAULTS.items() if isinstance(value, bool))

@@ -40,7 +40,7 @@ from baas_auth.records import is_text
 from baas_auth.responses import json_response, method_not_allowed
 from baas_auth.routing import Route
 
-__all__ = ["BODY_TOO_LARGE", "MAX_BODY_BYTES", "Endpoints"]
+__all__ = ["BODY_TOO_LARGE", "MAX_BODY_BYTES", "Endpoints", "body_params"]
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes"
@@ -103,7 +103,7 @@ class Endpoints:
         if any(name in refused for name, _ in query):
             raise BadRequestError("Credentials are not accepted in the URI")
         found: dict[str, object] = {}
-        for name, value in [*query, *_body_params(request, body)]:
+        for name, value in [*query, *body_params(request, body)]:
             if name in found:
                 raise BadRequestError(f"The parameter {name[:40]!r} was sent more than once")
             if isinstance(value, str) and not is_text(value):
@@ -290,7 +290,9 @@ def _ttl(value: object) -> int | None:
     raise IllegalArgumentError("ttl must be a number >= 0")
 
 
-def _body_params(request: RequestInfo, body: bytes) -> list[tuple[str, object]]:
+def body_params(request: RequestInfo, body: bytes) -> list[tuple[str, object]]:
+    """The parameters of a request body: a JSON object (whatever the Content-Type says, as
+    the original SDKs send one without) or a form; 400 for a body too large or neither."""
     if len(body) > MAX_BODY_BYTES:  # the adapters stop reading past the limit; never truncate
         raise BadRequestError(BODY_TOO_LARGE)
     if not body.strip():

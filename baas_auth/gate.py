@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from baas_auth.api.dispatch import ManagementApi
 from baas_auth.credentials import (
     BearerToken,
     ClientSecretPair,
@@ -40,12 +41,13 @@ from baas_auth.model import Principal
 from baas_auth.paths import check_raw_path, check_route_path, rule_path, split_segments
 from baas_auth.realm import flows
 from baas_auth.realm.access import allows, manages_org
+from baas_auth.realm.addressing import resolve_prefix
 from baas_auth.realm.cache import MISS
 from baas_auth.realm.commands import Flow
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.views import app_record
-from baas_auth.records import AppRecord
+from baas_auth.realm.views import app_record, fresh_view
+from baas_auth.records import AppRecord, is_uuid
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
 
@@ -98,6 +100,7 @@ class Gate:
         self.state = state
         self.options = options
         self.endpoints = Endpoints(state, options, self.authenticate)
+        self.api = ManagementApi(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
         self._application_checked = options.application is None
@@ -128,6 +131,8 @@ class Gate:
                 route = self._route_checked(request)
                 parsed = self._parse(request, route)
             route = parsed.route
+            if route.org is not None and self.options.application is None:
+                route = yield from self._named(route)
             if parsed.preflight:
                 if started is not None:
                     self.events.emit(started, request, route, None, "allow", None, "cors-preflight")
@@ -140,10 +145,19 @@ class Gate:
         except NotFoundError:  # a user or app deleted while the request was being answered
             return self._refuse(_GONE, started, request, route)
 
+    def _named(self, route: Route) -> Flow[Route]:
+        """The route with an org or app given by uuid in the prefix named (item 7)."""
+        org, app = route.org or "", route.app or ""
+        if not (is_uuid(org) or is_uuid(app)):
+            return route
+        named = yield from resolve_prefix((yield from fresh_view(self.state)), org, app)
+        return route._replace(org=named[0], app=named[1])
+
     def _endpoint(
         self, route: Route, request: RequestInfo, websocket: bool, started: int | None
     ) -> EndpointCall | Response:
-        call = self.endpoints.start(route, request, websocket=websocket)
+        served_by = self.api if route.endpoint == "api" else self.endpoints
+        call = served_by.start(route, request, websocket=websocket)
         if started is None:
             return call
         if isinstance(call, Response):  # a method the endpoint does not take
@@ -186,8 +200,9 @@ class Gate:
         """The response of an endpoint, given the request body the adapter read (``b""`` when
         it has none). A password grant offloads the KDF to where the driver puts slow work."""
         started, request, route = pending.started_ns, pending.request, pending.route
+        served_by = self.api if route.endpoint == "api" else self.endpoints
         try:
-            response = yield from self.endpoints.finish(route, request, body)
+            response = yield from served_by.finish(route, request, body)
         except (AuthError, StoreError) as error:
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
@@ -259,9 +274,20 @@ class Gate:
         challenge says ``invalid_token`` when credentials came (they belong to no app here)."""
         target = self.options.application
         if target is not None:
-            return route_single_app(
+            route = route_single_app(
                 request.path, target[0], target[1], endpoints=self.options.endpoints
             )
+        else:
+            route = self._route_multi_tenant(request)
+        if self.options.management_api and route.endpoint is None:
+            return self._api_route(route, request.method)
+        return route
+
+    def _api_route(self, route: Route, method: str) -> Route:
+        """The route marked for the management API when the API serves it."""
+        return route._replace(endpoint="api") if self.api.serves(route, method) else route
+
+    def _route_multi_tenant(self, request: RequestInfo) -> Route:
         try:
             return route_multi_tenant(request.path, endpoints=self.options.endpoints)
         except AuthenticationError as error:

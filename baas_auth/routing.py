@@ -12,7 +12,8 @@ from baas_auth.errors import AuthenticationError
 
 __all__ = ["Endpoint", "Route", "route_multi_tenant", "route_single_app"]
 
-Endpoint = Literal["token", "me", "revoke_one", "revoke_all"]
+Endpoint = Literal["token", "me", "revoke_one", "revoke_all", "api"]
+"""Which endpoint of the middleware answers; ``api`` is the management API (``baas_auth.api``)."""
 
 _REVOKE = {"revoketoken": "revoke_one", "revoketokens": "revoke_all"}
 

@@ -55,7 +55,8 @@ class Table(Generic[K, V]):
 
 class Snapshot:
     """Directory records of one generation: orgs, apps, roles, users' policies, admins,
-    clients, compiled guest rules, and what each token seen in this generation stands for."""
+    clients, compiled guest rules, what each token seen in this generation stands for, and
+    the names of orgs and apps addressed by uuid."""
 
     __slots__ = (
         "admins",
@@ -63,6 +64,7 @@ class Snapshot:
         "clients",
         "generation",
         "guests",
+        "names",
         "orgs",
         "roles",
         "tokens",
@@ -80,3 +82,5 @@ class Snapshot:
         self.admins: Table[str, rec.AdminRecord | None] = Table(lock)
         self.clients: Table[str, rec.ClientRecord | None] = Table(lock)
         self.tokens: Table[str, TokenInfo | None] = Table(lock)
+        # An org's or app's name by its uuid ("org:<uuid>", "app:<org>/<uuid>"), None: none.
+        self.names: Table[str, str | None] = Table(lock)

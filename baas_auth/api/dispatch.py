@@ -1,0 +1,170 @@
+"""Serving the management API (``management_api=True``): which requests it takes, and the
+answer to one, as a flow: authenticate the caller, resolve the addressed org and app,
+authorize (``baas_auth.api.authorize``), run the row's handler, render Usergrid's shape.
+
+Bodies are JSON or forms, read by the adapters under the endpoints' limit and parsed as the
+token endpoint parses them. Every change goes through the realm's flows, so caches and
+revocation behave as for any other write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from baas_auth.api.authorize import authorize
+from baas_auth.api.rows import ROWS
+from baas_auth.api.shapes import api_response
+from baas_auth.api.table import ApiCall, ApiResult, Area, Match, RouteTable
+from baas_auth.credentials import Credential, extract_credential, parse_query
+from baas_auth.decision import EndpointCall, GateOptions
+from baas_auth.endpoints import body_params
+from baas_auth.errors import (
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    IllegalArgumentError,
+    NotFoundError,
+    ResourceNotFoundError,
+)
+from baas_auth.http import RequestInfo, Response
+from baas_auth.model import App, Principal
+from baas_auth.names import CREDENTIAL_PARAMS
+from baas_auth.realm import flows
+from baas_auth.realm.addressing import app_name_of, org_name_of
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.state import RealmState
+from baas_auth.records import is_text
+from baas_auth.responses import method_not_allowed
+from baas_auth.routing import Route
+
+__all__ = ["DuplicateError", "ManagementApi"]
+
+_BODY_METHODS = frozenset({"POST", "PUT"})
+
+
+class DuplicateError(BadRequestError):
+    """400 ``duplicate_unique_property_exists``: the role or group exists (Usergrid's code)."""
+
+    default_error = "duplicate_unique_property_exists"
+    default_description = "An entity with this name exists"
+    default_challenge = None
+
+
+class ManagementApi:
+    """The management API over one realm: ``serves`` at routing, ``start`` and ``finish``
+    as the other endpoints (``baas_auth.endpoints``)."""
+
+    def __init__(
+        self,
+        state: RealmState,
+        options: GateOptions,
+        authenticate: Callable[[Credential | None, Route], Flow[Principal]],
+        table: RouteTable | None = None,
+    ) -> None:
+        self.state = state
+        self.options = options
+        self.authenticate = authenticate
+        self.table = table if table is not None else RouteTable(ROWS)
+
+    def serves(self, route: Route, method: str) -> bool:
+        """Whether this request is the API's (when the option is on): a row matches, or the
+        path is one the API owns (another method on it is then a 405)."""
+        area = _area(route)
+        if self.table.match(area, method, route.path) is not None:
+            return True
+        return bool(self.table.allowed(area, route.path))
+
+    def start(
+        self, route: Route, request: RequestInfo, *, websocket: bool
+    ) -> EndpointCall | Response:
+        if websocket:
+            raise BadRequestError("This endpoint does not take websocket connections")
+        if self.table.match(_area(route), request.method, route.path) is None:
+            allowed = self.table.allowed(_area(route), route.path)
+            return method_not_allowed(", ".join(allowed), now_ms=self.state.now_ms())
+        return EndpointCall(route, request, request.method in _BODY_METHODS)
+
+    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Flow[Response]:
+        match = self.table.match(_area(route), request.method, route.path)
+        if match is None:  # start() answered every other request
+            raise BadRequestError("No such endpoint")
+        args = _args(request, body)
+        credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
+        principal = yield from self.authenticate(credential, route)
+        org, app = yield from self._target(route, match, principal)
+        call = ApiCall(self.state, principal, org, app, match.params, args, request)
+        try:
+            app_value = None if app is None else (yield from flows.get_app(org, app))
+            result = yield from match.row.handler(call)
+        except ConflictError as error:
+            raise DuplicateError(str(error)) from None
+        except NotFoundError as error:
+            raise ResourceNotFoundError(str(error)) from None
+        except ConfigError as error:
+            raise IllegalArgumentError(str(error)) from None
+        return self._render(match, result, org, app_value, route, request)
+
+    def _target(
+        self, route: Route, match: Match, principal: Principal
+    ) -> Flow[tuple[str, str | None]]:
+        """The org and app addressed (names), after checking the caller may address them:
+        the caller is authorized before anything is looked up, so a 404 tells only those
+        entitled to know."""
+        row = match.row
+        if route.org is not None:
+            org, app = route.org, route.app
+        else:
+            org, app = match.params.get("org", ""), match.params.get("app")
+        yield from authorize(
+            self.state,
+            principal,
+            row,
+            org,
+            app,
+            match.params,
+            route.path,
+            self.options.case_sensitive,
+        )
+        if route.org is not None:
+            return org, app
+        try:
+            org = yield from org_name_of(self.state, org)
+            app = None if app is None else (yield from app_name_of(self.state, org, app))
+        except NotFoundError as error:
+            raise ResourceNotFoundError(str(error)) from None
+        return org, app
+
+    def _render(
+        self,
+        match: Match,
+        result: ApiResult,
+        org: str,
+        app: App | None,
+        route: Route,
+        request: RequestInfo,
+    ) -> Response:
+        return api_response(
+            result,
+            action=match.row.answer_action,
+            org=org,
+            app=app,
+            path=route.path,
+            query_string=request.query_string,
+            now_ms=self.state.now_ms(),
+        )
+
+
+def _area(route: Route) -> Area:
+    return "management" if route.org is None else "app"
+
+
+def _args(request: RequestInfo, body: bytes) -> dict[str, tuple[object, ...]]:
+    """Query and body parameters, each with all its values (``?permission=`` may repeat);
+    credentials are the caller's, never a parameter."""
+    found: dict[str, list[object]] = {}
+    query = [(k, v) for k, v in parse_query(request.query_string) if k not in CREDENTIAL_PARAMS]
+    for name, value in [*query, *body_params(request, body)]:
+        if isinstance(value, str) and not is_text(value):
+            raise BadRequestError(f"The parameter {name[:40]!r} is not valid Unicode text")
+        found.setdefault(name, []).append(value)
+    return {name: tuple(values) for name, values in found.items()}

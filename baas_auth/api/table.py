@@ -1,0 +1,179 @@
+"""The management API's routing table: rows of (method, path pattern) -> handler flow.
+
+A row names where it is served (``app``: under ``/{org}/{app}``, or the single app's root;
+``management``: under ``/management``), who may call it (``Access``), and the Usergrid
+``action`` its answer reports. Patterns are whole segments, literal or ``{name}``; matching
+is exact and case-sensitive, except the management spellings ``orgs``/``organizations`` and
+``apps``/``applications``. Other modules add rows by listing them in ``baas_auth.api.rows``.
+Does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from baas_auth.errors import BadRequestError
+from baas_auth.http import RequestInfo
+from baas_auth.model import Principal
+from baas_auth.realm.commands import Flow
+from baas_auth.realm.state import RealmState
+
+__all__ = [
+    "Access",
+    "ApiCall",
+    "ApiResult",
+    "ApiRow",
+    "Area",
+    "Handler",
+    "Match",
+    "RouteTable",
+]
+
+Area = Literal["app", "management"]
+
+Access = Literal["rules", "explicit", "self", "admin", "org_admin", "anyone"]
+"""Who may call a row, beyond what ``baas_auth.api.authorize`` says of each:
+
+- ``rules``: whoever the app's rules allow (clients and admins of the app always);
+- ``explicit``: clients and admins, or a caller granted the exact path by a rule without
+  wildcards (a write that hands out privileges: ``/**`` or ``/users/me/**`` is not enough);
+- ``self``: clients and admins, or the app user named by the ``{user}`` segment;
+- ``admin``: clients and admins of the app only, whatever the rules say;
+- ``org_admin``: admin users and clients of the ``{org}`` segment's organization;
+- ``anyone``: no check here (the handler decides, e.g. with a one-time token).
+"""
+
+_ALIASES: Mapping[str, frozenset[str]] = {
+    "orgs": frozenset({"orgs", "organizations"}),
+    "apps": frozenset({"apps", "applications"}),
+}
+
+
+class ApiCall(NamedTuple):
+    """What a handler is given: the realm, the caller, the addressed app, the parameters."""
+
+    state: RealmState
+    principal: Principal
+    org: str
+    """The addressed organization's name (resolved from a uuid where one was given)."""
+    app: str | None
+    """The addressed application's name; None for an organization-level row."""
+    params: Mapping[str, str]
+    """The ``{name}`` segments of the pattern, as sent."""
+    args: Mapping[str, tuple[object, ...]]
+    """Query and body parameters, each with every value it was sent with."""
+    request: RequestInfo
+
+    def arg(self, name: str) -> object | None:
+        """The one value of a parameter (None when absent); BadRequestError when repeated."""
+        values = self.args.get(name, ())
+        if len(values) > 1:
+            raise BadRequestError(f"The parameter {name[:40]!r} was sent more than once")
+        return values[0] if values else None
+
+
+class ApiResult(NamedTuple):
+    """A handler's answer: the parts of a Usergrid ApiResponse it fills in."""
+
+    entities: list[dict[str, object]] | None = None
+    data: object | None = None
+    fields: Mapping[str, object] = {}
+    """Further top-level fields (``credentials``, …)."""
+    status: int = 200
+
+
+Handler = Callable[[ApiCall], Flow[ApiResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRow:
+    """One endpoint: ``method`` on ``pattern`` in ``area``, answered by ``handler``."""
+
+    method: str
+    pattern: str
+    handler: Handler = field(compare=False)
+    access: Access = "rules"
+    area: Area = "app"
+    action: str | None = None
+    """The ``action`` of the answer; None: the method in lower case, as Usergrid's services."""
+    owns_path: bool = True
+    """Whether another method on this path is 405 (True), or goes to the wrapped app (False,
+    for paths the wrapped app also serves, such as the app root)."""
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(part for part in self.pattern.split("/") if part)
+
+    @property
+    def answer_action(self) -> str:
+        return self.action or self.method.lower()
+
+
+class Match(NamedTuple):
+    """A row that serves the request, and its ``{name}`` segments."""
+
+    row: ApiRow
+    params: dict[str, str]
+
+
+class RouteTable:
+    """The rows of the management API; answers which row serves a method and a path."""
+
+    def __init__(self, rows: Iterable[ApiRow]) -> None:
+        self.rows = tuple(rows)
+        seen: set[tuple[str, str, Area]] = set()
+        for row in self.rows:
+            key = (row.method, "/".join(_shape(row.segments)), row.area)
+            if key in seen:
+                raise ValueError(f"two rows for {row.method} {row.pattern} ({row.area})")
+            seen.add(key)
+
+    def match(self, area: Area, method: str, path: str) -> Match | None:
+        """The row for ``method`` on ``path`` (route path relative to the area)."""
+        segments = _split(path)
+        for row in self.rows:
+            if row.area == area and row.method == method:
+                params = _match(row.segments, segments, area)
+                if params is not None:
+                    return Match(row, params)
+        return None
+
+    def allowed(self, area: Area, path: str) -> tuple[str, ...]:
+        """The methods served on ``path``, when it is one the API owns; else ``()``."""
+        segments = _split(path)
+        found = [
+            row
+            for row in self.rows
+            if row.area == area and _match(row.segments, segments, area) is not None
+        ]
+        if not any(row.owns_path for row in found):
+            return ()
+        return tuple(dict.fromkeys(row.method for row in found))
+
+
+def _split(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+def _shape(segments: Iterable[str]) -> list[str]:
+    return ["{}" if part.startswith("{") else part for part in segments]
+
+
+def _match(pattern: tuple[str, ...], segments: list[str], area: Area) -> dict[str, str] | None:
+    if len(pattern) != len(segments):
+        return None
+    params: dict[str, str] = {}
+    for expected, given in zip(pattern, segments, strict=True):
+        if expected.startswith("{") and expected.endswith("}"):
+            params[expected[1:-1]] = given
+        elif not _literal_matches(expected, given, area):
+            return None
+    return params
+
+
+def _literal_matches(expected: str, given: str, area: Area) -> bool:
+    if area == "management":  # behaviour §6.1: the management spellings ignore case
+        return given.casefold() in _ALIASES.get(expected, frozenset({expected}))
+    return given == expected

@@ -1,0 +1,116 @@
+"""The management API's tests (``management_api=True``): the ``api`` fixture, over every
+store and both adapters, and the credentials of each caller of an authorization matrix.
+
+``api`` is parametrized over WSGI and ASGI on a memory and a SQLite store, and ASGI over an
+``AsyncRealm`` on Redis; each runs on the seeded world of ``tests/adapters/conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from baas_auth import MemoryStore, Realm, SQLiteStore
+from tests.adapters.conftest import (
+    Caller,
+    LoopCaller,
+    ProbeStore,
+    World,
+    async_realm_of,
+    async_world,
+    basic,
+    bearer,
+    seed,
+)
+from tests.conftest import FAST_HASHER, FakeClock
+
+__all__ = ["async_world"]  # the fixture, for the Redis setup
+
+SETUPS = ["wsgi-memory", "asgi-memory", "wsgi-sqlite", "asgi-sqlite", "asgi-redis"]
+
+WHO = [
+    "guest",
+    "alice",
+    "bob",
+    "ann",
+    "gus",
+    "shop-client",
+    "acme-client",
+    "vault-client",
+    "globex-client",
+]
+"""Every caller of an authorization matrix: nobody; alice and bob (users of acme/shop, whose
+``default`` role may do anything, as the original's); ann (admin of acme), gus (admin of
+globex); the app clients of acme/shop and acme/vault, the org clients of acme and globex."""
+
+
+@dataclass
+class Api:
+    """One world and a way to wrap it in a middleware of the adapter under test."""
+
+    world: World
+    build: Callable[..., Caller]
+
+    def caller(self, **options: Any) -> Caller:
+        """The middleware with the management API on (and ``options``)."""
+        return self.build(**{"management_api": True, **options})
+
+    def headers(self, who: str) -> dict[str, str]:
+        return who_headers(self.world, who)
+
+
+def who_headers(world: World, who: str) -> dict[str, str]:
+    """The credentials of ``who`` (see ``WHO``): tokens, except the shop client, which sends
+    its client_id and secret in a Basic header."""
+    if who == "guest":
+        return {}
+    if who in ("alice", "bob", "ann", "gus", "victor"):
+        return bearer(world.token(who))
+    if who == "shop-client":
+        return {"Authorization": basic(world.shop_creds)}
+    creds = {
+        "acme-client": world.org_creds,
+        "vault-client": world.vault_creds,
+        "globex-client": world.globex_creds,
+    }
+    return bearer(world.client_token(creds[who]))
+
+
+@pytest.fixture(params=SETUPS)
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
+    adapter, store = str(request.param).split("-")
+    if store == "redis":
+        world: World = request.getfixturevalue("async_world")
+        realm, loop = async_realm_of(world)
+        yield Api(world, lambda **options: LoopCaller(realm, loop, **options))
+        return
+    inner = MemoryStore() if store == "memory" else SQLiteStore(tmp_path / "auth.db")
+    probe = ProbeStore(inner)
+    sync_realm = Realm(probe, clock=clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
+    world = seed(sync_realm, clock, probe)
+    yield Api(world, lambda **options: Caller(adapter, sync_realm, **options))
+    sync_realm.close()
+
+
+def assert_api_response(
+    response: httpx.Response, *, action: str, path: str, clock: FakeClock
+) -> dict[str, Any]:
+    """The shape of a management API answer (Usergrid's ApiResponse) and its headers."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    assert body["action"] == action
+    assert body["path"] == path
+    assert body["timestamp"] == clock.ms
+    assert body["duration"] == 0
+    assert isinstance(body["params"], dict)
+    assert isinstance(body["uri"], str)
+    if "entities" in body:
+        assert body["count"] == len(body["entities"])
+    return body
