@@ -90,7 +90,7 @@ class ManagementApi:
             raise BadRequestError("No such endpoint")
         args = _args(request, body)
         credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
-        principal = yield from self.authenticate(credential, route)
+        principal = yield from self._caller(match, credential, route)
         org, app = yield from self._target(route, match, principal)
         call = ApiCall(self.state, principal, org, app, match.params, args, request)
         try:
@@ -103,6 +103,16 @@ class ManagementApi:
         except ConfigError as error:
             raise IllegalArgumentError(str(error)) from None
         return self._render(match, result, org, app_value, route, request)
+
+    def _caller(
+        self, match: Match, credential: Credential | None, route: Route
+    ) -> Flow[Principal]:
+        """Who calls; a row open to ``anyone`` (it checks a one-time token, or says the same
+        to everyone) takes anonymous calls under ``/management`` too, where there is no guest
+        principal of an app."""
+        if credential is None and match.row.access == "anyone" and route.org is None:
+            return Principal(kind="guest")
+        return (yield from self.authenticate(credential, route))
 
     def _target(
         self, route: Route, match: Match, principal: Principal
@@ -125,7 +135,7 @@ class ManagementApi:
             route.path,
             self.options.case_sensitive,
         )
-        if route.org is not None:
+        if route.org is not None or "org" not in match.params:  # /management/users/…: no org
             return org, app
         try:
             org = yield from org_name_of(self.state, org)
