@@ -56,9 +56,18 @@ def org_or_app_name(name: str, what: str) -> str:
 
 
 def new_org_name(name: str) -> str:
-    lowered = org_or_app_name(name, "organization")
+    lowered = new_app_name(name, "organization")
     if lowered in RESERVED_ORGS:
         raise ConfigError(f"the organization name {lowered!r} is reserved")
+    return lowered
+
+
+def new_app_name(name: str, what: str = "application") -> str:
+    """The name of a new org or app; never the form of a uuid, which addresses one in a path
+    (``/{org-uuid}/{app-uuid}/…``), so a segment is a name or a uuid without doubt."""
+    lowered = org_or_app_name(name, what)
+    if looks_like_uuid(lowered):
+        raise ConfigError(f"the {what} name {lowered!r} has the form of a uuid, which names one")
     return lowered
 
 

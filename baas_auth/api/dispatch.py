@@ -132,7 +132,7 @@ class ManagementApi:
             org,
             app,
             match.params,
-            route.path,
+            match.path,
             self.options.case_sensitive,
         )
         if route.org is not None or "org" not in match.params:  # /management/users/…: no org
@@ -161,6 +161,7 @@ class ManagementApi:
             path=route.path,
             query_string=request.query_string,
             now_ms=self.state.now_ms(),
+            management=route.org is None,
         )
 
 

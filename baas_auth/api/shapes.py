@@ -28,6 +28,7 @@ def api_response(
     path: str,
     query_string: bytes,
     now_ms: int,
+    management: bool = False,
 ) -> Response:
     """The complete answer of one management API call (never cached: ``no-store``)."""
     body: dict[str, object] = {"action": action}
@@ -35,7 +36,7 @@ def api_response(
         body["application"] = app.uuid
     body["params"] = _params(query_string)
     body["path"] = path
-    body["uri"] = _uri(org, app, path)
+    body["uri"] = f"/management{path}" if management else _uri(org, app, path)
     if result.entities is not None:
         body["entities"] = result.entities
         body["count"] = len(result.entities)
@@ -60,9 +61,8 @@ def _params(query_string: bytes) -> dict[str, list[str]]:
 
 def _uri(org: str, app: App | None, path: str) -> str:
     """The resource's path from the root of the API (the host is the caller's to know)."""
-    if app is None:
-        return f"/management{path}"
-    return f"/{org}/{app.name}{path}".rstrip("/") or "/"
+    name = "" if app is None else app.name
+    return f"/{org}/{name}{path}".rstrip("/") or "/"
 
 
 def role_entity(role: Role) -> dict[str, object]:

@@ -3,8 +3,12 @@
 A row names where it is served (``app``: under ``/{org}/{app}``, or the single app's root;
 ``management``: under ``/management``), who may call it (``Access``), and the Usergrid
 ``action`` its answer reports. Patterns are whole segments, literal or ``{name}``; matching
-is exact and case-sensitive, except the management spellings ``orgs``/``organizations`` and
-``apps``/``applications``. Other modules add rows by listing them in ``baas_auth.api.rows``.
+is exact and case-sensitive, except the spellings the original's clients use: under
+``/management`` ``orgs``/``organizations`` and ``apps``/``applications`` (any case), and after
+the first segment of an app path ``user`` for ``users`` and ``group`` for ``groups`` (the
+Usergrid SDK names a link by the entity's singular type). Rules are checked against the
+row's own spelling (``Match.path``), so an alias never slips past a rule. Other modules add
+rows by listing them in ``baas_auth.api.rows``.
 Does no I/O.
 """
 
@@ -45,9 +49,13 @@ Access = Literal["rules", "explicit", "self", "admin", "org_admin", "anyone"]
 - ``anyone``: no check here (the handler decides, e.g. with a one-time token).
 """
 
-_ALIASES: Mapping[str, frozenset[str]] = {
+_MANAGEMENT_ALIASES: Mapping[str, frozenset[str]] = {
     "orgs": frozenset({"orgs", "organizations"}),
     "apps": frozenset({"apps", "applications"}),
+}
+_LINK_ALIASES: Mapping[str, frozenset[str]] = {
+    "users": frozenset({"users", "user"}),
+    "groups": frozenset({"groups", "group"}),
 }
 
 
@@ -117,6 +125,15 @@ class Match(NamedTuple):
     row: ApiRow
     params: dict[str, str]
 
+    @property
+    def path(self) -> str:
+        """The path in the row's own spelling (``/roles/r/users/u`` for ``/roles/r/user/u``):
+        what the rules are checked against."""
+        parts = [
+            self.params[part[1:-1]] if part.startswith("{") else part for part in self.row.segments
+        ]
+        return "/" + "/".join(parts)
+
 
 class RouteTable:
     """The rows of the management API; answers which row serves a method and a path."""
@@ -165,15 +182,17 @@ def _match(pattern: tuple[str, ...], segments: list[str], area: Area) -> dict[st
     if len(pattern) != len(segments):
         return None
     params: dict[str, str] = {}
-    for expected, given in zip(pattern, segments, strict=True):
+    for index, (expected, given) in enumerate(zip(pattern, segments, strict=True)):
         if expected.startswith("{") and expected.endswith("}"):
             params[expected[1:-1]] = given
-        elif not _literal_matches(expected, given, area):
+        elif not _literal_matches(expected, given, area, first=index == 0):
             return None
     return params
 
 
-def _literal_matches(expected: str, given: str, area: Area) -> bool:
+def _literal_matches(expected: str, given: str, area: Area, *, first: bool) -> bool:
     if area == "management":  # behaviour §6.1: the management spellings ignore case
-        return given.casefold() in _ALIASES.get(expected, frozenset({expected}))
-    return given == expected
+        return given.casefold() in _MANAGEMENT_ALIASES.get(expected, frozenset({expected}))
+    if first:  # ``/user/…`` at the top is the wrapped app's (its own collection alias)
+        return given == expected
+    return given in _LINK_ALIASES.get(expected, frozenset({expected}))

@@ -123,7 +123,7 @@ def create_app(
     app = rec.AppRecord(
         _new_uuid(),
         org_name,
-        rec.org_or_app_name(name, "application"),
+        rec.new_app_name(name),
         _checked_ttl(access_token_ttl_ms),
     )
     if not (yield from transact(create=_app_records(app, roles))):

@@ -69,7 +69,7 @@ def who_headers(world: World, who: str) -> dict[str, str]:
     its client_id and secret in a Basic header."""
     if who == "guest":
         return {}
-    if who in ("alice", "bob", "ann", "gus", "victor"):
+    if who in ("alice", "bob", "ann", "gus", "victor"):  # victor: a user of acme/vault
         return bearer(world.token(who))
     if who == "shop-client":
         return {"Authorization": basic(world.shop_creds)}
@@ -114,3 +114,31 @@ def assert_api_response(
     if "entities" in body:
         assert body["count"] == len(body["entities"])
     return body
+
+
+@pytest.fixture
+def model(api: Api) -> Api:
+    """``api`` with more of a model in acme/shop: role ``editor`` (``get:/books/**``) given
+    to bob and to group ``/staff``; groups ``/staff`` (``put:/notes/*``, member alice) and
+    ``/ops``; alice's own rule ``get:/own/**``."""
+    realm = api.world.realm
+    realm.create_role("acme", "shop", "editor")
+    realm.grant("acme", "shop", "get:/books/**", role="editor")
+    realm.assign_role("acme", "shop", "editor", user="bob")
+    realm.create_group("acme", "shop", "/staff")
+    realm.create_group("acme", "shop", "/ops")
+    realm.grant("acme", "shop", "put:/notes/*", group="/staff")
+    realm.assign_role("acme", "shop", "editor", group="/staff")
+    realm.add_to_group("acme", "shop", "/staff", "alice")
+    realm.grant("acme", "shop", "get:/own/**", user="alice")
+    return api
+
+
+def listed(body: dict[str, Any]) -> list[Any]:
+    """What an answer lists: its ``data``, or the names (paths, for groups) of its entities."""
+    if "data" in body:
+        return list(body["data"])
+    return [
+        entity.get("path") if entity["type"] == "group" else entity["name"]
+        for entity in body["entities"]
+    ]
