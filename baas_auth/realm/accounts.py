@@ -16,11 +16,11 @@ from baas_auth.model import AdminUser, User, UserTokenKind
 from baas_auth.realm import onetime
 from baas_auth.realm.commands import Flow, delete_principal_tokens, put
 from baas_auth.realm.directory import (
-    admin_value,
+    _admin_value,
+    _hash_new_password,
+    _user_value,
     check_new_password,
-    hash_new_password,
     send_admin_token,
-    user_value,
 )
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.state import RealmState
@@ -66,12 +66,12 @@ class Account:
     def user(self) -> User:
         if not isinstance(self.record, rec.UserRecord):  # never: a caller mixed up kinds
             raise TypeError("not an app user")
-        return user_value(self.record)
+        return _user_value(self.record)
 
     def admin(self) -> AdminUser:
         if not isinstance(self.record, rec.AdminRecord):  # never: a caller mixed up kinds
             raise TypeError("not an admin user")
-        return admin_value(self.record)
+        return _admin_value(self.record)
 
 
 def user_account(org: str, app: str, name: str) -> Flow[Account]:
@@ -125,7 +125,7 @@ def reset_password(
 
 
 def _set_password(state: RealmState, account: Account, new: str) -> Flow[None]:
-    account.record.password_hash = yield from hash_new_password(state, new)
+    account.record.password_hash = yield from _hash_new_password(state, new)
     yield from put(account.key, rec.encode(account.record))
     if state.settings.revoke_tokens_on_password_change:
         yield from delete_principal_tokens(account.tokens_key)

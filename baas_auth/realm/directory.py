@@ -36,7 +36,6 @@ __all__ = [
     "USERGRID_ROLES",
     "RolesPreset",
     "add_admin_to_org",
-    "admin_value",
     "check_new_password",
     "create_admin",
     "create_app",
@@ -49,14 +48,12 @@ __all__ = [
     "get_app",
     "get_org",
     "get_user",
-    "hash_new_password",
     "list_apps",
     "regenerate_credentials",
     "send_admin_token",
     "set_access_token_ttl",
     "update_admin",
     "update_user",
-    "user_value",
 ]
 
 SANDBOX_RULE = "get,put,post,delete:/**"
@@ -95,11 +92,11 @@ def list_apps(org: str) -> Flow[list[App]]:
 def get_user(org: str, app: str, name: str) -> Flow[User]:
     """The user named ``name`` (a username, an email or a uuid)."""
     found = yield from app_of(org, app)
-    return user_value((yield from user_of(found, name)))
+    return _user_value((yield from user_of(found, name)))
 
 
 def get_admin(name: str) -> Flow[AdminUser]:
-    return admin_value((yield from admin_of(name)))
+    return _admin_value((yield from admin_of(name)))
 
 
 # -- orgs and apps --------------------------------------------------------------------------
@@ -198,7 +195,7 @@ def create_user(
         _new_uuid(),
         rec.username(username),
         rec.email(email),
-        (yield from hash_new_password(state, password)),
+        (yield from _hash_new_password(state, password)),
         activated=activated,
     )
     claims = _claims(user.username, user.email, user.uuid, found)
@@ -207,7 +204,7 @@ def create_user(
         raise ConflictError((yield from _taken(claims, "username or email")))
     if not activated and state.settings.on_user_token is not None:
         yield from onetime.issue(state, "activation", user, found)
-    return user_value(user)
+    return _user_value(user)
 
 
 def update_user(
@@ -223,7 +220,7 @@ def update_user(
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
     if password is not None:
-        user.password_hash = yield from hash_new_password(state, password)
+        user.password_hash = yield from _hash_new_password(state, password)
     if disabled is not None:
         user.disabled = bool(disabled)
     if activated is not None:
@@ -232,7 +229,7 @@ def update_user(
     if user.disabled or not user.activated:
         principal = rec.user_principal_key(found.org, found.name, user.uuid)
         yield from delete_principal_tokens(principal)
-    return user_value(user)
+    return _user_value(user)
 
 
 def delete_user(org: str, app: str, name: str) -> Flow[None]:
@@ -264,7 +261,7 @@ def create_admin(
         _new_uuid(),
         rec.username(username),
         rec.email(email),
-        (yield from hash_new_password(state, password)),
+        (yield from _hash_new_password(state, password)),
         sorted(set(org_names)),
         activated=bool(activated),
         confirmed=bool(confirmed),
@@ -275,7 +272,7 @@ def create_admin(
         raise ConflictError((yield from _taken(claims, "admin username or email")))
     if state.settings.on_user_token is not None:
         yield from send_admin_token(state, admin)
-    return admin_value(admin)
+    return _admin_value(admin)
 
 
 def send_admin_token(state: RealmState, admin: rec.AdminRecord) -> Flow[bool]:
@@ -294,7 +291,7 @@ def add_admin_to_org(name: str, org: str) -> Flow[AdminUser]:
     admin = yield from admin_of(name)
     admin.orgs = sorted({*admin.orgs, (yield from org_of(org)).name})
     yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
-    return admin_value(admin)
+    return _admin_value(admin)
 
 
 def update_admin(
@@ -309,7 +306,7 @@ def update_admin(
     tokens."""
     admin = yield from admin_of(name)
     if password is not None:
-        admin.password_hash = yield from hash_new_password(state, password)
+        admin.password_hash = yield from _hash_new_password(state, password)
     if disabled is not None:
         admin.disabled = bool(disabled)
     if activated is not None:
@@ -319,13 +316,13 @@ def update_admin(
     yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
     if admin.disabled or not admin.activated or not admin.confirmed:
         yield from delete_principal_tokens(rec.admin_principal_key(admin.uuid))
-    return admin_value(admin)
+    return _admin_value(admin)
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
-def hash_new_password(state: RealmState, password: str | None) -> Flow[str | None]:
+def _hash_new_password(state: RealmState, password: str | None) -> Flow[str | None]:
     """The hash of a password being set, after checking it (behaviour §1); the KDF runs
     where the driver puts slow work."""
     if password is None:
@@ -404,11 +401,11 @@ def _app_value(app: rec.AppRecord) -> App:
     return App(app.uuid, app.org, app.name, app.access_token_ttl_ms)
 
 
-def user_value(user: rec.UserRecord) -> User:
+def _user_value(user: rec.UserRecord) -> User:
     return User(user.uuid, user.username, user.email, user.activated, user.disabled)
 
 
-def admin_value(admin: rec.AdminRecord) -> AdminUser:
+def _admin_value(admin: rec.AdminRecord) -> AdminUser:
     return AdminUser(
         admin.uuid,
         admin.username,

@@ -10,7 +10,7 @@ from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
 from baas_auth.policy import user_policy
 from baas_auth.realm.commands import Flow, get, get_many, scan, touch_token
-from baas_auth.realm.directory import admin_value, user_value
+from baas_auth.realm.directory import _admin_value, _user_value
 from baas_auth.realm.lookups import app_of, load, org_of, user_of
 from baas_auth.realm.state import RealmState
 
@@ -39,7 +39,7 @@ def list_users(org: str, app: str) -> Flow[list[User]]:
     """Every user of the app, by username (ignoring case)."""
     found = yield from app_of(org, app)
     rows = yield from scan(rec.user_prefix(found.org, found.name))
-    users = [user_value(rec.decode(rec.UserRecord, raw)) for _, raw in rows]
+    users = [_user_value(rec.decode(rec.UserRecord, raw)) for _, raw in rows]
     return sorted(users, key=lambda user: (user.username.lower(), user.uuid))
 
 
@@ -60,7 +60,7 @@ def get_group(org: str, app: str, path: str) -> Flow[Group]:
 def list_admins() -> Flow[list[AdminUser]]:
     """Every admin user, by username (ignoring case)."""
     rows = yield from scan(rec.admin_prefix())
-    admins = [admin_value(rec.decode(rec.AdminRecord, raw)) for _, raw in rows]
+    admins = [_admin_value(rec.decode(rec.AdminRecord, raw)) for _, raw in rows]
     return sorted(admins, key=lambda admin: (admin.username.lower(), admin.uuid))
 
 
