@@ -155,6 +155,16 @@ def test_without_the_option_the_wrapped_app_gets_the_path(users: UsersApi):
     assert caller.last.path == "/acme/shop/users/alice/token"
 
 
+def test_single_app_mode_serves_the_paths_at_the_root(users: UsersApi):
+    caller = users.caller(application="acme/shop")
+    minted = caller.get("/users/alice/token", headers=users.headers("shop-client"))
+    assert minted.json()["user"]["username"] == "alice"
+    body = {"email": "alice@example.com"}
+    assert caller.post("/users/resetpw", json=body).status_code == 200
+    assert users.inbox.last("reset", "alice")
+    assert not caller.called
+
+
 def test_other_methods_on_the_token_path_are_405(users: UsersApi):
     response = users.answer("POST", "/acme/shop/users/alice/token", "ann")
     assert response.status_code == 405

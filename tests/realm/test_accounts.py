@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 import pytest
@@ -252,6 +254,30 @@ def test_a_reset_token_is_handed_to_the_hook_and_sets_the_password_once(
     assert not _works(hooked, session)
     with pytest.raises(InvalidGrantError, match="invalid, already used or expired"):
         hooked.reset_password("acme", "shop", "alice", notice.token, "another-one")
+
+
+def test_a_reset_token_is_used_once_under_concurrent_redemptions(hooked: Realm, inbox: Inbox):
+    hooked.request_password_reset("acme", "shop", "alice")
+    token, racers = inbox.last("reset").token, 6
+    barrier, outcomes = threading.Barrier(racers), Queue[str]()
+
+    def redeem(n: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            hooked.reset_password("acme", "shop", "alice", token, f"password-{n}")
+            outcomes.put(f"password-{n}")
+        except InvalidGrantError:
+            outcomes.put("refused")
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    results = [outcomes.get_nowait() for _ in range(racers)]
+    winners = [result for result in results if result != "refused"]
+    assert len(winners) == 1
+    assert hooked.password_token("acme", "shop", "alice", winners[0]).access_token
 
 
 def test_a_reset_token_expires(hooked: Realm, inbox: Inbox, clock: FakeClock):
