@@ -11,6 +11,7 @@ redeeming a token answers one refusal for every way a token or an account can be
 from __future__ import annotations
 
 from baas_auth.api.table import Access, ApiCall, ApiResult, ApiRow, Area
+from baas_auth.credentials import parse_query
 from baas_auth.endpoints import parse_ttl, token_body
 from baas_auth.errors import (
     AuthenticationError,
@@ -25,6 +26,7 @@ from baas_auth.realm.commands import Flow
 __all__ = ["ROWS"]
 
 _SENT = {"message": "If the account exists, a token is on its way"}
+_PASSWORDS = frozenset({"oldpassword", "newpassword"})
 
 
 # -- parameters and callers -------------------------------------------------------------------
@@ -38,6 +40,14 @@ def _text(call: ApiCall, name: str) -> str | None:
     if not isinstance(value, str):
         raise BadRequestError(f"The parameter {name!r} must be a string")
     return value
+
+
+def _new_password(call: ApiCall) -> str:
+    """``newpassword``, from the body only: a password in a URL ends up in access logs."""
+    sent = {name for name, _ in parse_query(call.request.query_string)}
+    if sent & _PASSWORDS:
+        raise BadRequestError("Passwords are not accepted in the URI; send them in the body")
+    return _required(call, "newpassword")
 
 
 def _required(call: ApiCall, name: str) -> str:
@@ -95,7 +105,7 @@ def mint_token(call: ApiCall) -> Flow[ApiResult]:
 def set_password(call: ApiCall) -> Flow[ApiResult]:
     """``PUT|POST …/users/{user}/password`` {"oldpassword", "newpassword"}: the account itself
     gives its old password; the app's clients and admins set a user's without it."""
-    new = _required(call, "newpassword")
+    new = _new_password(call)
     if _is_admin_area(call):
         yield from _check_own_admin(call)
         current = _required(call, "oldpassword")
@@ -126,7 +136,7 @@ def resetpw(call: ApiCall) -> Flow[ApiResult]:
         _require_hook(call)
         yield from _request_reset(call, call.params["user"])
         return ApiResult(data=_SENT)
-    new = _required(call, "newpassword")
+    new = _new_password(call)
     name = call.params["user"]
     if _is_admin_area(call):
         yield from flows.reset_admin_password(call.state, name, token, new)

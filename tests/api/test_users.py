@@ -233,6 +233,14 @@ def test_a_user_needs_its_old_password(users: UsersApi):
     assert locked.headers["retry-after"] == "1"
 
 
+def test_passwords_in_the_uri_are_refused_and_never_echoed(users: UsersApi):
+    url = "/acme/shop/users/alice/password?newpassword=in-the-url-1&oldpassword=x"
+    response = users.answer("PUT", url, "ann", json={})
+    assert_error(response, 400, "invalid_request", None, clock=users.world.clock)
+    assert "in-the-url-1" not in response.text
+    assert users.world.realm.password_token("acme", "shop", "alice", PASSWORD).access_token
+
+
 def test_a_short_new_password_is_400(users: UsersApi):
     body = {"newpassword": "short"}
     response = users.answer("PUT", "/acme/shop/users/alice/password", "ann", json=body)
