@@ -63,9 +63,11 @@ def _is_admin_area(call: ApiCall) -> bool:
 
 
 def _subject(call: ApiCall) -> str:
-    """The ``{user}`` segment, with ``me`` standing for the calling user or admin."""
+    """The ``{user}`` segment, with ``me`` standing for the calling app user (or, under
+    ``/management``, admin user)."""
     name = call.params["user"]
-    if name.lower() == "me" and call.principal.kind in ("app_user", "admin_user"):
+    own_kind = "admin_user" if _is_admin_area(call) else "app_user"
+    if name.lower() == "me" and call.principal.kind == own_kind:
         return call.principal.uuid or name
     return name
 
