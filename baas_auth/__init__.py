@@ -31,6 +31,7 @@ from baas_auth.model import (
     TokenGrant,
     TokenInfo,
     User,
+    UserToken,
 )
 from baas_auth.permissions import Rule
 from baas_auth.realm import AsyncRealm, LayoutUpgradeWarning, Realm
@@ -77,5 +78,6 @@ __all__ = [
     "TokenGrant",
     "TokenInfo",
     "User",
+    "UserToken",
     "__version__",
 ]

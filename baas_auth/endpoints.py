@@ -40,7 +40,15 @@ from baas_auth.records import is_text
 from baas_auth.responses import json_response, method_not_allowed
 from baas_auth.routing import Route
 
-__all__ = ["BODY_TOO_LARGE", "MAX_BODY_BYTES", "Endpoints", "body_params"]
+__all__ = [
+    "BODY_TOO_LARGE",
+    "MAX_BODY_BYTES",
+    "Endpoints",
+    "body_params",
+    "describe",
+    "parse_ttl",
+    "token_body",
+]
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes"
@@ -130,14 +138,14 @@ class Endpoints:
         grant_type = _text(params, "grant_type")
         if grant_type is None:
             raise BadRequestError("grant_type is required")
-        ttl = _ttl(params.get("ttl"))
+        ttl = parse_ttl(params.get("ttl"))
         if grant_type == "password":
             grant = yield from self._password_grant(route, params, ttl)
         elif grant_type == "client_credentials":
             grant = yield from self._client_grant(route, params, header, ttl)
         else:
             raise UnsupportedGrantTypeError(f"Unsupported grant type: {grant_type[:40]!r}")
-        return json_response(200, (yield from self._token_body(grant)))
+        return json_response(200, (yield from token_body(grant)))
 
     def _password_grant(self, route: Route, params: Params, ttl: int | None) -> Flow[TokenGrant]:
         username, password = _text(params, "username"), _text(params, "password")
@@ -165,37 +173,6 @@ class Endpoints:
         for_app = None if route.org is None or route.app is None else (route.org, route.app)
         return (yield from flows.client_token(self.state, client_id, secret, ttl, for_app))
 
-    def _token_body(self, grant: TokenGrant) -> Flow[dict[str, object]]:
-        body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
-        if grant.expires_in is not None:
-            body["expires_in"] = grant.expires_in
-        body.update((yield from self._describe(grant.principal)))
-        return body
-
-    def _describe(self, principal: Principal) -> Flow[dict[str, object]]:
-        """The ``user``, ``application`` or ``organization`` part of a token answer."""
-        org, app, uuid = principal.org or "", principal.app or "", principal.uuid or ""
-        if principal.kind == "app_user":
-            user = yield from flows.get_user(org, app, uuid)
-            described = {"uuid": user.uuid, "username": user.username, "email": user.email}
-            return {"user": {**described, "activated": user.activated}}
-        if principal.kind == "admin_user":
-            admin = yield from flows.get_admin(uuid)
-            orgs = {}
-            for name in admin.orgs:
-                orgs[name] = yield from self._organization(name)
-            described = {"uuid": admin.uuid, "username": admin.username, "email": admin.email}
-            return {"user": {**described, "activated": True, "organizations": orgs}}
-        if principal.kind == "app_client":
-            return {"application": (yield from flows.get_app(org, app)).uuid}
-        return {"organization": (yield from self._organization(org))}
-
-    def _organization(self, name: str) -> Flow[dict[str, object]]:
-        org = yield from flows.get_org(name)
-        apps = yield from flows.list_apps(name)
-        listed = {app.full_name: app.uuid for app in apps}
-        return {"uuid": org.uuid, "name": org.name, "applications": listed}
-
     # -- me -----------------------------------------------------------------------------
 
     def _me(self, request: RequestInfo) -> Flow[Response]:
@@ -213,7 +190,7 @@ class Endpoints:
         body: dict[str, object] = {"token_type": "Bearer"}
         if info.expires_at_ms is not None:
             body["expires_in"] = max(0, (info.expires_at_ms - self._now()) // 1000)
-        body.update((yield from self._describe(info.principal)))
+        body.update((yield from describe(info.principal)))
         return json_response(200, body)
 
     # -- revoke -------------------------------------------------------------------------
@@ -270,6 +247,42 @@ class Endpoints:
         )
 
 
+def token_body(grant: TokenGrant) -> Flow[dict[str, object]]:
+    """The answer of a token endpoint for ``grant`` (also of a token minted for a user)."""
+    body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
+    if grant.expires_in is not None:
+        body["expires_in"] = grant.expires_in
+    body.update((yield from describe(grant.principal)))
+    return body
+
+
+def describe(principal: Principal) -> Flow[dict[str, object]]:
+    """The ``user``, ``application`` or ``organization`` part of a token answer."""
+    org, app, uuid = principal.org or "", principal.app or "", principal.uuid or ""
+    if principal.kind == "app_user":
+        user = yield from flows.get_user(org, app, uuid)
+        described = {"uuid": user.uuid, "username": user.username, "email": user.email}
+        return {"user": {**described, "activated": user.activated}}
+    if principal.kind == "admin_user":
+        admin = yield from flows.get_admin(uuid)
+        orgs = {}
+        for name in admin.orgs:
+            orgs[name] = yield from _organization(name)
+        described = {"uuid": admin.uuid, "username": admin.username, "email": admin.email}
+        states = {"activated": admin.activated, "confirmed": admin.confirmed}
+        return {"user": {**described, **states, "organizations": orgs}}
+    if principal.kind == "app_client":
+        return {"application": (yield from flows.get_app(org, app)).uuid}
+    return {"organization": (yield from _organization(org))}
+
+
+def _organization(name: str) -> Flow[dict[str, object]]:
+    org = yield from flows.get_org(name)
+    apps = yield from flows.list_apps(name)
+    listed = {app.full_name: app.uuid for app in apps}
+    return {"uuid": org.uuid, "name": org.name, "applications": listed}
+
+
 def _text(params: Params, name: str) -> str | None:
     value = params.get(name)
     if value is None:
@@ -279,7 +292,7 @@ def _text(params: Params, name: str) -> str | None:
     return value
 
 
-def _ttl(value: object) -> int | None:
+def parse_ttl(value: object) -> int | None:
     """A ttl parameter: a whole number or a numeric string (ms); None when absent."""
     if value is None or value == "":
         return None

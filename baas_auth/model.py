@@ -26,9 +26,12 @@ __all__ = [
     "TokenGrant",
     "TokenInfo",
     "User",
+    "UserToken",
+    "UserTokenKind",
 ]
 
 PrincipalKind = Literal["guest", "app_user", "app_client", "org_client", "admin_user"]
+UserTokenKind = Literal["reset", "activation", "confirmation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,10 @@ class AdminUser:
     email: str | None = None
     orgs: tuple[str, ...] = ()
     disabled: bool = False
+    activated: bool = True
+    """False until activated (by whoever approves new admins): it cannot sign in."""
+    confirmed: bool = True
+    """False until the admin confirms its address with a token: it cannot sign in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,3 +252,30 @@ class Explanation:
     matching: tuple[SourcedRule, ...] = ()
     considered: tuple[SourcedRule, ...] = ()
     lapsed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserToken:
+    """A single-use token the realm hands to its ``on_user_token`` hook: deliver ``token`` to
+    the account (by mail, say), which redeems it once before ``expires_at_ms``.
+
+    ``kind`` is ``"reset"`` (a password reset), ``"activation"`` (activating an app user,
+    or an admin user: for admins, deliver it to whoever approves new admins) or
+    ``"confirmation"`` (an admin user confirming its address). ``org`` and ``app`` are None for
+    an admin user. Only the hook ever sees ``token``: the store keeps its hash, and its repr
+    hides it.
+    """
+
+    kind: UserTokenKind
+    token: str = field(repr=False)
+    uuid: str
+    username: str
+    email: str | None
+    org: str | None = None
+    app: str | None = None
+    expires_at_ms: int
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the account is an admin user (else an app user of ``org/app``)."""
+        return self.app is None

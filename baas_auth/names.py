@@ -18,7 +18,8 @@ CREDENTIAL_PARAMS = frozenset({"access_token", "client_id", "client_secret"})
 query string the inner app and its logs see."""
 
 SECRET_PARAMS = frozenset(
-    (CREDENTIAL_PARAMS - {"client_id"}) | {"password", "token", "refresh_token"}
+    (CREDENTIAL_PARAMS - {"client_id"})
+    | {"password", "token", "refresh_token", "oldpassword", "newpassword"}
 )
 """Parameters whose values are secret wherever they appear: masked in logs (a client_id is
 not a secret; a ``token`` is the one a revoke endpoint is asked to revoke)."""

@@ -194,6 +194,9 @@ class AdminRecord:
     password_hash: str | None
     orgs: list[str] = field(default_factory=list)
     disabled: bool = False
+    # Absent from records written before admins had these states: such admins were usable.
+    activated: bool = True
+    confirmed: bool = True
 
 
 @dataclass(slots=True)

@@ -6,7 +6,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from hypothesis import settings
@@ -87,9 +87,11 @@ def realm(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> I
     realm.close()
 
 
-def make_async_redis_realm(request: pytest.FixtureRequest, clock: FakeClock) -> Realm:
+def make_async_redis_realm(
+    request: pytest.FixtureRequest, clock: FakeClock, **settings: Any
+) -> Realm:
     """An ``AsyncRealm`` over a fresh ``AsyncRedisStore``, driven through the blocking facade
-    (typed as the ``Realm`` whose methods it offers)."""
+    (typed as the ``Realm`` whose methods it offers); ``settings`` go to the realm."""
     from baas_auth import AsyncRealm
     from baas_auth.stores.redis import AsyncRedisStore
     from tests.realm_facade import BlockingRealm
@@ -99,7 +101,7 @@ def make_async_redis_realm(request: pytest.FixtureRequest, clock: FakeClock) -> 
 
     def make() -> AsyncRealm:
         store = AsyncRedisStore(server.url, prefix=prefix)
-        return AsyncRealm(store, clock=clock, password_hasher=FAST_HASHER)
+        return AsyncRealm(store, clock=clock, password_hasher=FAST_HASHER, **settings)
 
     return cast(Realm, BlockingRealm(make))
 

@@ -53,6 +53,12 @@ class AsyncRealm:
         min_password_length: the fewest characters a new password may have.
         login_throttle: how failed password grants lock an account (behaviour §6.2); None
             switches throttling off.
+        on_user_token: called with a ``UserToken`` (a password reset, activation or
+            confirmation token) for the application to deliver; the middleware sends no mail.
+        reset_token_ttl_ms, activation_token_ttl_ms: how long those tokens live (an hour and
+            a day by default; at most a day).
+        revoke_tokens_on_password_change: whether setting a password revokes the account's
+            tokens (True).
     """
 
     def __init__(self, store: AsyncStore, **settings: Any) -> None:
@@ -180,6 +186,19 @@ class AsyncRealm:
         (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
         """
         return await self._run(flows.revoke_token(self.state, token, owner))
+
+    async def issue_user_token(
+        self, org: str, app: str, username: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """An app-user token minted on the server, without the user's password (social login,
+        SSO, activate-then-sign-in): the password grant's TTL rules (the app's accesstokenttl
+        is default and ceiling).
+
+        Raises:
+            IllegalArgumentError: a bad ttl. InvalidGrantError: a disabled or unactivated user.
+            NotFoundError: no such app or user.
+        """
+        return await self._run(flows.user_token(self.state, org, app, username, ttl_ms))
 
     async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
@@ -315,7 +334,9 @@ class AsyncRealm:
 
         Usernames, emails and uuids of an app's users form one namespace (ignoring case), so
         a username or email that is any other user's username or email is a ConflictError, and
-        a username may not look like a uuid.
+        a username may not look like a uuid. A user created with ``activated=False`` cannot
+        sign in until activated; its activation token goes to the ``on_user_token`` hook, if
+        the realm has one.
         """
         flow = flows.create_user(self.state, org, app, username, password, email, activated)
         return await self._run(flow)
@@ -351,12 +372,17 @@ class AsyncRealm:
         password: str | None = None,
         orgs: Sequence[str] = (),
         email: str | None = None,
+        activated: bool = True,
+        confirmed: bool = True,
     ) -> AdminUser:
         """Create an admin user, org admin of each of ``orgs``.
 
         Admin usernames, emails and uuids form one namespace, as those of an app's users do.
+        An unconfirmed or unactivated admin cannot sign in; it gets its confirmation token
+        (then, once confirmed, its activation token) through the ``on_user_token`` hook.
         """
-        return await self._run(flows.create_admin(self.state, username, password, orgs, email))
+        flow = flows.create_admin(self.state, username, password, orgs, email, activated, confirmed)
+        return await self._run(flow)
 
     async def get_admin(self, username: str) -> AdminUser:
         return await self._run(flows.get_admin(username))
@@ -365,10 +391,103 @@ class AsyncRealm:
         return await self._run(flows.add_admin_to_org(username, org))
 
     async def update_admin(
-        self, username: str, *, password: str | None = None, disabled: bool | None = None
+        self,
+        username: str,
+        *,
+        password: str | None = None,
+        disabled: bool | None = None,
+        activated: bool | None = None,
+        confirmed: bool | None = None,
     ) -> AdminUser:
-        """Change an admin user; disabling revokes all of its tokens."""
-        return await self._run(flows.update_admin(self.state, username, password, disabled))
+        """Change an admin user; disabling, deactivating or unconfirming revokes all of its
+        tokens."""
+        flow = flows.update_admin(self.state, username, password, disabled, activated, confirmed)
+        return await self._run(flow)
+
+    # -- passwords, activation and confirmation -------------------------------------------
+
+    async def change_user_password(
+        self,
+        org: str,
+        app: str,
+        username: str,
+        new_password: str,
+        *,
+        old_password: str | None = None,
+    ) -> User:
+        """Set an app user's password; with ``old_password``, only if it is the current one.
+
+        The old password is checked as a password grant checks it (same KDF, same throttle
+        of failed attempts). The user's tokens are revoked unless the realm keeps them.
+
+        Raises:
+            ConfigError: the new password is too short. InvalidGrantError: a wrong old
+            password. TooManyRequestsError: the account is locked by failed attempts.
+        """
+        flow = flows.change_user_password(
+            self.state, org, app, username, new_password, old_password
+        )
+        return await self._run(flow)
+
+    async def change_admin_password(
+        self, username: str, new_password: str, *, old_password: str | None = None
+    ) -> AdminUser:
+        """Set an admin user's password, as ``change_user_password`` does an app user's."""
+        flow = flows.change_admin_password(self.state, username, new_password, old_password)
+        return await self._run(flow)
+
+    async def request_password_reset(self, org: str, app: str, username: str) -> None:
+        """Hand a single-use reset token for the user to the ``on_user_token`` hook.
+
+        Raises:
+            NotFoundError: no such user (say nothing of it to strangers). ConfigError: the
+            realm has no hook.
+        """
+        return await self._run(flows.request_password_reset(self.state, org, app, username))
+
+    async def request_admin_password_reset(self, username: str) -> None:
+        """Hand a single-use reset token for the admin user to the ``on_user_token`` hook."""
+        return await self._run(flows.request_admin_password_reset(self.state, username))
+
+    async def reset_password(
+        self, org: str, app: str, username: str, token: str, new_password: str
+    ) -> None:
+        """Set the user's password with a reset token, which is then used up.
+
+        Raises:
+            ConfigError: the new password is too short (the token is kept).
+            InvalidGrantError: the token is unknown, used, expired, of another kind or
+            another user, or older than the current password; or there is no such user.
+        """
+        flow = flows.reset_password(self.state, org, app, username, token, new_password)
+        return await self._run(flow)
+
+    async def reset_admin_password(self, username: str, token: str, new_password: str) -> None:
+        """Set an admin user's password with a reset token, as ``reset_password`` does."""
+        flow = flows.reset_admin_password(self.state, username, token, new_password)
+        return await self._run(flow)
+
+    async def send_activation(self, org: str, app: str, username: str) -> bool:
+        """Hand a new activation token to the hook; False (and none) if the user is active."""
+        return await self._run(flows.send_activation(self.state, org, app, username))
+
+    async def activate_user(self, org: str, app: str, username: str, token: str) -> User:
+        """Activate a user with its activation token (InvalidGrantError for a bad one)."""
+        return await self._run(flows.activate_user(self.state, org, app, username, token))
+
+    async def send_admin_activation(self, username: str) -> bool:
+        """Hand the token an admin user lacks to the hook: its confirmation token while it is
+        unconfirmed, else its activation token while unactivated; False if it lacks none."""
+        return await self._run(flows.send_admin_activation(self.state, username))
+
+    async def confirm_admin(self, username: str, token: str) -> AdminUser:
+        """Confirm an admin user with its confirmation token; one still unactivated then gets
+        its activation token through the hook (for whoever approves new admins)."""
+        return await self._run(flows.confirm_admin(self.state, username, token))
+
+    async def activate_admin(self, username: str, token: str) -> AdminUser:
+        """Activate an admin user with its activation token."""
+        return await self._run(flows.activate_admin(self.state, username, token))
 
     # -- importing ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from baas_auth import records as rec
 from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.hashing import hash_client_secret, new_client_secret
 from baas_auth.model import AdminUser, App, ClientCredentials, Org, User
+from baas_auth.realm import onetime
 from baas_auth.realm.caller_warnings import warn_caller
 from baas_auth.realm.commands import (
     Flow,
@@ -35,6 +36,7 @@ __all__ = [
     "USERGRID_ROLES",
     "RolesPreset",
     "add_admin_to_org",
+    "check_new_password",
     "create_admin",
     "create_app",
     "create_credentials",
@@ -48,6 +50,7 @@ __all__ = [
     "get_user",
     "list_apps",
     "regenerate_credentials",
+    "send_admin_token",
     "set_access_token_ttl",
     "update_admin",
     "update_user",
@@ -199,6 +202,8 @@ def create_user(
     record = {rec.user_key(found.org, found.name, user.uuid): rec.encode(user)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "username or email")))
+    if not activated and state.settings.on_user_token is not None:
+        yield from onetime.issue(state, "activation", user, found)
     return _user_value(user)
 
 
@@ -244,7 +249,11 @@ def create_admin(
     password: str | None,
     orgs: Sequence[str],
     email: str | None,
+    activated: bool = True,
+    confirmed: bool = True,
 ) -> Flow[AdminUser]:
+    """Create an admin user; one created unconfirmed (or unactivated) gets its confirmation
+    (or activation) token through the realm's hook, if it has one."""
     org_names = []
     for org in orgs:
         org_names.append((yield from org_of(org)).name)
@@ -254,12 +263,28 @@ def create_admin(
         rec.email(email),
         (yield from _hash_new_password(state, password)),
         sorted(set(org_names)),
+        activated=bool(activated),
+        confirmed=bool(confirmed),
     )
     claims = _claims(admin.username, admin.email, admin.uuid, None)
     record = {rec.admin_key(admin.uuid): rec.encode(admin)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "admin username or email")))
+    if state.settings.on_user_token is not None:
+        yield from send_admin_token(state, admin)
     return _admin_value(admin)
+
+
+def send_admin_token(state: RealmState, admin: rec.AdminRecord) -> Flow[bool]:
+    """The token an admin user lacks to sign in, through the hook: a confirmation token while
+    it is unconfirmed, then an activation token while it is unactivated; False if neither."""
+    if not admin.confirmed:
+        yield from onetime.issue(state, "confirmation", admin, None)
+    elif not admin.activated:
+        yield from onetime.issue(state, "activation", admin, None)
+    else:
+        return False
+    return True
 
 
 def add_admin_to_org(name: str, org: str) -> Flow[AdminUser]:
@@ -270,16 +295,26 @@ def add_admin_to_org(name: str, org: str) -> Flow[AdminUser]:
 
 
 def update_admin(
-    state: RealmState, name: str, password: str | None, disabled: bool | None
+    state: RealmState,
+    name: str,
+    password: str | None,
+    disabled: bool | None,
+    activated: bool | None = None,
+    confirmed: bool | None = None,
 ) -> Flow[AdminUser]:
-    """Change an admin user; disabling revokes all of its tokens."""
+    """Change an admin user; disabling, deactivating or unconfirming revokes all of its
+    tokens."""
     admin = yield from admin_of(name)
     if password is not None:
         admin.password_hash = yield from _hash_new_password(state, password)
     if disabled is not None:
         admin.disabled = bool(disabled)
+    if activated is not None:
+        admin.activated = bool(activated)
+    if confirmed is not None:
+        admin.confirmed = bool(confirmed)
     yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
-    if admin.disabled:
+    if admin.disabled or not admin.activated or not admin.confirmed:
         yield from delete_principal_tokens(rec.admin_principal_key(admin.uuid))
     return _admin_value(admin)
 
@@ -292,6 +327,14 @@ def _hash_new_password(state: RealmState, password: str | None) -> Flow[str | No
     where the driver puts slow work."""
     if password is None:
         return None
+    check_new_password(state, password)
+    hashed: str = yield from offload(state.settings.password_hasher.hash, password)
+    return hashed
+
+
+def check_new_password(state: RealmState, password: object) -> None:
+    """ConfigError unless ``password`` may be set (behaviour §1): cheap, so it comes before
+    any KDF or any single-use token is spent."""
     if not isinstance(password, str) or len(password) > 1024:
         raise ConfigError("a password is a string of at most 1024 characters")
     least = state.settings.min_password_length
@@ -299,8 +342,6 @@ def _hash_new_password(state: RealmState, password: str | None) -> Flow[str | No
         raise ConfigError(f"a password has at least {least} characters")
     if not rec.is_text(password):
         raise ConfigError("a password is text (no lone surrogates)")
-    hashed: str = yield from offload(state.settings.password_hasher.hash, password)
-    return hashed
 
 
 def _taken(claims: dict[str, bytes], what: str) -> Flow[str]:
@@ -365,4 +406,12 @@ def _user_value(user: rec.UserRecord) -> User:
 
 
 def _admin_value(admin: rec.AdminRecord) -> AdminUser:
-    return AdminUser(admin.uuid, admin.username, admin.email, tuple(admin.orgs), admin.disabled)
+    return AdminUser(
+        admin.uuid,
+        admin.username,
+        admin.email,
+        tuple(admin.orgs),
+        admin.disabled,
+        admin.activated,
+        admin.confirmed,
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 import inspect
 
 from baas_auth.errors import ConfigError
-from baas_auth.model import Principal
+from baas_auth.model import AdminUser, Principal, User
+from baas_auth.realm import accounts
 from baas_auth.realm.access import guest, is_self, permits
 from baas_auth.realm.access import manages_org as _manages_org
 from baas_auth.realm.commands import Flow
@@ -72,19 +73,25 @@ from baas_auth.realm.tokens import (
     revoke_token,
     revoke_user_tokens,
     token_info,
+    user_token,
 )
 from baas_auth.realm.views import fresh_view
 
 __all__ = [
     "RolesPreset",
+    "activate_admin",
+    "activate_user",
     "add_admin_to_org",
     "admin_token",
     "authenticate_client",
+    "change_admin_password",
     "change_membership",
     "change_roles",
     "change_rules",
+    "change_user_password",
     "check_store",
     "client_token",
+    "confirm_admin",
     "create_admin",
     "create_app",
     "create_credentials",
@@ -121,6 +128,10 @@ __all__ = [
     "permits",
     "purge_expired",
     "regenerate_credentials",
+    "request_admin_password_reset",
+    "request_password_reset",
+    "reset_admin_password",
+    "reset_password",
     "retire_signing_key",
     "revoke_admin_tokens",
     "revoke_token",
@@ -128,6 +139,8 @@ __all__ = [
     "role_groups",
     "role_users",
     "rotate_signing_key",
+    "send_activation",
+    "send_admin_activation",
     "set_access_token_ttl",
     "start",
     "token_info",
@@ -136,6 +149,7 @@ __all__ = [
     "user_groups",
     "user_roles",
     "user_rules",
+    "user_token",
 ]
 
 
@@ -198,3 +212,67 @@ def check_store(store: object, protocol: type) -> None:
 
 def _opener(protocol: type) -> str:
     return "AsyncRealm.open" if protocol.__name__ == "AsyncStore" else "Realm.open"
+
+
+# -- passwords, activation and confirmation (``accounts``) -----------------------------------
+
+
+def change_user_password(
+    state: RealmState, org: str, app: str, name: str, new: str, old: str | None
+) -> Flow[User]:
+    account = yield from accounts.user_account(org, app, name)
+    yield from accounts.change_password(state, account, name, new, old)
+    return account.user()
+
+
+def change_admin_password(
+    state: RealmState, name: str, new: str, old: str | None
+) -> Flow[AdminUser]:
+    account = yield from accounts.admin_account(name)
+    yield from accounts.change_password(state, account, name, new, old)
+    return account.admin()
+
+
+def request_password_reset(state: RealmState, org: str, app: str, name: str) -> Flow[None]:
+    account = yield from accounts.user_account(org, app, name)
+    yield from accounts.request_reset(state, account)
+
+
+def request_admin_password_reset(state: RealmState, name: str) -> Flow[None]:
+    yield from accounts.request_reset(state, (yield from accounts.admin_account(name)))
+
+
+def reset_password(
+    state: RealmState, org: str, app: str, name: str, token: str, new: str
+) -> Flow[None]:
+    account = accounts.user_account(org, app, name)
+    yield from accounts.reset_password(state, account, token, new)
+
+
+def reset_admin_password(state: RealmState, name: str, token: str, new: str) -> Flow[None]:
+    yield from accounts.reset_password(state, accounts.admin_account(name), token, new)
+
+
+def send_activation(state: RealmState, org: str, app: str, name: str) -> Flow[bool]:
+    account = yield from accounts.user_account(org, app, name)
+    return (yield from accounts.send_activation(state, account))
+
+
+def send_admin_activation(state: RealmState, name: str) -> Flow[bool]:
+    account = yield from accounts.admin_account(name)
+    return (yield from accounts.send_activation(state, account))
+
+
+def activate_user(state: RealmState, org: str, app: str, name: str, token: str) -> Flow[User]:
+    account = accounts.user_account(org, app, name)
+    return (yield from accounts.activate_account(state, account, token)).user()
+
+
+def activate_admin(state: RealmState, name: str, token: str) -> Flow[AdminUser]:
+    account = accounts.admin_account(name)
+    return (yield from accounts.activate_account(state, account, token)).admin()
+
+
+def confirm_admin(state: RealmState, name: str, token: str) -> Flow[AdminUser]:
+    account = accounts.admin_account(name)
+    return (yield from accounts.confirm_admin(state, account, token)).admin()

@@ -10,18 +10,35 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from baas_auth.errors import ConfigError
 from baas_auth.hashing import PasswordHasher
+from baas_auth.model import UserToken
 from baas_auth.permissions import RuleCache
 from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing
 from baas_auth.throttle import LoginThrottle
 from baas_auth.tokens import DEFAULT_MAX_TTL_MS, SigningKey
 
-__all__ = ["DEFAULT_MIN_PASSWORD_LENGTH", "RealmSettings", "RealmState"]
+__all__ = [
+    "DEFAULT_ACTIVATION_TOKEN_TTL_MS",
+    "DEFAULT_MIN_PASSWORD_LENGTH",
+    "DEFAULT_RESET_TOKEN_TTL_MS",
+    "MAX_USER_TOKEN_TTL_MS",
+    "RealmSettings",
+    "RealmState",
+    "UserTokenHook",
+]
 
 DEFAULT_MIN_PASSWORD_LENGTH = 8
+DEFAULT_RESET_TOKEN_TTL_MS = 3_600_000  # an hour: a reset link is used at once or not at all
+DEFAULT_ACTIVATION_TOKEN_TTL_MS = 86_400_000  # a day: activation may wait for someone's approval
+MAX_USER_TOKEN_TTL_MS = 86_400_000
+"""The longest a reset, activation or confirmation token may live: a transient record lives at
+most a day (the stores collect older ones on that assumption); ask for a new token after."""
+
+UserTokenHook = Callable[[UserToken], object]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +51,10 @@ class RealmSettings:
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH
     login_throttle: LoginThrottle | None = field(default_factory=LoginThrottle)
+    on_user_token: UserTokenHook | None = None
+    reset_token_ttl_ms: int = DEFAULT_RESET_TOKEN_TTL_MS
+    activation_token_ttl_ms: int = DEFAULT_ACTIVATION_TOKEN_TTL_MS
+    revoke_tokens_on_password_change: bool = True
 
     @classmethod
     def build(
@@ -45,6 +66,10 @@ class RealmSettings:
         password_hasher: PasswordHasher | None = None,
         min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH,
         login_throttle: LoginThrottle | None = LoginThrottle(),  # noqa: B008 - frozen value
+        on_user_token: UserTokenHook | None = None,
+        reset_token_ttl_ms: int = DEFAULT_RESET_TOKEN_TTL_MS,
+        activation_token_ttl_ms: int = DEFAULT_ACTIVATION_TOKEN_TTL_MS,
+        revoke_tokens_on_password_change: bool = True,
     ) -> RealmSettings:
         if not _whole(max_token_ttl_ms) or max_token_ttl_ms <= 0:
             raise ConfigError("max_token_ttl_ms is a whole number of milliseconds > 0")
@@ -56,6 +81,9 @@ class RealmSettings:
             raise ConfigError("password_hasher is a PasswordHasher(...)")
         if signing_keys is not None and not signing_keys:
             raise ConfigError("signing_keys, when given, holds at least one key")
+        _check_user_tokens(on_user_token, reset_token_ttl_ms, activation_token_ttl_ms)
+        if not isinstance(revoke_tokens_on_password_change, bool):
+            raise ConfigError("revoke_tokens_on_password_change is True or False")
         return cls(
             clock=clock,
             max_token_ttl_ms=max_token_ttl_ms,
@@ -63,10 +91,25 @@ class RealmSettings:
             password_hasher=password_hasher or PasswordHasher(),
             min_password_length=min_password_length,
             login_throttle=login_throttle,
+            on_user_token=on_user_token,
+            reset_token_ttl_ms=reset_token_ttl_ms,
+            activation_token_ttl_ms=activation_token_ttl_ms,
+            revoke_tokens_on_password_change=revoke_tokens_on_password_change,
         )
 
 
-def _whole(value: object) -> bool:
+def _check_user_tokens(hook: object, reset_ttl_ms: object, activation_ttl_ms: object) -> None:
+    if hook is not None and not callable(hook):
+        raise ConfigError("on_user_token is a callable taking a UserToken, or None")
+    for name, value in (("reset", reset_ttl_ms), ("activation", activation_ttl_ms)):
+        if not _whole(value) or not 1 <= value <= MAX_USER_TOKEN_TTL_MS:
+            raise ConfigError(
+                f"{name}_token_ttl_ms is a whole number of milliseconds from 1 to "
+                f"{MAX_USER_TOKEN_TTL_MS} (a day)"
+            )
+
+
+def _whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from baas_auth import records as rec
 from baas_auth.errors import (
     BadRequestError,
+    ForbiddenError,
     InvalidClientError,
     InvalidGrantError,
     MalformedTokenError,
@@ -52,14 +53,19 @@ from baas_auth.tokens import (
 )
 
 __all__ = [
+    "account_key",
     "admin_token",
     "authenticate_client",
+    "check_admin_usable",
+    "check_password",
+    "check_usable",
     "client_token",
     "password_token",
     "revoke_admin_tokens",
     "revoke_token",
     "revoke_user_tokens",
     "token_info",
+    "user_token",
 ]
 
 _SWAP_TRIES = 8
@@ -110,19 +116,35 @@ def password_token(
     except NotFoundError:
         user = None
     user_uuid, stored = (None, None) if user is None else (user.uuid, user.password_hash)
-    account = _account_key(state, f"{found.org}/{found.name}", name, user_uuid)
-    yield from _check_password(state, account, password, stored)
+    account = account_key(state, f"{found.org}/{found.name}", name, user_uuid)
+    yield from check_password(state, account, password, stored)
     if user is None:  # never: _check_password refuses an unknown account
         raise InvalidGrantError()
-    _check_usable(user.activated, user.disabled)
+    check_usable(user.activated, user.disabled)
     key = rec.user_key(found.org, found.name, user.uuid)
     yield from _rehash_if_needed(state, key, user, password)
+    return (yield from _issue_user(state, found, user, ttl))
+
+
+def user_token(
+    state: RealmState, org: str, app: str, name: str, ttl_ms: int | None
+) -> Flow[TokenGrant]:
+    """A token for an app user minted on the server, without its password (social login,
+    SSO): the password grant's TTL rules, and no token for a disabled or unactivated user."""
+    found = yield from app_of(org, app)
+    ttl = resolve_ttl_ms(ttl_ms, ceiling_ms=_app_ceiling(state, found))
+    user = yield from user_of(found, name)
+    check_usable(user.activated, user.disabled)
+    return (yield from _issue_user(state, found, user, ttl))
+
+
+def _issue_user(
+    state: RealmState, app: rec.AppRecord, user: rec.UserRecord, ttl: int | None
+) -> Flow[TokenGrant]:
     principal = Principal(
-        kind="app_user", org=found.org, app=found.name, uuid=user.uuid, username=user.username
+        kind="app_user", org=app.org, app=app.name, uuid=user.uuid, username=user.username
     )
-    record = rec.TokenRecord(
-        "app_user", user.uuid, "", 0, None, found.org, found.name, user.username
-    )
+    record = rec.TokenRecord("app_user", user.uuid, "", 0, None, app.org, app.name, user.username)
     return (yield from _issue(state, record, ttl, principal))
 
 
@@ -135,11 +157,11 @@ def admin_token(
     except NotFoundError:
         admin = None
     admin_uuid, stored = (None, None) if admin is None else (admin.uuid, admin.password_hash)
-    account = _account_key(state, "admin", name, admin_uuid)
-    yield from _check_password(state, account, password, stored)
+    account = account_key(state, "admin", name, admin_uuid)
+    yield from check_password(state, account, password, stored)
     if admin is None:  # never: _check_password refuses an unknown account
         raise InvalidGrantError()
-    _check_usable(True, admin.disabled)
+    check_admin_usable(admin)
     yield from _rehash_if_needed(state, rec.admin_key(admin.uuid), admin, password)
     principal = Principal(
         kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=frozenset(admin.orgs)
@@ -178,7 +200,16 @@ def _rehash_if_needed(
         yield from put(key, rec.encode(record))
 
 
-def _check_usable(activated: bool, disabled: bool) -> None:
+def check_admin_usable(admin: rec.AdminRecord) -> None:
+    """As the original: an unconfirmed admin is refused first, and with 403."""
+    if not admin.confirmed:
+        raise ForbiddenError(
+            "User must be confirmed to authenticate", error="invalid_grant", challenge_error=None
+        )
+    check_usable(admin.activated, admin.disabled)
+
+
+def check_usable(activated: bool, disabled: bool) -> None:
     if disabled:
         raise InvalidGrantError("user disabled")
     if not activated:
@@ -192,7 +223,7 @@ def _text(value: object) -> str:
 # -- passwords under attack (behaviour §6.2) ------------------------------------------------
 
 
-def _account_key(state: RealmState, scope: str, name: object, account_uuid: str | None) -> str:
+def account_key(state: RealmState, scope: str, name: object, account_uuid: str | None) -> str:
     """Where an account's failed grants are counted: under its uuid, however it was named; an
     unknown name under a keyed hash of it (it may be a password typed in the wrong box, and
     must not rest in the store as written)."""
@@ -202,7 +233,7 @@ def _account_key(state: RealmState, scope: str, name: object, account_uuid: str 
     return f"throttle:{scope}:#{digest}"
 
 
-def _check_password(
+def check_password(
     state: RealmState, account: str, password: object, stored_hash: str | None
 ) -> Flow[None]:
     """Refuse a locked account (429), then check the password, in the same time whether the

@@ -137,13 +137,17 @@ def _load_policy(
 
 
 def admin_record(view: Snapshot, admin_uuid: str) -> Flow[rec.AdminRecord | None]:
-    """The admin user; None when it is gone or disabled."""
+    """The admin user; None when it is gone, disabled, unactivated or unconfirmed."""
     found = view.admins.lookup(admin_uuid)
     if found is MISS:
         admin = _decoded(rec.AdminRecord, (yield from get(rec.admin_key(admin_uuid))))
-        usable = admin is not None and admin.uuid == admin_uuid and not admin.disabled
+        usable = admin is not None and admin.uuid == admin_uuid and _admin_usable(admin)
         found = view.admins.remember(admin_uuid, admin if usable else None)
     return found
+
+
+def _admin_usable(admin: rec.AdminRecord) -> bool:
+    return admin.activated and admin.confirmed and not admin.disabled
 
 
 def client_record(view: Snapshot, client_id: str) -> Flow[rec.ClientRecord | None]:

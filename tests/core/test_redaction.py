@@ -201,3 +201,11 @@ def test_a_record_that_cannot_be_formatted_is_left_to_logging():
     assert (record.msg, record.args) == ("%d %s", ("not a number", "access_token=***"))
     with pytest.raises(TypeError):
         record.getMessage()
+
+
+def test_password_change_parameters_are_masked():
+    line = "PUT /acme/shop/users/alice/password?oldpassword=old-one&newpassword=new-one HTTP/1.1"
+    redacted = redact(line)
+    assert "old-one" not in redacted
+    assert "new-one" not in redacted
+    assert "oldpassword=***" in redacted
