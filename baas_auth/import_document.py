@@ -146,6 +146,8 @@ class ImportedAdmin:
     username: str
     email: str | None
     disabled: bool
+    activated: bool
+    confirmed: bool
     password: ImportedPassword | None
     orgs: tuple[tuple[str, str | None], ...] = ()
     """The admin's organizations: each name, and the uuid the export gave it (if any)."""
@@ -277,11 +279,20 @@ def _admin(item: Data, where: str) -> ImportedAdmin:
     problem = problem or _problem(rec.username, username) or _problem(rec.email, email)
     password, password_problem = _password(item, where)
     orgs, bad_orgs = _org_refs(item, where)
-    # The realm's admins have no activation state: one not yet activated may not log in.
-    disabled = _flag(item, "disabled", where, default=False)
-    activated = _flag(item, "activated", where, default=True)
-    return ImportedAdmin(uuid, username, email, disabled or not activated, password, orgs,
-                         bad_orgs, problem or password_problem)
+    # The original's three admin states, kept as they were: an admin still to be confirmed or
+    # activated there is one here too, and may finish through the realm's activation flow.
+    return ImportedAdmin(
+        uuid,
+        username,
+        email,
+        _flag(item, "disabled", where, default=False),
+        _flag(item, "activated", where, default=True),
+        _flag(item, "confirmed", where, default=True),
+        password,
+        orgs,
+        bad_orgs,
+        problem or password_problem,
+    )
 
 
 def _org_refs(

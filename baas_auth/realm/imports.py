@@ -353,6 +353,7 @@ def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
         record = rec.AdminRecord(
             admin.uuid, admin.username, admin.email,
             (yield from _stored_password(run, admin.password)), sorted(orgs), admin.disabled,
+            activated=admin.activated, confirmed=admin.confirmed,
         )
         claims = _claims(admin.username, admin.email, admin.uuid, None)
         outcome = yield from _create_account(run, {key: rec.encode(record)}, claims, "admin")

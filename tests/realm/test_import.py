@@ -12,6 +12,7 @@ import pytest
 from baas_auth import ImportReport, Realm
 from baas_auth.errors import (
     ConfigError,
+    ForbiddenError,
     InvalidClientError,
     InvalidGrantError,
     StoreError,
@@ -107,6 +108,29 @@ def test_admins_keep_their_password_and_organizations(realm: Realm):
     grant = realm.admin_token("ann", "ann-password")
     assert grant.principal.uuid == fixed_uuid("admin:ann")
     assert grant.principal.orgs == frozenset({"acme"})
+
+
+@pytest.mark.parametrize(
+    ("states", "refusal", "message"),
+    [
+        ({"activated": True, "confirmed": False}, ForbiddenError, "confirmed"),
+        ({"activated": False, "confirmed": True}, InvalidGrantError, "activated"),
+    ],
+)
+def test_admin_states_are_kept(
+    realm: Realm, states: dict[str, bool], refusal: type[Exception], message: str
+):
+    document = export_document()
+    document["admins"][0].update(states)
+    realm.import_identities(document)
+    ann = realm.get_admin("ann")
+    assert (ann.activated, ann.confirmed, ann.disabled) == (
+        states["activated"],
+        states["confirmed"],
+        False,
+    )
+    with pytest.raises(refusal, match=message):
+        realm.admin_token("ann", "ann-password")
 
 
 def test_credentials_are_also_read_where_the_export_tools_write_them(realm: Realm):
