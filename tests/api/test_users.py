@@ -13,7 +13,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from baas_auth import MemoryStore, Realm, SQLiteStore, UserToken
+from baas_auth import Realm, UserToken
 from tests.adapters.conftest import (
     PASSWORD,
     AsyncProbeStore,
@@ -25,7 +25,7 @@ from tests.adapters.conftest import (
     seed,
 )
 from tests.api.conftest import SETUPS, WHO, Api, assert_api_response
-from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix
+from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix, make_realm_store
 from tests.realm_facade import BlockingRealm
 from tests.redis_server import RedisServer
 
@@ -68,11 +68,10 @@ def users(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> I
         "password_hasher": FAST_HASHER,
         "on_user_token": inbox.append,
     }
-    if store == "redis":
+    if adapter == "asgi" and store == "redis":  # an AsyncRealm on AsyncRedisStore
         yield from _redis_users(request, clock, settings, inbox)
         return
-    inner = MemoryStore() if store == "memory" else SQLiteStore(tmp_path / "auth.db")
-    probe = ProbeStore(inner)
+    probe = ProbeStore(make_realm_store(store, tmp_path, request))
     realm = Realm(probe, **settings)  # type: ignore[arg-type]
     world = seed(realm, clock, probe)
     yield UsersApi(world, lambda **options: Caller(adapter, realm, **options), inbox)
