@@ -105,7 +105,16 @@ class AuthMiddleware:
             request = _request_info(scope, websocket)
         except BadRequestError as error:
             return self._gate.refusal(error, None)
-        decision = await self._driver.run(self._gate.decide(request, websocket=websocket))
+        # The store's freshness check, read before anything else of this request: an
+        # admission made under the same stamp still holds (no thread hop, no round trip).
+        stamp = None if websocket else self._driver.stamp()
+        if stamp is not None:
+            admitted = self._gate.recall(request, stamp)
+            if admitted is not None:
+                return admitted
+        decision = await self._driver.run(
+            self._gate.decide(request, websocket=websocket, stamp=stamp)
+        )
         if not isinstance(decision, EndpointCall):
             return decision
         body = await _read_body(receive) if decision.has_body else b""

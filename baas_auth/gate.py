@@ -64,7 +64,19 @@ class Parsed(NamedTuple):
     query_string: bytes
 
 
+class Admitted(NamedTuple):
+    """A request admitted before, and what made the admission true: nothing in the store had
+    changed since ``stamp`` (the store's freshness check, read before the decision began) and
+    the token had not expired (``expires_at_ms``; None: it never does, or no token)."""
+
+    stamp: int
+    expires_at_ms: int | None
+    admit: Admit
+    route: Route
+
+
 _PARSED_CACHE_SIZE = 4096
+_ADMITTED_CACHE_SIZE = 4096
 _GONE = ResourceNotFoundError("The resource no longer exists")
 
 
@@ -100,6 +112,7 @@ class Gate:
         self.endpoints = Endpoints(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
+        self._admitted: dict[RequestInfo, Admitted] = {}
         self._application_checked = options.application is None
 
     def check_application(self) -> Flow[None]:
@@ -113,9 +126,35 @@ class Gate:
     def now_ms(self) -> int:
         return self.state.now_ms()
 
-    def decide(self, request: RequestInfo, *, websocket: bool = False) -> Flow[Decision]:
+    def recall(self, request: RequestInfo, stamp: int | None) -> Admit | None:
+        """The admission of ``request`` made before, if it still holds: the store's freshness
+        check read for this request (``stamp``) is the one the admission was made under, and
+        its token has not expired since. The steady state of a client repeating a call, with
+        no store round trip and no flow; None sends the request to ``decide``.
+
+        Only admissions whose truth depends on nothing else are remembered (``decide``):
+        bearer tokens and guests, never client secrets, never a user whose roles lapse with
+        inactivity (each of its requests is a use to record)."""
+        entry = self._admitted.get(request)
+        if entry is None or entry.stamp != stamp:
+            return None
+        expires = entry.expires_at_ms
+        if expires is not None and self.state.now_ms() >= expires:
+            return None
+        started = self.events.start()
+        if started is not None:
+            principal = entry.admit.principal
+            reason = "rule" if principal is None else _allow_reason(principal, entry.route)
+            self.events.emit(started, request, entry.route, principal, "allow", None, reason)
+        return entry.admit
+
+    def decide(
+        self, request: RequestInfo, *, websocket: bool = False, stamp: int | None = None
+    ) -> Flow[Decision]:
         """Refuse, answer or admit ``request``; never raises for a bad request or a failed store.
-        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports."""
+        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports.
+        ``stamp``, the store's freshness check read before this decision began (None: the
+        store offers none), lets ``recall`` answer the same request again."""
         started = self.events.start()
         route: Route | None = None
         try:
@@ -134,7 +173,7 @@ class Gate:
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self._endpoint(route, request, websocket, started)
-            return (yield from self._admit(parsed, request, started))
+            return (yield from self._admit(parsed, request, started, stamp))
         except (AuthError, StoreError) as error:
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
@@ -275,16 +314,19 @@ class Gate:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
     def _admit(
-        self, parsed: Parsed, request: RequestInfo, started: int | None
+        self, parsed: Parsed, request: RequestInfo, started: int | None, stamp: int | None
     ) -> Flow[Admit | Response]:
         route, credential = parsed.route, parsed.credential
-        if isinstance(credential, BearerToken) and route.org is not None and route.app is not None:
+        expires_at_ms: int | None = None
+        if isinstance(credential, BearerToken):
             # The most common request, one flow shallower than ``authenticate``.
-            principal = (yield from flows.token_info(self.state, credential.token)).principal
-            app = self.state.snapshot.apps.lookup((route.org, route.app))
-            if app is MISS:
-                app = yield from app_record(self.state.snapshot, route.org, route.app)
-            _check_covered(principal, app, route.org, route.app)
+            info = yield from flows.token_info(self.state, credential.token)
+            principal, expires_at_ms = info.principal, info.expires_at_ms
+            if route.org is not None and route.app is not None:
+                app = self.state.snapshot.apps.lookup((route.org, route.app))
+                if app is MISS:
+                    app = yield from app_record(self.state.snapshot, route.org, route.app)
+                _check_covered(principal, app, route.org, route.app)
         else:
             principal = yield from self.authenticate(credential, route)
         try:
@@ -298,7 +340,25 @@ class Gate:
             reason = _allow_reason(principal, route)
             self.events.emit(started, request, route, principal, "allow", None, reason)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
-        return Admit(principal, parsed.query_string, query_token)
+        admit = Admit(principal, parsed.query_string, query_token)
+        if stamp is not None and self._recallable(credential, principal, route):
+            if len(self._admitted) >= _ADMITTED_CACHE_SIZE:
+                self._admitted.clear()
+            self._admitted[request] = Admitted(stamp, expires_at_ms, admit, route)
+        return admit
+
+    def _recallable(
+        self, credential: Credential | None, principal: Principal, route: Route
+    ) -> bool:
+        """Whether this admission stays true for as long as the store does not change (and
+        the token does not expire): see ``recall``."""
+        if credential is not None and not isinstance(credential, BearerToken):
+            return False  # client secrets are checked every time, and never remembered
+        if principal.kind != "app_user":
+            return True
+        key = (route.org or "", route.app or "", principal.uuid or "")
+        policy = self.state.snapshot.users.lookup(key)
+        return policy is not MISS and policy is not None and not policy.has_timed_roles
 
     def authenticate(self, credential: Credential | None, route: Route) -> Flow[Principal]:
         """The principal of ``credential`` for ``route``; 401 when it does not belong there."""

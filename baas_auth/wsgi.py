@@ -74,7 +74,7 @@ class AuthMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         decision: Decision
         try:
-            decision = self._driver.run(self._gate.decide(_request_info(environ)))
+            decision = self._decide(_request_info(environ))
         except BadRequestError as error:  # from reading the environ, before the gate decides
             decision = self._gate.refusal(error, None)
         if isinstance(decision, EndpointCall):
@@ -82,6 +82,16 @@ class AuthMiddleware:
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
+
+    def _decide(self, request: RequestInfo) -> Decision:
+        # The store's freshness check, read before anything else of this request: an
+        # admission made under the same stamp still holds (no store read).
+        stamp = self._driver.stamp()
+        if stamp is not None:
+            admitted = self._gate.recall(request, stamp)
+            if admitted is not None:
+                return admitted
+        return self._driver.run(self._gate.decide(request, stamp=stamp))
 
     def _answer(self, pending: EndpointCall, environ: WSGIEnvironment) -> Response:
         try:

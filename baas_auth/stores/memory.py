@@ -39,6 +39,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
+        self._changes = 0  # directory writes and token removals: see change_stamp
         self._records: dict[str, bytes] = {}
         self._tokens: dict[str, _TokenRow] = {}
         self._by_principal: dict[str, set[str]] = {}
@@ -70,6 +71,7 @@ class MemoryStore:
             self._check_open()
             self._records[key] = bytes(value)
             self._generation += 1
+            self._changes += 1
 
     def create(self, key: str, value: bytes) -> bool:
         with self._lock:
@@ -78,6 +80,7 @@ class MemoryStore:
                 return False
             self._records[key] = bytes(value)
             self._generation += 1
+            self._changes += 1
             return True
 
     def delete(self, key: str) -> bool:
@@ -86,6 +89,7 @@ class MemoryStore:
             if self._records.pop(key, None) is None:
                 return False
             self._generation += 1
+            self._changes += 1
             return True
 
     def transact(
@@ -105,6 +109,7 @@ class MemoryStore:
             removed = [self._records.pop(key, None) for key in delete]
             if created or replaced or any(value is not None for value in removed):
                 self._generation += 1
+            self._changes += 1
             return True
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
@@ -117,6 +122,12 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             return self._generation
+
+    def change_stamp(self) -> int | None:
+        """Changes with every directory write and every token removal (what a decision
+        depends on; issuing a token or counting a login attempt changes no decision made)."""
+        # One attribute read: atomic, and no lock, so the steady state never contends.
+        return None if self._closed else self._changes
 
     # Tokens
 
@@ -161,6 +172,7 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             token_ids = self._by_principal.pop(principal_key, set())
+            self._changes += 1
             for token_id in token_ids:
                 del self._tokens[token_id]
             return len(token_ids)
@@ -230,6 +242,7 @@ class MemoryStore:
         row = self._tokens.pop(token_id, None)
         if row is None:
             return False
+        self._changes += 1
         siblings = self._by_principal[row.principal_key]
         siblings.discard(token_id)
         if not siblings:

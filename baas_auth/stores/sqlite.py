@@ -7,6 +7,7 @@ for every write, so writers of all processes serialise), and every driver error 
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -126,6 +127,10 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._closed = False
         self._writes_since_sweep = 0
+        # change_stamp's answer: a fresh number from _epochs whenever this process writes, or
+        # a thread's connection sees that another connection has written (PRAGMA data_version).
+        self._epochs = itertools.count(1)
+        self._epoch = 0
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -223,6 +228,39 @@ class SQLiteStore:
             if conn.in_transaction:
                 conn.rollback()
             raise
+        finally:
+            self._wrote()
+
+    def _write(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        """One writing statement in autocommit; ``change_stamp`` moves once it has run."""
+        try:
+            return self._execute(sql, params)
+        finally:
+            self._wrote()
+
+    def _wrote(self) -> None:
+        # This connection's own commits do not move its data_version: move the stamp here,
+        # after the commit, so that no answer given before it can match afterwards.
+        self._epoch = next(self._epochs)
+
+    def change_stamp(self) -> int | None:
+        """Moves whenever anything was committed to the file since the last answer, by this
+        process or any other: ``PRAGMA data_version`` of this thread's connection, which reads
+        only the WAL index in shared memory, plus this process's own writes (``_wrote``)."""
+        local = self._local
+        try:
+            cursor = getattr(local, "stamp_cursor", None)
+            if cursor is None:
+                cursor = local.stamp_cursor = self._connection().cursor()
+            (version,) = cursor.execute("PRAGMA data_version").fetchone()
+        except (sqlite3.Error, StoreError):
+            return None  # cannot tell: the caller reads the store, which reports the failure
+        if version != getattr(local, "data_version", None):
+            # Another connection committed since this thread last looked (or it never looked):
+            # every answer given so far, by any thread, is stale.
+            local.data_version = version
+            self._epoch = next(self._epochs)
+        return self._epoch
 
     # Directory
 
@@ -329,7 +367,7 @@ class SQLiteStore:
         expires_at_ms: int | None,
     ) -> None:
         with _failing_closed("put_token"):
-            self._execute(
+            self._write(
                 "INSERT OR REPLACE INTO tokens (token_id, principal_key, record, created_ms,"
                 " accessed_ms, inactive_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, 0, ?)",
                 (token_id, principal_key, record, created_ms, created_ms, expires_at_ms),
@@ -355,11 +393,14 @@ class SQLiteStore:
 
     def _touch_returning(self, token_id: str, now_ms: int) -> int | None:
         # SET expressions all read the row as it was before the update.
-        rows = self._execute(
-            "UPDATE tokens SET inactive_ms = max(inactive_ms, ? - accessed_ms), accessed_ms = ?"
-            " WHERE token_id = ? RETURNING inactive_ms",
-            (now_ms, now_ms, token_id),
-        ).fetchall()  # drain the cursor so the autocommit statement finishes now
+        try:
+            rows = self._execute(
+                "UPDATE tokens SET inactive_ms = max(inactive_ms, ? - accessed_ms),"
+                " accessed_ms = ? WHERE token_id = ? RETURNING inactive_ms",
+                (now_ms, now_ms, token_id),
+            ).fetchall()  # drain the cursor so the autocommit statement finishes now
+        finally:
+            self._wrote()
         return int(rows[0][0]) if rows else None
 
     def _touch_in_transaction(self, token_id: str, now_ms: int) -> int | None:
@@ -378,21 +419,21 @@ class SQLiteStore:
 
     def delete_token(self, token_id: str) -> bool:
         with _failing_closed("delete_token"):
-            cursor = self._execute("DELETE FROM tokens WHERE token_id = ?", (token_id,))
+            cursor = self._write("DELETE FROM tokens WHERE token_id = ?", (token_id,))
         return cursor.rowcount == 1
 
     def delete_principal_tokens(self, principal_key: str) -> int:
         with _failing_closed("delete_principal_tokens"):
-            cursor = self._execute("DELETE FROM tokens WHERE principal_key = ?", (principal_key,))
+            cursor = self._write("DELETE FROM tokens WHERE principal_key = ?", (principal_key,))
         return cursor.rowcount
 
     def purge_expired(self, now_ms: int) -> int:
         with _failing_closed("purge_expired"):
-            cursor = self._execute(
+            cursor = self._write(
                 "DELETE FROM tokens WHERE expires_at_ms IS NOT NULL AND expires_at_ms < ?",
                 (now_ms,),
             )
-            self._execute("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
+            self._write("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
         return cursor.rowcount
 
     # Transient records
