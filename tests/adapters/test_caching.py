@@ -114,3 +114,65 @@ def test_a_record_vanishing_mid_request_is_a_refusal_not_a_crash(setup, monkeypa
     body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))  # type: ignore[arg-type]
     assert status == ["404 Not Found"]
     assert b"service_resource_not_found" in body
+
+
+# -- recalled admissions: the steady state of a client repeating a call ----------------------
+
+
+def test_a_recalled_admission_ends_with_its_token(setup, clock: FakeClock):
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    clock.advance_ms(999)
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert app._gate._admitted, "the second request was recalled"
+    clock.advance_ms(1)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+
+
+def test_roles_that_lapse_with_inactivity_are_judged_on_every_request(setup, clock: FakeClock):
+    """Each request of such a user is a use the store must record, and the rules it gets
+    depend on the time since the last one: never recalled."""
+    realm, app = setup
+    realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
+    realm.create_role("acme", "shop", "reader", inactivity_ms=60_000)
+    realm.grant("acme", "shop", "get:/books", role="reader")
+    realm.assign_role("acme", "shop", "reader", user="alice")
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    clock.advance_ms(30_000)
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert not app._gate._admitted
+    clock.advance_ms(60_001)
+    assert _call(app, "/books", f"Bearer {token}").startswith("403")
+
+
+def test_client_secrets_are_never_recalled(setup):
+    realm, app = setup
+    creds = realm.create_credentials("acme", "shop")
+    query = f"client_id={creds.client_id}&client_secret={creds.client_secret}"
+    assert _call(app, "/books", query=query) == "200 OK"
+    assert _call(app, "/books", query=query) == "200 OK"
+    assert not app._gate._admitted
+    assert creds.client_secret not in repr(app._gate._admitted)
+
+
+def test_recalled_admissions_are_reported_like_any_other(setup):
+    realm, _ = setup
+    events: list[Any] = []
+    app = AuthMiddleware(_inner, realm, application="acme/shop", on_decision=events.append)
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+    for _ in range(3):
+        assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert [(e.decision, e.path, e.reason) for e in events] == [("allow", "/books", "rule")] * 3
+    assert events[0].principal == events[2].principal
+
+
+def test_recalled_admissions_are_bounded(setup):
+    from baas_auth import gate
+
+    realm, app = setup
+    realm.grant("acme", "shop", "get:/**", role="guest")
+    for index in range(gate._ADMITTED_CACHE_SIZE + 10):
+        assert _call(app, f"/items/{index}") == "200 OK"
+    assert 0 < len(app._gate._admitted) <= gate._ADMITTED_CACHE_SIZE
