@@ -9,7 +9,7 @@ small pool of its own: a burst of password grants must not delay requests that c
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
-_WANTED_HEADERS = frozenset(name.encode("latin-1") for name in DECISION_HEADERS)
+_WANTED_NAMES = {name.encode("latin-1"): name for name in DECISION_HEADERS}
 _CHECKED_SCOPES = frozenset({"http", "websocket"})
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
@@ -148,18 +148,34 @@ def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:
 
 
 def _request_info(scope: Scope, websocket: bool) -> RequestInfo:
-    headers = tuple(
-        (key.decode("latin-1"), value.decode("latin-1"))
-        for key, value in ((_header_name(name), value) for name, value in scope.get("headers", ()))
-        if key in _WANTED_HEADERS
+    root_path = scope.get("root_path", "")
+    path = scope.get("path", "")
+    return RequestInfo(  # positional: this runs on every request
+        "GET" if websocket else scope.get("method", ""),
+        strip_root_path(path, root_path) if root_path or not path else path,
+        scope.get("raw_path"),
+        scope.get("query_string", b""),
+        _decision_headers(scope.get("headers", ())),
     )
-    return RequestInfo(
-        method="GET" if websocket else scope.get("method", ""),
-        path=strip_root_path(scope.get("path", ""), scope.get("root_path", "")),
-        raw_path=scope.get("raw_path"),
-        query_string=scope.get("query_string", b""),
-        headers=headers,
-    )
+
+
+def _decision_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    """The headers the decision reads, in arrival order, names as the decision compares them.
+
+    One dict lookup per header in the common case (names as servers send them); only a name
+    with upper case or ``_`` is normalised, since it may spell a header the decision reads.
+    """
+    headers = []
+    for name, value in raw:
+        wanted = _WANTED_NAMES.get(name)
+        if wanted is None:
+            if name.islower() and b"_" not in name:
+                continue  # a header the decision does not read, as servers send it
+            wanted = _WANTED_NAMES.get(_header_name(name))
+            if wanted is None:
+                continue
+        headers.append((wanted, value.decode("latin-1")))
+    return tuple(headers)
 
 
 def _header_name(name: bytes) -> bytes:
@@ -169,8 +185,6 @@ def _header_name(name: bytes) -> bytes:
     behind this middleware may read it as ``X-HTTP-Method-Override`` (both become
     ``HTTP_X_HTTP_METHOD_OVERRIDE`` in an environ): the spellings must be one header here too.
     """
-    if name.islower() and b"_" not in name:
-        return name  # the common case, as servers send it
     return name.lower().replace(b"_", b"-")
 
 
