@@ -41,7 +41,6 @@ T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
 _WANTED_NAMES = {name.encode("latin-1"): name for name in DECISION_HEADERS}
-_CHECKED_SCOPES = frozenset({"http", "websocket"})
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
 
@@ -66,6 +65,7 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = _driver_for(realm)
+        self._stamp = self._driver.stamp
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
         # and the realm that baas_auth's framework helpers check roles and rules with.
         self._auth = credentials_by_kind(Guard(realm, self.options))
@@ -80,38 +80,54 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in _CHECKED_SCOPES:
-            if kind != "lifespan":
-                # The ASGI spec: an app raises on a scope type it does not know. Passing it on
-                # unchecked would hand the inner app a request nobody authorized.
-                raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        if kind != "http":
+            await self._other_scope(kind, scope, receive, send)
+            return
+        try:
+            request = _request_info(scope, False)
+        except BadRequestError as error:
+            await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
+        # The store's freshness check, read before anything else of this request: an
+        # admission made under the same stamp still holds (no thread hop, no round trip).
+        # The steady state ends here, one coroutine deep.
+        stamp = self._stamp()
+        admit = None if stamp is None else self._gate.recall(request, stamp)
+        if admit is None:
+            decision = await self._decide(request, receive, False, stamp)
+            if decision is None:
+                return  # the client went away while its body was read
+            if isinstance(decision, Response):
+                await _send_response(scope, receive, send, decision)
+                return
+            admit = decision
+        await self.app(self._child_scope(scope, admit), receive, _send_for(send, admit))
+
+    async def _other_scope(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
+        if kind == "lifespan":
             await self.app(scope, receive, send)
             return
-        websocket = kind == "websocket"
-        decision = await self._decide(scope, receive, websocket)
+        if kind != "websocket":
+            # The ASGI spec: an app raises on a scope type it does not know. Passing it on
+            # unchecked would hand the inner app a request nobody authorized.
+            raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        decision: Admit | Response | None
+        try:
+            request = _request_info(scope, True)
+        except BadRequestError as error:
+            decision = self._gate.refusal(error, None)
+        else:
+            decision = await self._decide(request, receive, True, None)
         if decision is None:
             return  # the client went away while its body was read
         if isinstance(decision, Response):
-            await (_refuse_websocket if websocket else _send_response)(
-                scope, receive, send, decision
-            )
+            await _refuse_websocket(scope, receive, send, decision)
             return
-        await self._call_app(scope, receive, send, decision)
+        await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
     async def _decide(
-        self, scope: Scope, receive: Receive, websocket: bool
+        self, request: RequestInfo, receive: Receive, websocket: bool, stamp: int | None
     ) -> Admit | Response | None:
-        try:
-            request = _request_info(scope, websocket)
-        except BadRequestError as error:
-            return self._gate.refusal(error, None)
-        # The store's freshness check, read before anything else of this request: an
-        # admission made under the same stamp still holds (no thread hop, no round trip).
-        stamp = None if websocket else self._driver.stamp()
-        if stamp is not None:
-            admitted = self._gate.recall(request, stamp)
-            if admitted is not None:
-                return admitted
         decision = await self._driver.run(
             self._gate.decide(request, websocket=websocket, stamp=stamp)
         )
@@ -124,7 +140,7 @@ class AuthMiddleware:
             return self._gate.refuse_call(decision, BadRequestError(BODY_TOO_LARGE))
         return await self._driver.run(self._gate.answer(decision, body))
 
-    async def _call_app(self, scope: Scope, receive: Receive, send: Send, admit: Admit) -> None:
+    def _child_scope(self, scope: Scope, admit: Admit) -> Scope:
         child = dict(scope)  # the caller's scope is never mutated
         child[PRINCIPAL_KEY] = admit.principal
         if admit.principal is not None:
@@ -132,7 +148,11 @@ class AuthMiddleware:
             child["auth"] = self._auth[admit.principal.kind]
         if admit.query_string != scope.get("query_string", b""):
             child["query_string"] = admit.query_string
-        await self.app(child, receive, _private_when_ok(send) if admit.query_token else send)
+        return child
+
+
+def _send_for(send: Send, admit: Admit) -> Send:
+    return _private_when_ok(send) if admit.query_token else send
 
 
 def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:

@@ -10,6 +10,7 @@ nothing falls through to "allow". Each request's decision is reported once, here
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import NamedTuple
 
 from baas_auth.credentials import (
@@ -72,6 +73,7 @@ class Admitted(NamedTuple):
     stamp: int
     expires_at_ms: int | None
     admit: Admit
+    request: RequestInfo
     route: Route
 
 
@@ -112,7 +114,7 @@ class Gate:
         self.endpoints = Endpoints(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
-        self._admitted: dict[RequestInfo, Admitted] = {}
+        self._admitted: dict[Hashable, Admitted] = {}
         self._application_checked = options.application is None
 
     def check_application(self) -> Flow[None]:
@@ -126,7 +128,7 @@ class Gate:
     def now_ms(self) -> int:
         return self.state.now_ms()
 
-    def recall(self, request: RequestInfo, stamp: int | None) -> Admit | None:
+    def recall(self, key: Hashable, stamp: int | None) -> Admit | None:
         """The admission of ``request`` made before, if it still holds: the store's freshness
         check read for this request (``stamp``) is the one the admission was made under, and
         its token has not expired since. The steady state of a client repeating a call, with
@@ -135,7 +137,7 @@ class Gate:
         Only admissions whose truth depends on nothing else are remembered (``decide``):
         bearer tokens and guests, never client secrets, never a user whose roles lapse with
         inactivity (each of its requests is a use to record)."""
-        entry = self._admitted.get(request)
+        entry = self._admitted.get(key)
         if entry is None or entry.stamp != stamp:
             return None
         expires = entry.expires_at_ms
@@ -145,16 +147,23 @@ class Gate:
         if started is not None:
             principal = entry.admit.principal
             reason = "rule" if principal is None else _allow_reason(principal, entry.route)
-            self.events.emit(started, request, entry.route, principal, "allow", None, reason)
+            self.events.emit(started, entry.request, entry.route, principal, "allow", None, reason)
         return entry.admit
 
     def decide(
-        self, request: RequestInfo, *, websocket: bool = False, stamp: int | None = None
+        self,
+        request: RequestInfo,
+        *,
+        websocket: bool = False,
+        stamp: int | None = None,
+        recall_key: Hashable = None,
     ) -> Flow[Decision]:
         """Refuse, answer or admit ``request``; never raises for a bad request or a failed store.
         Reports the decision to ``events``, except an endpoint's, which ``answer`` reports.
         ``stamp``, the store's freshness check read before this decision began (None: the
-        store offers none), lets ``recall`` answer the same request again."""
+        store offers none), lets ``recall`` answer the same request again, under
+        ``recall_key`` (default: ``request``; an adapter may key by what it reads more cheaply,
+        provided the key determines ``request``)."""
         started = self.events.start()
         route: Route | None = None
         try:
@@ -173,7 +182,9 @@ class Gate:
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self._endpoint(route, request, websocket, started)
-            return (yield from self._admit(parsed, request, started, stamp))
+            key = request if recall_key is None else recall_key
+            recall = None if stamp is None else (stamp, key)
+            return (yield from self._admit(parsed, request, started, recall))
         except (AuthError, StoreError) as error:
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
@@ -314,7 +325,11 @@ class Gate:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
     def _admit(
-        self, parsed: Parsed, request: RequestInfo, started: int | None, stamp: int | None
+        self,
+        parsed: Parsed,
+        request: RequestInfo,
+        started: int | None,
+        recall: tuple[int, Hashable] | None,
     ) -> Flow[Admit | Response]:
         route, credential = parsed.route, parsed.credential
         expires_at_ms: int | None = None
@@ -341,10 +356,11 @@ class Gate:
             self.events.emit(started, request, route, principal, "allow", None, reason)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
         admit = Admit(principal, parsed.query_string, query_token)
-        if stamp is not None and self._recallable(credential, principal, route):
+        if recall is not None and self._recallable(credential, principal, route):
             if len(self._admitted) >= _ADMITTED_CACHE_SIZE:
                 self._admitted.clear()
-            self._admitted[request] = Admitted(stamp, expires_at_ms, admit, route)
+            stamp, key = recall
+            self._admitted[key] = Admitted(stamp, expires_at_ms, admit, request, route)
         return admit
 
     def _recallable(
