@@ -40,6 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
+_CHECKED_SCOPES = frozenset({"http", "websocket"})
 _WANTED_NAMES = {name.encode("latin-1"): name for name in DECISION_HEADERS}
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
@@ -79,55 +80,54 @@ class AuthMiddleware:
         return f"<baas_auth.asgi.AuthMiddleware {mode} app={self.app!r}>"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind != "http":
-            await self._other_scope(kind, scope, receive, send)
-            return
-        try:
-            request = _request_info(scope, False)
-        except BadRequestError as error:
-            await _send_response(scope, receive, send, self._gate.refusal(error, None))
-            return
-        # The store's freshness check, read before anything else of this request: an
-        # admission made under the same stamp still holds (no thread hop, no round trip).
-        # The steady state ends here, one coroutine deep.
-        stamp = self._stamp()
-        admit = None if stamp is None else self._gate.recall(request, stamp)
+        admit = self._recalled(scope) if scope["type"] == "http" else None
         if admit is None:
-            decision = await self._decide(request, receive, False, stamp)
-            if decision is None:
-                return  # the client went away while its body was read
-            if isinstance(decision, Response):
-                await _send_response(scope, receive, send, decision)
-                return
-            admit = decision
+            await self._judge(scope, receive, send)
+            return
         await self.app(self._child_scope(scope, admit), receive, _send_for(send, admit))
 
-    async def _other_scope(self, kind: str, scope: Scope, receive: Receive, send: Send) -> None:
-        if kind == "lifespan":
+    def _recalled(self, scope: Scope) -> Admit | None:
+        """The steady state, one coroutine deep: an admission made under the store's current
+        freshness stamp still holds (no thread hop, no round trip). None: judge the request."""
+        stamp = self._stamp()
+        if stamp is None:
+            return None
+        try:
+            request = _request_info(scope, False)
+        except BadRequestError:
+            return None  # judged, and refused, by _judge
+        return self._gate.recall(request, stamp)
+
+    async def _judge(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in _CHECKED_SCOPES:
+            if kind != "lifespan":
+                # The ASGI spec: an app raises on a scope type it does not know. Passing it on
+                # unchecked would hand the inner app a request nobody authorized.
+                raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
             await self.app(scope, receive, send)
             return
-        if kind != "websocket":
-            # The ASGI spec: an app raises on a scope type it does not know. Passing it on
-            # unchecked would hand the inner app a request nobody authorized.
-            raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
-        decision: Admit | Response | None
-        try:
-            request = _request_info(scope, True)
-        except BadRequestError as error:
-            decision = self._gate.refusal(error, None)
-        else:
-            decision = await self._decide(request, receive, True, None)
+        websocket = kind == "websocket"
+        decision = await self._decide(scope, receive, websocket)
         if decision is None:
             return  # the client went away while its body was read
         if isinstance(decision, Response):
-            await _refuse_websocket(scope, receive, send, decision)
+            await (_refuse_websocket if websocket else _send_response)(
+                scope, receive, send, decision
+            )
             return
         await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
     async def _decide(
-        self, request: RequestInfo, receive: Receive, websocket: bool, stamp: int | None
+        self, scope: Scope, receive: Receive, websocket: bool
     ) -> Admit | Response | None:
+        # The store's freshness check, read before anything else of this decision: it is
+        # what the admission, if remembered, is recalled under.
+        stamp = None if websocket else self._stamp()
+        try:
+            request = _request_info(scope, websocket)
+        except BadRequestError as error:
+            return self._gate.refusal(error, None)
         decision = await self._driver.run(
             self._gate.decide(request, websocket=websocket, stamp=stamp)
         )
