@@ -172,6 +172,7 @@ class Gate:
             if not self._application_checked:
                 yield from self.check_application()
             parsed = self._parsed.get(request)
+            seen_before = parsed is not None
             if parsed is None:
                 route = self._route_checked(request)
                 parsed = self._parse(request, route)
@@ -182,8 +183,10 @@ class Gate:
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self._endpoint(route, request, websocket, started)
+            # Remembered from its second sight on: a request made once (a new path each time)
+            # then costs no entry, and cannot crowd out the ones a client repeats.
             key = request if recall_key is None else recall_key
-            recall = None if stamp is None else (stamp, key)
+            recall = (stamp, key) if stamp is not None and seen_before else None
             return (yield from self._admit(parsed, request, started, recall))
         except (AuthError, StoreError) as error:
             return self._refuse(error, started, request, route)

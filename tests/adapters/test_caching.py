@@ -175,4 +175,8 @@ def test_recalled_admissions_are_bounded(setup):
     realm.grant("acme", "shop", "get:/**", role="guest")
     for index in range(gate._ADMITTED_CACHE_SIZE + 10):
         assert _call(app, f"/items/{index}") == "200 OK"
+    assert not app._gate._admitted, "a request made once is not remembered"
+    for index in range(gate._ADMITTED_CACHE_SIZE + 10):
+        assert _call(app, f"/again/{index}") == "200 OK"
+        assert _call(app, f"/again/{index}") == "200 OK"
     assert 0 < len(app._gate._admitted) <= gate._ADMITTED_CACHE_SIZE
