@@ -40,7 +40,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
-_CHECKED_SCOPES = frozenset({"http", "websocket"})
 _WANTED_NAMES = {name.encode("latin-1"): name for name in DECISION_HEADERS}
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
@@ -80,35 +79,50 @@ class AuthMiddleware:
         return f"<baas_auth.asgi.AuthMiddleware {mode} app={self.app!r}>"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        admit = self._recalled(scope) if scope["type"] == "http" else None
+        if scope["type"] != "http":
+            await self._other_scope(scope, receive, send)
+            return
+        # The store's freshness check, read before anything else of this request: an
+        # admission made under the same stamp still holds (no thread hop, no round trip), and
+        # the steady state ends here, one coroutine deep.
+        stamp = self._stamp()
+        try:
+            request = _request_info(scope, False)
+        except BadRequestError as error:
+            await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
+        admit = None if stamp is None else self._gate.recall(request, stamp)
         if admit is None:
-            await self._judge(scope, receive, send)
+            await self._finish(scope, receive, send, await self._decide(request, receive, stamp))
             return
         await self.app(self._child_scope(scope, admit), receive, _send_for(send, admit))
 
-    def _recalled(self, scope: Scope) -> Admit | None:
-        """The steady state, one coroutine deep: an admission made under the store's current
-        freshness stamp still holds (no thread hop, no round trip). None: judge the request."""
-        stamp = self._stamp()
-        if stamp is None:
-            return None
-        try:
-            request = _request_info(scope, False)
-        except BadRequestError:
-            return None  # judged, and refused, by _judge
-        return self._gate.recall(request, stamp)
-
-    async def _judge(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in _CHECKED_SCOPES:
-            if kind != "lifespan":
-                # The ASGI spec: an app raises on a scope type it does not know. Passing it on
-                # unchecked would hand the inner app a request nobody authorized.
-                raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        if kind == "lifespan":
             await self.app(scope, receive, send)
             return
-        websocket = kind == "websocket"
-        decision = await self._decide(scope, receive, websocket)
+        if kind != "websocket":
+            # The ASGI spec: an app raises on a scope type it does not know. Passing it on
+            # unchecked would hand the inner app a request nobody authorized.
+            raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        try:
+            request = _request_info(scope, True)
+        except BadRequestError as error:
+            await _refuse_websocket(scope, receive, send, self._gate.refusal(error, None))
+            return
+        decision = await self._decide(request, receive, None, websocket=True)
+        await self._finish(scope, receive, send, decision, websocket=True)
+
+    async def _finish(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        decision: Admit | Response | None,
+        *,
+        websocket: bool = False,
+    ) -> None:
         if decision is None:
             return  # the client went away while its body was read
         if isinstance(decision, Response):
@@ -119,18 +133,10 @@ class AuthMiddleware:
         await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
     async def _decide(
-        self, scope: Scope, receive: Receive, websocket: bool
+        self, request: RequestInfo, receive: Receive, stamp: int | None, *, websocket: bool = False
     ) -> Admit | Response | None:
-        # The store's freshness check, read before anything else of this decision: it is
-        # what the admission, if remembered, is recalled under.
-        stamp = None if websocket else self._stamp()
-        try:
-            request = _request_info(scope, websocket)
-        except BadRequestError as error:
-            return self._gate.refusal(error, None)
-        decision = await self._driver.run(
-            self._gate.decide(request, websocket=websocket, stamp=stamp)
-        )
+        flow = self._gate.decide(request, websocket=websocket, stamp=stamp)
+        decision = await self._driver.run(flow)
         if not isinstance(decision, EndpointCall):
             return decision
         body = await _read_body(receive) if decision.has_body else b""
