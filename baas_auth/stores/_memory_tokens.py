@@ -12,7 +12,6 @@ whose owners have roles that lapse with inactivity. Not thread-safe: the store l
 from __future__ import annotations
 
 import itertools
-import re
 import struct
 from dataclasses import dataclass, field
 
@@ -21,7 +20,6 @@ __all__ = ["TokenTable"]
 # owner number, created ms, expires ms (_NEVER: never), shared prefix, shared suffix
 _HEADER = struct.Struct(">Iqqii")
 _NEVER = -(2**63)
-_REALM_ID = re.compile(r"[0-9a-f]{64}")
 
 TokenKey = bytes | str
 
@@ -38,9 +36,17 @@ class _Owner:
 
 def _token_key(token_id: str) -> TokenKey:
     """The realm's ids as the 32 bytes they spell (half the memory); any other id as it is.
-    Only lower-case hex converts, so two different ids never share a key."""
-    if len(token_id) == 64 and _REALM_ID.fullmatch(token_id):
-        return bytes.fromhex(token_id)
+
+    Only 64 lower-case hex digits convert (``fromhex`` alone would also take upper case and
+    spaces), so two different ids never share a key: ``islower`` refuses upper case, and 32
+    bytes from 64 characters leave no room for a space."""
+    if len(token_id) == 64 and token_id.islower():
+        try:
+            key = bytes.fromhex(token_id)
+        except ValueError:
+            return token_id
+        if len(key) == 32:
+            return key
     return token_id
 
 

@@ -37,10 +37,13 @@ def test_a_replaced_record_comes_back_as_replaced(first: bytes, second: bytes) -
 
 def test_ids_that_spell_the_same_bytes_stay_apart() -> None:
     store = MemoryStore()
-    ids = [REALM_ID, REALM_ID.upper(), REALM_ID[:-1], "t1"]
+    spaced = "ab " * 21 + "a"  # 64 characters that fromhex reads as 21 bytes
+    digits = "12" * 32  # no letter: not lower case, kept as written
+    ids = [REALM_ID, REALM_ID.upper(), REALM_ID[:-1], "t1", spaced, digits, "é" * 64]
     for index, token_id in enumerate(ids):
         store.put_token(token_id, "user:a", f"r{index}".encode(), created_ms=1, expires_at_ms=None)
-    assert [store.get_token(token_id).record for token_id in ids] == [b"r0", b"r1", b"r2", b"r3"]
+    records = [store.get_token(token_id).record for token_id in ids]
+    assert records == [f"r{index}".encode() for index in range(len(ids))]
 
 
 def test_an_owner_is_forgotten_with_its_last_token() -> None:
