@@ -180,3 +180,27 @@ def test_recalled_admissions_are_bounded(setup):
         assert _call(app, f"/again/{index}") == "200 OK"
         assert _call(app, f"/again/{index}") == "200 OK"
     assert 0 < len(app._gate._admitted) <= gate._ADMITTED_CACHE_SIZE
+
+
+def test_a_recalled_admission_ends_with_the_expiry_written_in_the_token(
+    setup, clock: FakeClock
+):
+    """Not the stored record's: a record rewritten with a later expiry behind the realm's
+    back must not stretch what the token itself says."""
+    import json
+
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
+    store = realm.store
+    (key,) = list(store._tokens._entries)
+    token_id = key.hex()
+    record = json.loads(store.get_token(token_id).record)
+    record["expires_at_ms"] += 3_600_000
+    store.put_token(
+        token_id, "user:acme/shop:x", json.dumps(record).encode(), created_ms=1, expires_at_ms=None
+    )
+    for _ in range(2):
+        assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert app._gate._admitted
+    clock.advance_ms(1000)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
