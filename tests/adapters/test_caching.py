@@ -182,9 +182,7 @@ def test_recalled_admissions_are_bounded(setup):
     assert 0 < len(app._gate._admitted) <= gate._ADMITTED_CACHE_SIZE
 
 
-def test_a_recalled_admission_ends_with_the_expiry_written_in_the_token(
-    setup, clock: FakeClock
-):
+def test_a_recalled_admission_ends_with_the_expiry_written_in_the_token(setup, clock: FakeClock):
     """Not the stored record's: a record rewritten with a later expiry behind the realm's
     back must not stretch what the token itself says."""
     import json
