@@ -82,20 +82,22 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self._other_scope(scope, receive, send)
             return
-        # The store's freshness check, read before anything else of this request: an
-        # admission made under the same stamp still holds (no thread hop, no round trip), and
-        # the steady state ends here, one coroutine deep.
+        # The store's freshness check, read before anything else of this request: a decision
+        # made under the same stamp still holds (no thread hop, no round trip), and the
+        # steady state ends here, one coroutine deep.
         stamp = self._stamp()
         try:
             request = _request_info(scope, False)
         except BadRequestError as error:
             await _send_response(scope, receive, send, self._gate.refusal(error, None))
             return
-        admit = None if stamp is None else self._gate.recall(request, stamp)
-        if admit is None:
-            await self._finish(scope, receive, send, await self._decide(request, receive, stamp))
+        decision = None if stamp is None else self._gate.recall(request, stamp)
+        if not isinstance(decision, Admit):
+            if decision is None:
+                decision = await self._decide(request, receive, stamp)
+            await self._finish(scope, receive, send, decision)
             return
-        await self.app(self._child_scope(scope, admit), receive, _send_for(send, admit))
+        await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
     async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -46,6 +46,7 @@ from baas_auth.realm.commands import Flow
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.views import app_record
+from baas_auth.recall import Admitted, Recalls, Refused, may_remember_refusal
 from baas_auth.records import AppRecord
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
@@ -65,20 +66,7 @@ class Parsed(NamedTuple):
     query_string: bytes
 
 
-class Admitted(NamedTuple):
-    """A request admitted before, and what made the admission true: nothing in the store had
-    changed since ``stamp`` (the store's freshness check, read before the decision began) and
-    the token had not expired (``expires_at_ms``; None: it never does, or no token)."""
-
-    stamp: int
-    expires_at_ms: int | None
-    admit: Admit
-    request: RequestInfo
-    route: Route
-
-
 _PARSED_CACHE_SIZE = 4096
-_ADMITTED_CACHE_SIZE = 4096
 _GONE = ResourceNotFoundError("The resource no longer exists")
 
 
@@ -114,7 +102,7 @@ class Gate:
         self.endpoints = Endpoints(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
-        self._admitted: dict[Hashable, Admitted] = {}
+        self.recalls = Recalls()
         self._application_checked = options.application is None
 
     def check_application(self) -> Flow[None]:
@@ -128,21 +116,24 @@ class Gate:
     def now_ms(self) -> int:
         return self.state.now_ms()
 
-    def recall(self, key: Hashable, stamp: int | None) -> Admit | None:
-        """The admission of ``request`` made before, if it still holds: the store's freshness
-        check read for this request (``stamp``) is the one the admission was made under, and
-        its token has not expired since. The steady state of a client repeating a call, with
-        no store round trip and no flow; None sends the request to ``decide``.
+    def recall(self, key: Hashable, stamp: int | None) -> Admit | Response | None:
+        """The decision on the request ``key`` made before, if it still holds: the store's
+        freshness check read for this request (``stamp``) is the one it was made under (and an
+        admission's token has not expired since). The steady state of a client repeating a
+        call, with no store round trip and no flow; None sends the request to ``decide``.
 
-        Only admissions whose truth depends on nothing else are remembered (``decide``):
-        bearer tokens and guests, never client secrets, never a user whose roles lapse with
-        inactivity (each of its requests is a use to record)."""
-        entry = self._admitted.get(key)
-        if entry is None or entry.stamp != stamp:
-            return None
-        expires = entry.expires_at_ms
-        if expires is not None and self.state.now_ms() >= expires:
-            return None
+        Only decisions that rest on nothing else are remembered (``decide``): for bearer
+        tokens and guests, never client secrets, never a user whose roles lapse with
+        inactivity (each of its requests is a use to record), never a store failure."""
+        entry = self.recalls.admission(key, stamp, self.state.now_ms())
+        if entry is None:
+            refused = self.recalls.refusal(key, stamp)
+            if refused is None:
+                return None
+            started = self.events.start()
+            return self._refuse(
+                refused.error, started, refused.request, refused.route, refused.principal
+            )
         started = self.events.start()
         if started is not None:
             principal = entry.admit.principal
@@ -166,6 +157,7 @@ class Gate:
         provided the key determines ``request``)."""
         started = self.events.start()
         route: Route | None = None
+        recall: tuple[int, Hashable] | None = None
         try:
             if self.state.keys is None:  # an AsyncRealm starts on its first request
                 yield from flows.start(self.state)
@@ -189,9 +181,23 @@ class Gate:
             recall = (stamp, key) if stamp is not None and seen_before else None
             return (yield from self._admit(parsed, request, started, recall))
         except (AuthError, StoreError) as error:
+            if recall is not None and may_remember_refusal(error):
+                self._remember_refusal(recall, error, request, route, None)
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
             return self._refuse(_GONE, started, request, route)
+
+    def _remember_refusal(
+        self,
+        recall: tuple[int, Hashable],
+        error: AuthError | StoreError,
+        request: RequestInfo,
+        route: Route | None,
+        principal: Principal | None,
+    ) -> None:
+        if isinstance(error, AuthError):  # may_remember_refusal said so; this tells mypy
+            stamp, key = recall
+            self.recalls.remember_refusal(key, Refused(stamp, error, request, route, principal))
 
     def _endpoint(
         self, route: Route, request: RequestInfo, websocket: bool, started: int | None
@@ -353,6 +359,9 @@ class Gate:
             else:
                 yield from self._check_rules(principal, request.method, route)
         except (AuthError, StoreError) as error:  # here, the event can say who was refused
+            recallable = recall is not None and self._recallable(credential, principal, route)
+            if recall is not None and recallable and may_remember_refusal(error):
+                self._remember_refusal(recall, error, request, route, principal)
             return self._refuse(error, started, request, route, principal)
         if started is not None:
             reason = _allow_reason(principal, route)
@@ -360,10 +369,9 @@ class Gate:
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
         admit = Admit(principal, parsed.query_string, query_token)
         if recall is not None and self._recallable(credential, principal, route):
-            if len(self._admitted) >= _ADMITTED_CACHE_SIZE:
-                self._admitted.clear()
             stamp, key = recall
-            self._admitted[key] = Admitted(stamp, expires_at_ms, admit, request, route)
+            entry = Admitted(stamp, expires_at_ms, admit, request, route)
+            self.recalls.remember_admission(key, entry)
         return admit
 
     def _token_expiry(self, token: str) -> int | None:

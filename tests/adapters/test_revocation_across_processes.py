@@ -274,3 +274,14 @@ def test_a_revocation_by_the_served_realm_itself_applies_at_once(
     warm(served, warmed)
     assert served.realm.revoke_token(served.token)
     assert served.get(PATH).status == 401
+
+
+def test_a_recalled_refusal_is_lifted_by_a_grant_made_elsewhere_at_once(served: Served) -> None:
+    """Refusals are remembered too (from a request's second sight on): a rule granted in
+    another process applies to the very next request all the same."""
+    served.change_elsewhere(REVOCATIONS["revoke-rule"], served.token)
+    for _ in range(3):
+        assert served.get(PATH).status == 403
+    grant = Revocation("grant", lambda _: ["acme", "shop", "get:/books/**"], {"user": "alice"}, 200)
+    served.change_elsewhere(grant, served.token)
+    assert served.get(PATH).status == 200
