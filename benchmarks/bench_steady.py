@@ -9,7 +9,8 @@ valid bearer token (the steady state: the same request again) on the memory, SQL
 stores (Redis: ``RedisStore`` under ``Realm``, and ``AsyncRedisStore`` under ``AsyncRealm`` on
 ASGI; a ``redis-server`` this module starts on loopback, skipped with a note when it is not on
 PATH); a first sighting (a token the process has never seen, every request) and a path never
-seen (every request) on the memory store; refusals (tampered, expired and revoked tokens).
+seen (every request) on the memory store; refusals (the same tampered or revoked token again,
+and a new tampered token every request).
 
     PYTHONPATH=. python benchmarks/bench_steady.py [--rounds 7] [--quick] [--json out.json]
 """
@@ -111,6 +112,9 @@ def cold_variants(
         ],
         "baas_auth tampered token (401), memory": [scope_of(f"Bearer {tampered(seed.token)}")],
         "baas_auth revoked token (401), memory": [scope_of(f"Bearer {seed.revoked_token}")],
+        "baas_auth a new tampered token each request (401), memory": [
+            scope_of(f"Bearer {tampered(t)}") for t in fresh[:_NEW_PATHS]
+        ],
     }
     out = []
     for name, bases in cases.items():
