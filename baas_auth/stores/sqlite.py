@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from baas_auth.errors import StoreError
+from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["SQLiteStore"]
@@ -131,6 +132,10 @@ class SQLiteStore:
         # a thread's connection sees that another connection has written (PRAGMA data_version).
         self._epochs = itertools.count(1)
         self._epoch = 0
+        self._wal_index = WalIndexHeader(self._path)
+        self._last_header: bytes | None = None
+        self._anchor: sqlite3.Connection | None = None
+        self._wal_index_tried = False
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -163,12 +168,18 @@ class SQLiteStore:
             if self._closed:
                 raise StoreError("SQLite store: the store is closed")
             self._close_dead_threads()
-            # timeout= is SQLite's busy timeout; check_same_thread=False only lets close() close
-            # every thread's connection.
-            conn = sqlite3.connect(
-                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
+            conn = self._connect()
             self._opened.append((weakref.ref(threading.current_thread()), conn))
+        return self._configured(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        # timeout= is SQLite's busy timeout; check_same_thread=False only lets close() close
+        # every thread's connection.
+        return sqlite3.connect(
+            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+
+    def _configured(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         try:
             self._configure(conn)
         except BaseException:
@@ -211,6 +222,10 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._opened = []
+        self._wal_index.forget()
+        self._anchor = None
+        self._wal_index_tried = False
+        self._last_header = None
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         """One statement on this thread's connection, in autocommit (atomic by itself)."""
@@ -245,8 +260,48 @@ class SQLiteStore:
 
     def change_stamp(self) -> int | None:
         """Moves whenever anything was committed to the file since the last answer, by this
-        process or any other: ``PRAGMA data_version`` of this thread's connection, which reads
-        only the WAL index in shared memory, plus this process's own writes (``_wrote``)."""
+        process or any other: the WAL-index header in shared memory changes with every commit
+        (``_sqlite_wal_index``); where it cannot be read, ``PRAGMA data_version`` of this
+        thread's connection. Plus this process's own writes (``_wrote``)."""
+        header = self._wal_header()
+        if header is None:
+            return self._stamp_by_pragma()
+        if header != self._last_header:
+            # A commit since the last reading (or the first reading): every answer given so
+            # far, by any thread, is stale.
+            self._last_header = header
+            self._epoch = next(self._epochs)
+        return self._epoch
+
+    def _wal_header(self) -> bytes | None:
+        if self._closed:
+            return None
+        if not self._wal_index_tried:
+            self._map_wal_index()
+        return self._wal_index.read()
+
+    def _map_wal_index(self) -> None:
+        """Open the connection that keeps the ``-shm`` file SQLite's own while it is mapped
+        (SQLite deletes it only when the last connection closes), then map it. Once per
+        process; until it succeeds, the stamp is asked of SQLite."""
+        if self._anchor is None:
+            try:
+                anchor = self._configured(self._connect())
+            except (sqlite3.Error, StoreError):
+                return
+            spare: sqlite3.Connection | None = anchor
+            with self._lock:
+                if self._anchor is None and not self._closed:
+                    self._anchor, spare = anchor, None
+            if spare is not None:  # another thread was first, or the store closed
+                spare.close()
+        with self._lock:
+            if self._closed or self._wal_index_tried or self._anchor is None:
+                return
+            self._wal_index_tried = True  # one try: a file that cannot be mapped stays so
+            self._wal_index.map()
+
+    def _stamp_by_pragma(self) -> int | None:
         local = self._local
         try:
             cursor = getattr(local, "stamp_cursor", None)
@@ -478,6 +533,10 @@ class SQLiteStore:
         with self._lock:
             self._closed = True
             opened, self._opened = self._opened, []
+            anchor, self._anchor = self._anchor, None
+            self._wal_index.close()
         with _failing_closed("close"):
             for _, conn in opened:
                 conn.close()
+            if anchor is not None:
+                anchor.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from baas_auth.stores import MemoryStore, SQLiteStore, Store
+from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import ChangeStamped
 from tests.stores.sqlite_helpers import finish, python_process, run_threads
 
@@ -136,3 +137,42 @@ def test_a_closed_store_answers_none(kind: str, tmp_path: Path) -> None:
     assert stamp(store) is not None
     store.close()
     assert stamp(store) is None
+
+
+def test_sqlite_reads_the_wal_index_in_shared_memory_without_asking_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header of the ``-shm`` file, mapped once: no statement, no lock, and still every
+    commit of another process seen."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
+    store.change_stamp()
+
+    def never(*args: object) -> None:
+        raise AssertionError("PRAGMA data_version was asked")
+
+    monkeypatch.setattr(store, "_stamp_by_pragma", never)
+    before = store.change_stamp()
+    assert store.change_stamp() == before
+    assert finish(python_process(_REVOKER, str(path))).strip() == "done"
+    assert store.change_stamp() != before
+    monkeypatch.undo()
+    store.close()
+    assert store.change_stamp() is None
+
+
+def test_sqlite_a_header_being_written_sends_the_check_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies that differ (a commit halfway through writing them) read as "cannot tell
+    here": ``PRAGMA data_version`` answers instead, and still sees the commit."""
+    path = tmp_path / "s.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
+    before = store.change_stamp()
+    monkeypatch.setattr(WalIndexHeader, "read", lambda self: None)
+    other.delete_token("t1")
+    assert store.change_stamp() != before
+    store.close()
+    other.close()
