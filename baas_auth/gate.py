@@ -125,21 +125,27 @@ class Gate:
         Only decisions that rest on nothing else are remembered (``decide``): for bearer
         tokens and guests, never client secrets, never a user whose roles lapse with
         inactivity (each of its requests is a use to record), never a store failure."""
-        entry = self.recalls.admission(key, stamp, self.state.now_ms())
-        if entry is None:
-            refused = self.recalls.refusal(key, stamp)
-            if refused is None:
-                return None
-            started = self.events.start()
-            return self._refuse(
-                refused.error, started, refused.request, refused.route, refused.principal
-            )
+        entry = self.recalls.admitted.get(key)  # inline, not Recalls.admission: the hot path
+        if entry is None or entry.stamp != stamp:
+            return self._recall_refusal(key, stamp)
+        expires = entry.expires_at_ms
+        if expires is not None and self.state.now_ms() >= expires:
+            return None
         started = self.events.start()
         if started is not None:
             principal = entry.admit.principal
             reason = "rule" if principal is None else _allow_reason(principal, entry.route)
             self.events.emit(started, entry.request, entry.route, principal, "allow", None, reason)
         return entry.admit
+
+    def _recall_refusal(self, key: Hashable, stamp: int | None) -> Response | None:
+        refused = self.recalls.refusal(key, stamp)
+        if refused is None:
+            return None
+        started = self.events.start()
+        return self._refuse(
+            refused.error, started, refused.request, refused.route, refused.principal
+        )
 
     def decide(
         self,

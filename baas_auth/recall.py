@@ -57,20 +57,14 @@ def may_remember_refusal(error: Exception) -> bool:
 
 
 class Recalls:
-    """The remembered admissions and refusals of one gate, by request key."""
+    """The remembered admissions and refusals of one gate, by request key (the gate reads
+    ``admitted`` itself, on its hottest path, and checks the stamp and the expiry)."""
 
     __slots__ = ("admitted", "refused")
 
     def __init__(self) -> None:
         self.admitted: dict[Hashable, Admitted] = {}
         self.refused: dict[Hashable, Refused] = {}
-
-    def admission(self, key: Hashable, stamp: int | None, now_ms: int) -> Admitted | None:
-        entry = self.admitted.get(key)
-        if entry is None or entry.stamp != stamp:
-            return None
-        expires = entry.expires_at_ms
-        return None if expires is not None and now_ms >= expires else entry
 
     def refusal(self, key: Hashable, stamp: int | None) -> Refused | None:
         entry = self.refused.get(key)

@@ -95,6 +95,8 @@ class AuthMiddleware:
             else:
                 flow = self._gate.decide(request, stamp=stamp, recall_key=key)
                 decision = self._driver.run(flow)
+        if type(decision) is Admit:  # the common case first
+            return self._call_app(environ, start_response, decision)
         if isinstance(decision, EndpointCall):
             decision = self._answer(decision, environ)
         if isinstance(decision, Response):
