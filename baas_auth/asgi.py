@@ -9,7 +9,7 @@ small pool of its own: a burst of password grants must not delay requests that c
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -40,8 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 T = TypeVar("T")
 
 PRINCIPAL_KEY = "baas_auth.principal"
-_WANTED_HEADERS = frozenset(name.encode("latin-1") for name in DECISION_HEADERS)
-_CHECKED_SCOPES = frozenset({"http", "websocket"})
+_WANTED_NAMES = {name.encode("latin-1"): name for name in DECISION_HEADERS}
 _WS_HTTP_RESPONSE = "websocket.http.response"
 _POLICY_VIOLATION = 1008
 
@@ -66,6 +65,7 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = _driver_for(realm)
+        self._stamp = self._driver.stamp
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
         # and the realm that baas_auth's framework helpers check roles and rules with.
         self._auth = credentials_by_kind(Guard(realm, self.options))
@@ -79,16 +79,52 @@ class AuthMiddleware:
         return f"<baas_auth.asgi.AuthMiddleware {mode} app={self.app!r}>"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._other_scope(scope, receive, send)
+            return
+        # The store's freshness check, read before anything else of this request: a decision
+        # made under the same stamp still holds (no thread hop, no round trip), and the
+        # steady state ends here, one coroutine deep.
+        stamp = self._stamp()
+        try:
+            request = _request_info(scope, False)
+        except BadRequestError as error:
+            await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
+        decision = None if stamp is None else self._gate.recall(request, stamp)
+        if not isinstance(decision, Admit):
+            if decision is None:
+                decision = await self._decide(request, receive, stamp)
+            await self._finish(scope, receive, send, decision)
+            return
+        await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
+
+    async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in _CHECKED_SCOPES:
-            if kind != "lifespan":
-                # The ASGI spec: an app raises on a scope type it does not know. Passing it on
-                # unchecked would hand the inner app a request nobody authorized.
-                raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        if kind == "lifespan":
             await self.app(scope, receive, send)
             return
-        websocket = kind == "websocket"
-        decision = await self._decide(scope, receive, websocket)
+        if kind != "websocket":
+            # The ASGI spec: an app raises on a scope type it does not know. Passing it on
+            # unchecked would hand the inner app a request nobody authorized.
+            raise ValueError(f"baas_auth.asgi.AuthMiddleware: unknown scope type {kind!r}")
+        try:
+            request = _request_info(scope, True)
+        except BadRequestError as error:
+            await _refuse_websocket(scope, receive, send, self._gate.refusal(error, None))
+            return
+        decision = await self._decide(request, receive, None, websocket=True)
+        await self._finish(scope, receive, send, decision, websocket=True)
+
+    async def _finish(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        decision: Admit | Response | None,
+        *,
+        websocket: bool = False,
+    ) -> None:
         if decision is None:
             return  # the client went away while its body was read
         if isinstance(decision, Response):
@@ -96,16 +132,13 @@ class AuthMiddleware:
                 scope, receive, send, decision
             )
             return
-        await self._call_app(scope, receive, send, decision)
+        await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
     async def _decide(
-        self, scope: Scope, receive: Receive, websocket: bool
+        self, request: RequestInfo, receive: Receive, stamp: int | None, *, websocket: bool = False
     ) -> Admit | Response | None:
-        try:
-            request = _request_info(scope, websocket)
-        except BadRequestError as error:
-            return self._gate.refusal(error, None)
-        decision = await self._driver.run(self._gate.decide(request, websocket=websocket))
+        flow = self._gate.decide(request, websocket=websocket, stamp=stamp)
+        decision = await self._driver.run(flow)
         if not isinstance(decision, EndpointCall):
             return decision
         body = await _read_body(receive) if decision.has_body else b""
@@ -115,7 +148,7 @@ class AuthMiddleware:
             return self._gate.refuse_call(decision, BadRequestError(BODY_TOO_LARGE))
         return await self._driver.run(self._gate.answer(decision, body))
 
-    async def _call_app(self, scope: Scope, receive: Receive, send: Send, admit: Admit) -> None:
+    def _child_scope(self, scope: Scope, admit: Admit) -> Scope:
         child = dict(scope)  # the caller's scope is never mutated
         child[PRINCIPAL_KEY] = admit.principal
         if admit.principal is not None:
@@ -123,7 +156,11 @@ class AuthMiddleware:
             child["auth"] = self._auth[admit.principal.kind]
         if admit.query_string != scope.get("query_string", b""):
             child["query_string"] = admit.query_string
-        await self.app(child, receive, _private_when_ok(send) if admit.query_token else send)
+        return child
+
+
+def _send_for(send: Send, admit: Admit) -> Send:
+    return _private_when_ok(send) if admit.query_token else send
 
 
 def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:
@@ -139,18 +176,34 @@ def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:
 
 
 def _request_info(scope: Scope, websocket: bool) -> RequestInfo:
-    headers = tuple(
-        (key.decode("latin-1"), value.decode("latin-1"))
-        for key, value in ((_header_name(name), value) for name, value in scope.get("headers", ()))
-        if key in _WANTED_HEADERS
+    root_path = scope.get("root_path", "")
+    path = scope.get("path", "")
+    return RequestInfo(  # positional: this runs on every request
+        "GET" if websocket else scope.get("method", ""),
+        strip_root_path(path, root_path) if root_path or not path else path,
+        scope.get("raw_path"),
+        scope.get("query_string", b""),
+        _decision_headers(scope.get("headers", ())),
     )
-    return RequestInfo(
-        method="GET" if websocket else scope.get("method", ""),
-        path=strip_root_path(scope.get("path", ""), scope.get("root_path", "")),
-        raw_path=scope.get("raw_path"),
-        query_string=scope.get("query_string", b""),
-        headers=headers,
-    )
+
+
+def _decision_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    """The headers the decision reads, in arrival order, names as the decision compares them.
+
+    One dict lookup per header in the common case (names as servers send them); only a name
+    with upper case or ``_`` is normalised, since it may spell a header the decision reads.
+    """
+    headers = []
+    for name, value in raw:
+        wanted = _WANTED_NAMES.get(name)
+        if wanted is None:
+            if name.islower() and b"_" not in name:
+                continue  # a header the decision does not read, as servers send it
+            wanted = _WANTED_NAMES.get(_header_name(name))
+            if wanted is None:
+                continue
+        headers.append((wanted, value.decode("latin-1")))
+    return tuple(headers)
 
 
 def _header_name(name: bytes) -> bytes:
@@ -160,8 +213,6 @@ def _header_name(name: bytes) -> bytes:
     behind this middleware may read it as ``X-HTTP-Method-Override`` (both become
     ``HTTP_X_HTTP_METHOD_OVERRIDE`` in an environ): the spellings must be one header here too.
     """
-    if name.islower() and b"_" not in name:
-        return name  # the common case, as servers send it
     return name.lower().replace(b"_", b"-")
 
 

@@ -10,6 +10,7 @@ nothing falls through to "allow". Each request's decision is reported once, here
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import NamedTuple
 
 from baas_auth.api.dispatch import ManagementApi
@@ -47,6 +48,7 @@ from baas_auth.realm.commands import Flow
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.views import app_record, fresh_view
+from baas_auth.recall import Admitted, Recalls, Refused, may_remember_refusal
 from baas_auth.records import AppRecord, is_uuid
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
@@ -104,6 +106,7 @@ class Gate:
         self.api = ManagementApi(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
+        self.recalls = Recalls()
         self._application_checked = options.application is None
 
     def check_application(self) -> Flow[None]:
@@ -117,17 +120,61 @@ class Gate:
     def now_ms(self) -> int:
         return self.state.now_ms()
 
-    def decide(self, request: RequestInfo, *, websocket: bool = False) -> Flow[Decision]:
+    def recall(self, key: Hashable, stamp: int | None) -> Admit | Response | None:
+        """The decision on the request ``key`` made before, if it still holds: the store's
+        freshness check read for this request (``stamp``) is the one it was made under (and an
+        admission's token has not expired since). The steady state of a client repeating a
+        call, with no store round trip and no flow; None sends the request to ``decide``.
+
+        Only decisions that rest on nothing else are remembered (``decide``): for bearer
+        tokens and guests, never client secrets, never a user whose roles lapse with
+        inactivity (each of its requests is a use to record), never a store failure."""
+        entry = self.recalls.admitted.get(key)  # inline, not Recalls.admission: the hot path
+        if entry is None or entry.stamp != stamp:
+            return self._recall_refusal(key, stamp)
+        expires = entry.expires_at_ms
+        if expires is not None and self.state.now_ms() >= expires:
+            return None
+        started = self.events.start()
+        if started is not None:
+            principal = entry.admit.principal
+            reason = "rule" if principal is None else _allow_reason(principal, entry.route)
+            self.events.emit(started, entry.request, entry.route, principal, "allow", None, reason)
+        return entry.admit
+
+    def _recall_refusal(self, key: Hashable, stamp: int | None) -> Response | None:
+        refused = self.recalls.refusal(key, stamp)
+        if refused is None:
+            return None
+        started = self.events.start()
+        return self._refuse(
+            refused.error, started, refused.request, refused.route, refused.principal
+        )
+
+    def decide(
+        self,
+        request: RequestInfo,
+        *,
+        websocket: bool = False,
+        stamp: int | None = None,
+        recall_key: Hashable = None,
+    ) -> Flow[Decision]:
         """Refuse, answer or admit ``request``; never raises for a bad request or a failed store.
-        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports."""
+        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports.
+        ``stamp``, the store's freshness check read before this decision began (None: the
+        store offers none), lets ``recall`` answer the same request again, under
+        ``recall_key`` (default: ``request``; an adapter may key by what it reads more cheaply,
+        provided the key determines ``request``)."""
         started = self.events.start()
         route: Route | None = None
+        recall: tuple[int, Hashable] | None = None
         try:
             if self.state.keys is None:  # an AsyncRealm starts on its first request
                 yield from flows.start(self.state)
             if not self._application_checked:
                 yield from self.check_application()
             parsed = self._parsed.get(request)
+            seen_before = parsed is not None
             if parsed is None:
                 route = self._route_checked(request)
                 parsed = self._parse(request, route)
@@ -140,8 +187,14 @@ class Gate:
                 return Admit(None, parsed.query_string)
             if route.endpoint is not None:
                 return self._endpoint(route, request, websocket, started)
-            return (yield from self._admit(parsed, request, started))
+            # Remembered from its second sight on: a request made once (a new path each time)
+            # then costs no entry, and cannot crowd out the ones a client repeats.
+            key = request if recall_key is None else recall_key
+            recall = (stamp, key) if stamp is not None and seen_before else None
+            return (yield from self._admit(parsed, request, started, recall))
         except (AuthError, StoreError) as error:
+            if recall is not None and may_remember_refusal(error):
+                self._remember_refusal(recall, error, request, route, None)
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
             return self._refuse(_GONE, started, request, route)
@@ -151,6 +204,18 @@ class Gate:
         org, app = route.org or "", route.app or ""
         named = yield from resolve_prefix((yield from fresh_view(self.state)), org, app)
         return route._replace(org=named[0], app=named[1])
+
+    def _remember_refusal(
+        self,
+        recall: tuple[int, Hashable],
+        error: AuthError | StoreError,
+        request: RequestInfo,
+        route: Route | None,
+        principal: Principal | None,
+    ) -> None:
+        if isinstance(error, AuthError):  # may_remember_refusal said so; this tells mypy
+            stamp, key = recall
+            self.recalls.remember_refusal(key, Refused(stamp, error, request, route, principal))
 
     def _endpoint(
         self, route: Route, request: RequestInfo, websocket: bool, started: int | None
@@ -300,16 +365,23 @@ class Gate:
         return extract_credential(request, allow_query=self.options.allow_query_credentials)
 
     def _admit(
-        self, parsed: Parsed, request: RequestInfo, started: int | None
+        self,
+        parsed: Parsed,
+        request: RequestInfo,
+        started: int | None,
+        recall: tuple[int, Hashable] | None,
     ) -> Flow[Admit | Response]:
         route, credential = parsed.route, parsed.credential
-        if isinstance(credential, BearerToken) and route.org is not None and route.app is not None:
+        expires_at_ms: int | None = None
+        if isinstance(credential, BearerToken):
             # The most common request, one flow shallower than ``authenticate``.
             principal = (yield from flows.token_info(self.state, credential.token)).principal
-            app = self.state.snapshot.apps.lookup((route.org, route.app))
-            if app is MISS:
-                app = yield from app_record(self.state.snapshot, route.org, route.app)
-            _check_covered(principal, app, route.org, route.app)
+            expires_at_ms = self._token_expiry(credential.token)
+            if route.org is not None and route.app is not None:
+                app = self.state.snapshot.apps.lookup((route.org, route.app))
+                if app is MISS:
+                    app = yield from app_record(self.state.snapshot, route.org, route.app)
+                _check_covered(principal, app, route.org, route.app)
         else:
             principal = yield from self.authenticate(credential, route)
         try:
@@ -318,12 +390,41 @@ class Gate:
             else:
                 yield from self._check_rules(principal, request.method, route)
         except (AuthError, StoreError) as error:  # here, the event can say who was refused
+            recallable = recall is not None and self._recallable(credential, principal, route)
+            if recall is not None and recallable and may_remember_refusal(error):
+                self._remember_refusal(recall, error, request, route, principal)
             return self._refuse(error, started, request, route, principal)
         if started is not None:
             reason = _allow_reason(principal, route)
             self.events.emit(started, request, route, principal, "allow", None, reason)
         query_token = isinstance(credential, BearerToken) and credential.source == "query"
-        return Admit(principal, parsed.query_string, query_token)
+        admit = Admit(principal, parsed.query_string, query_token)
+        if recall is not None and self._recallable(credential, principal, route):
+            stamp, key = recall
+            entry = Admitted(stamp, expires_at_ms, admit, request, route)
+            self.recalls.remember_admission(key, entry)
+        return admit
+
+    def _token_expiry(self, token: str) -> int | None:
+        """The expiry written in the token, the one every decision checks (the ring has just
+        verified it: a dict lookup)."""
+        keys = self.state.keys
+        if keys is None:  # never: the token was just verified
+            return 0
+        return keys.verify(token, now_ms=self.state.now_ms(), allow_expired=True).expires_at_ms
+
+    def _recallable(
+        self, credential: Credential | None, principal: Principal, route: Route
+    ) -> bool:
+        """Whether this admission stays true for as long as the store does not change (and
+        the token does not expire): see ``recall``."""
+        if credential is not None and not isinstance(credential, BearerToken):
+            return False  # client secrets are checked every time, and never remembered
+        if principal.kind != "app_user":
+            return True
+        key = (route.org or "", route.app or "", principal.uuid or "")
+        policy = self.state.snapshot.users.lookup(key)
+        return policy is not MISS and policy is not None and not policy.has_timed_roles
 
     def authenticate(self, credential: Credential | None, route: Route) -> Flow[Principal]:
         """The principal of ``credential`` for ``route``; 401 when it does not belong there."""

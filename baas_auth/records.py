@@ -247,9 +247,17 @@ def _check_for(hint: object) -> _Check:
     if origin is Literal:
         return lambda value: isinstance(value, str) and value in args
     if origin in (typing.Union, types.UnionType):
-        checks = [_check_for(arg) for arg in args]
-        return lambda value: any(check(value) for check in checks)
+        return _either([_check_for(arg) for arg in args])
     raise TypeError(f"no JSON check for {hint!r}")  # a record type this module does not know
+
+
+def _either(checks: list[_Check]) -> _Check:
+    """Any of ``checks``; the common ``X | None`` without a generator (decoding a token's
+    record is on the path of every token a process sees for the first time)."""
+    if len(checks) == 2:
+        first, second = checks
+        return lambda value: first(value) or second(value)
+    return lambda value: any(check(value) for check in checks)
 
 
 def _schema(kind: type) -> dict[str, _Check]:
@@ -280,13 +288,18 @@ def decode(kind: type[R], raw: bytes) -> R:
     schema = _schema(kind)
     if not isinstance(data, dict):
         raise StoreError(f"a stored {kind.__name__} is not a JSON object")
-    known = {name: value for name, value in data.items() if name in schema}
-    if not all(schema[name](value) for name, value in known.items()):
-        raise StoreError(f"a stored {kind.__name__} has a field of the wrong type")
+    known = data if data.keys() <= schema.keys() else _known(data, schema)
+    for name, value in known.items():
+        if not schema[name](value):
+            raise StoreError(f"a stored {kind.__name__} has a field of the wrong type")
     try:
         return kind(**known)
     except TypeError:  # a required field is missing
         raise StoreError(f"a stored {kind.__name__} lacks a field") from None
+
+
+def _known(data: dict[str, object], schema: dict[str, _Check]) -> dict[str, object]:
+    return {name: value for name, value in data.items() if name in schema}
 
 
 def decode_text(raw: bytes, what: str) -> str:

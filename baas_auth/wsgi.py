@@ -41,6 +41,14 @@ def _environ_key(header: str) -> str:
 # The request headers the decision reads, and their environ names.
 _HEADERS = tuple((name, _environ_key(name)) for name in DECISION_HEADERS)
 _RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
+# Every environ value _request_info reads: together they determine the RequestInfo.
+_RECALL_KEYS = (
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    *_RAW_URI_KEYS,
+    "QUERY_STRING",
+    *(key for _, key in _HEADERS),
+)
 
 
 class AuthMiddleware:
@@ -63,6 +71,7 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options)
         self._driver = Driver(realm.store)
+        self._stamp = self._driver.stamp
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
             self._driver.run(self._gate.check_application())
 
@@ -72,11 +81,22 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        decision: Decision
-        try:
-            decision = self._driver.run(self._gate.decide(_request_info(environ)))
-        except BadRequestError as error:  # from reading the environ, before the gate decides
-            decision = self._gate.refusal(error, None)
+        # The store's freshness check, read before anything else of this request: an
+        # admission made under the same stamp still holds (no store read). Recalled by the
+        # raw environ values the request is read from, so the steady state reads no more.
+        stamp = self._stamp()
+        key = tuple(map(environ.get, _RECALL_KEYS))
+        decision: Decision | None = None if stamp is None else self._gate.recall(key, stamp)
+        if decision is None:
+            try:
+                request = _request_info(environ)
+            except BadRequestError as error:  # from reading the environ, before the gate
+                decision = self._gate.refusal(error, None)
+            else:
+                flow = self._gate.decide(request, stamp=stamp, recall_key=key)
+                decision = self._driver.run(flow)
+        if type(decision) is Admit:  # the common case first
+            return self._call_app(environ, start_response, decision)
         if isinstance(decision, EndpointCall):
             decision = self._answer(decision, environ)
         if isinstance(decision, Response):

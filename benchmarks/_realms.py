@@ -45,9 +45,10 @@ def temp_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="baas-auth-bench-"))
 
 
-def seeded(kind: str, hasher: PasswordHasher = FAST_HASHER) -> Seeded:
-    """A realm on a new ``memory`` or ``sqlite`` store, seeded as the module docstring says."""
-    realm = Realm(new_store(kind, temp_folder()), password_hasher=hasher)
+def seeded(kind: str, hasher: PasswordHasher = FAST_HASHER, store: Store | None = None) -> Seeded:
+    """A realm on a new ``memory`` or ``sqlite`` store (or on ``store``, empty), seeded as the
+    module docstring says."""
+    realm = Realm(store or new_store(kind, temp_folder()), password_hasher=hasher)
     realm.create_org("acme")
     realm.create_app("acme", "shop", roles="usergrid")
     realm.create_user("acme", "shop", "alice", password=PASSWORD)

@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TypeVar, cast
 
 from baas_auth.errors import StoreError
 from baas_auth.realm.commands import Command, Flow, StoreCall
-from baas_auth.stores.protocols import Store
+from baas_auth.stores.protocols import ChangeStamped, Store
 
-__all__ = ["Driver"]
+__all__ = ["Driver", "no_stamp", "stamp_of"]
 
 T = TypeVar("T")
 
 
+def no_stamp() -> int | None:
+    """The change stamp of a store that offers none: never known, so nothing is recalled."""
+    return None
+
+
+def stamp_of(store: object) -> Callable[[], int | None]:
+    """The store's cheap freshness check (``ChangeStamped``), or ``no_stamp``."""
+    return store.change_stamp if isinstance(store, ChangeStamped) else no_stamp
+
+
 class Driver:
     """Sends each command of a flow to the store (or runs it, for ``Offload``) and the result
-    back into the flow; an error is thrown into the flow, which may handle it."""
+    back into the flow; an error is thrown into the flow, which may handle it. ``stamp`` is
+    the store's freshness check, for the adapters' cache of admitted requests."""
 
-    __slots__ = ("store",)
+    __slots__ = ("stamp", "store")
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.stamp = stamp_of(store)
 
     def run(self, flow: Flow[T]) -> T:
         reply: object = None

@@ -15,6 +15,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar, cast
 
 from baas_auth.realm.commands import Command, Flow, Offload, StoreCall
+from baas_auth.realm.drive import no_stamp, stamp_of
 from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["BridgeDriver", "Driver", "offload_pool"]
@@ -63,12 +64,14 @@ class _Runner:
 
 
 class Driver(_Runner):
-    """Runs flows over an ``AsyncStore`` on the running event loop."""
+    """Runs flows over an ``AsyncStore`` on the running event loop. An awaited store cannot
+    answer a freshness check without a round trip, so its ``stamp`` is never known."""
 
-    __slots__ = ("store",)
+    __slots__ = ("stamp", "store")
 
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
+        self.stamp = no_stamp
 
     async def execute(self, command: Command) -> object:
         if isinstance(command, StoreCall):
@@ -80,13 +83,15 @@ class Driver(_Runner):
 
 class BridgeDriver(_Runner):
     """Runs flows over a blocking ``Store`` from an event loop: its calls on ``store_thread``
-    (None: inline, for a store that never blocks)."""
+    (None: inline, for a store that never blocks). ``stamp``, the store's freshness check,
+    runs on the loop: it waits on neither disk nor network (``ChangeStamped``)."""
 
-    __slots__ = ("store", "store_thread")
+    __slots__ = ("stamp", "store", "store_thread")
 
     def __init__(self, store: Store, store_thread: Executor | None) -> None:
         self.store = store
         self.store_thread = store_thread
+        self.stamp = stamp_of(store)
 
     async def execute(self, command: Command) -> object:
         if not isinstance(command, StoreCall):

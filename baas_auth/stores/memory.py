@@ -7,26 +7,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from baas_auth.errors import StoreError
+from baas_auth.stores._memory_tokens import TokenTable
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["MemoryStore"]
 
 _TRANSIENT_SWEEP_AT = 100_000
 _TRANSIENT_SWEEP_HORIZON_MS = 86_400_000  # LoginThrottle keeps its records at most a day
-
-
-@dataclass(slots=True)
-class _TokenRow:
-    """One token record and its use bookkeeping (mutable: ``touch_token`` updates it)."""
-
-    principal_key: str
-    record: bytes
-    accessed_ms: int
-    inactive_ms: int
-    expires_at_ms: int | None
 
 
 class MemoryStore:
@@ -39,9 +28,9 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
+        self._changes = 0  # directory writes and token removals: see change_stamp
         self._records: dict[str, bytes] = {}
-        self._tokens: dict[str, _TokenRow] = {}
-        self._by_principal: dict[str, set[str]] = {}
+        self._tokens = TokenTable()
         self._transient: dict[str, tuple[bytes, int]] = {}
         self._sweep_transient_at = _TRANSIENT_SWEEP_AT
 
@@ -70,6 +59,7 @@ class MemoryStore:
             self._check_open()
             self._records[key] = bytes(value)
             self._generation += 1
+            self._changes += 1
 
     def create(self, key: str, value: bytes) -> bool:
         with self._lock:
@@ -78,6 +68,7 @@ class MemoryStore:
                 return False
             self._records[key] = bytes(value)
             self._generation += 1
+            self._changes += 1
             return True
 
     def delete(self, key: str) -> bool:
@@ -86,6 +77,7 @@ class MemoryStore:
             if self._records.pop(key, None) is None:
                 return False
             self._generation += 1
+            self._changes += 1
             return True
 
     def transact(
@@ -105,6 +97,7 @@ class MemoryStore:
             removed = [self._records.pop(key, None) for key in delete]
             if created or replaced or any(value is not None for value in removed):
                 self._generation += 1
+            self._changes += 1
             return True
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
@@ -118,6 +111,12 @@ class MemoryStore:
             self._check_open()
             return self._generation
 
+    def change_stamp(self) -> int | None:
+        """Changes with every directory write and every token removal (what a decision
+        depends on; issuing a token or counting a login attempt changes no decision made)."""
+        # One attribute read: atomic, and no lock, so the steady state never contends.
+        return None if self._closed else self._changes
+
     # Tokens
 
     def put_token(
@@ -129,54 +128,42 @@ class MemoryStore:
         created_ms: int,
         expires_at_ms: int | None,
     ) -> None:
-        row = _TokenRow(principal_key, bytes(record), created_ms, 0, expires_at_ms)
         with self._lock:
             self._check_open()
-            self._unindex(token_id)
-            self._tokens[token_id] = row
-            self._by_principal.setdefault(principal_key, set()).add(token_id)
+            if self._tokens.put(token_id, principal_key, bytes(record), created_ms, expires_at_ms):
+                self._changes += 1  # a record replaced: what was decided on it may change
 
     def get_token(self, token_id: str) -> TokenLookup:
         with self._lock:
             self._check_open()
-            row = self._tokens.get(token_id)
-            return TokenLookup(None if row is None else row.record, self._generation)
+            return TokenLookup(self._tokens.get(token_id), self._generation)
 
     def touch_token(self, token_id: str, now_ms: int) -> int | None:
         with self._lock:
             self._check_open()
-            row = self._tokens.get(token_id)
-            if row is None:
-                return None
-            row.inactive_ms = max(row.inactive_ms, now_ms - row.accessed_ms)
-            row.accessed_ms = now_ms
-            return row.inactive_ms
+            return self._tokens.touch(token_id, now_ms)
 
     def delete_token(self, token_id: str) -> bool:
         with self._lock:
             self._check_open()
-            return self._unindex(token_id)
+            deleted = self._tokens.delete(token_id)
+            self._changes += deleted
+            return deleted
 
     def delete_principal_tokens(self, principal_key: str) -> int:
         with self._lock:
             self._check_open()
-            token_ids = self._by_principal.pop(principal_key, set())
-            for token_id in token_ids:
-                del self._tokens[token_id]
-            return len(token_ids)
+            deleted = self._tokens.delete_owner(principal_key)
+            self._changes += deleted
+            return deleted
 
     def purge_expired(self, now_ms: int) -> int:
         with self._lock:
             self._check_open()
             self._purge_transient(now_ms)
-            expired = [
-                token_id
-                for token_id, row in self._tokens.items()
-                if row.expires_at_ms is not None and row.expires_at_ms < now_ms
-            ]
-            for token_id in expired:
-                self._unindex(token_id)
-            return len(expired)
+            purged = self._tokens.purge(now_ms)
+            self._changes += purged
+            return purged
 
     # Transient records
 
@@ -222,16 +209,4 @@ class MemoryStore:
             self._closed = True
             self._records.clear()
             self._tokens.clear()
-            self._by_principal.clear()
             self._transient.clear()
-
-    def _unindex(self, token_id: str) -> bool:
-        """Drop a token and its index entry (lock held); True if it was there."""
-        row = self._tokens.pop(token_id, None)
-        if row is None:
-            return False
-        siblings = self._by_principal[row.principal_key]
-        siblings.discard(token_id)
-        if not siblings:
-            del self._by_principal[row.principal_key]
-        return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["AsyncStore", "Store", "TokenLookup"]
+__all__ = ["AsyncStore", "ChangeStamped", "Store", "TokenLookup"]
 
 
 class TokenLookup(NamedTuple):
@@ -140,6 +140,24 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections. The store is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class ChangeStamped(Protocol):
+    """A store that can tell cheaply whether anything in it may have changed: the per-request
+    freshness check behind the adapters' cache of admitted requests (behaviour §7).
+
+    Optional: a store without it is simply read on every request.
+    """
+
+    def change_stamp(self) -> int | None:
+        """A number that differs from every earlier answer (in this process) once anything
+        has been written to the store, by any thread or process, since that answer was given.
+
+        Answered without waiting on disk or network (memory, or shared memory at most), on
+        any thread, and never raising: None when it cannot tell (the caller then reads the
+        store as usual, which reports a failure as ``StoreError``)."""
         ...
 
 

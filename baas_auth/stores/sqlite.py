@@ -7,6 +7,7 @@ for every write, so writers of all processes serialise), and every driver error 
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from baas_auth.errors import StoreError
+from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["SQLiteStore"]
@@ -126,6 +128,14 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._closed = False
         self._writes_since_sweep = 0
+        # change_stamp's answer: a fresh number from _epochs whenever this process writes, or
+        # a thread's connection sees that another connection has written (PRAGMA data_version).
+        self._epochs = itertools.count(1)
+        self._epoch = 0
+        self._wal_index = WalIndexHeader(self._path)
+        self._last_header: bytes | None = None
+        self._anchor: sqlite3.Connection | None = None
+        self._wal_index_tried = False
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -158,12 +168,18 @@ class SQLiteStore:
             if self._closed:
                 raise StoreError("SQLite store: the store is closed")
             self._close_dead_threads()
-            # timeout= is SQLite's busy timeout; check_same_thread=False only lets close() close
-            # every thread's connection.
-            conn = sqlite3.connect(
-                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
+            conn = self._connect()
             self._opened.append((weakref.ref(threading.current_thread()), conn))
+        return self._configured(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        # timeout= is SQLite's busy timeout; check_same_thread=False only lets close() close
+        # every thread's connection.
+        return sqlite3.connect(
+            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+
+    def _configured(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         try:
             self._configure(conn)
         except BaseException:
@@ -206,6 +222,10 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._opened = []
+        self._wal_index.forget()
+        self._anchor = None
+        self._wal_index_tried = False
+        self._last_header = None
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         """One statement on this thread's connection, in autocommit (atomic by itself)."""
@@ -223,6 +243,79 @@ class SQLiteStore:
             if conn.in_transaction:
                 conn.rollback()
             raise
+        finally:
+            self._wrote()
+
+    def _write(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        """One writing statement in autocommit; ``change_stamp`` moves once it has run."""
+        try:
+            return self._execute(sql, params)
+        finally:
+            self._wrote()
+
+    def _wrote(self) -> None:
+        # This connection's own commits do not move its data_version: move the stamp here,
+        # after the commit, so that no answer given before it can match afterwards.
+        self._epoch = next(self._epochs)
+
+    def change_stamp(self) -> int | None:
+        """Moves whenever anything was committed to the file since the last answer, by this
+        process or any other: the WAL-index header in shared memory changes with every commit
+        (``_sqlite_wal_index``); where it cannot be read, ``PRAGMA data_version`` of this
+        thread's connection. Plus this process's own writes (``_wrote``)."""
+        header = self._wal_header()
+        if header is None:
+            return self._stamp_by_pragma()
+        if header != self._last_header:
+            # A commit since the last reading (or the first reading): every answer given so
+            # far, by any thread, is stale.
+            self._last_header = header
+            self._epoch = next(self._epochs)
+        return self._epoch
+
+    def _wal_header(self) -> bytes | None:
+        if self._closed:
+            return None
+        if not self._wal_index_tried:
+            self._map_wal_index()
+        return self._wal_index.read()
+
+    def _map_wal_index(self) -> None:
+        """Open the connection that keeps the ``-shm`` file SQLite's own while it is mapped
+        (SQLite deletes it only when the last connection closes), then map it. Once per
+        process; until it succeeds, the stamp is asked of SQLite."""
+        if self._anchor is None:
+            try:
+                anchor = self._configured(self._connect())
+            except (sqlite3.Error, StoreError):
+                return
+            spare: sqlite3.Connection | None = anchor
+            with self._lock:
+                if self._anchor is None and not self._closed:
+                    self._anchor, spare = anchor, None
+            if spare is not None:  # another thread was first, or the store closed
+                spare.close()
+        with self._lock:
+            if self._closed or self._wal_index_tried or self._anchor is None:
+                return
+            self._wal_index_tried = True  # one try: a file that cannot be mapped stays so
+            self._wal_index.map()
+
+    def _stamp_by_pragma(self) -> int | None:
+        local = self._local
+        try:
+            cursor = getattr(local, "stamp_cursor", None)
+            if cursor is None:
+                cursor = local.stamp_cursor = self._connection().cursor()
+            (version,) = cursor.execute("PRAGMA data_version").fetchone()
+        except (sqlite3.Error, StoreError):
+            return None  # cannot tell: the caller reads the store, which reports the failure
+        if version != getattr(local, "data_version", None):
+            # Another connection committed since this thread last looked (or it never looked):
+            # every answer given so far, by any thread, is stale.
+            local.data_version = version
+            self._epoch = next(self._epochs)
+        return self._epoch
 
     # Directory
 
@@ -329,7 +422,7 @@ class SQLiteStore:
         expires_at_ms: int | None,
     ) -> None:
         with _failing_closed("put_token"):
-            self._execute(
+            self._write(
                 "INSERT OR REPLACE INTO tokens (token_id, principal_key, record, created_ms,"
                 " accessed_ms, inactive_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, 0, ?)",
                 (token_id, principal_key, record, created_ms, created_ms, expires_at_ms),
@@ -355,11 +448,14 @@ class SQLiteStore:
 
     def _touch_returning(self, token_id: str, now_ms: int) -> int | None:
         # SET expressions all read the row as it was before the update.
-        rows = self._execute(
-            "UPDATE tokens SET inactive_ms = max(inactive_ms, ? - accessed_ms), accessed_ms = ?"
-            " WHERE token_id = ? RETURNING inactive_ms",
-            (now_ms, now_ms, token_id),
-        ).fetchall()  # drain the cursor so the autocommit statement finishes now
+        try:
+            rows = self._execute(
+                "UPDATE tokens SET inactive_ms = max(inactive_ms, ? - accessed_ms),"
+                " accessed_ms = ? WHERE token_id = ? RETURNING inactive_ms",
+                (now_ms, now_ms, token_id),
+            ).fetchall()  # drain the cursor so the autocommit statement finishes now
+        finally:
+            self._wrote()
         return int(rows[0][0]) if rows else None
 
     def _touch_in_transaction(self, token_id: str, now_ms: int) -> int | None:
@@ -378,21 +474,21 @@ class SQLiteStore:
 
     def delete_token(self, token_id: str) -> bool:
         with _failing_closed("delete_token"):
-            cursor = self._execute("DELETE FROM tokens WHERE token_id = ?", (token_id,))
+            cursor = self._write("DELETE FROM tokens WHERE token_id = ?", (token_id,))
         return cursor.rowcount == 1
 
     def delete_principal_tokens(self, principal_key: str) -> int:
         with _failing_closed("delete_principal_tokens"):
-            cursor = self._execute("DELETE FROM tokens WHERE principal_key = ?", (principal_key,))
+            cursor = self._write("DELETE FROM tokens WHERE principal_key = ?", (principal_key,))
         return cursor.rowcount
 
     def purge_expired(self, now_ms: int) -> int:
         with _failing_closed("purge_expired"):
-            cursor = self._execute(
+            cursor = self._write(
                 "DELETE FROM tokens WHERE expires_at_ms IS NOT NULL AND expires_at_ms < ?",
                 (now_ms,),
             )
-            self._execute("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
+            self._write("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
         return cursor.rowcount
 
     # Transient records
@@ -437,6 +533,10 @@ class SQLiteStore:
         with self._lock:
             self._closed = True
             opened, self._opened = self._opened, []
+            anchor, self._anchor = self._anchor, None
+            self._wal_index.close()
         with _failing_closed("close"):
             for _, conn in opened:
                 conn.close()
+            if anchor is not None:
+                anchor.close()

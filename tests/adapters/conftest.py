@@ -52,19 +52,24 @@ T = TypeVar("T")
 
 
 class ProbeStore:
-    """A store wrapper: ``down`` makes every call raise ``StoreError``; ``threads`` records the
-    thread of each call while ``recording`` is on."""
+    """A store wrapper: ``down`` makes every call raise ``StoreError`` (and the freshness
+    check answer None, as a store that cannot tell does); while ``recording`` is on,
+    ``threads`` records the thread of each call, and ``stamp_threads`` that of each
+    freshness check (``change_stamp``, the one call made on an event loop's thread)."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.down = False
         self.recording = False
         self.threads: list[threading.Thread] = []
+        self.stamp_threads: list[threading.Thread] = []
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
         if not callable(attr):
             return attr
+        if name == "change_stamp":
+            return self._stamp_call(attr)
 
         def call(*args: object, **kwargs: object) -> object:
             if self.recording:
@@ -74,6 +79,14 @@ class ProbeStore:
             return attr(*args, **kwargs)
 
         return call
+
+    def _stamp_call(self, stamp: Any) -> Any:
+        def change_stamp() -> int | None:
+            if self.recording:
+                self.stamp_threads.append(threading.current_thread())
+            return None if self.down else cast("int | None", stamp())
+
+        return change_stamp
 
 
 class AsyncProbeStore:

@@ -322,6 +322,8 @@ def test_sqlite_decisions_run_off_the_event_loop_thread(world: World, request_ki
     # Every store call on the store thread (the KDF has a pool of its own, see
     # tests/security/test_password_grants.py).
     assert all(t.name.startswith("baas-auth-store") for t in world.store.threads)
+    # The freshness check alone runs on the loop: it reads shared memory, never the file.
+    assert all(thread is loop_threads[0] for thread in world.store.stamp_threads)
 
 
 @pytest.mark.parametrize("store_kind", ["sqlite"])

@@ -114,3 +114,171 @@ def test_a_record_vanishing_mid_request_is_a_refusal_not_a_crash(setup, monkeypa
     body = b"".join(app(environ, lambda s, h, e=None: status.append(s)))  # type: ignore[arg-type]
     assert status == ["404 Not Found"]
     assert b"service_resource_not_found" in body
+
+
+# -- recalled admissions: the steady state of a client repeating a call ----------------------
+
+
+def test_a_recalled_admission_ends_with_its_token(setup, clock: FakeClock):
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    clock.advance_ms(999)
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert app._gate.recalls.admitted, "the second request was recalled"
+    clock.advance_ms(1)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+
+
+def test_roles_that_lapse_with_inactivity_are_judged_on_every_request(setup, clock: FakeClock):
+    """Each request of such a user is a use the store must record, and the rules it gets
+    depend on the time since the last one: never recalled."""
+    realm, app = setup
+    realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
+    realm.create_role("acme", "shop", "reader", inactivity_ms=60_000)
+    realm.grant("acme", "shop", "get:/books", role="reader")
+    realm.assign_role("acme", "shop", "reader", user="alice")
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    clock.advance_ms(30_000)
+    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert not app._gate.recalls.admitted
+    clock.advance_ms(60_001)
+    assert _call(app, "/books", f"Bearer {token}").startswith("403")
+
+
+def test_client_secrets_are_never_recalled(setup):
+    realm, app = setup
+    creds = realm.create_credentials("acme", "shop")
+    query = f"client_id={creds.client_id}&client_secret={creds.client_secret}"
+    assert _call(app, "/books", query=query) == "200 OK"
+    assert _call(app, "/books", query=query) == "200 OK"
+    assert not app._gate.recalls.admitted
+    assert creds.client_secret not in repr(app._gate.recalls.admitted)
+
+
+def test_recalled_admissions_are_reported_like_any_other(setup):
+    realm, _ = setup
+    events: list[Any] = []
+    app = AuthMiddleware(_inner, realm, application="acme/shop", on_decision=events.append)
+    token = realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+    for _ in range(3):
+        assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert [(e.decision, e.path, e.reason) for e in events] == [("allow", "/books", "rule")] * 3
+    assert events[0].principal == events[2].principal
+
+
+def test_recalled_admissions_are_bounded(setup):
+    from baas_auth import recall
+
+    realm, app = setup
+    realm.grant("acme", "shop", "get:/**", role="guest")
+    for index in range(recall.CACHE_SIZE + 10):
+        assert _call(app, f"/items/{index}") == "200 OK"
+    assert not app._gate.recalls.admitted, "a request made once is not remembered"
+    for index in range(recall.CACHE_SIZE + 10):
+        assert _call(app, f"/again/{index}") == "200 OK"
+        assert _call(app, f"/again/{index}") == "200 OK"
+    assert 0 < len(app._gate.recalls.admitted) <= recall.CACHE_SIZE
+
+
+def test_a_recalled_admission_ends_with_the_expiry_written_in_the_token(setup, clock: FakeClock):
+    """Not the stored record's: a record rewritten with a later expiry behind the realm's
+    back must not stretch what the token itself says."""
+    import json
+
+    realm, app = setup
+    token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
+    store = realm.store
+    (key,) = list(store._tokens._entries)
+    token_id = key.hex()
+    record = json.loads(store.get_token(token_id).record)
+    record["expires_at_ms"] += 3_600_000
+    store.put_token(
+        token_id, "user:acme/shop:x", json.dumps(record).encode(), created_ms=1, expires_at_ms=None
+    )
+    for _ in range(2):
+        assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+    assert app._gate.recalls.admitted
+    clock.advance_ms(1000)
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+
+
+# -- recalled refusals ------------------------------------------------------------------------
+
+
+def _token(realm: Realm) -> str:
+    return realm.password_token("acme", "shop", "alice", "pw-secret").access_token
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [("revoked", "401"), ("tampered", "401"), ("expired", "401"), ("forbidden", "403")],
+)
+def test_a_repeated_refusal_is_recalled_and_lifted_by_a_change(
+    setup, clock: FakeClock, refusal: str, status: str
+):
+    realm, app = setup
+    token = _token(realm)
+    if refusal == "revoked":
+        realm.revoke_token(token)
+    elif refusal == "tampered":
+        token = token[:12] + ("A" if token[12] != "A" else "B") + token[13:]
+    elif refusal == "expired":
+        token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=10).access_token
+        clock.advance_ms(10)
+    else:
+        realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
+    for _ in range(3):
+        assert _call(app, "/books", f"Bearer {token}").startswith(status)
+    assert app._gate.recalls.refused, "the third was recalled"
+    if refusal == "forbidden":
+        realm.grant("acme", "shop", "get:/books", role="default")
+        assert _call(app, "/books", f"Bearer {token}") == "200 OK"
+
+
+def test_a_recalled_refusal_reads_nothing_from_the_store(setup, monkeypatch):
+    realm, app = setup
+    token = _token(realm)
+    realm.revoke_token(token)
+    for _ in range(2):
+        assert _call(app, "/books", f"Bearer {token}").startswith("401")
+    reads: list[str] = []
+    monkeypatch.setattr(realm.store, "get_token", lambda *a: reads.append("get_token"))
+    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+    assert not reads
+
+
+def test_a_token_of_a_key_the_ring_does_not_know_is_never_recalled(setup):
+    """The ring reloads at most once a second: such a refusal may not hold a second later."""
+    _, app = setup
+    stranger = Realm(MemoryStore(), password_hasher=FAST_HASHER)
+    stranger.create_org("acme")
+    stranger.create_app("acme", "shop")
+    stranger.create_user("acme", "shop", "alice", password="pw-secret")
+    token = stranger.password_token("acme", "shop", "alice", "pw-secret").access_token
+    for _ in range(3):
+        assert _call(app, "/books", f"Bearer {token}").startswith("401")
+    assert not app._gate.recalls.refused
+
+
+def test_a_guest_refusal_is_recalled_until_the_guest_role_changes(setup):
+    realm, app = setup
+    for _ in range(3):
+        assert _call(app, "/public/x").startswith("401")
+    assert app._gate.recalls.refused
+    realm.grant("acme", "shop", "get:/public/**", role="guest")
+    assert _call(app, "/public/x") == "200 OK"
+
+
+def test_recalled_refusals_are_reported_like_any_other(setup):
+    realm, _ = setup
+    events: list[Any] = []
+    app = AuthMiddleware(_inner, realm, application="acme/shop", on_decision=events.append)
+    token = _token(realm)
+    realm.revoke_token(token)
+    for _ in range(3):
+        assert _call(app, "/books", f"Bearer {token}").startswith("401")
+    assert [(e.decision, e.status, e.reason) for e in events] == [
+        ("refuse", 401, "auth_invalid")
+    ] * 3

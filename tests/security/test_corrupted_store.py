@@ -26,6 +26,7 @@ import pytest
 
 from baas_auth import MemoryStore, Realm, SQLiteStore
 from baas_auth.errors import StoreError
+from baas_auth.stores._memory_tokens import _HEADER, _NEVER, TokenTable
 from tests.adapters.conftest import PASSWORD, Caller, World, assert_error, basic, bearer
 from tests.conftest import FAST_HASHER
 
@@ -278,10 +279,7 @@ def _set_token_records(world: World, tmp_path: Path, mutate: Callable[[bytes], b
     """Overwrite every stored token record (kept outside the directory: no generation bump)."""
     inner = _inner(world)
     if isinstance(inner, MemoryStore):
-        rows = list(inner._tokens.values())
-        for row in rows:
-            row.record = mutate(row.record)
-        return len(rows)
+        return _set_memory_token_records(inner._tokens, mutate)
     with sqlite3.connect(tmp_path / "auth.db") as conn:
         found = conn.execute("SELECT token_id, record FROM tokens").fetchall()
         for token_id, record in found:
@@ -290,6 +288,20 @@ def _set_token_records(world: World, tmp_path: Path, mutate: Callable[[bytes], b
             )
     conn.close()
     return len(found)
+
+
+def _set_memory_token_records(table: TokenTable, mutate: Callable[[bytes], bytes]) -> int:
+    """Rewrite the memory store's records in its token table (stored compactly, each as its
+    difference from its owner's first record): read each back whole, put it again changed."""
+    keys = list(table._entries)
+    for key in keys:
+        token_id = key.hex() if isinstance(key, bytes) else key
+        number, created, expires, _, _ = _HEADER.unpack_from(table._entries[key])
+        owner = table._by_number[number].key
+        record = table.get(token_id)
+        assert record is not None
+        table.put(token_id, owner, mutate(record), created, None if expires == _NEVER else expires)
+    return len(keys)
 
 
 TOKEN_MUTATIONS: dict[str, Callable[[bytes], bytes]] = {

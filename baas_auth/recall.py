@@ -1,0 +1,85 @@
+"""What a gate remembers of its decisions, to give them again while nothing they rest on changed.
+
+A decision is remembered with the store's change stamp read before it began (behaviour §7's
+per-request freshness check): it is given again only while the stamp read for the new request
+is the same, so a change made anywhere, by any process, sends the next request to a full
+decision. An admission also ends with its token's expiry. Only decisions that rest on nothing
+else are remembered (the gate decides which); both tables are bounded, and emptied when full.
+Pure: no I/O, no clock (the caller passes the time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import NamedTuple, TypeVar
+
+from baas_auth.decision import Admit
+from baas_auth.errors import AuthError
+from baas_auth.http import RequestInfo
+from baas_auth.model import Principal
+from baas_auth.routing import Route
+from baas_auth.tokens import UnknownKeyError
+
+__all__ = ["CACHE_SIZE", "Admitted", "Recalls", "Refused"]
+
+V = TypeVar("V")
+
+CACHE_SIZE = 4096
+"""Entries per table: as many as the gate's parsed requests."""
+
+
+class Admitted(NamedTuple):
+    """An admission, the stamp it was made under, and its token's expiry (None: never, or no
+    token)."""
+
+    stamp: int
+    expires_at_ms: int | None
+    admit: Admit
+    request: RequestInfo
+    route: Route
+
+
+class Refused(NamedTuple):
+    """A refusal, the stamp it was made under, and who was refused (None: not known yet)."""
+
+    stamp: int
+    error: AuthError
+    request: RequestInfo
+    route: Route | None
+    principal: Principal | None
+
+
+def may_remember_refusal(error: Exception) -> bool:
+    """Whether a refusal rests on the request and the store alone. Not a store failure (503:
+    the next request must try the store again), and not a key id the ring does not know: the
+    ring reloads at most once a second, so that refusal may not hold a second later."""
+    return isinstance(error, AuthError) and not isinstance(error, UnknownKeyError)
+
+
+class Recalls:
+    """The remembered admissions and refusals of one gate, by request key (the gate reads
+    ``admitted`` itself, on its hottest path, and checks the stamp and the expiry)."""
+
+    __slots__ = ("admitted", "refused")
+
+    def __init__(self) -> None:
+        self.admitted: dict[Hashable, Admitted] = {}
+        self.refused: dict[Hashable, Refused] = {}
+
+    def refusal(self, key: Hashable, stamp: int | None) -> Refused | None:
+        entry = self.refused.get(key)
+        return None if entry is None or entry.stamp != stamp else entry
+
+    def remember_admission(self, key: Hashable, entry: Admitted) -> None:
+        _bounded(self.admitted)[key] = entry
+        self.refused.pop(key, None)
+
+    def remember_refusal(self, key: Hashable, entry: Refused) -> None:
+        _bounded(self.refused)[key] = entry
+        self.admitted.pop(key, None)
+
+
+def _bounded(table: dict[Hashable, V]) -> dict[Hashable, V]:
+    if len(table) >= CACHE_SIZE:
+        table.clear()
+    return table
