@@ -111,6 +111,8 @@ class AsyncProbeStore:
         attr = getattr(self.inner, name)
         if not callable(attr):
             return attr
+        if name == "change_stamp":  # the one plain call of a store on the loop (memory only)
+            return lambda: None if self.down else attr()
         if not inspect.iscoroutinefunction(attr):
 
             def sync_call(*args: object, **kwargs: object) -> object:
