@@ -20,11 +20,24 @@ __all__ = [
     "TRANSACT",
 ]
 
+# Moves the change stamp. A stamp that does not exist yet (a new prefix, or a server emptied
+# or restarted without its data) starts from the server's time in microseconds rather than 0,
+# so it never comes back to a value a process saw before and remembered decisions under.
+_BUMP_STAMP = """
+local function bump_stamp(key)
+  if redis.call('EXISTS', key) == 0 then
+    local now = redis.call('TIME')
+    redis.call('SET', key, now[1] .. string.format('%06d', tonumber(now[2])))
+  end
+  redis.call('INCR', key)
+end
+"""
+
 # Helpers shared by the token scripts. The expiry index holds one entry per token with an
 # expiry, "<len(id)>:<id><owner>", so that an entry whose token the server already expired
 # still says which owner's set to clean. ``forget`` drops an entry whose token is gone (or now
 # belongs to another record) and, when asked, the token it still describes.
-_HELPERS = """
+_HELPERS = _BUMP_STAMP + """
 local function server_ms()
   local now = redis.call('TIME')
   return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -66,7 +79,7 @@ end
 # Directory writes. KEYS: records hash, key index (zset, score 0), generation counter, stamp.
 # ARGV: number of creates, number of puts, the create pairs, the put pairs, the keys to delete.
 # Returns 0 (a create key exists: nothing written), 1 (done, nothing changed), 2 (changed).
-TRANSACT = """
+TRANSACT = _BUMP_STAMP + """
 local creates, puts = tonumber(ARGV[1]), tonumber(ARGV[2])
 local first_put = 3 + 2 * creates
 local first_delete = first_put + 2 * puts
@@ -88,7 +101,7 @@ for i = first_delete, #ARGV do
 end
 if changed then
   redis.call('INCR', KEYS[3])
-  redis.call('INCR', KEYS[4])
+  bump_stamp(KEYS[4])
   return 2
 end
 return 1
@@ -126,7 +139,7 @@ if previous then
   redis.call('SREM', ARGV[7] .. previous, id)
   redis.call('ZREM', index, entry_of(id, previous))
   redis.call('DEL', token)
-  redis.call('INCR', KEYS[3])
+  bump_stamp(KEYS[3])
 end
 redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0')
 redis.call('SADD', ARGV[7] .. owner, id)
@@ -170,7 +183,7 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', ARGV[2] .. owner, ARGV[1])
 redis.call('ZREM', KEYS[2], entry_of(ARGV[1], owner))
-redis.call('INCR', KEYS[3])
+bump_stamp(KEYS[3])
 return 1
 """
 )
@@ -189,7 +202,7 @@ for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
   redis.call('ZREM', KEYS[2], entry_of(id, ARGV[1]))
 end
 if count > 0 then
-  redis.call('INCR', KEYS[3])
+  bump_stamp(KEYS[3])
 end
 local more = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then more = 1 end
@@ -214,7 +227,7 @@ for _, name in ipairs(names) do
   redis.call('ZREM', KEYS[2], name)
 end
 if purged > 0 then
-  redis.call('INCR', KEYS[3])
+  bump_stamp(KEYS[3])
 end
 return {purged, (#entries == batch or #names == batch) and 1 or 0}
 """

@@ -70,8 +70,10 @@ class StampWindow:
 
     def observe(self, stamp: int, ticket: ReadTicket | None) -> None:
         """Keep the stamp a read brought, unless this store wrote (or failed) since it was
-        sent: its answer may predate that write, which must apply to the very next request."""
-        if ticket is None:
+        sent: its answer may predate that write, which must apply to the very next request.
+        No stamp yet (0: never written by this version, or the data is gone) is not kept: a
+        value that may come back must not let a decision remembered under it be given again."""
+        if ticket is None or not stamp:
             return
         sent_at, writes = ticket
         with self._lock:

@@ -188,3 +188,20 @@ def test_realm_open_takes_the_option_from_the_url(redis_server: RedisServer) -> 
         realm.close()
     async_realm = AsyncRealm.open(f"{redis_server.url}?max_staleness_ms=500")
     assert getattr(async_realm.store, "max_staleness_ms", None) == 500
+
+
+def test_a_stamp_lost_with_the_data_is_never_offered_and_starts_again_higher(
+    opened: Opened,
+) -> None:
+    """A server emptied (or restarted without its data) must not bring back a value under
+    which decisions were remembered: no stamp is no offer, and a new one starts from the
+    server's time in microseconds, above any value the old one reached."""
+    old = opened.counter()
+    assert old > 10**15, "started from the server's time, not from 0"
+    opened.server.client().delete(opened.prefix + "stamp")
+    opened.store.get_token("t1")
+    assert opened.stamped.change_stamp() is None
+    DECISIVE_WRITES["put"](opened.store)
+    assert opened.counter() > old
+    opened.store.get_token("t1")
+    assert opened.stamped.change_stamp() == opened.counter()
