@@ -96,7 +96,8 @@ class AsyncProbeStore:
     holds (method, thread) of each coroutine method looked up, ``awaited`` (method, thread,
     loop) of each call as its coroutine runs, so a call made but never awaited shows as a
     difference. ``sync_calls`` lists every method called that is not a coroutine function
-    (recording or not): the realm must never call one.
+    (recording or not): the realm must never call one. ``change_stamp`` is the exception, a
+    plain call answered from memory (None while ``down``), as ``ProbeStore``'s.
     """
 
     def __init__(self, inner: object) -> None:
