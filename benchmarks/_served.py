@@ -9,7 +9,9 @@ environment variables, so that every server runs the same module.
 - ``sqlite``: baas_auth on the SQLite file ``BENCH_SQLITE``, seeded by the harness;
 - ``redis``: baas_auth on ``BENCH_REDIS_URL`` under the key prefix ``BENCH_REDIS_PREFIX``,
   seeded by the harness (ASGI: ``AsyncRealm`` on ``AsyncRedisStore``; WSGI: ``Realm`` on
-  ``RedisStore``);
+  ``RedisStore``), revocation immediate (the default);
+- ``redis-window``: the same with ``max_staleness_ms=1000`` (``REDIS_WINDOW_MS``): a change
+  made elsewhere is seen within a second, and the steady state makes no round trip;
 - ``peer`` (Starlette only): Starlette's ``AuthenticationMiddleware`` with a dict-lookup
   backend, the route requiring ``authenticated``.
 
@@ -44,7 +46,8 @@ ORG, APP, USER = "acme", "shop", "alice"
 PATH = "/books/1"
 RULE = "get:/books/**"
 STARLETTE_VARIANTS = ("bare", "memory", "sqlite", "redis", "peer")
-PLAIN_VARIANTS = STARLETTE_VARIANTS[:-1]
+PLAIN_VARIANTS = ("bare", "memory", "sqlite", "redis", "redis-window")
+REDIS_WINDOW_MS = 1000
 
 
 def seed(realm: Realm) -> str:
@@ -83,17 +86,25 @@ def _sync_realm(variant: str) -> Realm:
         return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]))
     from baas_auth.stores.redis import RedisStore
 
-    return Realm(RedisStore(os.environ["BENCH_REDIS_URL"], prefix=os.environ["BENCH_REDIS_PREFIX"]))
+    return Realm(RedisStore(**_redis_options(variant)))
+
+
+def _redis_options(variant: str) -> dict[str, Any]:
+    """Where the harness seeded the realm, and the change stamp's window of the variant."""
+    return {
+        "url_or_client": os.environ["BENCH_REDIS_URL"],
+        "prefix": os.environ["BENCH_REDIS_PREFIX"],
+        "max_staleness_ms": REDIS_WINDOW_MS if variant == "redis-window" else 0,
+    }
 
 
 def _asgi_realm(variant: str) -> Realm | AsyncRealm:
     """On an event loop, Redis is reached without blocking it: the async store."""
-    if variant != "redis":
+    if not variant.startswith("redis"):
         return _sync_realm(variant)
     from baas_auth.stores.redis import AsyncRedisStore
 
-    url, prefix = os.environ["BENCH_REDIS_URL"], os.environ["BENCH_REDIS_PREFIX"]
-    return AsyncRealm(AsyncRedisStore(url, prefix=prefix))
+    return AsyncRealm(AsyncRedisStore(**_redis_options(variant)))
 
 
 def asgi_app() -> Any:

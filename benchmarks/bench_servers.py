@@ -77,6 +77,10 @@ class Target:
     def server(self) -> str:
         return self.group.split("-", 1)[0]
 
+    @property
+    def uses_redis(self) -> bool:
+        return self.variant.startswith("redis")
+
 
 GROUPS = {
     "uvicorn-asgi": "uvicorn, plain ASGI app",
@@ -93,6 +97,7 @@ TARGETS = (
     Target("uvicorn-asgi", "memory", "baas_auth, memory store", 401),
     Target("uvicorn-asgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("uvicorn-asgi", "redis", "baas_auth, Redis (AsyncRealm, AsyncRedisStore)", 401),
+    Target("uvicorn-asgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
     Target("uvicorn-starlette", "bare", "bare Starlette app"),
     Target("uvicorn-starlette", "memory", "baas_auth (protect), memory store", 401),
     Target("uvicorn-starlette", "sqlite", "baas_auth (protect), SQLite store", 401),
@@ -101,6 +106,7 @@ TARGETS = (
     Target("gunicorn-wsgi", "memory", "baas_auth, memory store", 401),
     Target("gunicorn-wsgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("gunicorn-wsgi", "redis", "baas_auth, Redis (RedisStore)", 401),
+    Target("gunicorn-wsgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
 )
 
 
@@ -611,7 +617,7 @@ def run(
 
 
 def _redis(targets: Sequence[Target], report: Report, pinning: Pinning) -> RedisServer | None:
-    if not any(target.variant == "redis" for target in targets):
+    if not any(target.uses_redis for target in targets):
         return None
     shared = Report()
     server = start_redis(shared)
@@ -727,10 +733,10 @@ def chosen(only: Sequence[str] | None, report: Report) -> list[Target]:
     picked = [t for t in TARGETS if not only or t.key in only or t.group in only]
     if not picked:
         raise SystemExit(f"--only matches no target; targets: {', '.join(t.key for t in TARGETS)}")
-    missing = _redis_missing() if any(t.variant == "redis" for t in picked) else None
+    missing = _redis_missing() if any(t.uses_redis for t in picked) else None
     if missing is not None:
         report.notes.append(f"servers: {missing}; the Redis targets were skipped")
-        picked = [t for t in picked if t.variant != "redis"]
+        picked = [t for t in picked if not t.uses_redis]
     return picked
 
 

@@ -56,10 +56,14 @@ class Report:
         self.notes: list[str] = []
 
 
-def _redis_seeded(server: RedisServer, db: int) -> Seeded:
+REDIS_WINDOW_MS = 1000
+"""The change stamp's window of the Redis variants that take the option (docs/redis.md)."""
+
+
+def _redis_seeded(server: RedisServer, db: int, **options: Any) -> Seeded:
     from baas_auth.stores.redis import RedisStore
 
-    return seeded("redis", store=RedisStore(server.url(db)))
+    return seeded("redis", store=RedisStore(server.url(db), **options))
 
 
 def asgi_variants(loop: asyncio.AbstractEventLoop, seeds: dict[str, Seeded]) -> list[Variant]:
@@ -182,10 +186,13 @@ def main() -> None:
         seeds = {"memory": seeded("memory"), "sqlite": seeded("sqlite")}
         if server is not None:
             seeds["redis"] = _redis_seeded(server, 0)
+            window = {"max_staleness_ms": REDIS_WINDOW_MS}
+            seeds[f"redis, max_staleness_ms={REDIS_WINDOW_MS}"] = _redis_seeded(server, 2, **window)
         loop = asyncio.new_event_loop()
         asgi = asgi_variants(loop, seeds)
         if server is not None:
-            asgi.append(async_redis_variant(loop, server))
+            asgi.append(async_redis_variant(loop, server, 1))
+            asgi.append(async_redis_variant(loop, server, 3, max_staleness_ms=REDIS_WINDOW_MS))
         cold = seeded("memory")
         fresh = more_tokens(cold, _FIRST_SIGHTINGS)
         asgi += cold_variants("asgi", cold, fresh, loop)
@@ -208,16 +215,20 @@ def main() -> None:
             json.dump(samples, out, indent=1)
 
 
-def async_redis_variant(loop: asyncio.AbstractEventLoop, server: RedisServer) -> Variant:
-    """``AsyncRealm`` over ``AsyncRedisStore``, seeded through a sync realm on the same db."""
+def async_redis_variant(
+    loop: asyncio.AbstractEventLoop, server: RedisServer, db: int, **options: Any
+) -> Variant:
+    """``AsyncRealm`` over ``AsyncRedisStore`` with the store's ``options``, seeded through a
+    sync realm on the same db."""
     from baas_auth.stores.redis import AsyncRedisStore
 
-    seed = _redis_seeded(server, 1)
-    realm = AsyncRealm(AsyncRedisStore(server.url(1)))
+    seed = _redis_seeded(server, db)
+    realm = AsyncRealm(AsyncRedisStore(server.url(db), **options))
     app = AsgiAuth(bare_asgi, realm, application="acme/shop")
+    named = "".join(f", {key}={value}" for key, value in options.items())
     return Variant(
         "asgi",
-        "baas_auth steady, redis-async",
+        f"baas_auth steady, redis-async{named}",
         asgi_batch(loop, app, [asgi_scope(f"Bearer {seed.token}")]),
         [],
     )

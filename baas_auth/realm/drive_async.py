@@ -15,7 +15,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar, cast
 
 from baas_auth.realm.commands import Command, Flow, Offload, StoreCall
-from baas_auth.realm.drive import no_stamp, stamp_of
+from baas_auth.realm.drive import stamp_of
 from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["BridgeDriver", "Driver", "offload_pool"]
@@ -64,14 +64,15 @@ class _Runner:
 
 
 class Driver(_Runner):
-    """Runs flows over an ``AsyncStore`` on the running event loop. An awaited store cannot
-    answer a freshness check without a round trip, so its ``stamp`` is never known."""
+    """Runs flows over an ``AsyncStore`` on the running event loop. ``stamp``, the store's
+    freshness check, is a plain call on the loop: a store offers one only if it answers from
+    memory (``AsyncRedisStore`` with ``max_staleness_ms``); otherwise it is never known."""
 
     __slots__ = ("stamp", "store")
 
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
-        self.stamp = no_stamp
+        self.stamp = stamp_of(store)
 
     async def execute(self, command: Command) -> object:
         if isinstance(command, StoreCall):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -22,7 +24,14 @@ from redis.retry import Retry
 from baas_auth.errors import ConfigError
 from baas_auth.stores._redis_layout import has_hash_tag
 
-__all__ = ["AsyncClient", "SyncClient", "async_client", "checked_options", "sync_client"]
+__all__ = [
+    "AsyncClient",
+    "SyncClient",
+    "async_client",
+    "checked_options",
+    "staleness_in_url",
+    "sync_client",
+]
 
 SyncClient = redis.Redis | RedisCluster
 AsyncClient = redis.asyncio.Redis | AsyncRedisCluster
@@ -67,6 +76,23 @@ def checked_options(prefix: object, timeout: object) -> tuple[str, float]:
     ):
         raise ConfigError(f"the Redis store timeout is seconds above 0, not {timeout!r}")
     return prefix, float(timeout)
+
+
+STALENESS_OPTION = "max_staleness_ms"
+
+
+def staleness_in_url(url: str) -> tuple[str, int | None]:
+    """The URL without the store's own query option ``max_staleness_ms`` (redis-py would refuse
+    it), and its value (None: not given)."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    given = [value for name, value in pairs if name == STALENESS_OPTION]
+    if not given:
+        return url, None
+    if len(given) > 1 or not re.fullmatch(r"[0-9]{1,9}", given[0]):
+        raise ConfigError(f"{STALENESS_OPTION} in a Redis URL is one whole number of milliseconds")
+    rest = urlencode([(name, value) for name, value in pairs if name != STALENESS_OPTION])
+    return urlunsplit(parts._replace(query=rest)), int(given[0])
 
 
 def _checked_client(client: SyncClient | AsyncClient, prefix: str) -> None:

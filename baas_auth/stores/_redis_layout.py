@@ -93,10 +93,12 @@ class RedisLayout:
 
     ``{prefix}dir`` (hash) holds the directory records and ``{prefix}dir:keys`` (sorted set,
     all scores 0) their keys, so a prefix scan is a lexical range; ``{prefix}gen`` is the
-    generation. A token is the hash ``{prefix}tok:{id}`` (record, owner, last use, longest gap),
-    listed in its owner's set ``{prefix}tok-of:{owner}`` and, when it expires, in
-    ``{prefix}tok-by-exp`` (sorted by expiry). A transient record is ``{prefix}tmp:{key}``,
-    listed in ``{prefix}tmp-by-exp``.
+    generation, and ``{prefix}stamp`` the change stamp (moved by every write that can change a
+    decision: directory writes and token removals), read with the generation and each token.
+    A token is the hash ``{prefix}tok:{id}`` (record, owner, last use, longest gap), listed in
+    its owner's set ``{prefix}tok-of:{owner}`` and, when it expires, in ``{prefix}tok-by-exp``
+    (sorted by expiry). A transient record is ``{prefix}tmp:{key}``, listed in
+    ``{prefix}tmp-by-exp``.
     """
 
     def __init__(self, prefix: str) -> None:
@@ -104,6 +106,7 @@ class RedisLayout:
         self.records = prefix + "dir"
         self.record_keys = prefix + "dir:keys"
         self.generation_key = prefix + "gen"
+        self.stamp_key = prefix + "stamp"
         self.tokens = prefix + "tok:"
         self.owners = prefix + "tok-of:"
         self.token_expiries = prefix + "tok-by-exp"
@@ -150,7 +153,7 @@ class RedisLayout:
         for key, value in (*create, *put):
             args += (key, bytes(value))
         args += delete
-        keys = [self.records, self.record_keys, self.generation_key]
+        keys = [self.records, self.record_keys, self.generation_key, self.stamp_key]
         return Call(name, _TRANSACT.command(keys, args), read, _TRANSACT)
 
     def scan(self, prefix: str) -> Call[list[tuple[str, bytes]]]:
@@ -161,8 +164,10 @@ class RedisLayout:
         command = _SCAN.command([self.records, self.record_keys], [lowest, highest])
         return Call("scan", command, read.pairs, _SCAN)
 
-    def generation(self) -> Call[int]:
-        return Call("generation", ("GET", self.generation_key), read.counter)
+    def generation(self) -> Call[tuple[int, int]]:
+        """The generation, and the change stamp read with it."""
+        command = ("MGET", self.generation_key, self.stamp_key)
+        return Call("generation", command, read.stamped_counter)
 
     # Tokens
 
@@ -174,23 +179,27 @@ class RedisLayout:
         *,
         created_ms: int,
         expires_at_ms: int | None,
-    ) -> Call[None]:
+    ) -> Call[bool]:
+        """Whether a record was replaced (the change stamp moved then)."""
         expires: Arg = "" if expires_at_ms is None else int(expires_at_ms)
         args: list[Arg] = [token_id, principal_key, bytes(record), int(created_ms), expires]
         args += [self.tokens, self.owners, SWEEP]
-        command = _PUT_TOKEN.command([self.tokens + token_id, self.token_expiries], args)
-        return Call("put_token", command, read.nothing, _PUT_TOKEN)
+        keys = [self.tokens + token_id, self.token_expiries, self.stamp_key]
+        command = _PUT_TOKEN.command(keys, args)
+        return Call("put_token", command, read.changed, _PUT_TOKEN)
 
-    def get_token(self, token_id: str) -> Call[TokenLookup]:
-        command = _GET_TOKEN.command([self.tokens + token_id, self.generation_key], [])
-        return Call("get_token", command, read.token_lookup, _GET_TOKEN)
+    def get_token(self, token_id: str) -> Call[tuple[TokenLookup, int]]:
+        """The token's record and the generation, and the change stamp read with them."""
+        keys = [self.tokens + token_id, self.generation_key, self.stamp_key]
+        command = _GET_TOKEN.command(keys, [])
+        return Call("get_token", command, read.stamped_token_lookup, _GET_TOKEN)
 
     def touch_token(self, token_id: str, now_ms: int) -> Call[int | None]:
         command = _TOUCH_TOKEN.command([self.tokens + token_id], [int(now_ms)])
         return Call("touch_token", command, read.optional_int, _TOUCH_TOKEN)
 
     def delete_token(self, token_id: str) -> Call[bool]:
-        keys = [self.tokens + token_id, self.token_expiries]
+        keys = [self.tokens + token_id, self.token_expiries, self.stamp_key]
         command = _DELETE_TOKEN.command(keys, [token_id, self.owners])
         return Call("delete_token", command, read.flag, _DELETE_TOKEN)
 
@@ -198,14 +207,14 @@ class RedisLayout:
         """One batch of a revoke-all; the store repeats it while the answer says there is
         more (a script holds the whole server while it runs: 10,000 tokens in one would stall
         every other client for about 75 ms)."""
-        keys = [self.owners + principal_key, self.token_expiries]
+        keys = [self.owners + principal_key, self.token_expiries, self.stamp_key]
         args: list[Arg] = [principal_key, self.tokens, PURGE_BATCH]
         command = _DELETE_PRINCIPAL_TOKENS.command(keys, args)
         return Call("delete_principal_tokens", command, read.purge_batch, _DELETE_PRINCIPAL_TOKENS)
 
     def purge_expired(self, now_ms: int) -> Call[tuple[int, bool]]:
         """One batch of the purge; the store repeats it while the answer says there is more."""
-        keys = [self.token_expiries, self.transient_expiries]
+        keys = [self.token_expiries, self.transient_expiries, self.stamp_key]
         args: list[Arg] = [f"({int(now_ms)}", self.tokens, self.owners, self.transients]
         command = _PURGE_EXPIRED.command(keys, [*args, PURGE_BATCH])
         return Call("purge_expired", command, read.purge_batch, _PURGE_EXPIRED)

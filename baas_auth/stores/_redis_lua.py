@@ -20,11 +20,24 @@ __all__ = [
     "TRANSACT",
 ]
 
+# Moves the change stamp. A stamp that does not exist yet (a new prefix, or a server emptied
+# or restarted without its data) starts from the server's time in microseconds rather than 0,
+# so it never comes back to a value a process saw before and remembered decisions under.
+_BUMP_STAMP = """
+local function bump_stamp(key)
+  if redis.call('EXISTS', key) == 0 then
+    local now = redis.call('TIME')
+    redis.call('SET', key, now[1] .. string.format('%06d', tonumber(now[2])))
+  end
+  redis.call('INCR', key)
+end
+"""
+
 # Helpers shared by the token scripts. The expiry index holds one entry per token with an
 # expiry, "<len(id)>:<id><owner>", so that an entry whose token the server already expired
 # still says which owner's set to clean. ``forget`` drops an entry whose token is gone (or now
 # belongs to another record) and, when asked, the token it still describes.
-_HELPERS = """
+_HELPERS = _BUMP_STAMP + """
 local function server_ms()
   local now = redis.call('TIME')
   return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -59,10 +72,14 @@ local function below(now)
 end
 """
 
-# Directory writes. KEYS: records hash, key index (zset, score 0), generation counter.
+# The change stamp (KEYS[n] where a script declares it) moves with every write that can make a
+# decision untrue: directory changes and token removals, in the same script, so that no reader
+# sees the write without the new stamp. Issuing a token and transient records leave it alone.
+
+# Directory writes. KEYS: records hash, key index (zset, score 0), generation counter, stamp.
 # ARGV: number of creates, number of puts, the create pairs, the put pairs, the keys to delete.
 # Returns 0 (a create key exists: nothing written), 1 (done, nothing changed), 2 (changed).
-TRANSACT = """
+TRANSACT = _BUMP_STAMP + """
 local creates, puts = tonumber(ARGV[1]), tonumber(ARGV[2])
 local first_put = 3 + 2 * creates
 local first_delete = first_put + 2 * puts
@@ -84,6 +101,7 @@ for i = first_delete, #ARGV do
 end
 if changed then
   redis.call('INCR', KEYS[3])
+  bump_stamp(KEYS[4])
   return 2
 end
 return 1
@@ -104,13 +122,14 @@ end
 return found
 """
 
-# KEYS: token hash, generation counter. Returns {record or nil, generation or nil}.
+# KEYS: token hash, generation counter, stamp. Returns {record, generation, stamp} (nil: none).
 GET_TOKEN = """
-return {redis.call('HGET', KEYS[1], 'r'), redis.call('GET', KEYS[2])}
+return {redis.call('HGET', KEYS[1], 'r'), redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
 """  # noqa: S105 - Lua source, not a secret
 
-# KEYS: token hash, expiry index. ARGV: id, owner, record, created_ms, expires_at_ms ('' for
-# never), tokens prefix, owners prefix, how many stale index entries to sweep.
+# KEYS: token hash, expiry index, stamp. ARGV: id, owner, record, created_ms, expires_at_ms (''
+# for never), tokens prefix, owners prefix, how many stale index entries to sweep. Returns 1,
+# or 2 when a record was replaced (what was decided on it may change: the stamp moves).
 PUT_TOKEN = (
     _HELPERS
     + """
@@ -120,6 +139,7 @@ if previous then
   redis.call('SREM', ARGV[7] .. previous, id)
   redis.call('ZREM', index, entry_of(id, previous))
   redis.call('DEL', token)
+  bump_stamp(KEYS[3])
 end
 redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0')
 redis.call('SADD', ARGV[7] .. owner, id)
@@ -136,7 +156,7 @@ local stale = redis.call('ZRANGEBYSCORE', index, '-inf', below(now), 'LIMIT', 0,
 for _, entry in ipairs(stale) do
   forget(index, entry, ARGV[6], ARGV[7], false)
 end
-return 1
+return previous and 2 or 1
 """
 )
 
@@ -151,7 +171,8 @@ redis.call('HSET', KEYS[1], 'a', ARGV[1], 'i', string.format('%d', gap))
 return gap
 """  # noqa: S105 - Lua source, not a secret
 
-# KEYS: token hash, expiry index. ARGV: id, owners prefix. Returns 1 if the token was there.
+# KEYS: token hash, expiry index, stamp. ARGV: id, owners prefix. Returns 1 if the token was
+# there.
 DELETE_TOKEN = (
     _HELPERS
     + """
@@ -162,11 +183,12 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('SREM', ARGV[2] .. owner, ARGV[1])
 redis.call('ZREM', KEYS[2], entry_of(ARGV[1], owner))
+bump_stamp(KEYS[3])
 return 1
 """
 )
 
-# KEYS: the owner's set, expiry index. ARGV: owner, tokens prefix, batch size. Pops (SPOP)
+# KEYS: the owner's set, expiry index, stamp. ARGV: owner, tokens prefix, batch size. Pops (SPOP)
 # one batch of the owner's token ids; returns {tokens deleted, more left?}.
 DELETE_PRINCIPAL_TOKENS = (
     _HELPERS
@@ -179,13 +201,16 @@ for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
   end
   redis.call('ZREM', KEYS[2], entry_of(id, ARGV[1]))
 end
+if count > 0 then
+  bump_stamp(KEYS[3])
+end
 local more = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then more = 1 end
 return {count, more}
 """
 )
 
-# KEYS: token expiry index, transient expiry index. ARGV: upper score bound ('(now_ms'),
+# KEYS: token expiry index, transient expiry index, stamp. ARGV: upper score bound ('(now_ms'),
 # tokens prefix, owners prefix, transients prefix, batch size. Returns {tokens purged, more?}.
 PURGE_EXPIRED = (
     _HELPERS
@@ -200,6 +225,9 @@ local names = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 
 for _, name in ipairs(names) do
   redis.call('DEL', ARGV[4] .. name)
   redis.call('ZREM', KEYS[2], name)
+end
+if purged > 0 then
+  bump_stamp(KEYS[3])
 end
 return {purged, (#entries == batch or #names == batch) and 1 or 0}
 """

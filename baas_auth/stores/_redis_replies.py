@@ -9,7 +9,7 @@ from __future__ import annotations
 from baas_auth.errors import StoreError
 from baas_auth.stores.protocols import TokenLookup
 
-CONFLICT, UNCHANGED, CHANGED = 0, 1, 2  # what the transact script answers
+CONFLICT, UNCHANGED, CHANGED = 0, 1, 2  # what the transact (and put_token) scripts answer
 
 
 def _unexpected(reply: object) -> StoreError:
@@ -104,9 +104,19 @@ def _two(reply: object) -> tuple[object, object]:
     return items[0], items[1]
 
 
-def token_lookup(reply: object) -> TokenLookup:
-    record, generation = _two(reply)
-    return TokenLookup(optional_bytes(record), counter(generation))
+def stamped_counter(reply: object) -> tuple[int, int]:
+    """A counter and the change stamp, read together (absent counters are 0)."""
+    value, stamp = _two(reply)
+    return counter(value), counter(stamp)
+
+
+def stamped_token_lookup(reply: object) -> tuple[TokenLookup, int]:
+    """A token lookup and the change stamp read with it."""
+    items = _list(reply)
+    if len(items) != 3:
+        raise _unexpected(reply)
+    record, generation, stamp = items
+    return TokenLookup(optional_bytes(record), counter(generation)), counter(stamp)
 
 
 def purge_batch(reply: object) -> tuple[int, bool]:

@@ -156,8 +156,12 @@ class ChangeStamped(Protocol):
         has been written to the store, by any thread or process, since that answer was given.
 
         Answered without waiting on disk or network (memory, or shared memory at most), on
-        any thread, and never raising: None when it cannot tell (the caller then reads the
-        store as usual, which reports a failure as ``StoreError``)."""
+        any thread (or an event loop), and never raising: None when it cannot tell (the caller
+        then reads the store as usual, which reports a failure as ``StoreError``).
+
+        A store may be told to answer with bounded staleness instead (``RedisStore`` with
+        ``max_staleness_ms``): a write by another process then moves the answer within that
+        window; its own writes still move it at once."""
         ...
 
 

@@ -8,21 +8,24 @@ Design notes (key layout, expiry, timeouts, Cluster): docs/redis.md.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
 from redis.exceptions import NoScriptError, RedisError
 
-from baas_auth.errors import StoreError
+from baas_auth.errors import ConfigError, StoreError
 from baas_auth.stores._redis_clients import (
     AsyncClient,
     SyncClient,
     async_client,
     checked_options,
+    staleness_in_url,
     sync_client,
 )
 from baas_auth.stores._redis_layout import Call, RedisLayout
+from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "AsyncRedisStore", "RedisStore"]
@@ -38,12 +41,33 @@ with 503 is refused quickly."""
 
 
 @contextmanager
-def _failing_closed(action: str) -> Iterator[None]:
-    """Re-raise any client error (refused, reset, timed out, script failed) as ``StoreError``."""
+def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[None]:
+    """Re-raise any client error (refused, reset, timed out, script failed) as ``StoreError``;
+    a failure also withdraws the change stamp, so no decision is recalled on a store that
+    has just failed (the next request tries it, and is refused with 503 if it still fails)."""
     try:
         yield
-    except (RedisError, OSError) as exc:
+    except (RedisError, OSError, StoreError) as exc:
+        if stamps is not None:
+            stamps.forget()
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(f"Redis store: {action} failed: {exc}") from exc
+
+
+def _stamp_window(
+    url_or_client: object, max_staleness_ms: object, clock: Callable[[], float]
+) -> tuple[str | None, StampWindow]:
+    """The change stamp's window (``max_staleness_ms`` in the URL's query wins, as redis-py's
+    options there do), and the URL without it (None: a client was given)."""
+    url = None
+    if isinstance(url_or_client, str):
+        url, in_url = staleness_in_url(url_or_client)
+        if in_url is not None:
+            max_staleness_ms = in_url
+    if not callable(clock):
+        raise ConfigError(f"the Redis store's clock is a function, not {type(clock).__name__}")
+    return url, StampWindow(checked_staleness(max_staleness_ms), clock)
 
 
 def _describe(store: object, prefix: str, client: SyncClient | AsyncClient) -> str:
@@ -52,7 +76,31 @@ def _describe(store: object, prefix: str, client: SyncClient | AsyncClient) -> s
     return f"{type(store).__name__}(prefix={prefix!r}, client={client_class})"
 
 
-class RedisStore:
+class _StampedStore:
+    """What both Redis stores share of the change stamp (``ChangeStamped``): answered from
+    memory, on any thread or on the event loop, never waiting on Redis."""
+
+    _stamps: StampWindow
+    _closed: bool
+
+    @property
+    def max_staleness_ms(self) -> int:
+        """How old a change stamp this store offers at most (0: none, every request reads)."""
+        return self._stamps.window_ms
+
+    def change_stamp(self) -> int | None:
+        """The store's change stamp as read at most ``max_staleness_ms`` ago, from memory (no
+        round trip); None when the option is off, the stamp older, or the store closed."""
+        return None if self._closed else self._stamps.current()
+
+    def _wrote(self, result: T) -> T:
+        """After a write that may move the stamp: this process's next request reads the store,
+        so a change made here applies to it at once, whatever the window."""
+        self._stamps.forget()
+        return result
+
+
+class RedisStore(_StampedStore):
     """A ``Store`` in Redis, shared by every process that names the same server and prefix.
 
     ``url_or_client``: a ``redis://``, ``rediss://`` or ``unix://`` URL (the store then makes
@@ -60,6 +108,13 @@ class RedisStore:
     the URL's query win), or a ``redis.Redis`` / ``RedisCluster`` client, whose settings are
     the caller's and which ``close()`` leaves open. With Redis Cluster the prefix must hold a
     hash tag (``prefix="{baas}:"``).
+
+    ``max_staleness_ms`` (0, the default: revocation is seen by the very next request, at one
+    round trip per request): above 0, the store offers its change stamp as read at most that
+    long ago (``clock``, seconds, tells the time), so a request decided before is answered
+    again without a round trip, and a change made by another process is seen within that
+    window. Also ``?max_staleness_ms=`` in the URL. Every process writing to the prefix must
+    run a version that moves the stamp (docs/redis.md).
     """
 
     blocking = True
@@ -71,11 +126,14 @@ class RedisStore:
         *,
         prefix: str = DEFAULT_PREFIX,
         timeout: float = DEFAULT_TIMEOUT,
+        max_staleness_ms: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         prefix, timeout = checked_options(prefix, timeout)
+        url, self._stamps = _stamp_window(url_or_client, max_staleness_ms, clock)
         self._layout = RedisLayout(prefix)
-        self._owns_client = isinstance(url_or_client, str)
-        self._client = sync_client(url_or_client, prefix, timeout)
+        self._owns_client = url is not None
+        self._client = sync_client(url_or_client if url is None else url, prefix, timeout)
         # redis-py leaves execute_command unannotated; the layout reads what it returns.
         self._command = cast(Callable[..., object], self._client.execute_command)
         self._closed = False
@@ -86,7 +144,7 @@ class RedisStore:
     def _run(self, call: Call[T]) -> T:
         if self._closed:
             raise StoreError("Redis store: the store is closed")
-        with _failing_closed(call.name):
+        with _failing_closed(call.name, self._stamps):
             reply = self._execute(call)
         return call.read(reply)
 
@@ -111,13 +169,14 @@ class RedisStore:
         return self._run(self._layout.get_many(keys))
 
     def put(self, key: str, value: bytes) -> None:
-        return self._run(self._layout.put(key, value))
+        self._run(self._layout.put(key, value))
+        self._stamps.forget()  # this process's next request reads the store: see _wrote
 
     def create(self, key: str, value: bytes) -> bool:
-        return self._run(self._layout.create(key, value))
+        return self._wrote(self._run(self._layout.create(key, value)))
 
     def delete(self, key: str) -> bool:
-        return self._run(self._layout.delete(key))
+        return self._wrote(self._run(self._layout.delete(key)))
 
     def transact(
         self,
@@ -126,13 +185,16 @@ class RedisStore:
         put: Mapping[str, bytes] | None = None,
         delete: Sequence[str] = (),
     ) -> bool:
-        return self._run(self._layout.transact(create, put, delete))
+        return self._wrote(self._run(self._layout.transact(create, put, delete)))
 
     def scan(self, prefix: str) -> list[tuple[str, bytes]]:
         return self._run(self._layout.scan(prefix))
 
     def generation(self) -> int:
-        return self._run(self._layout.generation())
+        ticket = self._stamps.ticket()
+        generation, stamp = self._run(self._layout.generation())
+        self._stamps.observe(stamp, ticket)
+        return generation
 
     # Tokens
 
@@ -148,30 +210,34 @@ class RedisStore:
         call = self._layout.put_token(
             token_id, principal_key, record, created_ms=created_ms, expires_at_ms=expires_at_ms
         )
-        return self._run(call)
+        if self._run(call):
+            self._stamps.forget()  # a record replaced; a new one changes no decision made
 
     def get_token(self, token_id: str) -> TokenLookup:
-        return self._run(self._layout.get_token(token_id))
+        ticket = self._stamps.ticket()
+        lookup, stamp = self._run(self._layout.get_token(token_id))
+        self._stamps.observe(stamp, ticket)
+        return lookup
 
     def touch_token(self, token_id: str, now_ms: int) -> int | None:
         return self._run(self._layout.touch_token(token_id, now_ms))
 
     def delete_token(self, token_id: str) -> bool:
-        return self._run(self._layout.delete_token(token_id))
+        return self._wrote(self._run(self._layout.delete_token(token_id)))
 
     def delete_principal_tokens(self, principal_key: str) -> int:
         deleted, more = 0, True
         while more:  # in batches: a script holds the whole server while it runs
             count, more = self._run(self._layout.delete_principal_tokens(principal_key))
             deleted += count
-        return deleted
+        return self._wrote(deleted)
 
     def purge_expired(self, now_ms: int) -> int:
         purged, more = 0, True
         while more:  # in batches: a script holds the whole server while it runs
             count, more = self._run(self._layout.purge_expired(now_ms))
             purged += count
-        return purged
+        return self._wrote(purged)
 
     # Transient records
 
@@ -192,11 +258,13 @@ class RedisStore:
                 self._client.close()
 
 
-class AsyncRedisStore:
+class AsyncRedisStore(_StampedStore):
     """An ``AsyncStore`` in Redis: ``RedisStore`` over ``redis.asyncio``, method for method.
 
     Takes a URL or a ``redis.asyncio.Redis`` / ``RedisCluster`` client, as ``RedisStore`` does.
     Use it from one event loop: redis.asyncio binds its connections to the loop that made them.
+    ``max_staleness_ms`` and ``clock`` as for ``RedisStore``: ``change_stamp`` answers from
+    memory, on the loop, and the stamp is refreshed by the awaited reads of full decisions.
     """
 
     blocking = False
@@ -208,11 +276,14 @@ class AsyncRedisStore:
         *,
         prefix: str = DEFAULT_PREFIX,
         timeout: float = DEFAULT_TIMEOUT,
+        max_staleness_ms: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         prefix, timeout = checked_options(prefix, timeout)
+        url, self._stamps = _stamp_window(url_or_client, max_staleness_ms, clock)
         self._layout = RedisLayout(prefix)
-        self._owns_client = isinstance(url_or_client, str)
-        self._client = async_client(url_or_client, prefix, timeout)
+        self._owns_client = url is not None
+        self._client = async_client(url_or_client if url is None else url, prefix, timeout)
         self._command = cast(Callable[..., Awaitable[object]], self._client.execute_command)
         self._closed = False
 
@@ -222,7 +293,7 @@ class AsyncRedisStore:
     async def _run(self, call: Call[T]) -> T:
         if self._closed:
             raise StoreError("Redis store: the store is closed")
-        with _failing_closed(call.name):
+        with _failing_closed(call.name, self._stamps):
             reply = await self._execute(call)
         return call.read(reply)
 
@@ -247,13 +318,14 @@ class AsyncRedisStore:
         return await self._run(self._layout.get_many(keys))
 
     async def put(self, key: str, value: bytes) -> None:
-        return await self._run(self._layout.put(key, value))
+        await self._run(self._layout.put(key, value))
+        self._stamps.forget()  # this process's next request reads the store: see _wrote
 
     async def create(self, key: str, value: bytes) -> bool:
-        return await self._run(self._layout.create(key, value))
+        return self._wrote(await self._run(self._layout.create(key, value)))
 
     async def delete(self, key: str) -> bool:
-        return await self._run(self._layout.delete(key))
+        return self._wrote(await self._run(self._layout.delete(key)))
 
     async def transact(
         self,
@@ -262,13 +334,16 @@ class AsyncRedisStore:
         put: Mapping[str, bytes] | None = None,
         delete: Sequence[str] = (),
     ) -> bool:
-        return await self._run(self._layout.transact(create, put, delete))
+        return self._wrote(await self._run(self._layout.transact(create, put, delete)))
 
     async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
         return await self._run(self._layout.scan(prefix))
 
     async def generation(self) -> int:
-        return await self._run(self._layout.generation())
+        ticket = self._stamps.ticket()
+        generation, stamp = await self._run(self._layout.generation())
+        self._stamps.observe(stamp, ticket)
+        return generation
 
     # Tokens
 
@@ -284,30 +359,34 @@ class AsyncRedisStore:
         call = self._layout.put_token(
             token_id, principal_key, record, created_ms=created_ms, expires_at_ms=expires_at_ms
         )
-        return await self._run(call)
+        if await self._run(call):
+            self._stamps.forget()  # a record replaced; a new one changes no decision made
 
     async def get_token(self, token_id: str) -> TokenLookup:
-        return await self._run(self._layout.get_token(token_id))
+        ticket = self._stamps.ticket()
+        lookup, stamp = await self._run(self._layout.get_token(token_id))
+        self._stamps.observe(stamp, ticket)
+        return lookup
 
     async def touch_token(self, token_id: str, now_ms: int) -> int | None:
         return await self._run(self._layout.touch_token(token_id, now_ms))
 
     async def delete_token(self, token_id: str) -> bool:
-        return await self._run(self._layout.delete_token(token_id))
+        return self._wrote(await self._run(self._layout.delete_token(token_id)))
 
     async def delete_principal_tokens(self, principal_key: str) -> int:
         deleted, more = 0, True
         while more:  # in batches: a script holds the whole server while it runs
             count, more = await self._run(self._layout.delete_principal_tokens(principal_key))
             deleted += count
-        return deleted
+        return self._wrote(deleted)
 
     async def purge_expired(self, now_ms: int) -> int:
         purged, more = 0, True
         while more:  # in batches: a script holds the whole server while it runs
             count, more = await self._run(self._layout.purge_expired(now_ms))
             purged += count
-        return purged
+        return self._wrote(purged)
 
     # Transient records
 

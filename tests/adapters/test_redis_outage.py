@@ -105,14 +105,19 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
 def deployment(
     request: pytest.FixtureRequest, server: RedisServer, clock: FakeClock
 ) -> Iterator[Deployment]:
-    kind: str = request.param
+    yield from deploy(request.param, server, clock)
+
+
+def deploy(
+    kind: str, server: RedisServer, clock: FakeClock, **store_options: Any
+) -> Iterator[Deployment]:
     calls: list[Call] = []
     facade: BlockingRealm | None = None
     realm: Any
     if kind == "asgi-async":
         facade = BlockingRealm(
             lambda: AsyncRealm(
-                AsyncRedisStore(server.url, timeout=TIMEOUT_S),
+                AsyncRedisStore(server.url, timeout=TIMEOUT_S, clock=clock, **store_options),
                 clock=clock,
                 password_hasher=FAST_HASHER,
             )
@@ -120,7 +125,7 @@ def deployment(
         realm, loop = facade, facade.loop
         app: Any = AsgiAuth(make_asgi_inner(calls), facade.inner)
     else:
-        store = RedisStore(server.url, timeout=TIMEOUT_S)
+        store = RedisStore(server.url, timeout=TIMEOUT_S, clock=clock, **store_options)
         realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
         if kind == "wsgi":
             loop, app = None, WsgiAuth(make_wsgi_inner(calls), realm)
@@ -260,3 +265,49 @@ def test_a_paused_server_is_503_within_the_timeout_and_served_again_when_it_resu
     assert deployment.get(None).status == 401  # the guest of shop may not read books
     assert deployment.realm.revoke_token(alice)
     assert deployment.get(alice).status == 401
+
+
+WINDOW_MS = 1000
+
+
+@pytest.fixture(params=["wsgi", "asgi", "asgi-async"])
+def windowed(
+    request: pytest.FixtureRequest, server: RedisServer, clock: FakeClock
+) -> Iterator[Deployment]:
+    """A deployment whose store offers its change stamp for ``WINDOW_MS`` (docs/redis.md)."""
+    yield from deploy(request.param, server, clock, max_staleness_ms=WINDOW_MS)
+
+
+def _recalled(deployment: Deployment, token: str) -> None:
+    for _ in range(3):  # decided, remembered at the second sight, then recalled
+        _served(deployment, token, "alice")
+    deployment.calls.clear()
+
+
+def test_with_a_window_a_dead_server_is_503_once_the_stamp_is_older_than_it(
+    windowed: Deployment, server: RedisServer, clock: FakeClock
+) -> None:
+    alice = _token(windowed, "alice")
+    _recalled(windowed, alice)
+    server.kill()
+    clock.advance_ms(WINDOW_MS + 1)
+    _refused(windowed.get(alice), windowed)  # no stamp young enough: asked of Redis, 503
+    _refused(windowed.get(alice), windowed)
+    server.start()
+    _served(windowed, alice, "alice")
+
+
+def test_with_a_window_any_failure_withdraws_the_stamp_at_once(
+    windowed: Deployment, server: RedisServer
+) -> None:
+    """Within the window a dead server is not asked, until any request finds it dead: from
+    then on no admission is recalled, every request tries Redis (503) until it is back."""
+    alice = _token(windowed, "alice")
+    _recalled(windowed, alice)
+    server.kill()
+    _served(windowed, alice, "alice")  # within the window: recalled, Redis not asked
+    windowed.calls.clear()
+    _refused(windowed.get(alice, "/acme/shop/other"), windowed)  # a new request finds it dead
+    _refused(windowed.get(alice), windowed)  # the stamp is gone: never a recalled admission
+    server.start()
+    _served(windowed, alice, "alice")

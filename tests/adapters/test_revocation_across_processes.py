@@ -154,7 +154,12 @@ def in_other_realm(store: Store) -> Callable[[Revocation, str], None]:
 
 
 def serve_blocking(
-    kind: str, adapter: str, tmp_path: Path, request: pytest.FixtureRequest, clock: FakeClock
+    kind: str,
+    adapter: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    clock: FakeClock,
+    **redis_options: Any,
 ) -> tuple[Served, Realm]:
     change: Callable[[Revocation, str], None]
     inner: Store
@@ -172,22 +177,27 @@ def serve_blocking(
 
         server: RedisServer = request.getfixturevalue("redis_server")
         prefix = fresh_prefix()
-        inner = RedisStore(server.url, prefix=prefix)
+        inner = RedisStore(server.url, prefix=prefix, clock=clock, **redis_options)
         where = {"store": "redis", "where": server.url, "prefix": prefix}
         change = in_child(request.getfixturevalue("revoker"), where)
     probe = ProbeStore(inner)
     realm = Realm(cast(Store, probe), clock=clock, password_hasher=FAST_HASHER)
     token = seed(realm)
-    stamped = kind != "redis"
+    stamped = kind != "redis" or bool(redis_options.get("max_staleness_ms"))
     served = Served(Caller(adapter, realm), token, realm, change, probe if stamped else None)
     return served, realm
 
 
-@pytest.fixture(params=SERVED, ids=["-".join(pair) for pair in SERVED])
-def served(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Served]:
-    kind, adapter = request.param
+def serve(
+    kind: str,
+    adapter: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    clock: FakeClock,
+    **redis_options: Any,
+) -> Iterator[Served]:
     if kind != "redis-async":
-        found, realm = serve_blocking(kind, adapter, tmp_path, request, clock)
+        found, realm = serve_blocking(kind, adapter, tmp_path, request, clock, **redis_options)
         yield found
         realm.close()
         return
@@ -197,7 +207,9 @@ def served(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> 
     prefix = fresh_prefix()
     facade = BlockingRealm(
         lambda: AsyncRealm(
-            AsyncRedisStore(server.url, prefix=prefix), clock=clock, password_hasher=FAST_HASHER
+            AsyncRedisStore(server.url, prefix=prefix, clock=clock, **redis_options),
+            clock=clock,
+            password_hasher=FAST_HASHER,
         )
     )
     token = seed(cast(Realm, facade))
@@ -206,6 +218,12 @@ def served(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> 
     change = in_child(request.getfixturevalue("revoker"), where)
     yield Served(caller, token, cast(Realm, facade), change, None)
     facade.close()
+
+
+@pytest.fixture(params=SERVED, ids=["-".join(pair) for pair in SERVED])
+def served(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Served]:
+    kind, adapter = request.param
+    yield from serve(kind, adapter, tmp_path, request, clock)
 
 
 def warm(served: Served, warmed: str) -> None:
@@ -285,3 +303,83 @@ def test_a_recalled_refusal_is_lifted_by_a_grant_made_elsewhere_at_once(served: 
     grant = Revocation("grant", lambda _: ["acme", "shop", "get:/books/**"], {"user": "alice"}, 200)
     served.change_elsewhere(grant, served.token)
     assert served.get(PATH).status == 200
+
+
+# Bounded staleness (docs/redis.md): with ``max_staleness_ms`` a Redis store offers its change
+# stamp as read at most that long ago, on the realm's (fake) clock here. A change made in
+# another process is then certain to apply only once the window has passed since the stamp
+# was read; within it a remembered decision may still be given (with a fake clock that does
+# not move by itself, it is: the test pins the window's edge to the millisecond).
+
+WINDOW_MS = 1000
+WINDOWED = [("redis", "wsgi"), ("redis", "asgi"), ("redis-async", "asgi")]
+
+
+@pytest.fixture(params=WINDOWED, ids=["-".join(pair) for pair in WINDOWED])
+def windowed(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Served]:
+    kind, adapter = request.param
+    yield from serve(kind, adapter, tmp_path, request, clock, max_staleness_ms=WINDOW_MS)
+
+
+class CommandCount:
+    """How many commands the session's redis-server has processed, asked on one connection
+    (a new one would add its handshake); each asking counts itself once."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        self.client = server.client()
+        self.last = self.now()
+
+    def now(self) -> int:
+        return int(self.client.info("stats")["total_commands_processed"])
+
+    def since_last(self) -> int:
+        """Commands processed since the last asking, not counting this one."""
+        previous, self.last = self.last, self.now()
+        return self.last - previous - 1
+
+
+def assert_no_round_trip(served: Served, request: pytest.FixtureRequest) -> None:
+    """The steady state: admitted again, and not one command reached Redis."""
+    count = CommandCount(request)
+    assert_recalled(served)
+    assert count.since_last() == 0
+
+
+@pytest.mark.parametrize("name", list(REVOCATIONS))
+def test_with_a_window_a_change_elsewhere_applies_once_the_window_has_passed(
+    windowed: Served, clock: FakeClock, request: pytest.FixtureRequest, name: str
+) -> None:
+    revocation = REVOCATIONS[name]
+    warm(windowed, "steady")  # the stamp was read at this (fake) time
+    assert_no_round_trip(windowed, request)
+    windowed.change_elsewhere(revocation, windowed.token)
+    clock.advance_ms(WINDOW_MS)
+    assert windowed.get(PATH).status == 200, "within the window: not seen yet (documented)"
+    calls = len(windowed.caller.calls)
+    clock.advance_ms(1)
+    answer = windowed.get(PATH)
+    assert answer.status == revocation.status, answer.body
+    assert len(windowed.caller.calls) == calls, "the inner app was called"
+
+
+def test_with_a_window_a_revocation_by_the_served_realm_applies_at_once(windowed: Served) -> None:
+    warm(windowed, "steady")
+    assert windowed.realm.revoke_token(windowed.token)
+    assert windowed.get(PATH).status == 401
+
+
+def test_with_a_window_an_unrelated_write_is_judged_again_after_it_then_recalled(
+    windowed: Served, clock: FakeClock, request: pytest.FixtureRequest
+) -> None:
+    warm(windowed, "steady")
+    new_user = Revocation(
+        "create_user", lambda _: ["acme", "shop", "bob"], {"password": PASSWORD}, 200
+    )
+    windowed.change_elsewhere(new_user, windowed.token)
+    clock.advance_ms(WINDOW_MS + 1)
+    count = CommandCount(request)
+    assert windowed.get(PATH).status == 200
+    assert count.since_last() > 0, "judged again on the store"
+    assert windowed.get(PATH).status == 200  # the second sight under the new stamp
+    assert_no_round_trip(windowed, request)

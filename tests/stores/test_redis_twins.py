@@ -124,5 +124,5 @@ def test_replies_of_the_wrong_shape_are_store_errors() -> None:
 def test_absent_replies_read_as_none_in_both_protocols() -> None:
     layout = RedisLayout("p:")
     for absent in (None, False):  # a nil, or a Lua false under RESP3
-        assert layout.get_token("t").read([absent, absent]) == (None, 0)
+        assert layout.get_token("t").read([absent, absent, absent]) == ((None, 0), 0)
         assert layout.touch_token("t", 1).read(absent) is None
