@@ -54,7 +54,7 @@ def fresh_prefix() -> str:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One real redis-server for the session (tests keep apart by key prefix)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    server = RedisServer(tmp_path_factory.mktemp("redis"), durable=False).start()
     yield server
     server.stop()
 

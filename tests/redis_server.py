@@ -45,7 +45,14 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process with its files in ``folder``; ``start``, ``kill``, ``stop``."""
 
-    def __init__(self, folder: Path, *, unix_socket: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path, *, unix_socket: Path | None = None, durable: bool = True
+    ) -> None:
+        """``durable``: every write is on disk before Redis answers it (``appendfsync
+        always``), so a test that kills the server and starts it again finds every write it
+        was told of. Without it (for the busy servers the whole session shares) Redis may hold
+        a write back for up to two seconds while an earlier fsync runs, and a kill loses it."""
+        self.durable = durable
         self.executable = require_redis_server()
         self.folder = folder
         self.port = 0 if unix_socket else free_port()
@@ -65,6 +72,7 @@ class RedisServer:
     def _command_line(self) -> list[str]:
         line = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
         line += ["--save", "", "--appendonly", "yes", "--dir", str(self.folder)]
+        line += ["--appendfsync", "always" if self.durable else "everysec"]
         line += ["--logfile", str(self.folder / "redis.log"), "--daemonize", "no"]
         if self.unix_socket is not None:
             line += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]

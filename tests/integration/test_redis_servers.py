@@ -125,7 +125,7 @@ app = with_pid_header(AuthMiddleware(wsgi_app, Realm(store), application="acme/s
 @pytest.fixture(scope="module")
 def redis_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """This module's own redis-server (tests keep apart by key prefix)."""
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server = RedisServer(tmp_path_factory.mktemp("redis"), durable=False)
     try:
         yield server.start()
     finally:
