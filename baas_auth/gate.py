@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from baas_auth.api.dispatch import ManagementApi
 from baas_auth.credentials import (
+    BearerHeaders,
     BearerToken,
     ClientSecretPair,
     Credential,
@@ -110,6 +111,7 @@ class Gate:
         self.api = ManagementApi(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
+        self._bearer_headers = BearerHeaders()
         self.recalls = Recalls()
         self._remember_tokens = remember_tokens
         self._application_checked = options.application is None
@@ -367,7 +369,11 @@ class Gate:
             ) from None
 
     def _credential(self, request: RequestInfo) -> Credential | None:
-        return extract_credential(request, allow_query=self.options.allow_query_credentials)
+        return extract_credential(
+            request,
+            allow_query=self.options.allow_query_credentials,
+            parse_authorization=self._bearer_headers.parse,
+        )
 
     def _admit(
         self,

@@ -6,6 +6,7 @@ its MAC; revocation, expiry, rule changes and deleted apps still apply to the ve
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -377,3 +378,13 @@ def test_known_tokens_are_bounded(setup):
     for index, token in enumerate(tokens):
         assert _call(app, f"/books/{index}", f"Bearer {token}") == "200 OK"
     assert 0 < len(app._gate.recalls.tokens) <= recall.CACHE_SIZE
+
+
+def test_a_basic_secret_is_not_kept_with_the_parsed_bearer_headers(setup):
+    realm, app = setup
+    creds = realm.create_credentials("acme", "shop")
+    pair = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
+    for path in ("/books/1", "/books/2"):
+        assert _call(app, path, f"Basic {pair}") == "200 OK"
+    assert pair not in repr(app._gate._bearer_headers._parsed)
+    assert creds.client_secret not in repr(app._gate._bearer_headers._parsed)
