@@ -9,7 +9,8 @@ else are remembered (the gate decides which); every table is bounded, and emptie
 A token's validity (what its store record said: not revoked, and whose it is) is remembered the
 same way, apart from the requests it came with: a known token on a path never seen then costs no
 store read, only the rules. Same stamp, same rules of what may be remembered, and the token's
-own expiry still checked.
+own expiry still checked (and, where the store's stamp may be stale, not at all).
+
 Pure: no I/O, no clock (the caller passes the time).
 """
 
