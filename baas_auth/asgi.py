@@ -25,7 +25,7 @@ from baas_auth.integrations.guard import Guard, credentials_by_kind
 from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import strip_root_path
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.realm.drive import Driver
+from baas_auth.realm.drive import Driver, stamp_is_exact
 from baas_auth.realm.drive_async import BridgeDriver
 from baas_auth.realm.drive_async import Driver as AsyncDriver
 from baas_auth.wiring import check_asgi_app, check_realm
@@ -63,7 +63,7 @@ class AuthMiddleware:
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm.state, self.options)
+        self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
         self._driver = _driver_for(realm)
         self._stamp = self._driver.stamp
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import binascii
 import re
 from base64 import b64decode
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal, NamedTuple
 from urllib.parse import unquote_to_bytes
 
@@ -19,7 +19,9 @@ from baas_auth.names import CREDENTIAL_PARAMS, OVERRIDE_HEADERS
 from baas_auth.permissions import verb_for_method
 
 __all__ = [
+    "BEARER_HEADERS_SIZE",
     "CREDENTIAL_PARAMS",  # re-exported from baas_auth.names, where it is defined
+    "BearerHeaders",
     "BearerToken",
     "ClientSecretPair",
     "Credential",
@@ -170,12 +172,45 @@ def _parse_authorization(value: str) -> Credential:
     return BearerToken(credentials.group(1), "header")
 
 
-def extract_credential(request: RequestInfo, *, allow_query: bool = True) -> Credential | None:
+BEARER_HEADERS_SIZE = 4096
+"""Authorization values a ``BearerHeaders`` keeps: as many as the gate's parsed requests."""
+
+
+class BearerHeaders:
+    """Bearer credentials by the Authorization value they were parsed from: a client sends
+    the same header with every path, and parsing it is a pure function of the value. Basic
+    credentials are parsed every time and never kept, so that no secret lingers in memory;
+    bounded, and emptied when full."""
+
+    __slots__ = ("_parsed",)
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, BearerToken] = {}
+
+    def parse(self, value: str) -> Credential:
+        known = self._parsed.get(value)
+        if known is not None:
+            return known
+        credential = _parse_authorization(value)
+        if isinstance(credential, BearerToken):
+            if len(self._parsed) >= BEARER_HEADERS_SIZE:
+                self._parsed.clear()
+            self._parsed[value] = credential
+        return credential
+
+
+def extract_credential(
+    request: RequestInfo,
+    *,
+    allow_query: bool = True,
+    parse_authorization: Callable[[str], Credential] = _parse_authorization,
+) -> Credential | None:
     """The one credential of ``request``, or None when it carries none.
 
     Raises ``BadRequestError`` for a malformed or duplicated Authorization header, a bad or
     repeated credential parameter, more than one credential method, or any query credential
     when ``allow_query`` is false; ``AuthenticationError`` for an unsupported scheme.
+    ``parse_authorization`` parses the header's value (``BearerHeaders.parse`` remembers it).
     """
     authorization = [value for key, value in request.headers if key == "authorization"]
     query = request.query_string
@@ -189,7 +224,7 @@ def extract_credential(request: RequestInfo, *, allow_query: bool = True) -> Cre
         return from_query
     if from_query is not None:
         raise BadRequestError("More than one credential method was used")
-    return _parse_authorization(authorization[0])
+    return parse_authorization(authorization[0])
 
 
 def check_method(method: str) -> str:

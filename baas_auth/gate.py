@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from baas_auth.api.dispatch import ManagementApi
 from baas_auth.credentials import (
+    BearerHeaders,
     BearerToken,
     ClientSecretPair,
     Credential,
@@ -48,7 +49,7 @@ from baas_auth.realm.commands import Flow
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.views import app_record, fresh_view
-from baas_auth.recall import Admitted, Recalls, Refused, may_remember_refusal
+from baas_auth.recall import Admitted, KnownToken, Recalls, Refused, may_remember_refusal
 from baas_auth.records import AppRecord, is_uuid
 from baas_auth.responses import Side, error_response
 from baas_auth.routing import Route, route_multi_tenant, route_single_app
@@ -99,14 +100,20 @@ def _check_covered(principal: Principal, app: AppRecord | None, org: str, name: 
 class Gate:
     """Decides what happens to one request; holds no per-request state."""
 
-    def __init__(self, state: RealmState, options: GateOptions) -> None:
+    def __init__(
+        self, state: RealmState, options: GateOptions, *, remember_tokens: bool = True
+    ) -> None:
+        """``remember_tokens``: whether a token found valid may be taken as valid again under
+        the same change stamp (``_bearer``); only where the stamp is read for every request."""
         self.state = state
         self.options = options
         self.endpoints = Endpoints(state, options, self.authenticate)
         self.api = ManagementApi(state, options, self.authenticate)
         self.events = DecisionEvents(options.on_decision)
         self._parsed: dict[RequestInfo, Parsed] = {}
+        self._bearer_headers = BearerHeaders()
         self.recalls = Recalls()
+        self._remember_tokens = remember_tokens
         self._application_checked = options.application is None
 
     def check_application(self) -> Flow[None]:
@@ -191,7 +198,7 @@ class Gate:
             # then costs no entry, and cannot crowd out the ones a client repeats.
             key = request if recall_key is None else recall_key
             recall = (stamp, key) if stamp is not None and seen_before else None
-            return (yield from self._admit(parsed, request, started, recall))
+            return (yield from self._admit(parsed, request, started, recall, stamp))
         except (AuthError, StoreError) as error:
             if recall is not None and may_remember_refusal(error):
                 self._remember_refusal(recall, error, request, route, None)
@@ -362,7 +369,11 @@ class Gate:
             ) from None
 
     def _credential(self, request: RequestInfo) -> Credential | None:
-        return extract_credential(request, allow_query=self.options.allow_query_credentials)
+        return extract_credential(
+            request,
+            allow_query=self.options.allow_query_credentials,
+            parse_authorization=self._bearer_headers.parse,
+        )
 
     def _admit(
         self,
@@ -370,13 +381,13 @@ class Gate:
         request: RequestInfo,
         started: int | None,
         recall: tuple[int, Hashable] | None,
+        stamp: int | None,
     ) -> Flow[Admit | Response]:
         route, credential = parsed.route, parsed.credential
         expires_at_ms: int | None = None
         if isinstance(credential, BearerToken):
             # The most common request, one flow shallower than ``authenticate``.
-            principal = (yield from flows.token_info(self.state, credential.token)).principal
-            expires_at_ms = self._token_expiry(credential.token)
+            principal, expires_at_ms = yield from self._bearer(credential.token, stamp)
             if route.org is not None and route.app is not None:
                 app = self.state.snapshot.apps.lookup((route.org, route.app))
                 if app is MISS:
@@ -405,6 +416,19 @@ class Gate:
             self.recalls.remember_admission(key, entry)
         return admit
 
+    def _bearer(self, token: str, stamp: int | None) -> Flow[tuple[Principal, int | None]]:
+        """Whom a bearer token stands for, and the expiry written in it. A token found valid
+        under the stamp read for this request is not read from the store again: while the
+        stamp holds, no revocation, deletion or key retirement happened anywhere."""
+        known = self.recalls.known_token(token, stamp, self.state.now_ms())
+        if known is not None:
+            return known.principal, known.expires_at_ms
+        principal = (yield from flows.token_info(self.state, token)).principal
+        expires_at_ms = self._token_expiry(token)
+        if stamp is not None and self._may_remember_token(principal):
+            self.recalls.remember_token(token, KnownToken(stamp, principal, expires_at_ms))
+        return principal, expires_at_ms
+
     def _token_expiry(self, token: str) -> int | None:
         """The expiry written in the token, the one every decision checks (the ring has just
         verified it: a dict lookup)."""
@@ -422,8 +446,21 @@ class Gate:
             return False  # client secrets are checked every time, and never remembered
         if principal.kind != "app_user":
             return True
-        key = (route.org or "", route.app or "", principal.uuid or "")
-        policy = self.state.snapshot.users.lookup(key)
+        return self._known_without_timed_roles(route.org or "", route.app or "", principal)
+
+    def _may_remember_token(self, principal: Principal) -> bool:
+        """Not where the stamp may be stale, and not for an app user whose roles may lapse
+        with inactivity (or who is not known well enough to tell): each of its requests
+        records a use, in the store."""
+        if not self._remember_tokens:
+            return False
+        if principal.kind != "app_user":
+            return True
+        org, app = principal.org or "", principal.app or ""
+        return self._known_without_timed_roles(org, app, principal)
+
+    def _known_without_timed_roles(self, org: str, app: str, principal: Principal) -> bool:
+        policy = self.state.snapshot.users.lookup((org, app, principal.uuid or ""))
         return policy is not MISS and policy is not None and not policy.has_timed_roles
 
     def authenticate(self, credential: Credential | None, route: Route) -> Flow[Principal]:

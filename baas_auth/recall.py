@@ -4,7 +4,13 @@ A decision is remembered with the store's change stamp read before it began (beh
 per-request freshness check): it is given again only while the stamp read for the new request
 is the same, so a change made anywhere, by any process, sends the next request to a full
 decision. An admission also ends with its token's expiry. Only decisions that rest on nothing
-else are remembered (the gate decides which); both tables are bounded, and emptied when full.
+else are remembered (the gate decides which); every table is bounded, and emptied when full.
+
+A token's validity (what its store record said: not revoked, and whose it is) is remembered the
+same way, apart from the requests it came with: a known token on a path never seen then costs no
+store read, only the rules. Same stamp, same rules of what may be remembered, and the token's
+own expiry still checked (and, where the store's stamp may be stale, not at all).
+
 Pure: no I/O, no clock (the caller passes the time).
 """
 
@@ -20,8 +26,9 @@ from baas_auth.model import Principal
 from baas_auth.routing import Route
 from baas_auth.tokens import UnknownKeyError
 
-__all__ = ["CACHE_SIZE", "Admitted", "Recalls", "Refused"]
+__all__ = ["CACHE_SIZE", "Admitted", "KnownToken", "Recalls", "Refused"]
 
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 CACHE_SIZE = 4096
@@ -49,6 +56,15 @@ class Refused(NamedTuple):
     principal: Principal | None
 
 
+class KnownToken(NamedTuple):
+    """Whom a valid token stands for, the stamp its store record was read under, and the
+    expiry written in it (None: never)."""
+
+    stamp: int
+    principal: Principal
+    expires_at_ms: int | None
+
+
 def may_remember_refusal(error: Exception) -> bool:
     """Whether a refusal rests on the request and the store alone. Not a store failure (503:
     the next request must try the store again), and not a key id the ring does not know: the
@@ -58,13 +74,26 @@ def may_remember_refusal(error: Exception) -> bool:
 
 class Recalls:
     """The remembered admissions and refusals of one gate, by request key (the gate reads
-    ``admitted`` itself, on its hottest path, and checks the stamp and the expiry)."""
+    ``admitted`` itself, on its hottest path, and checks the stamp and the expiry), and the
+    tokens it found valid, by token."""
 
-    __slots__ = ("admitted", "refused")
+    __slots__ = ("admitted", "refused", "tokens")
 
     def __init__(self) -> None:
         self.admitted: dict[Hashable, Admitted] = {}
         self.refused: dict[Hashable, Refused] = {}
+        self.tokens: dict[str, KnownToken] = {}
+
+    def known_token(self, token: str, stamp: int | None, now_ms: int) -> KnownToken | None:
+        """The token's validity as read under ``stamp``, unless it has expired since."""
+        entry = self.tokens.get(token)
+        if entry is None or entry.stamp != stamp:
+            return None
+        expires = entry.expires_at_ms
+        return entry if expires is None or now_ms < expires else None
+
+    def remember_token(self, token: str, entry: KnownToken) -> None:
+        _bounded(self.tokens)[token] = entry
 
     def refusal(self, key: Hashable, stamp: int | None) -> Refused | None:
         entry = self.refused.get(key)
@@ -79,7 +108,7 @@ class Recalls:
         self.admitted.pop(key, None)
 
 
-def _bounded(table: dict[Hashable, V]) -> dict[Hashable, V]:
+def _bounded(table: dict[K, V]) -> dict[K, V]:
     if len(table) >= CACHE_SIZE:
         table.clear()
     return table

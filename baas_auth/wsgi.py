@@ -22,7 +22,7 @@ from baas_auth.http import RequestInfo, Response
 from baas_auth.names import DECISION_HEADERS
 from baas_auth.paths import wsgi_route_path
 from baas_auth.realm import Realm
-from baas_auth.realm.drive import Driver
+from baas_auth.realm.drive import Driver, stamp_is_exact
 from baas_auth.wiring import check_realm, check_wsgi_app
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class AuthMiddleware:
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm.state, self.options)
+        self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
         self._driver = Driver(realm.store)
         self._stamp = self._driver.stamp
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request

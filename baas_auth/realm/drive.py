@@ -25,6 +25,13 @@ def stamp_of(store: object) -> Callable[[], int | None]:
     return store.change_stamp if isinstance(store, ChangeStamped) else no_stamp
 
 
+def stamp_is_exact(store: object) -> bool:
+    """Whether the store's change stamp is read for every request, rather than offered from
+    a window of bounded staleness (``max_staleness_ms``): only an exact stamp may stand in
+    for a store read that would have found the store down."""
+    return isinstance(store, ChangeStamped) and not getattr(store, "max_staleness_ms", 0)
+
+
 class Driver:
     """Sends each command of a flow to the store (or runs it, for ``Offload``) and the result
     back into the flow; an error is thrown into the flow, which may handle it. ``stamp`` is

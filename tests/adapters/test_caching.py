@@ -6,12 +6,13 @@ its MAC; revocation, expiry, rule changes and deleted apps still apply to the ve
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 
-from baas_auth import MemoryStore, Realm
+from baas_auth import MemoryStore, Realm, StoreError
 from baas_auth.wsgi import AuthMiddleware
 from tests.conftest import FAST_HASHER, FakeClock
 
@@ -47,12 +48,19 @@ def test_revocation_applies_to_a_request_seen_before(setup):
     assert _call(app, "/books", f"Bearer {token}").startswith("401")
 
 
-def test_expiry_applies_to_a_token_seen_before(setup, clock: FakeClock):
+@pytest.mark.parametrize(
+    "paths", [("/books",) * 3, ("/books/1", "/books/2", "/books/3")], ids=["same", "new"]
+)
+def test_expiry_applies_to_a_token_seen_before(setup, clock: FakeClock, paths: tuple[str, ...]):
+    """On the same path again, and on a path never seen (the token's validity remembered)."""
     realm, app = setup
     token = realm.password_token("acme", "shop", "alice", "pw-secret", ttl_ms=1000).access_token
-    assert _call(app, "/books", f"Bearer {token}") == "200 OK"
-    clock.advance_ms(1000)
-    assert _call(app, "/books", f"Bearer {token}").startswith("401")
+    first, second, third = paths
+    assert _call(app, first, f"Bearer {token}") == "200 OK"
+    clock.advance_ms(999)
+    assert _call(app, second, f"Bearer {token}") == "200 OK"
+    clock.advance_ms(1)
+    assert _call(app, third, f"Bearer {token}").startswith("401")
 
 
 def test_rule_changes_apply_to_a_request_seen_before(setup):
@@ -282,3 +290,101 @@ def test_recalled_refusals_are_reported_like_any_other(setup):
     assert [(e.decision, e.status, e.reason) for e in events] == [
         ("refuse", 401, "auth_invalid")
     ] * 3
+
+
+# -- known tokens on paths never seen ---------------------------------------------------------
+
+
+def _reads_of_tokens(realm: Realm, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every token record the store is asked for from now on."""
+    reads: list[str] = []
+    get_token = realm.store.get_token
+
+    def recording(token_id: str) -> Any:
+        reads.append(token_id)
+        return get_token(token_id)
+
+    monkeypatch.setattr(realm.store, "get_token", recording)
+    return reads
+
+
+def test_a_known_token_on_a_path_never_seen_reads_no_token_record(setup, monkeypatch):
+    realm, app = setup
+    token = _token(realm)
+    assert _call(app, "/books/1", f"Bearer {token}") == "200 OK"
+    reads = _reads_of_tokens(realm, monkeypatch)
+    for index in range(2, 5):
+        assert _call(app, f"/books/{index}", f"Bearer {token}") == "200 OK"
+    assert not reads
+
+
+@pytest.mark.parametrize("change", ["revoke-token", "disable-user", "delete-user"])
+def test_a_known_token_on_a_path_never_seen_is_refused_after_a_revocation(setup, change: str):
+    realm, app = setup
+    token = _token(realm)
+    assert _call(app, "/books/1", f"Bearer {token}") == "200 OK"
+    if change == "revoke-token":
+        realm.revoke_token(token)
+    elif change == "disable-user":
+        realm.update_user("acme", "shop", "alice", disabled=True)
+    else:
+        realm.delete_user("acme", "shop", "alice")
+    assert _call(app, "/books/2", f"Bearer {token}").startswith("401")
+
+
+def test_a_token_whose_roles_lapse_with_inactivity_is_read_on_every_path(
+    setup, clock: FakeClock, monkeypatch
+):
+    """Each of its requests is a use the store records: its validity is never remembered."""
+    realm, app = setup
+    realm.revoke_grant("acme", "shop", "get,put,post,delete:/**", role="default")
+    realm.create_role("acme", "shop", "reader", inactivity_ms=60_000)
+    realm.grant("acme", "shop", "get:/books/*", role="reader")
+    realm.assign_role("acme", "shop", "reader", user="alice")
+    token = _token(realm)
+    assert _call(app, "/books/1", f"Bearer {token}") == "200 OK"
+    assert not app._gate.recalls.tokens
+    reads = _reads_of_tokens(realm, monkeypatch)
+    clock.advance_ms(30_000)
+    assert _call(app, "/books/2", f"Bearer {token}") == "200 OK"
+    assert reads, "the token was read again"
+    clock.advance_ms(60_001)
+    assert _call(app, "/books/3", f"Bearer {token}").startswith("403")
+
+
+def test_a_token_read_when_the_store_failed_is_not_remembered(setup, monkeypatch):
+    realm, app = setup
+    token = _token(realm)
+
+    def failing(token_id: str) -> Any:
+        raise StoreError("the store is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(realm.store, "get_token", failing)
+        assert _call(app, "/books/1", f"Bearer {token}").startswith("503")
+    assert not app._gate.recalls.tokens
+    realm.revoke_token(token)
+    assert _call(app, "/books/2", f"Bearer {token}").startswith("401")
+
+
+def test_known_tokens_are_bounded(setup):
+    from baas_auth import recall
+
+    realm, app = setup
+    tokens = [
+        realm.issue_user_token("acme", "shop", "alice").access_token
+        for _ in range(recall.CACHE_SIZE + 10)
+    ]
+    for index, token in enumerate(tokens):
+        assert _call(app, f"/books/{index}", f"Bearer {token}") == "200 OK"
+    assert 0 < len(app._gate.recalls.tokens) <= recall.CACHE_SIZE
+
+
+def test_a_basic_secret_is_not_kept_with_the_parsed_bearer_headers(setup):
+    realm, app = setup
+    creds = realm.create_credentials("acme", "shop")
+    pair = base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
+    for path in ("/books/1", "/books/2"):
+        assert _call(app, path, f"Basic {pair}") == "200 OK"
+    assert pair not in repr(app._gate._bearer_headers._parsed)
+    assert creds.client_secret not in repr(app._gate._bearer_headers._parsed)
