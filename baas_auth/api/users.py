@@ -90,7 +90,7 @@ def _check_own_admin(call: ApiCall) -> Flow[None]:
         raise ForbiddenError("An admin user may change only its own password")
 
 
-# -- item 3: a token minted for a user --------------------------------------------------------
+# -- a token minted for a user ----------------------------------------------------------------
 
 
 def mint_token(call: ApiCall) -> Flow[ApiResult]:
@@ -101,7 +101,7 @@ def mint_token(call: ApiCall) -> Flow[ApiResult]:
     return ApiResult(fields=(yield from token_body(grant)))
 
 
-# -- item 4: passwords ------------------------------------------------------------------------
+# -- passwords --------------------------------------------------------------------------------
 
 
 def set_password(call: ApiCall) -> Flow[ApiResult]:
@@ -157,7 +157,7 @@ def _request_reset(call: ApiCall, name: str) -> Flow[None]:
         return
 
 
-# -- item 5: activation and confirmation ------------------------------------------------------
+# -- activation and confirmation --------------------------------------------------------------
 
 
 def activate(call: ApiCall) -> Flow[ApiResult]:

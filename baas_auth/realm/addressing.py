@@ -1,5 +1,5 @@
-"""Addressing orgs and apps by uuid as well as by name (behaviour §6, item 7 of the original
-surface): ``/{org-uuid}/{app-uuid}/…`` is the same app as ``/{org}/{app}/…``.
+"""Addressing orgs and apps by uuid as well as by name (behaviour §6):
+``/{org-uuid}/{app-uuid}/…`` is the same app as ``/{org}/{app}/…``.
 
 No index is kept: the uuid is found by scanning the org's (or the realm's) records, once per
 store generation, and remembered in the snapshot; a name never has the form of a uuid, so a

@@ -1,4 +1,4 @@
-"""Client credentials and the app's token lifetime over HTTP (item 6), on both adapters and
+"""Client credentials and the app's token lifetime over HTTP, on both adapters and
 every store: GET shows client_ids only, POST regenerates a secret (shown once, in that answer)
 and the old secret and its tokens stop working; PUT /{org}/{app} sets accesstokenttl for new
 tokens only; management paths by name, uuid and the ``organizations`` spelling."""

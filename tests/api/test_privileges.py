@@ -141,7 +141,7 @@ def test_another_orgs_admin_by_uuid_is_refused(api: Api) -> None:
     "name", ["0f0e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6", "0F0E3F4A5B6C4D7E8F90A1B2C3D4E5F6"]
 )
 def test_no_org_or_app_takes_the_form_of_a_uuid(api: Api, name: str) -> None:
-    """A prefix segment is a name or a uuid without doubt (item 7)."""
+    """A prefix segment is a name or a uuid without doubt."""
     with pytest.raises(ConfigError, match="uuid"):
         api.world.realm.create_org(name)
     with pytest.raises(ConfigError, match="uuid"):

@@ -1,4 +1,4 @@
-"""The management API's role, permission and membership endpoints (item 2), by an admin of
+"""The management API's role, permission and membership endpoints, by an admin of
 the org, on both adapters and every store: what each read lists, what each write changes
 (read back through the realm), the answers' shape, and the 400s and 404s."""
 

@@ -95,7 +95,7 @@ def _redis_users(
         facade.close()
 
 
-# -- item 3: GET /users/{user}/token ----------------------------------------------------------
+# -- GET /users/{user}/token ----------------------------------------------------------------------
 
 # The app's clients and the org's admins and clients may mint; an app user may not, not even
 # for itself (the original's 403); strangers to the app are 401.
@@ -170,7 +170,7 @@ def test_other_methods_on_the_token_path_are_405(users: UsersApi):
     assert response.headers["allow"] == "GET"
 
 
-# -- item 4: PUT /users/{user}/password -------------------------------------------------------
+# -- PUT /users/{user}/password -------------------------------------------------------------------
 
 # Who may set alice's password: alice with her old one, the app's clients and the org's
 # admins and clients without; bob may not (even though the original roles let him PUT /**).
@@ -269,7 +269,7 @@ def test_an_admin_changes_its_password_with_the_old_one(users: UsersApi):
     assert users.world.realm.revoke_token(token) is False  # revoked already
 
 
-# -- item 4: reset ----------------------------------------------------------------------------
+# -- reset ----------------------------------------------------------------------------------------
 
 
 def _same_answer(one: httpx.Response, other: httpx.Response) -> None:
@@ -331,7 +331,7 @@ def test_a_realm_without_a_hook_offers_no_reset(api: Api):
     ] == response.json()["error"]
 
 
-# -- item 5: activation and confirmation ------------------------------------------------------
+# -- activation and confirmation ------------------------------------------------------------------
 
 
 def test_an_unactivated_user_activates_once_and_then_signs_in(users: UsersApi):

@@ -1,4 +1,4 @@
-"""Orgs and apps addressed by uuid (item 7): ``Realm.permits`` takes them as it takes names,
+"""Orgs and apps addressed by uuid: ``Realm.permits`` takes them as it takes names,
 on every store; no new org or app may be named in the form of a uuid."""
 
 from __future__ import annotations

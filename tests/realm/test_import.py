@@ -1,4 +1,4 @@
-"""Importing identities exported from API BaaS (issue 10, item 1), on every store: uuids,
+"""Importing identities exported from API BaaS, on every store: uuids,
 client credentials and password hashes kept; legacy hashes verified at login and replaced by
 scrypt; idempotent; clashes and bad items reported, never written over."""
 
