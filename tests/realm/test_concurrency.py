@@ -10,8 +10,6 @@ threads meet on its one loop).
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +18,7 @@ from baas_auth.errors import RevokedTokenError
 from baas_auth.stores.redis import AsyncRedisStore
 from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix
 from tests.redis_server import RedisServer
+from tests.threads import run_threads
 
 TASKS = 200
 USERS = 100
@@ -160,27 +159,6 @@ THREADS = 8
 ROUNDS = 10
 
 
-def _run_threads(count: int, work: Callable[[int], object]) -> None:
-    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def body(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-        except BaseException as exc:  # handed to the test thread below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
-
-
 def test_many_threads_issue_validate_and_revoke_with_nothing_lost(realm: Realm) -> None:
     realm.create_org("acme")
     realm.create_app("acme", "shop")
@@ -200,11 +178,11 @@ def test_many_threads_issue_validate_and_revoke_with_nothing_lost(realm: Realm) 
             assert realm.authenticate_token(keep).username == user
             kept[n].append(keep)
 
-    _run_threads(THREADS, work)
+    run_threads(THREADS, work)
     for n, tokens in kept.items():
         assert [realm.authenticate_token(t).username for t in tokens] == [f"t{n}"] * ROUNDS
     counts: dict[int, int] = {}
-    _run_threads(
+    run_threads(
         THREADS, lambda n: counts.update({n: realm.revoke_user_tokens("acme", "shop", f"t{n}")})
     )
     assert counts == {n: ROUNDS for n in range(THREADS)}

@@ -1,12 +1,10 @@
-"""Helpers shared by the SQLite store tests: child interpreters and racing threads."""
+"""Helpers shared by the SQLite store tests: child interpreters and their output."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +29,3 @@ def finish(process: subprocess.Popen[str]) -> str:
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     return out
-
-
-def run_threads(count: int, work: Callable[[int], object]) -> None:
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            work(index)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]

@@ -16,7 +16,8 @@ import pytest
 from baas_auth.stores import MemoryStore, SQLiteStore, Store
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import ChangeStamped
-from tests.stores.sqlite_helpers import finish, python_process, run_threads
+from tests.stores.sqlite_helpers import finish, python_process
+from tests.threads import run_threads
 
 Write = Callable[[Store], object]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from baas_auth.errors import StoreError
 from baas_auth.stores import Store, TokenLookup
+from tests.threads import run_threads
 
 
 def _put_token(
@@ -24,27 +24,6 @@ def _put_token(
 ) -> None:
     record = f"record of {token_id}".encode()
     store.put_token(token_id, principal, record, created_ms=created_ms, expires_at_ms=expires_at_ms)
-
-
-def _run_threads(count: int, work: Callable[[int], object]) -> None:
-    """Run ``work(i)`` in ``count`` threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def body(index: int) -> None:
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def test_is_a_store(store: Store) -> None:
@@ -94,7 +73,7 @@ def test_create_is_atomic_across_threads(store: Store) -> None:
         if store.create("race", str(i).encode()):
             winners.append(i)
 
-    _run_threads(8, work)
+    run_threads(8, work)
     assert len(winners) == 1
     assert store.get("race") == str(winners[0]).encode()
 
@@ -146,7 +125,7 @@ def test_generation_loses_no_increment_under_threads(store: Store) -> None:
         for n in range(20):
             store.put(f"k{i}/{n}", b"v")
 
-    _run_threads(6, work)
+    run_threads(6, work)
     assert store.generation() >= before + 6 * 20
 
 
@@ -282,7 +261,7 @@ def test_put_token_again_resets_use(store: Store) -> None:
 def test_touch_never_decreases_under_threads(store: Store) -> None:
     _put_token(store, "t1", created_ms=0)
     seen: list[list[int | None]] = [[] for _ in range(6)]
-    _run_threads(6, lambda i: seen[i].extend(store.touch_token("t1", 100 * n) for n in range(20)))
+    run_threads(6, lambda i: seen[i].extend(store.touch_token("t1", 100 * n) for n in range(20)))
     for gaps in seen:
         assert None not in gaps
         assert gaps == sorted(gaps, key=lambda gap: gap or 0)
@@ -469,7 +448,7 @@ def test_transact_is_atomic_across_threads(store: Store) -> None:
         if store.transact(create={"claim:x": str(i).encode(), f"rec:{i}": b"record"}):
             winners.append(i)
 
-    _run_threads(8, work)
+    run_threads(8, work)
     assert len(winners) == 1
     assert store.get("claim:x") == str(winners[0]).encode()
     assert store.scan("rec:") == [(f"rec:{winners[0]}", b"record")]
@@ -484,7 +463,7 @@ def test_transact_loses_no_write_under_threads(store: Store) -> None:
         for n in range(10):
             assert store.transact(create={f"c{i}/{n}": b"c"}, put={f"p{i}": str(n).encode()})
 
-    _run_threads(6, work)
+    run_threads(6, work)
     assert len(store.scan("c")) == 6 * 10
     assert store.get_many([f"p{i}" for i in range(6)]) == [b"9"] * 6
     assert store.generation() == before + 6 * 10
@@ -627,7 +606,7 @@ def test_swap_transient_increments_lose_nothing_under_threads(store: Store) -> N
                 ):
                     break
 
-    _run_threads(threads, work)
+    run_threads(threads, work)
     assert store.get_transient("counter") == str(threads * rounds).encode()
 
 

@@ -13,7 +13,8 @@ import pytest
 from baas_auth.errors import StoreError
 from baas_auth.stores import SQLiteStore, Store, TokenLookup
 from baas_auth.stores import sqlite as sqlite_module
-from tests.stores.sqlite_helpers import finish, python_process, run_threads
+from tests.stores.sqlite_helpers import finish, python_process
+from tests.threads import run_threads
 
 
 @pytest.fixture
