@@ -131,9 +131,11 @@ class AsyncRealm:
         """An app-user token for the password grant (``username`` may be an email or uuid).
 
         Raises:
-            IllegalArgumentError: a bad ttl. TooManyRequestsError: the account is locked after
-            failed grants (the password was not checked). InvalidGrantError: bad password,
-            unknown, disabled or unactivated user. NotFoundError: no such app.
+            IllegalArgumentError: a bad ttl.
+            TooManyRequestsError: the account is locked after failed grants (the password was
+                not checked).
+            InvalidGrantError: bad password, unknown, disabled or unactivated user.
+            NotFoundError: no such app.
         """
         return await self._run(
             flows.password_token(self.state, org, app, username, password, ttl_ms)
@@ -195,7 +197,8 @@ class AsyncRealm:
         is default and ceiling).
 
         Raises:
-            IllegalArgumentError: a bad ttl. InvalidGrantError: a disabled or unactivated user.
+            IllegalArgumentError: a bad ttl.
+            InvalidGrantError: a disabled or unactivated user.
             NotFoundError: no such app or user.
         """
         return await self._run(flows.user_token(self.state, org, app, username, ttl_ms))
@@ -421,8 +424,9 @@ class AsyncRealm:
         of failed attempts). The user's tokens are revoked unless the realm keeps them.
 
         Raises:
-            ConfigError: the new password is too short. InvalidGrantError: a wrong old
-            password. TooManyRequestsError: the account is locked by failed attempts.
+            ConfigError: the new password is too short.
+            InvalidGrantError: a wrong old password.
+            TooManyRequestsError: the account is locked by failed attempts.
         """
         flow = flows.change_user_password(
             self.state, org, app, username, new_password, old_password
@@ -440,8 +444,8 @@ class AsyncRealm:
         """Hand a single-use reset token for the user to the ``on_user_token`` hook.
 
         Raises:
-            NotFoundError: no such user (say nothing of it to strangers). ConfigError: the
-            realm has no hook.
+            NotFoundError: no such user (say nothing of it to strangers).
+            ConfigError: the realm has no hook.
         """
         return await self._run(flows.request_password_reset(self.state, org, app, username))
 
@@ -457,7 +461,7 @@ class AsyncRealm:
         Raises:
             ConfigError: the new password is too short (the token is kept).
             InvalidGrantError: the token is unknown, used, expired, of another kind or
-            another user, or older than the current password; or there is no such user.
+                another user, or older than the current password; or there is no such user.
         """
         flow = flows.reset_password(self.state, org, app, username, token, new_password)
         return await self._run(flow)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +30,23 @@ class Done:
     err: str
 
 
+def console_script() -> str:
+    """The ``baas-auth`` script installed beside this interpreter: found whether or not its
+    environment is activated (``PATH`` may name another one, or none)."""
+    beside = Path(sys.executable).parent / "baas-auth"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("baas-auth")
+    assert found, "the baas-auth console script is installed with the package"
+    return found
+
+
 class Cli:
     """``baas-auth`` run in ``folder`` on the realm ``realm`` (None: no ``--realm``, so
     ``$BAAS_REALM`` or the default)."""
 
     def __init__(self, folder: Path, realm: str | None = "sqlite:///realm.db") -> None:
-        script = shutil.which("baas-auth")
-        assert script, "the baas-auth console script is installed with the package"
-        self.script = script
+        self.script = console_script()
         self.folder = folder
         self.realm = realm
         self.env = server_env()
