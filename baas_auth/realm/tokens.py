@@ -231,11 +231,12 @@ def _text(value: object) -> str:
 
 def account_key(state: RealmState, scope: str, name: object, account_uuid: str | None) -> str:
     """Where an account's failed grants are counted: under its uuid, however it was named; an
-    unknown name under a keyed hash of it (it may be a password typed in the wrong box, and
-    must not rest in the store as written)."""
+    unknown name under a keyed hash of its folded form (so look-alike spellings share one
+    count; it may be a password typed in the wrong box, and must not rest in the store as
+    written)."""
     if account_uuid is not None:
         return f"throttle:{scope}:{account_uuid}"
-    digest = keyed_digest(_text(name).lower(), _keys(state).secret_key)
+    digest = keyed_digest(rec.fold(_text(name)), _keys(state).secret_key)
     return f"throttle:{scope}:#{digest}"
 
 

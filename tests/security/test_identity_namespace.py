@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from baas_auth import Realm
 from baas_auth import records as rec
@@ -284,3 +286,12 @@ def test_an_import_of_two_look_alikes_keeps_the_first(realm: Realm, dry_run: boo
     assert users["carol"].outcome == "created"
     assert users["mallory"].outcome == "skipped"
     assert "carol@x.io" in (users["mallory"].reason or "")
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=24))
+def test_folding_is_stable(text: str) -> None:
+    """A folded name folds to itself: the key a name is claimed under is the key any spelling
+    of it is looked up under, and an upgrade that folds a folded key changes nothing."""
+    folded = rec.fold(text)
+    assert rec.fold(folded) == folded

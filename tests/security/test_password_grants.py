@@ -19,7 +19,7 @@ import pytest
 from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import ConfigError, InvalidGrantError, TooManyRequestsError
-from baas_auth.realm import flows
+from baas_auth.realm import drive, flows
 from baas_auth.realm.commands import Offload
 from baas_auth.realm.drive import Driver
 from baas_auth.throttle import Attempts, LoginThrottle
@@ -647,3 +647,43 @@ def test_counts_written_by_earlier_versions_still_count() -> None:
     assert LoginThrottle().locked_for_ms(old, 1_800_000_000_500) == 500
     assert Attempts(2, 7).encode() == b"[2, 7]"
     assert Attempts(0, 0).encode() is None
+
+
+def test_waiters_see_checks_of_other_processes_end(
+    store_path: Path | None,
+    clock: FakeClock,
+    held: type[HeldHasher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process's grants wake nobody here: the waiting grants read the record again
+    every few tens of milliseconds, and still all get tokens."""
+    monkeypatch.setattr(drive, "announce", lambda topic: None)
+    realm = _held_realm(store_path, clock)
+    threads, outcomes = _in_parallel(
+        12, lambda: realm.password_token("acme", "shop", "alice", PASSWORD)
+    )
+    for _ in range(5):
+        assert held.entered.acquire(timeout=10)
+    held.release.set()
+    for thread in threads:
+        thread.join()
+    realm.close()
+    assert outcomes == ["token"] * 12
+
+
+def test_two_realms_on_one_store_share_the_budget(tmp_path: Path, clock: FakeClock) -> None:
+    """Two realms on one SQLite file (two processes, as far as the store can tell): 16
+    concurrent right-password grants on each all get tokens."""
+    path = tmp_path / "auth.db"
+    first = _seeded(_realm(path, clock))
+    second = _realm(path, clock)
+
+    def grant(index: int) -> None:
+        (first if index % 2 else second).password_token("acme", "shop", "alice", PASSWORD)
+
+    try:
+        run_threads(32, grant)
+    finally:
+        first.close()
+        second.close()
+    assert CountingHasher.checks == 32
