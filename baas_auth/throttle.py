@@ -177,22 +177,30 @@ class LoginThrottle:
         """What the grant holding ``ticket`` may do now: check its password (a reservation is
         added), be refused (the account is locked, or too many wait), or wait its turn."""
         found = self.current(state, now_ms)
-        queue = tuple(lease for lease in found.waiting if lease[0] != ticket)
+        others = tuple(lease for lease in found.waiting if lease[0] != ticket)
         locked_ms = self.locked_for_ms(found, now_ms)
         if locked_ms:
-            return Turn(found._replace(waiting=queue), False, locked_ms)
+            return Turn(found._replace(waiting=others), False, locked_ms)
         place = next((i for i, (held, _) in enumerate(found.waiting) if held == ticket), None)
         ahead = len(found.waiting) if place is None else place
         if ahead < self._budget(found.failures) - len(found.checks):
             checks = (*found.checks, (ticket, now_ms + self.check_lease_ms))
-            return Turn(Attempts(found.failures, found.last_ms, checks, queue), True, 0)
-        if place is None and len(found.waiting) >= MAX_WAITING:
-            return Turn(found, False, 1_000)
-        if place is None or found.waiting[place][1] - now_ms < WAITING_LEASE_MS // 2:
-            waiting = list(found.waiting) if place is not None else [*found.waiting, (ticket, 0)]
-            waiting[ahead] = (ticket, now_ms + WAITING_LEASE_MS)  # its place, kept a while longer
-            return Turn(found._replace(waiting=tuple(waiting)), False, 0)
-        return Turn(found, False, 0)
+            return Turn(found._replace(checks=checks, waiting=others), True, 0)
+        return self._wait(found, ticket, place, now_ms)
+
+    @staticmethod
+    def _wait(found: Attempts, ticket: str, place: int | None, now_ms: int) -> Turn:
+        """Keep the grant's place in the queue: join it at the end (refused when it is full),
+        or renew the place once half of its lease has passed."""
+        lease = (ticket, now_ms + WAITING_LEASE_MS)
+        if place is None:
+            if len(found.waiting) >= MAX_WAITING:
+                return Turn(found, False, 1_000)
+            return Turn(found._replace(waiting=(*found.waiting, lease)), False, 0)
+        if found.waiting[place][1] - now_ms >= WAITING_LEASE_MS // 2:
+            return Turn(found, False, 0)
+        waiting = (*found.waiting[:place], lease, *found.waiting[place + 1 :])
+        return Turn(found._replace(waiting=waiting), False, 0)
 
     def settle(self, state: Attempts, ticket: str, now_ms: int, *, succeeded: bool) -> Attempts:
         """The state once the check of ``ticket`` has ended: a success clears the failures; a

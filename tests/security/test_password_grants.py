@@ -687,3 +687,66 @@ def test_two_realms_on_one_store_share_the_budget(tmp_path: Path, clock: FakeClo
         first.close()
         second.close()
     assert CountingHasher.checks == 32
+
+
+# -- the throttle's turns, as pure decisions ------------------------------------------------------
+
+NOW = 1_800_000_000_000
+
+
+def _busy(throttle: LoginThrottle, checks: int) -> Attempts:
+    """A state with ``checks`` checks in flight."""
+    state = Attempts(0, 0)
+    for index in range(checks):
+        turn = throttle.take_turn(state, f"busy{index}", NOW)
+        assert turn.check
+        state = turn.state
+    return state
+
+
+def test_turns_are_taken_first_come_first_served() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 5)
+    for ticket in ("first", "second"):
+        turn = throttle.take_turn(state, ticket, NOW)
+        assert not turn.check
+        assert not turn.locked_ms
+        state = turn.state
+    state = throttle.settle(state, "busy0", NOW, succeeded=True)  # one check ends well
+    assert not throttle.take_turn(state, "second", NOW).check  # "first" is ahead of it
+    late = throttle.take_turn(state, "late", NOW)
+    assert not late.check  # nor may a newcomer jump the queue
+    turn = throttle.take_turn(state, "first", NOW)
+    assert turn.check
+    assert [ticket for ticket, _ in turn.state.waiting] == ["second"]
+
+
+def test_checks_in_flight_and_failures_share_the_budget() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 3)
+    for ticket in ("busy0", "busy1"):
+        state = throttle.settle(state, ticket, NOW, succeeded=False)
+    assert state.failures == 2
+    assert len(state.checks) == 1
+    state = throttle.take_turn(state, "a", NOW).state
+    state = throttle.take_turn(state, "b", NOW).state  # 2 failures + 3 in flight: full
+    assert not throttle.take_turn(state, "c", NOW).check
+    state = throttle.settle(state, "a", NOW, succeeded=False)
+    assert not throttle.take_turn(state, "c", NOW).check  # 3 failures + 2 in flight
+
+
+def test_a_full_queue_refuses_newcomers() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 5)
+    for index in range(256):
+        state = throttle.take_turn(state, f"w{index}", NOW).state
+    assert throttle.take_turn(state, "one-more", NOW).locked_ms == 1_000
+    assert not throttle.take_turn(state, "w0", NOW).locked_ms  # those in line keep waiting
+
+
+def test_a_place_in_line_lapses_unless_renewed() -> None:
+    throttle = LoginThrottle()
+    state = throttle.take_turn(_busy(throttle, 5), "gone", NOW).state
+    assert [ticket for ticket, _ in state.waiting] == ["gone"]
+    later = throttle.take_turn(state, "next", NOW + 10_001).state
+    assert [ticket for ticket, _ in later.waiting] == ["next"]
