@@ -24,7 +24,7 @@ from baas_auth.errors import ConfigError
 __all__ = ["Attempts", "LoginThrottle", "Turn"]
 
 _DAY_MS = 86_400_000
-WAITING_LEASE_MS = 10_000
+WAITING_LEASE_MS = 2_000
 """How long a waiting grant keeps its place without looking again (it looks every few tens of
 milliseconds while it lives; a grant whose process died loses its place after this)."""
 MAX_WAITING = 256

@@ -22,7 +22,7 @@ from baas_auth.errors import ConfigError, InvalidGrantError, TooManyRequestsErro
 from baas_auth.realm import drive, flows
 from baas_auth.realm.commands import Offload
 from baas_auth.realm.drive import Driver
-from baas_auth.throttle import Attempts, LoginThrottle
+from baas_auth.throttle import WAITING_LEASE_MS, Attempts, LoginThrottle
 from tests.adapters.conftest import (
     PASSWORD,
     Caller,
@@ -748,5 +748,5 @@ def test_a_place_in_line_lapses_unless_renewed() -> None:
     throttle = LoginThrottle()
     state = throttle.take_turn(_busy(throttle, 5), "gone", NOW).state
     assert [ticket for ticket, _ in state.waiting] == ["gone"]
-    later = throttle.take_turn(state, "next", NOW + 10_001).state
+    later = throttle.take_turn(state, "next", NOW + WAITING_LEASE_MS + 1).state
     assert [ticket for ticket, _ in later.waiting] == ["next"]
