@@ -140,6 +140,7 @@ class Endpoints:
             raise BadRequestError("grant_type is required")
         ttl = parse_ttl(params.get("ttl"))
         if grant_type == "password":
+            yield from self._check_presented_client(route, params, header)
             grant = yield from self._password_grant(route, params, ttl)
         elif grant_type == "client_credentials":
             grant = yield from self._client_grant(route, params, header, ttl)
@@ -160,14 +161,26 @@ class Endpoints:
             )
         )
 
+    def _check_presented_client(self, route: Route, params: Params, header: object) -> Flow[None]:
+        """Client credentials that come with a password grant are verified (RFC 6749 §3.2.1)
+        before the password is: a client that could not get a client token here (a wrong
+        secret, an unknown id, another app's or org's client) is 401 ``invalid_client``, and
+        no KDF runs for it. None presented: the grant needs none, as in the original."""
+        client_id, secret = _client_pair(params, header)
+        if client_id is None and secret is None:
+            return
+        if not client_id or not secret:
+            raise InvalidClientError("client_id and client_secret go together")
+        principal = yield from flows.authenticate_client(self.state, client_id, secret)
+        if route.org is None or route.app is None:
+            return  # /management/token serves every client, as its client_credentials grant
+        if not principal.covers(route.org.lower(), route.app.lower()):
+            raise InvalidClientError()
+
     def _client_grant(
         self, route: Route, params: Params, header: object, ttl: int | None
     ) -> Flow[TokenGrant]:
-        client_id, secret = _text(params, "client_id"), _text(params, "client_secret")
-        if isinstance(header, ClientSecretPair):
-            if client_id is not None or secret is not None:
-                raise BadRequestError("Client credentials were sent twice")
-            client_id, secret = header.client_id, header.client_secret
+        client_id, secret = _client_pair(params, header)
         if not client_id or not secret:
             raise InvalidClientError("client_id and client_secret are required")
         for_app = None if route.org is None or route.app is None else (route.org, route.app)
@@ -281,6 +294,16 @@ def _organization(name: str) -> Flow[dict[str, object]]:
     apps = yield from flows.list_apps(name)
     listed = {app.full_name: app.uuid for app in apps}
     return {"uuid": org.uuid, "name": org.name, "applications": listed}
+
+
+def _client_pair(params: Params, header: object) -> tuple[str | None, str | None]:
+    """The client_id and client_secret of the parameters or of a Basic header (not both)."""
+    client_id, secret = _text(params, "client_id"), _text(params, "client_secret")
+    if isinstance(header, ClientSecretPair):
+        if client_id is not None or secret is not None:
+            raise BadRequestError("Client credentials were sent twice")
+        return header.client_id, header.client_secret
+    return client_id, secret
 
 
 def _text(params: Params, name: str) -> str | None:

@@ -3,7 +3,10 @@
 Keys are built from lower-cased names (org, app and user names are case-insensitive), so a
 lookup is one ``get``. Users and admins are kept under their uuid; their usernames and emails
 are claims in one index per app (one for admins) that maps each to a uuid, so any identifier
-names exactly one account (behaviour §1). A record that does not decode to its type is a
+names exactly one account (behaviour §1). A claim's key is the name *folded* (``fold``: NFKC
+and case folding, invisible characters removed), so two names that look alike (a fullwidth
+full stop and ``.``, the ligature fi and ``fi``) are one claim; an ASCII name folds to its
+lower case, the key earlier versions wrote. A record that does not decode to its type is a
 ``StoreError``: a corrupted store fails closed. Does no I/O.
 """
 
@@ -13,6 +16,7 @@ import json
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Literal, TypeVar
@@ -45,6 +49,35 @@ _CLIENT_ID = re.compile(r"[\x21-\x7e]{1,256}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 RESERVED_ORGS = frozenset({"management"})
 RESERVED_USERNAMES = frozenset({"me"})
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters that show
+# nothing, which NFKC_Casefold removes, so that "ca\u00adrol" is "carol".
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+_FOLD_ROUNDS = 3  # NFKC and case folding settle in one or two rounds; a bound all the same
+
+
+def fold(name: str) -> str:
+    """The form in which usernames and emails are compared (behaviour §1): Unicode's
+    NFKC_Casefold, as Python spells it — invisible characters removed, NFKC, case folded,
+    NFKC again, until nothing changes. ``CAROL@X\uff0eIO`` (a fullwidth full stop),
+    ``carol@x\u2024io`` (a dot leader) and ``carol@x.io`` fold alike, as do the ligature
+    ``\ufb01`` and ``fi``, the Kelvin sign and ``k``, ``\u00df`` and ``ss``. An ASCII name folds
+    to its lower case."""
+    if name.isascii():
+        return name.lower()
+    folded = name
+    for _ in range(_FOLD_ROUNDS):
+        again = unicodedata.normalize("NFKC", _IGNORABLE.sub("", folded))
+        again = unicodedata.normalize("NFKC", again.casefold())
+        if again == folded:
+            break
+        folded = again
+    return folded
 
 
 def org_or_app_name(name: str, what: str) -> str:
@@ -94,13 +127,12 @@ def is_uuid(text: str) -> bool:
 
 
 def identifier(text: object) -> str | None:
-    """``text`` lower-cased if it could name an account (a username, an email or a uuid),
-    else None: a value no account can have is never sent to the store."""
+    """``text`` folded (``fold``) if it could name an account (a username, an email or a
+    uuid), else None: a value no account can have is never sent to the store."""
     if not isinstance(text, str) or not text.isprintable() or len(text) > 321:
         return None
-    lowered = text.lower()
-    if _USERNAME.fullmatch(text) or _EMAIL.fullmatch(text) or _UUID.fullmatch(lowered):
-        return lowered
+    if _USERNAME.fullmatch(text) or _EMAIL.fullmatch(text) or _UUID.fullmatch(text.lower()):
+        return fold(text)
     return None
 
 
@@ -352,7 +384,7 @@ def user_prefix(org: str, app: str) -> str:
 
 def user_id_key(org: str, app: str, name: str) -> str:
     """The claim of a username or an email in an app: it holds the uuid of the one user."""
-    return f"userid:{org}/{app}:{name.lower()}"
+    return f"userid:{org}/{app}:{fold(name)}"
 
 
 def admin_key(admin_uuid: str) -> str:
@@ -365,7 +397,7 @@ def admin_prefix() -> str:
 
 def admin_id_key(name: str) -> str:
     """The claim of an admin username or email: it holds the uuid of the one admin user."""
-    return f"adminid:{name.lower()}"
+    return f"adminid:{fold(name)}"
 
 
 def client_key(client_id: str) -> str:

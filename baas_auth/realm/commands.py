@@ -1,4 +1,5 @@
-"""What a realm flow asks its driver to do: store calls, and CPU-heavy work to run off the loop.
+"""What a realm flow asks its driver to do: store calls, CPU-heavy work to run off the loop, and
+waiting for another flow of the process to change a record (the wake-ups of ``drive``).
 
 A flow is a generator: it yields a command and receives the command's result (or has the
 command's exception thrown into it), and finally returns its own value. Each helper below is a
@@ -15,10 +16,14 @@ from typing import Any, NamedTuple, TypeVar
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = [
+    "Announce",
     "Command",
     "Flow",
+    "Listen",
     "Offload",
+    "Pause",
     "StoreCall",
+    "announce",
     "create",
     "delete",
     "delete_principal_tokens",
@@ -28,7 +33,9 @@ __all__ = [
     "get_many",
     "get_token",
     "get_transient",
+    "listen",
     "offload",
+    "pause",
     "purge_expired",
     "put",
     "put_token",
@@ -59,7 +66,27 @@ class Offload(NamedTuple):
     args: tuple[object, ...]
 
 
-Command = StoreCall | Offload
+class Listen(NamedTuple):
+    """Start listening for announcements of ``topic`` in this process; the reply is a waker
+    to ``Pause`` on (the flow holds it; it stops listening when the flow drops it)."""
+
+    topic: str
+
+
+class Pause(NamedTuple):
+    """Wait until ``waker`` is woken (or was, since the last pause), or ``timeout_ms``."""
+
+    waker: object
+    timeout_ms: int
+
+
+class Announce(NamedTuple):
+    """Wake the flows of this process listening for ``topic``."""
+
+    topic: str
+
+
+Command = StoreCall | Offload | Listen | Pause | Announce
 
 Flow = Generator[Command, Any, T]
 """A flow returning ``T``: it yields commands and is sent their results."""
@@ -68,6 +95,19 @@ Flow = Generator[Command, Any, T]
 def offload(function: Callable[..., T], *args: object) -> Flow[T]:
     result: T = yield Offload(function, args)
     return result
+
+
+def listen(topic: str) -> Flow[object]:
+    waker: object = yield Listen(topic)
+    return waker
+
+
+def pause(waker: object, timeout_ms: int) -> Flow[None]:
+    yield Pause(waker, timeout_ms)
+
+
+def announce(topic: str) -> Flow[None]:
+    yield Announce(topic)
 
 
 def _store(method: str, *args: object, **kwargs: object) -> StoreCall:

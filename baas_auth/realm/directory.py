@@ -356,8 +356,9 @@ def _claims(
     username: str, email: str | None, account_uuid: str, app: rec.AppRecord | None
 ) -> dict[str, bytes]:
     """The index entries by which an account's username and email name its uuid (an app
-    user's when ``app`` is given, else an admin's); one entry when both are the same text."""
-    names = {username.lower(), *([] if email is None else [email.lower()])}
+    user's when ``app`` is given, else an admin's); one entry when both fold to the same text
+    (``records.fold``: look-alikes are one name)."""
+    names = {rec.fold(username), *([] if email is None else [rec.fold(email)])}
     target = account_uuid.encode("ascii")
     if app is None:
         return {rec.admin_id_key(name): target for name in sorted(names)}

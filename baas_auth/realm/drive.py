@@ -1,16 +1,26 @@
-"""The blocking driver: runs a realm flow to its end over a ``Store``, slow work inline."""
+"""The blocking driver: runs a realm flow to its end over a ``Store``, slow work inline; and the
+process's wake-ups of flows waiting for another flow to change a record (``Listen``, ``Pause``,
+``Announce``), which both drivers share.
+
+A password grant that waits for the checks in flight on its account (behaviour §6.2) reads the
+account's record again when another grant of this process announces that it changed it, or
+after a short pause (another process's changes are seen only by reading). Listeners are held
+weakly: a flow that ends, however it ends, takes its listener with it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable
 from typing import TypeVar, cast
 
 from baas_auth.errors import StoreError
-from baas_auth.realm.commands import Command, Flow, StoreCall
+from baas_auth.realm.commands import Announce, Command, Flow, Listen, Offload, Pause, StoreCall
 from baas_auth.stores.protocols import ChangeStamped, Store
 
-__all__ = ["Driver", "no_stamp", "stamp_of"]
+__all__ = ["Driver", "ThreadWaker", "Waker", "announce", "listen", "no_stamp", "stamp_of"]
 
 T = TypeVar("T")
 
@@ -66,4 +76,74 @@ class Driver:
     def execute(self, command: Command) -> object:
         if isinstance(command, StoreCall):
             return getattr(self.store, command.method)(*command.args, **command.kwargs)
-        return command.function(*command.args)
+        if isinstance(command, Offload):
+            return command.function(*command.args)
+        return wait_or_wake(command, ThreadWaker)
+
+
+def wait_or_wake(command: Listen | Pause | Announce, make: Callable[[], Waker]) -> object:
+    """Listening, pausing (blocking this thread) and announcing: the wake-ups below."""
+    if isinstance(command, Listen):
+        waker = make()
+        listen(command.topic, waker)
+        return waker
+    if isinstance(command, Announce):
+        announce(command.topic)
+        return None
+    if not isinstance(command.waker, ThreadWaker):  # never: made by this driver
+        raise TypeError("a pause on a waker of another driver")
+    command.waker.wait(command.timeout_ms)
+    return None
+
+
+# -- wake-ups ---------------------------------------------------------------------------------
+
+_SWEEP_AT = 1024  # topics kept before the ones nobody listens to any more are dropped
+
+_lock = threading.Lock()
+_listeners: dict[str, weakref.WeakSet[Waker]] = {}
+
+
+class Waker:
+    """Something a flow waits on; ``wake`` may be called from any thread."""
+
+    __slots__ = ("__weakref__",)
+
+    def wake(self) -> None:
+        raise NotImplementedError
+
+
+class ThreadWaker(Waker):
+    """For a flow run on a blocking thread."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout_ms: int) -> None:
+        """Until woken (or already woken since the last wait), or ``timeout_ms``."""
+        self._event.wait(timeout_ms / 1000)
+        self._event.clear()
+
+
+def listen(topic: str, waker: Waker) -> None:
+    """Have ``waker`` woken by every ``announce(topic)`` from now on, while it lives."""
+    with _lock:
+        if len(_listeners) >= _SWEEP_AT:
+            for idle in [name for name, found in _listeners.items() if not found]:
+                del _listeners[idle]
+        _listeners.setdefault(topic, weakref.WeakSet()).add(waker)
+
+
+def announce(topic: str) -> None:
+    """Wake every live listener of ``topic`` in this process."""
+    with _lock:
+        found = list(_listeners.get(topic, ()))
+        if not found:
+            _listeners.pop(topic, None)
+    for waker in found:
+        waker.wake()

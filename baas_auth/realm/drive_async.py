@@ -8,17 +8,18 @@ never blocks (memory). Both run ``Offload`` work (the password KDF) on a small s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar, cast
 
-from baas_auth.realm.commands import Command, Flow, Offload, StoreCall
-from baas_auth.realm.drive import stamp_of
+from baas_auth.realm.commands import Command, Flow, Offload, Pause, StoreCall
+from baas_auth.realm.drive import Waker, stamp_of, wait_or_wake
 from baas_auth.stores.protocols import AsyncStore, Store
 
-__all__ = ["BridgeDriver", "Driver", "offload_pool"]
+__all__ = ["BridgeDriver", "Driver", "LoopWaker", "offload_pool"]
 
 T = TypeVar("T")
 
@@ -35,6 +36,25 @@ def offload_pool() -> Executor:
         if _pool is None:
             _pool = ThreadPoolExecutor(_OFFLOAD_THREADS, thread_name_prefix="baas-auth-kdf")
         return _pool
+
+
+class LoopWaker(Waker):
+    """For a flow run on an event loop: woken from any thread, waited on without blocking."""
+
+    __slots__ = ("_event", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout_ms: int) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout_ms / 1000)
+        self._event.clear()
 
 
 class _Runner:
@@ -58,6 +78,19 @@ class _Runner:
         raise NotImplementedError
 
     @staticmethod
+    async def wait_or_wake(command: Command) -> object:
+        """Listening, pausing (without blocking the loop) and announcing (``drive``)."""
+        if isinstance(command, Pause):
+            if not isinstance(command.waker, LoopWaker):  # never: made by this driver
+                raise TypeError("a pause on a waker of another driver")
+            await command.waker.wait(command.timeout_ms)
+            return None
+        if isinstance(command, StoreCall | Offload):  # never: the drivers run those
+            raise TypeError("not a wait")
+        loop = asyncio.get_running_loop()
+        return wait_or_wake(command, lambda: LoopWaker(loop))
+
+    @staticmethod
     async def offload(command: Offload) -> object:
         work = functools.partial(command.function, *command.args)
         return await asyncio.get_running_loop().run_in_executor(offload_pool(), work)
@@ -79,7 +112,9 @@ class Driver(_Runner):
             call = getattr(self.store, command.method)
             result: object = await call(*command.args, **command.kwargs)
             return result
-        return await self.offload(command)
+        if isinstance(command, Offload):
+            return await self.offload(command)
+        return await self.wait_or_wake(command)
 
 
 class BridgeDriver(_Runner):
@@ -95,8 +130,10 @@ class BridgeDriver(_Runner):
         self.stamp = stamp_of(store)
 
     async def execute(self, command: Command) -> object:
-        if not isinstance(command, StoreCall):
+        if isinstance(command, Offload):
             return await self.offload(command)
+        if not isinstance(command, StoreCall):
+            return await self.wait_or_wake(command)
         call = getattr(self.store, command.method)
         if self.store_thread is None:
             return call(*command.args, **command.kwargs)

@@ -1,10 +1,13 @@
-"""The one-time upgrade of stores written by baas-auth 0.1 to the current record layout.
+"""The one-time upgrade of stores written by earlier versions to the current record layout.
 
 0.1 kept users and admins under their username, with their uuid and email as aliases in a
 separate index; a username could then equal another user's uuid or email (behaviour §1 now
 forbids it). The current layout keeps accounts under their uuid, with usernames and emails as
 claims in one index. Rules that the stricter grammar refuses are dropped (they could never
-match a canonical path). A flow, run once before a realm's first operation.
+match a canonical path). Layout 2 keyed those claims by the lower-cased name; layout 3 by the
+folded one (``records.fold``), which differs only for names with non-ASCII characters: those
+claims move, and a claim whose folded key another account already holds (a look-alike of its
+name) is dropped and reported. A flow, run once before a realm's first operation.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from baas_auth.rules import Rule
 __all__ = ["LAYOUT", "LayoutUpgradeWarning", "upgrade_layout"]
 
 LAYOUT_KEY = "meta:layout"
-LAYOUT = b"2"
+LAYOUT = b"3"
+_LOWERED_CLAIMS = b"2"  # the layout whose claims are keyed by the lower-cased name
 
 
 class LayoutUpgradeWarning(UserWarning):
@@ -37,7 +41,12 @@ class _Account:
 
 def upgrade_layout() -> Flow[None]:
     """Bring a store to the current layout (nothing to do for a new or current store)."""
-    if (yield from get(LAYOUT_KEY)) == LAYOUT:
+    layout = yield from get(LAYOUT_KEY)
+    if layout == LAYOUT:
+        return
+    if layout == _LOWERED_CLAIMS:
+        yield from _fold_claims()
+        yield from put(LAYOUT_KEY, LAYOUT)
         return
     users = yield from _users()
     yield from _move_accounts(users, rec.user_key, rec.user_id_key, "useralias")
@@ -84,15 +93,15 @@ def _move_accounts(
     username shaped like a uuid, is claimed by nobody (and reported)."""
     moving = [(a, u) for a, u in accounts if a.old_key != record_key(*_scope(a), u)]
     new_keys = {record_key(*_scope(a), u) for a, u in moving}
-    claims = Counter((a.scope, name.lower()) for a, _ in accounts for name in set(_lower(a.names)))
+    claims = Counter((a.scope, name) for a, _ in accounts for name in _folded(a.names))
     refused = sorted(
         {name for (_, name), count in claims.items() if count > 1}
-        | {name for a, _ in moving for name in _lower(a.names) if rec.looks_like_uuid(name)}
+        | {name for a, _ in moving for name in _folded(a.names) if rec.looks_like_uuid(name)}
     )
     for account, account_uuid in moving:
         org, app = _scope(account)
-        kept = [name for name in _lower(account.names) if name not in refused]
-        aliases = {account_uuid, *_lower(account.names)}
+        kept = [name for name in _folded(account.names) if name not in refused]
+        aliases = {account_uuid, *_lower(account.names)}  # as 0.1 wrote them
         stale = [f"{old_index}:{_prefix(account)}{alias}" for alias in aliases]
         if account.old_key not in new_keys:  # another account may have moved onto it
             stale.append(account.old_key)
@@ -123,6 +132,56 @@ def _prefix(account: _Account) -> str:
 
 def _lower(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(name.lower() for name in names))
+
+
+def _folded(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(rec.fold(name) for name in names))
+
+
+def _fold_claims() -> Flow[None]:
+    """Move each claim of layout 2 (the lower-cased name) to its folded key (layout 3)."""
+    refused: list[str] = []
+    for account, account_uuid in (yield from _users()):
+        org, app = _scope(account)
+        refused += yield from _refold(
+            account.names,
+            account_uuid,
+            lambda name: rec.user_id_key(org, app, name),  # noqa: B023 - used in this turn
+            lambda name: f"userid:{org}/{app}:{name.lower()}",  # noqa: B023 - used in this turn
+        )
+    for account, account_uuid in (yield from _admins()):
+        refused += yield from _refold(
+            account.names, account_uuid, rec.admin_id_key, lambda name: f"adminid:{name.lower()}"
+        )
+    if refused:
+        _warn(
+            "these emails or usernames look like another account's (they are the same after "
+            "Unicode NFKC and case folding) and now name none (reach those accounts by "
+            f"username or uuid): {', '.join(sorted(refused))}",
+            "upgrading a store to folded names",
+        )
+
+
+def _refold(
+    names: list[str],
+    account_uuid: str,
+    claim_key: Callable[[str], str],
+    old_claim_key: Callable[[str], str],
+) -> Flow[list[str]]:
+    """Move the account's claims whose key changes; the names refused, held by another."""
+    target = account_uuid.encode("ascii")
+    refused = []
+    for name in dict.fromkeys(names):
+        old, new = old_claim_key(name), claim_key(name)
+        if old == new:  # an ASCII name: its key is what it was
+            continue
+        stale = [old] if (yield from get(old)) == target else []
+        if (yield from transact(create={new: target}, delete=stale)):
+            continue
+        if (yield from get(new)) != target:  # a look-alike of another account's name
+            refused.append(name)
+        yield from transact(delete=stale)
+    return refused
 
 
 def _drop_unparsable_rules() -> Flow[None]:
@@ -156,5 +215,5 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _warn(message: str) -> None:
-    warn_caller(f"upgrading a baas-auth 0.1 store: {message}", LayoutUpgradeWarning)
+def _warn(message: str, doing: str = "upgrading a baas-auth 0.1 store") -> None:
+    warn_caller(f"{doing}: {message}", LayoutUpgradeWarning)

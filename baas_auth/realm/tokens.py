@@ -5,6 +5,8 @@ arithmetic in ``baas_auth.throttle``.
 
 from __future__ import annotations
 
+import secrets
+
 from baas_auth import records as rec
 from baas_auth.errors import (
     BadRequestError,
@@ -23,11 +25,14 @@ from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import (
     Flow,
     StoreCall,
+    announce,
     delete_principal_tokens,
     delete_token,
     get_token,
     get_transient,
+    listen,
     offload,
+    pause,
     put,
     put_token,
     swap_transient,
@@ -68,7 +73,8 @@ __all__ = [
     "user_token",
 ]
 
-_SWAP_TRIES = 8
+_TURN_STEPS = 20_000  # reads of one account's record by one grant, at most
+_LOOK_AGAIN_MS = 50  # how often a waiting grant reads the record (other processes' changes)
 _NO_SECRET_HASH = "0" * 64  # compared against when a client_id is unknown, to spend equal time
 
 
@@ -225,56 +231,78 @@ def _text(value: object) -> str:
 
 def account_key(state: RealmState, scope: str, name: object, account_uuid: str | None) -> str:
     """Where an account's failed grants are counted: under its uuid, however it was named; an
-    unknown name under a keyed hash of it (it may be a password typed in the wrong box, and
-    must not rest in the store as written)."""
+    unknown name under a keyed hash of its folded form (so look-alike spellings share one
+    count; it may be a password typed in the wrong box, and must not rest in the store as
+    written)."""
     if account_uuid is not None:
         return f"throttle:{scope}:{account_uuid}"
-    digest = keyed_digest(_text(name).lower(), _keys(state).secret_key)
+    digest = keyed_digest(rec.fold(_text(name)), _keys(state).secret_key)
     return f"throttle:{scope}:#{digest}"
 
 
 def check_password(
     state: RealmState, account: str, password: object, stored_hash: str | None
 ) -> Flow[None]:
-    """Refuse a locked account (429), then check the password, in the same time whether the
-    account exists or not; an unknown account (``stored_hash`` None) always fails."""
-    yield from _count_attempt(state, account)
+    """Refuse a locked account (429), wait for a turn while the checks in flight take the
+    budget, then check the password, in the same time whether the account exists or not; an
+    unknown account (``stored_hash`` None) always fails."""
+    ticket = yield from _take_turn(state, account)
     hasher = state.settings.password_hasher
-    # An imported hash is checked under its own scheme, on the same pool as scrypt.
-    matches = yield from offload(verify_password, hasher, _text(password), stored_hash)
-    if not matches or stored_hash is None:
+    try:
+        # An imported hash is checked under its own scheme, on the same pool as scrypt.
+        matches = yield from offload(verify_password, hasher, _text(password), stored_hash)
+    except Exception:
+        yield from _settle(state, account, ticket, succeeded=False)
+        raise
+    succeeded = matches and stored_hash is not None
+    yield from _settle(state, account, ticket, succeeded=succeeded)
+    if not succeeded:
         raise InvalidGrantError()
-    yield from _forget_attempts(state, account)
 
 
-def _count_attempt(state: RealmState, account: str) -> Flow[None]:
+def _take_turn(state: RealmState, account: str) -> Flow[str | None]:
+    """Reserve a check of the account's password (its ticket; None when nothing is
+    throttled), waiting for the checks in flight when they take the budget (behaviour §6.2):
+    woken when a grant of this process ends one, and looking again every few tens of
+    milliseconds for those of other processes."""
     throttle = state.settings.login_throttle
     if throttle is None:
-        return
-    for _ in range(_SWAP_TRIES):
+        return None
+    ticket = secrets.token_urlsafe(12)
+    waker = yield from listen(account)  # before the first read: no announcement is missed
+    for _ in range(_TURN_STEPS):
         now = state.now_ms()
         raw = yield from get_transient(account)
-        attempts = Attempts.decode(raw)
-        wait_ms = throttle.locked_for_ms(attempts, now)
-        if wait_ms:
-            raise TooManyRequestsError(-(-wait_ms // 1000))
-        counted = throttle.attempted(attempts, now).encode()
+        turn = throttle.take_turn(Attempts.decode(raw), ticket, now)
+        changed = turn.state.encode()
         keep = throttle.keep_until_ms(now)
-        if (yield from swap_transient(account, raw, counted, expires_at_ms=keep)):
-            return
-    # Other attempts on this account kept winning the race: it is under a burst.
+        if changed != raw and not (
+            yield from swap_transient(account, raw, changed, expires_at_ms=keep)
+        ):
+            continue  # another grant changed the record meanwhile: decide again
+        if turn.locked_ms:
+            raise TooManyRequestsError(-(-turn.locked_ms // 1000))
+        if turn.check:
+            return ticket
+        yield from pause(waker, _LOOK_AGAIN_MS)
+    # Only a record that changed this often under one grant gets here.
     raise TooManyRequestsError(1)
 
 
-def _forget_attempts(state: RealmState, account: str) -> Flow[None]:
+def _settle(state: RealmState, account: str, ticket: str | None, *, succeeded: bool) -> Flow[None]:
+    """Record how the check of ``ticket`` ended, and wake the grants waiting for it."""
     throttle = state.settings.login_throttle
-    if throttle is None:
+    if throttle is None or ticket is None:
         return
-    keep = throttle.keep_until_ms(state.now_ms())
-    for _ in range(_SWAP_TRIES):
+    for _ in range(_TURN_STEPS):
+        now = state.now_ms()
         raw = yield from get_transient(account)
-        if raw is None or (yield from swap_transient(account, raw, None, expires_at_ms=keep)):
-            return
+        settled = throttle.settle(Attempts.decode(raw), ticket, now, succeeded=succeeded)
+        changed = settled.encode()
+        keep = throttle.keep_until_ms(now)
+        if changed == raw or (yield from swap_transient(account, raw, changed, expires_at_ms=keep)):
+            break
+    yield from announce(account)
 
 
 # -- authenticating -----------------------------------------------------------------------

@@ -342,6 +342,147 @@ def test_client_credentials_sent_twice(caller: Caller, world: World) -> None:
     assert_error(response, 400, "invalid_request", [], clock=world.clock)
 
 
+# -- client credentials presented with a password grant ----------------------------------------
+
+
+def _present(
+    caller: Caller, url: str, grant: dict[str, str], creds: tuple[str, str], how: str
+) -> httpx.Response:
+    """A password grant that also presents client credentials ``creds``, sent ``how``."""
+    client_id, secret = creds
+    pair = {"client_id": client_id, "client_secret": secret}
+    if how == "basic":
+        return caller.post(url, data=grant, headers={"Authorization": basic(creds)})
+    if how == "body":
+        return caller.post(url, data={**grant, **pair})
+    if how == "json":
+        return caller.post(url, json={**grant, **pair})
+    return caller.post(url, params=pair, data=grant)
+
+
+def _presented(world: World, which: str) -> tuple[str, str]:
+    shop = world.shop_creds
+    found = {
+        "wrong-secret": (shop.client_id, shop.client_secret[:-4] + "AAAA"),
+        "other-app": (world.vault_creds.client_id, world.vault_creds.client_secret),
+        "other-org": (world.globex_creds.client_id, world.globex_creds.client_secret),
+        "unknown-id": ("YXA6" + "A" * 22, shop.client_secret),
+        "own-app": (shop.client_id, shop.client_secret),
+        "own-org": (world.org_creds.client_id, world.org_creds.client_secret),
+    }
+    return found[which]
+
+
+CLIENT_HOWS = ["basic", "body", "json", "query"]
+REFUSED_CLIENTS = ["wrong-secret", "other-app", "other-org", "unknown-id"]
+
+
+def _assert_refused_client(response: httpx.Response, world: World, realm_name: str) -> None:
+    assert_error(
+        response, 401, "invalid_client", [f'Basic realm="{realm_name}"'], clock=world.clock
+    )
+    assert "access_token" not in response.json()
+    for creds in (world.shop_creds, world.vault_creds, world.globex_creds, world.org_creds):
+        assert creds.client_secret not in response.text
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("which", REFUSED_CLIENTS)
+@pytest.mark.parametrize("how", CLIENT_HOWS)
+def test_password_grant_with_refused_client_credentials(
+    caller: Caller, world: World, which: str, how: str, store_kind: str
+) -> None:
+    """RFC 6749 §3.2.1: client credentials that are presented are verified, even on a grant
+    that needs none; a client this app does not know is refused before the password is."""
+    response = _present(caller, "/acme/shop/token", ALICE, _presented(world, which), how)
+    _assert_refused_client(response, world, "acme/shop")
+    assert not caller.called
+
+
+@pytest.mark.parametrize("which", REFUSED_CLIENTS)
+@pytest.mark.parametrize("how", ["basic", "body"])
+def test_password_grant_with_refused_client_credentials_single_app(
+    single: Caller, world: World, which: str, how: str
+) -> None:
+    response = _present(single, "/token", ALICE, _presented(world, which), how)
+    _assert_refused_client(response, world, "acme/shop")
+
+
+@pytest.mark.parametrize("which", ["own-app", "own-org"])
+@pytest.mark.parametrize("how", CLIENT_HOWS)
+def test_password_grant_with_the_apps_own_client_credentials(
+    caller: Caller, world: World, which: str, how: str
+) -> None:
+    response = _present(caller, "/acme/shop/token", ALICE, _presented(world, which), how)
+    body = assert_token_response(response)
+    assert body["user"]["username"] == "alice"  # a user's token, whichever client asked
+
+
+@pytest.mark.parametrize("which", ["own-app", "own-org"])
+def test_password_grant_with_own_client_credentials_single_app(
+    single: Caller, world: World, which: str
+) -> None:
+    response = _present(single, "/token", ALICE, _presented(world, which), "basic")
+    assert assert_token_response(response)["user"]["username"] == "alice"
+
+
+def test_refused_client_credentials_do_not_count_as_failed_logins(
+    caller: Caller, world: World
+) -> None:
+    """The client is checked first: a refused client never reaches the password (no KDF,
+    and nothing counted against the account)."""
+    wrong = _presented(world, "wrong-secret")
+    for _ in range(8):
+        guess = {**ALICE, "password": "x" * 9}
+        response = _present(caller, "/acme/shop/token", guess, wrong, "body")
+        assert response.status_code == 401
+    assert_token_response(caller.post("/acme/shop/token", data=ALICE))
+
+
+ANN = {"grant_type": "password", "username": "ann", "password": PASSWORD}
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("which", ["wrong-secret", "unknown-id"])
+@pytest.mark.parametrize("how", CLIENT_HOWS)
+def test_admin_password_grant_with_refused_client_credentials(
+    caller: Caller, world: World, which: str, how: str, store_kind: str
+) -> None:
+    response = _present(caller, "/management/token", ANN, _presented(world, which), how)
+    _assert_refused_client(response, world, "management")
+
+
+@pytest.mark.parametrize("which", ["own-org", "other-org", "own-app"])
+def test_admin_password_grant_with_valid_client_credentials(
+    caller: Caller, world: World, which: str
+) -> None:
+    """/management/token serves every client (its client_credentials grant does too): any
+    valid credentials may accompany an admin's password grant."""
+    response = _present(caller, "/management/token", ANN, _presented(world, which), "basic")
+    assert assert_token_response(response)["user"]["username"] == "ann"
+
+
+def test_client_credentials_presented_twice_on_a_password_grant(
+    caller: Caller, world: World
+) -> None:
+    pair = dict(zip(("client_id", "client_secret"), _presented(world, "own-app"), strict=True))
+    response = caller.post(
+        "/acme/shop/token",
+        data={**ALICE, **pair},
+        headers={"Authorization": basic(world.shop_creds)},
+    )
+    assert_error(response, 400, "invalid_request", [], clock=world.clock)
+
+
+@pytest.mark.parametrize("present", ["client_id", "client_secret"])
+def test_half_client_credentials_on_a_password_grant(
+    caller: Caller, world: World, present: str
+) -> None:
+    pair = dict(zip(("client_id", "client_secret"), _presented(world, "own-app"), strict=True))
+    response = caller.post("/acme/shop/token", data={**ALICE, present: pair[present]})
+    _assert_refused_client(response, world, "acme/shop")
+
+
 # -- /management/token and /management/me ------------------------------------------------------
 
 

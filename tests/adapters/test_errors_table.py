@@ -130,6 +130,22 @@ def _client_grant(creds: str, url: str = "/acme/shop/token", *, secret: str | No
     return build
 
 
+def _password_grant_with_client(
+    creds: str, url: str = "/acme/shop/token", *, secret: str | None = None
+):
+    """A password grant (alice, or admin ann on /management/token) presenting client
+    credentials in a Basic header."""
+
+    def build(w: World) -> Request:
+        found = getattr(w, creds)
+        username = "ann" if url.startswith("/management") else "alice"
+        data = {"grant_type": "password", "username": username, "password": PASSWORD}
+        headers = {"Authorization": basic((found.client_id, secret or found.client_secret))}
+        return "POST", url, {"data": data, "headers": headers}
+
+    return build
+
+
 def _disabled_user(w: World) -> Request:
     w.realm.update_user("acme", "shop", "bob", disabled=True)
     return token_post({"grant_type": "password", "username": "bob", "password": PASSWORD})(w)
@@ -609,6 +625,34 @@ ROWS = [
     Row(
         "client-grant-wrong-secret-management",
         _client_grant("org_creds", "/management/token", secret="b3U6wrong"),
+        401,
+        "invalid_client",
+        ['Basic realm="management"'],
+    ),
+    Row(
+        "password-grant-client-wrong-secret",
+        _password_grant_with_client("shop_creds", secret="YXA6wrong"),
+        401,
+        "invalid_client",
+        ['Basic realm="acme/shop"'],
+    ),
+    Row(
+        "password-grant-client-other-app",
+        _password_grant_with_client("vault_creds"),
+        401,
+        "invalid_client",
+        ['Basic realm="acme/shop"'],
+    ),
+    Row(
+        "password-grant-client-other-org",
+        _password_grant_with_client("globex_creds"),
+        401,
+        "invalid_client",
+        ['Basic realm="acme/shop"'],
+    ),
+    Row(
+        "password-grant-client-wrong-secret-management",
+        _password_grant_with_client("org_creds", "/management/token", secret="b3U6wrong"),
         401,
         "invalid_client",
         ['Basic realm="management"'],

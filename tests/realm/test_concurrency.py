@@ -22,9 +22,8 @@ from tests.threads import run_threads
 
 TASKS = 200
 USERS = 100
-"""Two tasks per user, each with two grants in flight: at most 4 grants of one account at once.
-The login throttle counts an attempt as a failure until it succeeds (so parallel guesses cannot
-slip past it): more than 5 grants of one account in flight get 429, even with its password."""
+"""Two tasks per user, each with two grants in flight: at most 4 grants of one account at once,
+within the login throttle's budget of checks in flight (more would wait their turn)."""
 PASSWORD = "pw-concurrent"
 BURST_TIMEOUT_S = 5.0
 """The store timeout for the bursts below. 200 tasks keep about 400 store calls in flight; the

@@ -150,3 +150,62 @@ def test_a_new_store_is_marked_without_warnings() -> None:
     assert warned == []
     assert store.get("meta:layout") == LAYOUT
     realm.create_org("acme")
+
+
+# -- layout 2: claims under lower-cased names, now under folded ones -----------------------------
+
+
+def write_layout_2_store(store: Store) -> dict[str, str]:
+    """What the layout before folding wrote: claims keyed by the lower-cased name. carol's
+    email folds to another key; mallory's email is a look-alike of dave's username (the
+    collision folding forbids now). Returns the uuids."""
+    realm = Realm(store, password_hasher=FAST_HASHER)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    uuids = {
+        "carol": realm.create_user(
+            "acme", "shop", "carol", password=PASSWORD, email="Stra\u00dfe@x.io"
+        ).uuid,
+        "dave": realm.create_user("acme", "shop", "dave@x.io", password=PASSWORD).uuid,
+        "mallory": realm.create_user("acme", "shop", "mallory", password=PASSWORD).uuid,
+        "ann": realm.create_admin("ann", password=PASSWORD, email="\u212ann@x.io").uuid,
+    }
+    store.delete("userid:acme/shop:strasse@x.io")
+    store.put("userid:acme/shop:stra\u00dfe@x.io", uuids["carol"].encode())
+    key = f"user:acme/shop:{uuids['mallory']}"
+    mallory = json.loads(store.get(key) or b"")
+    store.put(key, json.dumps({**mallory, "email": "dave@x\uff0eio"}).encode())
+    store.put("userid:acme/shop:dave@x\uff0eio", uuids["mallory"].encode())
+    store.put("meta:layout", b"2")
+    return uuids
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def layout_2_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, dict[str, str]]:
+    store: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "a.db")
+    return store, write_layout_2_store(store)
+
+
+def test_claims_are_folded_once(layout_2_store: tuple[Store, dict[str, str]]) -> None:
+    store, uuids = layout_2_store
+    realm, _ = _open(store)
+    for spelling in ("Stra\u00dfe@x.io", "strasse@x.io", "STRASSE@X.IO", "carol"):
+        assert realm.get_user("acme", "shop", spelling).uuid == uuids["carol"]
+    assert store.get("userid:acme/shop:stra\u00dfe@x.io") is None  # the old key is gone
+    assert realm.password_token("acme", "shop", "strasse@x.io", PASSWORD).principal.username
+    assert realm.get_admin("knn@x.io").uuid == uuids["ann"]  # ASCII already: unchanged
+    assert store.get("meta:layout") == LAYOUT
+
+
+def test_a_look_alike_claim_of_another_account_is_dropped_and_reported(
+    layout_2_store: tuple[Store, dict[str, str]],
+) -> None:
+    store, uuids = layout_2_store
+    realm, warned = _open(store)
+    for spelling in ("dave@x.io", "dave@x\uff0eio", "DAVE@X\uff0eIO"):
+        assert realm.get_user("acme", "shop", spelling).uuid == uuids["dave"]
+    assert realm.get_user("acme", "shop", "mallory").uuid == uuids["mallory"]
+    assert store.get("userid:acme/shop:dave@x\uff0eio") is None
+    assert len(warned) == 1
+    assert "dave@x\uff0eio" in warned[0]
+    assert _open(store)[1] == []

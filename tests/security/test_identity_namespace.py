@@ -8,10 +8,17 @@ uuid, and every identifier resolves to exactly one user.
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from baas_auth import Realm
+from baas_auth import records as rec
 from baas_auth.errors import ConfigError, ConflictError, InvalidGrantError
 from tests.adapters.conftest import PASSWORD, MakeCaller, World, bearer
+from tests.usergrid_export import export_document, user
 
 VICTIM_EMAIL = "alice@example.com"
 
@@ -149,3 +156,142 @@ def test_revoke_endpoint_subject_resolves_to_one_user(make: MakeCaller, world: W
         answer = caller.put(f"/acme/shop/users/{subject}/revoketokens", headers=bobs)
         assert answer.status_code == 403
     assert world.realm.authenticate_token(alices).username == "alice"
+
+
+# -- look-alike identifiers: one namespace after NFKC and case folding ----------------------------
+
+LOOK_ALIKES = [
+    ("carol@x.io", "carol@x\uff0eio"),  # FULLWIDTH FULL STOP
+    ("carol@x.io", "\uff43\uff41\uff52\uff4f\uff4c@x.io"),  # fullwidth letters
+    ("carol@x.io", "carol@x\u2024io"),  # ONE DOT LEADER
+    ("fiona@x.io", "\ufb01ona@x.io"),  # the ligature fi
+    ("kate@x.io", "\u212aate@x.io"),  # KELVIN SIGN
+    ("strasse@x.io", "stra\u00dfe@x.io"),  # sharp s folds to ss
+    ("jos\u00e9@x.io", "jose\u0301@x.io"),  # precomposed and combining accent
+    ("carol@x.io", "ca\u00adrol@x.io"),  # a soft hyphen: invisible
+    ("carol@x.io", "carol@x.io\u200b"),  # a zero-width space: invisible
+    ("carol@x.io", "CAROL@X\uff0eIO"),  # upper case and fullwidth at once
+]
+LOOK_ALIKE_IDS = [
+    "fullwidth-stop",
+    "fullwidth-letters",
+    "dot-leader",
+    "ligature",
+    "kelvin",
+    "sharp-s",
+    "combining",
+    "soft-hyphen",
+    "zero-width-space",
+    "upper-fullwidth",
+]
+
+
+@pytest.mark.parametrize(("taken", "look_alike"), LOOK_ALIKES, ids=LOOK_ALIKE_IDS)
+def test_an_email_may_not_look_like_another_users_email(
+    realm: Realm, taken: str, look_alike: str
+) -> None:
+    _shop(realm)
+    carol = realm.create_user("acme", "shop", "carol", password=PASSWORD, email=taken)
+    with pytest.raises(ConflictError):
+        realm.create_user("acme", "shop", "mallory", password=PASSWORD, email=look_alike)
+    with pytest.raises(ConflictError):  # in either order
+        realm.create_user("acme", "shop", "mallory", password=PASSWORD, email=taken.upper())
+    assert realm.get_user("acme", "shop", taken).uuid == carol.uuid
+
+
+@pytest.mark.parametrize(("taken", "look_alike"), LOOK_ALIKES, ids=LOOK_ALIKE_IDS)
+def test_a_look_alike_email_then_the_plain_one(realm: Realm, taken: str, look_alike: str) -> None:
+    _shop(realm)
+    realm.create_user("acme", "shop", "mallory", password=PASSWORD, email=look_alike)
+    with pytest.raises(ConflictError):
+        realm.create_user("acme", "shop", "carol", password=PASSWORD, email=taken)
+    if taken.isascii():  # a username is ASCII: the plain spelling may not be one either
+        with pytest.raises(ConflictError):
+            realm.create_user("acme", "shop", taken, password=PASSWORD)
+
+
+def test_an_email_may_not_look_like_another_users_username(realm: Realm) -> None:
+    _shop(realm)
+    realm.create_user("acme", "shop", "carol@x.io", password=PASSWORD)
+    with pytest.raises(ConflictError):
+        realm.create_user("acme", "shop", "mallory", password=PASSWORD, email="carol@x\uff0eio")
+
+
+def test_admin_emails_may_not_look_alike(realm: Realm) -> None:
+    realm.create_admin("carol", password=PASSWORD, email="carol@x.io")
+    with pytest.raises(ConflictError):
+        realm.create_admin("mallory", password=PASSWORD, email="carol@x\uff0eio")
+    realm.create_admin("strasse@x.io", password=PASSWORD)
+    with pytest.raises(ConflictError):
+        realm.create_admin("mallory", password=PASSWORD, email="STRA\u00dfE@x.io")
+
+
+def test_a_look_alike_names_the_one_user_it_folds_to(realm: Realm) -> None:
+    """Decided: lookups fold as creation does, so a login by any spelling that folds to a
+    user's email signs that user in (with that user's password), and nobody else."""
+    _shop(realm)
+    carol = realm.create_user("acme", "shop", "carol", password=PASSWORD, email="carol@x.io")
+    for spelling in ("CAROL@X\uff0eIO", "carol@x\u2024io", "\uff43arol@x.io"):
+        assert realm.get_user("acme", "shop", spelling).uuid == carol.uuid
+        grant = realm.password_token("acme", "shop", spelling, PASSWORD)
+        assert grant.principal.uuid == carol.uuid
+    fiona = realm.create_user("acme", "shop", "fiona", password=PASSWORD, email="\ufb01ona@x.io")
+    assert realm.get_user("acme", "shop", "fiona@X.IO").uuid == fiona.uuid
+    realm.delete_user("acme", "shop", "fiona")  # its folded claims go with it
+    realm.create_user("acme", "shop", "fiona@x.io", password=PASSWORD)
+
+
+def test_ascii_names_keep_their_index_keys() -> None:
+    """Stores written before folding stay valid: an ASCII name's key is what it was."""
+    for name in ("Alice@Example.com", "bob", "X.Y+z@host-1.io"):
+        assert rec.user_id_key("acme", "shop", name) == f"userid:acme/shop:{name.lower()}"
+        assert rec.admin_id_key(name) == f"adminid:{name.lower()}"
+
+
+def _shop(realm: Realm) -> None:
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+
+
+def _imported_user(name: str, email: str, uuid: str) -> dict[str, Any]:
+    return user(name, "sha-1", PASSWORD, email=email, uuid=uuid)
+
+
+@pytest.mark.parametrize(("taken", "look_alike"), LOOK_ALIKES[:6], ids=LOOK_ALIKE_IDS[:6])
+def test_an_import_skips_a_look_alike_of_an_existing_user(
+    realm: Realm, taken: str, look_alike: str
+) -> None:
+    realm.import_identities(export_document([]))
+    carol = realm.create_user("acme", "shop", "carol", password=PASSWORD, email=taken)
+    document = export_document(
+        [_imported_user("mallory", look_alike, "7d1c6a0e-0000-4000-8000-000000000001")]
+    )
+    report = realm.import_identities(document)
+    skipped = [e for e in report.skipped if e.kind == "user"]
+    assert [e.name for e in skipped] == ["mallory"]
+    assert "belongs to another user" in (skipped[0].reason or "")
+    assert realm.get_user("acme", "shop", look_alike).uuid == carol.uuid
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry-run"])
+def test_an_import_of_two_look_alikes_keeps_the_first(realm: Realm, dry_run: bool) -> None:
+    document = export_document(
+        [
+            _imported_user("carol", "carol@x.io", "7d1c6a0e-0000-4000-8000-000000000002"),
+            _imported_user("mallory", "carol@x\uff0eio", "7d1c6a0e-0000-4000-8000-000000000003"),
+        ]
+    )
+    report = realm.import_identities(document, dry_run=dry_run)
+    users = {e.name: e for e in report.entries if e.kind == "user"}
+    assert users["carol"].outcome == "created"
+    assert users["mallory"].outcome == "skipped"
+    assert "carol@x.io" in (users["mallory"].reason or "")
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=24))
+def test_folding_is_stable(text: str) -> None:
+    """A folded name folds to itself: the key a name is claimed under is the key any spelling
+    of it is looked up under, and an upgrade that folds a folded key changes nothing."""
+    folded = rec.fold(text)
+    assert rec.fold(folded) == folded

@@ -16,10 +16,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore
+from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import ConfigError, InvalidGrantError, TooManyRequestsError
-from baas_auth.throttle import LoginThrottle
+from baas_auth.realm import drive, flows
+from baas_auth.realm.commands import Offload
+from baas_auth.realm.drive import Driver
+from baas_auth.throttle import WAITING_LEASE_MS, Attempts, LoginThrottle
 from tests.adapters.conftest import (
     PASSWORD,
     Caller,
@@ -28,7 +31,9 @@ from tests.adapters.conftest import (
     http_scope,
     make_asgi_inner,
 )
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, fresh_prefix, make_realm_store
+from tests.redis_server import RedisServer
+from tests.threads import run_threads
 
 WRONG = "not-the-password"
 
@@ -37,9 +42,11 @@ class CountingHasher(PasswordHasher):
     """The test suite's cheap scrypt, counting how often a password is checked."""
 
     checks: ClassVar[int] = 0
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def verify(self, password: str, encoded: str | None) -> bool:
-        type(self).checks += 1
+        with type(self).lock:
+            type(self).checks += 1
         return super().verify(password, encoded)
 
 
@@ -384,3 +391,362 @@ def test_a_burst_of_password_grants_does_not_delay_token_requests(
     assert statuses == [400] * 6  # wrong passwords, answered once the KDF ran
     assert GatedHasher.threads
     assert all(name.startswith("baas-auth-kdf") for name in GatedHasher.threads)
+
+
+# -- only failures count (SPEC §6.2 rev 3) --------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    return make_realm_store(request.param, tmp_path, request)
+
+
+def _seeded(realm: Realm | Any) -> Any:
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password=PASSWORD)
+    CountingHasher.checks = 0
+    return realm
+
+
+def test_concurrent_right_passwords_all_get_tokens(any_store: Store, clock: FakeClock) -> None:
+    """32 grants with the right password at once: none is 429 for the others in flight."""
+    realm = _seeded(Realm(any_store, clock=clock, password_hasher=CountingHasher(n=16, r=1, p=1)))
+    granted: list[str] = []
+
+    def grant(_: int) -> None:
+        granted.append(realm.password_token("acme", "shop", "alice", PASSWORD).access_token)
+
+    try:
+        run_threads(32, grant)
+    finally:
+        realm.close()
+    assert len(set(granted)) == 32
+
+
+def test_threads_signing_in_again_and_again_are_never_throttled(
+    store_path: Path | None, clock: FakeClock
+) -> None:
+    realm = _seeded(_realm(store_path, clock))
+
+    def sign_in(_: int) -> None:
+        for _ in range(40):
+            realm.password_token("acme", "shop", "alice", PASSWORD)
+
+    try:
+        run_threads(8, sign_in)
+    finally:
+        realm.close()
+    assert CountingHasher.checks == 320
+
+
+class HeldHasher(PasswordHasher):
+    """A counting hasher whose checks wait until the test releases them."""
+
+    release: ClassVar[threading.Event] = threading.Event()
+    entered: ClassVar[threading.Semaphore] = threading.Semaphore(0)
+    checks: ClassVar[int] = 0
+    lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def verify(self, password: str, encoded: str | None) -> bool:
+        with type(self).lock:
+            type(self).checks += 1
+        type(self).entered.release()
+        type(self).release.wait(10)
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def held() -> Iterator[type[HeldHasher]]:
+    HeldHasher.release.clear()
+    HeldHasher.entered = threading.Semaphore(0)
+    HeldHasher.checks = 0
+    yield HeldHasher
+    HeldHasher.release.set()
+
+
+def _held_realm(store_path: Path | None, clock: FakeClock) -> Realm:
+    store = MemoryStore() if store_path is None else SQLiteStore(store_path)
+    return _seeded(Realm(store, clock=clock, password_hasher=HeldHasher(n=16, r=1, p=1)))
+
+
+def _in_parallel(count: int, work: Any) -> tuple[list[threading.Thread], list[str]]:
+    """Start ``work`` on ``count`` threads; each notes "token", "429" or "400"."""
+    outcomes: list[str] = []
+
+    def body() -> None:
+        try:
+            work()
+            outcomes.append("token")
+        except TooManyRequestsError:
+            outcomes.append("429")
+        except InvalidGrantError:
+            outcomes.append("400")
+
+    threads = [threading.Thread(target=body) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+def test_right_passwords_wait_for_the_checks_in_flight_rather_than_429(
+    store_path: Path | None, clock: FakeClock, held: type[HeldHasher]
+) -> None:
+    """With as many checks in flight as the budget allows, further right-password grants wait
+    for them (no KDF of their own meanwhile), and all get tokens once they end."""
+    realm = _held_realm(store_path, clock)
+    threads, outcomes = _in_parallel(
+        32, lambda: realm.password_token("acme", "shop", "alice", PASSWORD)
+    )
+    for _ in range(5):
+        assert held.entered.acquire(timeout=10)
+    assert outcomes == [], "nobody is refused while the first checks run"
+    assert held.checks == 5
+    held.release.set()
+    for thread in threads:
+        thread.join()
+    realm.close()
+    assert outcomes == ["token"] * 32
+
+
+def test_parallel_guesses_wait_and_are_then_refused_without_a_check(
+    store_path: Path | None, clock: FakeClock, held: type[HeldHasher]
+) -> None:
+    realm = _held_realm(store_path, clock)
+    threads, outcomes = _in_parallel(
+        32, lambda: realm.password_token("acme", "shop", "alice", WRONG)
+    )
+    for _ in range(5):
+        assert held.entered.acquire(timeout=10)
+    held.release.set()
+    for thread in threads:
+        thread.join()
+    realm.close()
+    assert held.checks == 5
+    assert sorted(outcomes) == ["400"] * 5 + ["429"] * 27
+
+
+def test_a_right_password_behind_failing_guesses_is_refused_once_they_lock(
+    store_path: Path | None, clock: FakeClock, held: type[HeldHasher]
+) -> None:
+    """Waiting is no way around the budget: guesses in flight that fail lock the account for
+    the right password that waited behind them."""
+    realm = _held_realm(store_path, clock)
+    guesses, outcomes = _in_parallel(
+        5, lambda: realm.password_token("acme", "shop", "alice", WRONG)
+    )
+    for _ in range(5):
+        assert held.entered.acquire(timeout=10)
+    right, late = _in_parallel(1, lambda: realm.password_token("acme", "shop", "alice", PASSWORD))
+    held.release.set()
+    for thread in [*guesses, *right]:
+        thread.join()
+    realm.close()
+    assert outcomes == ["400"] * 5
+    assert late == ["429"]
+    assert held.checks == 5
+
+
+def test_a_check_that_never_ends_counts_as_a_failure_once_its_lease_runs_out(
+    clock: FakeClock,
+) -> None:
+    """A process that dies while checking a password leaves its reservation behind: after the
+    lease it is counted as a failure (never as a free check)."""
+    realm = _seeded(_realm(None, clock))
+    for _ in range(5):  # five checks started, whose process then vanished
+        flow = flows.password_token(realm.state, "acme", "shop", "alice", WRONG, None)
+        _run_until_the_kdf(realm, flow)
+    clock.advance_ms(LoginThrottle().check_lease_ms + 1)
+    assert _locked_for(realm) >= 1
+    assert CountingHasher.checks == 0
+
+
+def _run_until_the_kdf(realm: Realm, flow: Any) -> None:
+    """Drive ``flow`` up to its password check, and abandon it there."""
+    driver = Driver(realm.store)
+    reply: object = None
+    for _ in range(100):
+        command = flow.send(reply)
+        if isinstance(command, Offload):
+            return
+        reply = driver.execute(command)
+    raise AssertionError("the flow never reached its password check")
+
+
+def test_async_realm_concurrent_right_passwords_all_get_tokens(
+    request: pytest.FixtureRequest, clock: FakeClock
+) -> None:
+    from baas_auth import AsyncRealm
+    from baas_auth.stores.redis import AsyncRedisStore
+    from tests.realm_facade import BlockingRealm
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    prefix = fresh_prefix()
+    hasher = CountingHasher(n=16, r=1, p=1)
+    facade = BlockingRealm(
+        lambda: AsyncRealm(
+            AsyncRedisStore(server.url, prefix=prefix), clock=clock, password_hasher=hasher
+        )
+    )
+    _seeded(facade)
+    realm = facade.inner
+
+    async def burst(password: str) -> list[str]:
+        async def one() -> str:
+            try:
+                return (await realm.password_token("acme", "shop", "alice", password)).access_token
+            except TooManyRequestsError:
+                return "429"
+            except InvalidGrantError:
+                return "400"
+
+        return list(await asyncio.gather(*(one() for _ in range(32))))
+
+    try:
+        granted = facade.loop.run(burst(PASSWORD))
+        assert "429" not in granted
+        assert len(set(granted)) == 32
+        CountingHasher.checks = 0
+        guessed = facade.loop.run(burst(WRONG))
+    finally:
+        facade.close()
+    assert CountingHasher.checks == 5
+    assert sorted(guessed) == ["400"] * 5 + ["429"] * 27
+
+
+def test_asgi_over_a_blocking_realm_concurrent_right_passwords(
+    store_path: Path | None, clock: FakeClock
+) -> None:
+    realm = _seeded(_realm(store_path, clock))
+    app = AsgiAuth(make_asgi_inner([]), realm)
+    body = f"grant_type=password&username=alice&password={PASSWORD}".encode()
+
+    async def burst() -> list[int]:
+        def one() -> Any:
+            scope = http_scope(
+                "POST",
+                "/acme/shop/token",
+                headers=[("content-type", "application/x-www-form-urlencoded")],
+            )
+            return call_asgi(app, scope, [body])
+
+        return [answer.status for answer in await asyncio.gather(*(one() for _ in range(32)))]
+
+    try:
+        statuses = asyncio.run(burst())
+    finally:
+        realm.close()
+    assert statuses == [200] * 32
+
+
+def test_counts_written_by_earlier_versions_still_count() -> None:
+    """A store of an earlier version holds ``[failures, last_ms]``: read as such, and written
+    back in that form while no check is in flight (so a process not yet upgraded reads it)."""
+    old = Attempts.decode(b"[5, 1800000000000]")
+    assert old == Attempts(5, 1_800_000_000_000)
+    assert LoginThrottle().locked_for_ms(old, 1_800_000_000_500) == 500
+    assert Attempts(2, 7).encode() == b"[2, 7]"
+    assert Attempts(0, 0).encode() is None
+
+
+def test_waiters_see_checks_of_other_processes_end(
+    store_path: Path | None,
+    clock: FakeClock,
+    held: type[HeldHasher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process's grants wake nobody here: the waiting grants read the record again
+    every few tens of milliseconds, and still all get tokens."""
+    monkeypatch.setattr(drive, "announce", lambda topic: None)
+    realm = _held_realm(store_path, clock)
+    threads, outcomes = _in_parallel(
+        12, lambda: realm.password_token("acme", "shop", "alice", PASSWORD)
+    )
+    for _ in range(5):
+        assert held.entered.acquire(timeout=10)
+    held.release.set()
+    for thread in threads:
+        thread.join()
+    realm.close()
+    assert outcomes == ["token"] * 12
+
+
+def test_two_realms_on_one_store_share_the_budget(tmp_path: Path, clock: FakeClock) -> None:
+    """Two realms on one SQLite file (two processes, as far as the store can tell): 16
+    concurrent right-password grants on each all get tokens."""
+    path = tmp_path / "auth.db"
+    first = _seeded(_realm(path, clock))
+    second = _realm(path, clock)
+
+    def grant(index: int) -> None:
+        (first if index % 2 else second).password_token("acme", "shop", "alice", PASSWORD)
+
+    try:
+        run_threads(32, grant)
+    finally:
+        first.close()
+        second.close()
+    assert CountingHasher.checks == 32
+
+
+# -- the throttle's turns, as pure decisions ------------------------------------------------------
+
+NOW = 1_800_000_000_000
+
+
+def _busy(throttle: LoginThrottle, checks: int) -> Attempts:
+    """A state with ``checks`` checks in flight."""
+    state = Attempts(0, 0)
+    for index in range(checks):
+        turn = throttle.take_turn(state, f"busy{index}", NOW)
+        assert turn.check
+        state = turn.state
+    return state
+
+
+def test_turns_are_taken_first_come_first_served() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 5)
+    for ticket in ("first", "second"):
+        turn = throttle.take_turn(state, ticket, NOW)
+        assert not turn.check
+        assert not turn.locked_ms
+        state = turn.state
+    state = throttle.settle(state, "busy0", NOW, succeeded=True)  # one check ends well
+    assert not throttle.take_turn(state, "second", NOW).check  # "first" is ahead of it
+    late = throttle.take_turn(state, "late", NOW)
+    assert not late.check  # nor may a newcomer jump the queue
+    turn = throttle.take_turn(state, "first", NOW)
+    assert turn.check
+    assert [ticket for ticket, _ in turn.state.waiting] == ["second"]
+
+
+def test_checks_in_flight_and_failures_share_the_budget() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 3)
+    for ticket in ("busy0", "busy1"):
+        state = throttle.settle(state, ticket, NOW, succeeded=False)
+    assert state.failures == 2
+    assert len(state.checks) == 1
+    state = throttle.take_turn(state, "a", NOW).state
+    state = throttle.take_turn(state, "b", NOW).state  # 2 failures + 3 in flight: full
+    assert not throttle.take_turn(state, "c", NOW).check
+    state = throttle.settle(state, "a", NOW, succeeded=False)
+    assert not throttle.take_turn(state, "c", NOW).check  # 3 failures + 2 in flight
+
+
+def test_a_full_queue_refuses_newcomers() -> None:
+    throttle = LoginThrottle()
+    state = _busy(throttle, 5)
+    for index in range(256):
+        state = throttle.take_turn(state, f"w{index}", NOW).state
+    assert throttle.take_turn(state, "one-more", NOW).locked_ms == 1_000
+    assert not throttle.take_turn(state, "w0", NOW).locked_ms  # those in line keep waiting
+
+
+def test_a_place_in_line_lapses_unless_renewed() -> None:
+    throttle = LoginThrottle()
+    state = throttle.take_turn(_busy(throttle, 5), "gone", NOW).state
+    assert [ticket for ticket, _ in state.waiting] == ["gone"]
+    later = throttle.take_turn(state, "next", NOW + WAITING_LEASE_MS + 1).state
+    assert [ticket for ticket, _ in later.waiting] == ["next"]
