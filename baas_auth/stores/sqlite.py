@@ -266,12 +266,18 @@ class SQLiteStore:
         header = self._wal_header()
         if header is None:
             return self._stamp_by_pragma()
-        if header != self._last_header:
-            # A commit since the last reading (or the first reading): every answer given so
-            # far, by any thread, is stale.
-            self._last_header = header
-            self._epoch = next(self._epochs)
-        return self._epoch
+        if header == self._last_header:
+            return self._epoch
+        # A commit since the last reading (or the first reading): every answer given so far,
+        # by any thread, is stale. A fresh number first, the header it answers for second:
+        # a thread that finds this header already noted (the line above) then reads a number
+        # stored after this header was read, so after the commit; a number stored is never
+        # stored again, so none of them was handed out before the commit. The other order
+        # let a thread see the header noted and still read the number from before it.
+        epoch = next(self._epochs)
+        self._epoch = epoch
+        self._last_header = header
+        return epoch
 
     def _wal_header(self) -> bytes | None:
         if self._closed:
@@ -310,12 +316,15 @@ class SQLiteStore:
             (version,) = cursor.execute("PRAGMA data_version").fetchone()
         except (sqlite3.Error, StoreError):
             return None  # cannot tell: the caller reads the store, which reports the failure
-        if version != getattr(local, "data_version", None):
-            # Another connection committed since this thread last looked (or it never looked):
-            # every answer given so far, by any thread, is stale.
-            local.data_version = version
-            self._epoch = next(self._epochs)
-        return self._epoch
+        if version == getattr(local, "data_version", None):
+            return self._epoch
+        # Another connection committed since this thread last looked (or it never looked):
+        # every answer given so far, by any thread, is stale. The same order as above (the
+        # version noted is this thread's own, but the number is every thread's).
+        epoch = next(self._epochs)
+        self._epoch = epoch
+        local.data_version = version
+        return epoch
 
     # Directory
 

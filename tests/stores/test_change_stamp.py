@@ -8,6 +8,7 @@ it must stay put while nothing is written, and answer None (never raise) once th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -175,5 +176,55 @@ def test_sqlite_a_header_being_written_sends_the_check_to_sqlite(
     monkeypatch.setattr(WalIndexHeader, "read", lambda self: None)
     other.delete_token("t1")
     assert store.change_stamp() != before
+    store.close()
+    other.close()
+
+
+class _PausedBetweenTheTwoSteps(SQLiteStore):
+    """A store whose slow path, on one chosen thread, stops between its two steps (giving the
+    new reading a fresh number, and remembering the header that reading was taken from),
+    whichever comes first: everything another thread may see at that moment."""
+
+    def arm(self, thread: threading.Thread) -> None:
+        self._paused_thread = thread
+        self._first_step_done = False
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        armed = self.__dict__.get("_paused_thread") is threading.current_thread()
+        if armed and name in ("_last_header", "_epoch"):
+            if self._first_step_done:
+                self.paused.set()
+                assert self.resume.wait(timeout=60)
+            else:
+                self.__dict__["_first_step_done"] = True
+        super().__setattr__(name, value)
+
+
+def test_sqlite_a_thread_halfway_through_noting_a_commit_never_hands_out_the_old_stamp(
+    tmp_path: Path,
+) -> None:
+    """Thread A has seen the commit and is halfway through noting it; thread B, whose request
+    starts now (after the commit), must not be given the stamp that answers remembered before
+    the commit were filed under."""
+    path = tmp_path / "s.db"
+    store, other = _PausedBetweenTheTwoSteps(path), SQLiteStore(path)
+    store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
+    before = store.change_stamp()
+    assert store.change_stamp() == before, "the header is read from shared memory"
+    other.delete_token("t1")  # the revocation, committed by another connection
+    stamps: dict[str, int | None] = {}
+    thread_a = threading.Thread(target=lambda: stamps.update(a=store.change_stamp()))
+    store.arm(thread_a)
+    thread_a.start()
+    assert store.paused.wait(timeout=60)
+    try:
+        stamps["b"] = store.change_stamp()
+    finally:
+        store.resume.set()
+        thread_a.join()
+    assert stamps["b"] != before
+    assert stamps["a"] != before
     store.close()
     other.close()
