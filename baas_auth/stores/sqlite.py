@@ -8,6 +8,7 @@ for every write, so writers of all processes serialise), and every driver error 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from baas_auth.errors import StoreError
+from baas_auth.stores._sqlite_files import DatabaseFiles
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import TokenLookup
 
@@ -58,6 +60,8 @@ _TRANSIENT_SWEEP_EVERY = 1024
 _TRANSIENT_HORIZON_MS = 86_400_000  # LoginThrottle keeps its records at most a day
 
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+_LOGGER = logging.getLogger("baas_auth")
 
 # The highest code point, and the surrogates that UTF-8 (and so SQLite text) cannot hold.
 _MAX_CHAR = 0x10FFFF
@@ -110,6 +114,17 @@ def _create_private_file(path: str) -> None:
     os.chmod(path, 0o600)  # the umask may have narrowed it: password hashes live here
 
 
+def _no_checkpoint_on_close(conn: sqlite3.Connection) -> None:
+    """The last connection to close checkpoints its WAL into the database file and deletes
+    the ``-wal`` and ``-shm`` files by name: with files changed under this process, those
+    would be its stale log written over the database and the new files of processes started
+    since. Where Python can tell SQLite not to (3.12 on), it does."""
+    setconfig = getattr(conn, "setconfig", None)
+    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
+    if setconfig is not None and option is not None:
+        setconfig(option, True)
+
+
 def _forget_in_child(store_ref: weakref.ref[SQLiteStore]) -> None:
     store = store_ref()
     if store is not None:
@@ -136,6 +151,9 @@ class SQLiteStore:
         self._last_header: bytes | None = None
         self._anchor: sqlite3.Connection | None = None
         self._wal_index_tried = False
+        # The files the anchor holds, checked on every use once noted; a change is for good.
+        self._files = DatabaseFiles(self._path)
+        self._lost: str | None = None
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -144,6 +162,9 @@ class SQLiteStore:
         try:
             with _failing_closed("opening"):
                 self._create_schema()
+            # Now, not at the first stamp read: the files noted are the ones this store's
+            # connections have open, however long before its first request they opened.
+            self._map_wal_index()
         except BaseException:
             self.close()
             raise
@@ -157,6 +178,8 @@ class SQLiteStore:
         """This thread's connection, opened on first use."""
         if self._closed:
             raise StoreError("SQLite store: the store is closed")
+        if not self._files_are_ours():
+            raise StoreError(f"SQLite store: {self._lost}")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
@@ -226,6 +249,7 @@ class SQLiteStore:
         self._anchor = None
         self._wal_index_tried = False
         self._last_header = None
+        self._files.forget()
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         """One statement on this thread's connection, in autocommit (atomic by itself)."""
@@ -262,7 +286,10 @@ class SQLiteStore:
         """Moves whenever anything was committed to the file since the last answer, by this
         process or any other: the WAL-index header in shared memory changes with every commit
         (``_sqlite_wal_index``); where it cannot be read, ``PRAGMA data_version`` of this
-        thread's connection. Plus this process's own writes (``_wrote``)."""
+        thread's connection. Plus this process's own writes (``_wrote``). None once the files
+        are not the ones this process opened (``_files_are_ours``): every call fails then."""
+        if not self._files_are_ours():
+            return None
         header = self._wal_header()
         if header is None:
             return self._stamp_by_pragma()
@@ -287,9 +314,10 @@ class SQLiteStore:
         return self._wal_index.read()
 
     def _map_wal_index(self) -> None:
-        """Open the connection that keeps the ``-shm`` file SQLite's own while it is mapped
-        (SQLite deletes it only when the last connection closes), then map it. Once per
-        process; until it succeeds, the stamp is asked of SQLite."""
+        """Open the connection that keeps the ``-wal`` and ``-shm`` files SQLite's own while
+        they are noted and mapped (SQLite deletes them only when the last connection closes),
+        note them (``DatabaseFiles``), then map the ``-shm``. At opening, and once again in a
+        forked child; until it succeeds, the stamp is asked of SQLite."""
         if self._anchor is None:
             try:
                 anchor = self._configured(self._connect())
@@ -305,7 +333,34 @@ class SQLiteStore:
             if self._closed or self._wal_index_tried or self._anchor is None:
                 return
             self._wal_index_tried = True  # one try: a file that cannot be mapped stays so
+            self._files.note()
             self._wal_index.map()
+
+    def _files_are_ours(self) -> bool:
+        """Whether the database's files are still the ones the anchor holds (``DatabaseFiles``):
+        once one was deleted, moved or replaced, this process and those started afterwards no
+        longer see each other's commits (a revocation made there would never apply here), so
+        every later call fails, for good, and the cause is logged once."""
+        if self._lost is not None:
+            return False
+        problem = self._files.changed()
+        if problem is None:
+            return True
+        self._lose(problem)
+        return False
+
+    def _lose(self, problem: str) -> None:
+        with self._lock:
+            if self._lost is not None:
+                return
+            self._lost = (
+                f"{problem} while this process had {self._path!r} open: it no longer shares"
+                " the database with processes started since (their changes never reach it), so"
+                " it refuses every call. Stop every process that uses the file and start them"
+                " again; never delete the -wal and -shm files of a database in use, and restore"
+                ' a backup through SQLite (sqlite3 FILE ".restore BACKUP"), not by replacing files'
+            )
+        _LOGGER.error("SQLite store: %s", self._lost)
 
     def _stamp_by_pragma(self) -> int | None:
         local = self._local
@@ -543,9 +598,12 @@ class SQLiteStore:
             self._closed = True
             opened, self._opened = self._opened, []
             anchor, self._anchor = self._anchor, None
-            self._wal_index.close()
-        with _failing_closed("close"):
-            for _, conn in opened:
-                conn.close()
-            if anchor is not None:
-                anchor.close()
+        connections = [conn for _, conn in opened] + ([] if anchor is None else [anchor])
+        try:
+            with _failing_closed("close"):
+                for conn in connections:
+                    if self._lost is not None:
+                        _no_checkpoint_on_close(conn)
+                    conn.close()
+        finally:
+            self._wal_index.close()  # after the connections: see _sqlite_wal_index

@@ -8,6 +8,7 @@ it must stay put while nothing is written, and answer None (never raise) once th
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -228,3 +229,32 @@ def test_sqlite_a_thread_halfway_through_noting_a_commit_never_hands_out_the_old
     assert stamps["a"] != before
     store.close()
     other.close()
+
+
+# Asked from another process: is a read lock held on the "dead man switch" byte of the -shm
+# file (offset 128 in SQLite's unix VFS)? A process that opens the database and finds none
+# takes itself for the first user and rebuilds the index under everyone using it.
+_DEAD_MAN_SWITCH = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+probe = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 128, 1, 0)
+found = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+print("held" if found != fcntl.F_UNLCK else "free")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="struct flock as on Linux")
+def test_sqlite_mapping_the_index_keeps_sqlites_locks_on_it(tmp_path: Path) -> None:
+    """Closing any descriptor of a file releases every POSIX lock the process holds on it:
+    mapping the ``-shm`` (and a second store on the file closing) must close none while
+    SQLite's connections of this process use it."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.put("k", b"v")
+    assert store.change_stamp() is not None
+    other = SQLiteStore(path)
+    assert other.change_stamp() is not None
+    other.close()
+    check = python_process(_DEAD_MAN_SWITCH, f"{path}-shm")
+    assert finish(check).strip() == "held"
+    store.close()
