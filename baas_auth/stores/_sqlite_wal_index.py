@@ -62,6 +62,16 @@ _OPEN_LOCK = threading.Lock()
 _NEVER_CLOSED: list[int] = []  # a second descriptor opened in a race: closing it would unlock
 
 
+def _new_lock_in_child() -> None:
+    # Another thread of the parent may have held it at fork(); the child runs this alone.
+    global _OPEN_LOCK
+    _OPEN_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def _acquire(shm_path: str) -> tuple[_Identity, _OpenIndex] | None:
     """The open index of ``shm_path``, one more user counted (lock held)."""
     try:
