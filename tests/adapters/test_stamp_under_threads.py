@@ -1,9 +1,11 @@
 """The freshness check holds under every interleaving of a process's threads (behaviour §7).
 
 A threaded server reads the store's change stamp on several threads at once. Another realm on
-the same SQLite file revokes alice's token while the threads keep asking; every request that
-started after ``revoke_token`` returned must be refused, never given the admission remembered
-before it. The switch interval is made tiny so the threads change hands between any two steps.
+the same SQLite file revokes alice's token; every request that started after ``revoke_token``
+returned must be refused, never given the admission remembered before it. First with the one
+interleaving that matters forced (a thread stopped halfway through noting the commit while
+another request starts), then with threads left to change hands between any two steps (a tiny
+switch interval) while the revocation runs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from baas_auth import Realm, SQLiteStore
 from tests.adapters.conftest import Caller, call_asgi, call_wsgi, http_scope, wsgi_environ
 from tests.conftest import FAST_HASHER, FakeClock
+from tests.stores.sqlite_helpers import PausedBetweenTheTwoSteps
 from tests.threads import run_threads
 
 PASSWORD = "correct horse battery"
@@ -37,9 +40,13 @@ def tiny_switch_interval() -> Iterator[None]:
     sys.setswitchinterval(previous)
 
 
-def served_realms(tmp_path: Path, clock: FakeClock) -> tuple[Realm, Realm]:
-    """The realm the middleware serves, and another one on the same file that revokes."""
-    served = Realm(SQLiteStore(tmp_path / "auth.db"), clock=clock, password_hasher=FAST_HASHER)
+def served_realms(
+    tmp_path: Path, clock: FakeClock, store: SQLiteStore | None = None
+) -> tuple[Realm, Realm]:
+    """The realm the middleware serves (over ``store``, by default a new one), and another one
+    on the same file that revokes."""
+    store = SQLiteStore(tmp_path / "auth.db") if store is None else store
+    served = Realm(store, clock=clock, password_hasher=FAST_HASHER)
     served.create_org("acme")
     served.create_app("acme", "shop", roles="locked")
     served.create_user("acme", "shop", "alice", password=PASSWORD)
@@ -122,6 +129,41 @@ def test_no_request_started_after_a_revocation_is_admitted_on_any_thread(
             after = statuses_after_a_revocation(caller, other, token)
             assert len(after) == ASKING_THREADS * ASKED_AFTER
             assert set(after) == {401}, f"{after.count(200)} admitted after the revocation"
+    finally:
+        other.close()
+        served.close()
+
+
+def ask_once(caller: Caller, token: str) -> int:
+    headers = [("authorization", f"Bearer {token}")]
+    if caller.adapter == "wsgi":
+        return call_wsgi(caller.app, wsgi_environ("GET", PATH, headers=headers)).status
+    scope = http_scope("GET", PATH, headers=headers)
+    return asyncio.run(call_asgi(caller.app, scope, [b""])).status
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_a_request_starting_while_another_thread_is_halfway_through_noting_the_revocation(
+    adapter: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = PausedBetweenTheTwoSteps(tmp_path / "auth.db")
+    served, other = served_realms(tmp_path, clock, store)
+    caller = Caller(adapter, served)
+    token = served.password_token("acme", "shop", "alice", PASSWORD).access_token
+    try:
+        assert [ask_once(caller, token) for _ in range(3)] == [200] * 3  # remembered
+        assert other.revoke_token(token)
+        statuses: dict[str, int] = {}
+        first = threading.Thread(target=lambda: statuses.update(first=ask_once(caller, token)))
+        store.arm(first)
+        first.start()
+        assert store.paused.wait(timeout=60)
+        try:
+            statuses["second"] = ask_once(caller, token)
+        finally:
+            store.resume.set()
+            first.join()
+        assert statuses == {"first": 401, "second": 401}
     finally:
         other.close()
         served.close()

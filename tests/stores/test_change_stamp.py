@@ -18,7 +18,7 @@ import pytest
 from baas_auth.stores import MemoryStore, SQLiteStore, Store
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import ChangeStamped
-from tests.stores.sqlite_helpers import finish, python_process
+from tests.stores.sqlite_helpers import PausedBetweenTheTwoSteps, finish, python_process
 from tests.threads import run_threads
 
 Write = Callable[[Store], object]
@@ -181,28 +181,6 @@ def test_sqlite_a_header_being_written_sends_the_check_to_sqlite(
     other.close()
 
 
-class _PausedBetweenTheTwoSteps(SQLiteStore):
-    """A store whose slow path, on one chosen thread, stops between its two steps (giving the
-    new reading a fresh number, and remembering the header that reading was taken from),
-    whichever comes first: everything another thread may see at that moment."""
-
-    def arm(self, thread: threading.Thread) -> None:
-        self._paused_thread = thread
-        self._first_step_done = False
-        self.paused = threading.Event()
-        self.resume = threading.Event()
-
-    def __setattr__(self, name: str, value: object) -> None:
-        armed = self.__dict__.get("_paused_thread") is threading.current_thread()
-        if armed and name in ("_last_header", "_epoch"):
-            if self._first_step_done:
-                self.paused.set()
-                assert self.resume.wait(timeout=60)
-            else:
-                self.__dict__["_first_step_done"] = True
-        super().__setattr__(name, value)
-
-
 def test_sqlite_a_thread_halfway_through_noting_a_commit_never_hands_out_the_old_stamp(
     tmp_path: Path,
 ) -> None:
@@ -210,7 +188,7 @@ def test_sqlite_a_thread_halfway_through_noting_a_commit_never_hands_out_the_old
     starts now (after the commit), must not be given the stamp that answers remembered before
     the commit were filed under."""
     path = tmp_path / "s.db"
-    store, other = _PausedBetweenTheTwoSteps(path), SQLiteStore(path)
+    store, other = PausedBetweenTheTwoSteps(path), SQLiteStore(path)
     store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
     before = store.change_stamp()
     assert store.change_stamp() == before, "the header is read from shared memory"
