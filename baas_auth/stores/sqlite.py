@@ -2,7 +2,9 @@
 
 Stdlib ``sqlite3`` only; one connection per thread, explicit transactions (``BEGIN IMMEDIATE``
 for every write, so writers of all processes serialise), and every driver error re-raised as
-``StoreError``. WAL does not work on network filesystems: keep the file on a local disk.
+``StoreError``. WAL does not work on network filesystems: keep the file on a local disk. The
+files it opened are checked on every call (``_sqlite_files``): once one was deleted or replaced
+under the process, every call fails.
 """
 
 from __future__ import annotations
