@@ -9,6 +9,7 @@ under the process, every call fails.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -116,15 +117,32 @@ def _create_private_file(path: str) -> None:
     os.chmod(path, 0o600)  # the umask may have narrowed it: password hashes live here
 
 
-def _no_checkpoint_on_close(conn: sqlite3.Connection) -> None:
-    """The last connection to close checkpoints its WAL into the database file and deletes
-    the ``-wal`` and ``-shm`` files by name: with files changed under this process, those
-    would be its stale log written over the database and the new files of processes started
-    since. Where Python can tell SQLite not to (3.12 on), it does."""
+# Connections of stores whose files changed, where SQLite could not be told not to checkpoint
+# on close: kept open until the process ends (see _may_close_without_checkpoint).
+_KEPT_OPEN: list[sqlite3.Connection] = []
+
+
+def _may_close_without_checkpoint(conn: sqlite3.Connection) -> bool:
+    """Keep SQLite from checkpointing when ``conn`` closes; whether it may be closed now.
+
+    The last connection of a process to close checkpoints its WAL into the database file,
+    then deletes the ``-wal`` and ``-shm`` files by name. With the files changed under the
+    process, that would write its stale log over the database and delete the new files, and
+    with them what processes started since wrote there (a revocation undone). Python 3.12 on
+    can tell SQLite not to; before, the connection is never closed nor freed (its reference
+    count raised for good), so the process's end only releases its descriptors."""
     setconfig = getattr(conn, "setconfig", None)
     option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
     if setconfig is not None and option is not None:
-        setconfig(option, True)
+        with contextlib.suppress(sqlite3.Error):
+            setconfig(option, True)
+            return True
+    _KEPT_OPEN.append(conn)
+    with contextlib.suppress(ImportError, AttributeError):
+        import ctypes
+
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))  # never freed, not even at exit
+    return False
 
 
 def _forget_in_child(store_ref: weakref.ref[SQLiteStore]) -> None:
@@ -156,6 +174,7 @@ class SQLiteStore:
         # The files the anchor holds, checked on every use once noted; a change is for good.
         self._files = DatabaseFiles(self._path)
         self._lost: str | None = None
+        self._closable: dict[int, bool] = {}  # once lost: which connections may be closed
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -192,6 +211,8 @@ class SQLiteStore:
         with self._lock:
             if self._closed:
                 raise StoreError("SQLite store: the store is closed")
+            if self._lost is not None:  # checked under the lock _lose holds: none escapes it
+                raise StoreError(f"SQLite store: {self._lost}")
             self._close_dead_threads()
             conn = self._connect()
             self._opened.append((weakref.ref(threading.current_thread()), conn))
@@ -355,6 +376,12 @@ class SQLiteStore:
         with self._lock:
             if self._lost is not None:
                 return
+            connections = [conn for _, conn in self._opened]
+            if self._anchor is not None:
+                connections.append(self._anchor)
+            self._closable = {
+                id(conn): _may_close_without_checkpoint(conn) for conn in connections
+            }
             self._lost = (
                 f"{problem} while this process had {self._path!r} open: it no longer shares"
                 " the database with processes started since (their changes never reach it), so"
@@ -601,11 +628,12 @@ class SQLiteStore:
             opened, self._opened = self._opened, []
             anchor, self._anchor = self._anchor, None
         connections = [conn for _, conn in opened] + ([] if anchor is None else [anchor])
+        kept_open = [conn for conn in connections if not self._closable.get(id(conn), True)]
         try:
             with _failing_closed("close"):
                 for conn in connections:
-                    if self._lost is not None:
-                        _no_checkpoint_on_close(conn)
-                    conn.close()
+                    if conn not in kept_open:
+                        conn.close()
         finally:
-            self._wal_index.close()  # after the connections: see _sqlite_wal_index
+            if not kept_open:  # after the connections, and never under them: _sqlite_wal_index
+                self._wal_index.close()

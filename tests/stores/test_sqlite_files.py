@@ -145,3 +145,49 @@ def test_a_revocation_by_a_process_started_after_the_files_were_deleted_is_never
         assert store.change_stamp() is None
         with pytest.raises(StoreError):
             store.get_token("t1")
+
+
+_READER = """
+import sys
+from baas_auth.stores import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+print(store.get_token("t1").record is None)
+store.close()
+"""
+
+
+def test_closing_the_store_afterwards_does_not_undo_what_the_new_files_hold(
+    store: SQLiteStore, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite's last connection to close checkpoints its log into the database and deletes the
+    ``-wal`` and ``-shm`` by name: here, its own stale log, and the new files holding the
+    revocation another process made meanwhile. Once its files changed, the store keeps SQLite
+    from doing that."""
+    delete_wal_and_shm(db_path)
+    assert finish(python_process(_REVOKER, str(db_path))).strip() == "done"
+    with caplog.at_level(logging.ERROR, logger="baas_auth"):
+        assert store.change_stamp() is None
+    store.close()
+    assert finish(python_process(_READER, str(db_path))).strip() == "True"
+
+
+_LOST_AND_LEFT_OPEN = """
+import os, subprocess, sys
+from baas_auth.stores import SQLiteStore
+path, revoker = sys.argv[1], sys.argv[2]
+store = SQLiteStore(path)
+store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
+assert store.change_stamp() is not None
+os.remove(path + "-wal")
+os.remove(path + "-shm")
+subprocess.run([sys.executable, "-c", revoker, path], check=True, capture_output=True)
+print(store.change_stamp() is None)
+# never closed: the interpreter's end drops the store and its connections
+"""
+
+
+def test_a_process_ending_without_closing_the_store_does_not_undo_them_either(
+    db_path: Path,
+) -> None:
+    assert finish(python_process(_LOST_AND_LEFT_OPEN, str(db_path), _REVOKER)).strip() == "True"
+    assert finish(python_process(_READER, str(db_path))).strip() == "True"
