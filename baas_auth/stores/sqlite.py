@@ -2,12 +2,16 @@
 
 Stdlib ``sqlite3`` only; one connection per thread, explicit transactions (``BEGIN IMMEDIATE``
 for every write, so writers of all processes serialise), and every driver error re-raised as
-``StoreError``. WAL does not work on network filesystems: keep the file on a local disk.
+``StoreError``. WAL does not work on network filesystems: keep the file on a local disk. The
+files it opened are checked on every call (``_sqlite_files``): once one was deleted or replaced
+under the process, every call fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -17,6 +21,7 @@ from contextlib import contextmanager
 from functools import partial
 
 from baas_auth.errors import StoreError
+from baas_auth.stores._sqlite_files import DatabaseFiles
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import TokenLookup
 
@@ -58,6 +63,8 @@ _TRANSIENT_SWEEP_EVERY = 1024
 _TRANSIENT_HORIZON_MS = 86_400_000  # LoginThrottle keeps its records at most a day
 
 _HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+_LOGGER = logging.getLogger("baas_auth")
 
 # The highest code point, and the surrogates that UTF-8 (and so SQLite text) cannot hold.
 _MAX_CHAR = 0x10FFFF
@@ -110,6 +117,34 @@ def _create_private_file(path: str) -> None:
     os.chmod(path, 0o600)  # the umask may have narrowed it: password hashes live here
 
 
+# Connections of stores whose files changed, where SQLite could not be told not to checkpoint
+# on close: kept open until the process ends (see _may_close_without_checkpoint).
+_KEPT_OPEN: list[sqlite3.Connection] = []
+
+
+def _may_close_without_checkpoint(conn: sqlite3.Connection) -> bool:
+    """Keep SQLite from checkpointing when ``conn`` closes; whether it may be closed now.
+
+    The last connection of a process to close checkpoints its WAL into the database file,
+    then deletes the ``-wal`` and ``-shm`` files by name. With the files changed under the
+    process, that would write its stale log over the database and delete the new files, and
+    with them what processes started since wrote there (a revocation undone). Python 3.12 on
+    can tell SQLite not to; before, the connection is never closed nor freed (its reference
+    count raised for good), so the process's end only releases its descriptors."""
+    setconfig = getattr(conn, "setconfig", None)
+    option = getattr(sqlite3, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE", None)
+    if setconfig is not None and option is not None:
+        with contextlib.suppress(sqlite3.Error):
+            setconfig(option, True)
+            return True
+    _KEPT_OPEN.append(conn)
+    with contextlib.suppress(ImportError, AttributeError):
+        import ctypes
+
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))  # never freed, not even at exit
+    return False
+
+
 def _forget_in_child(store_ref: weakref.ref[SQLiteStore]) -> None:
     store = store_ref()
     if store is not None:
@@ -136,6 +171,10 @@ class SQLiteStore:
         self._last_header: bytes | None = None
         self._anchor: sqlite3.Connection | None = None
         self._wal_index_tried = False
+        # The files the anchor holds, checked on every use once noted; a change is for good.
+        self._files = DatabaseFiles(self._path)
+        self._lost: str | None = None
+        self._closable: dict[int, bool] = {}  # once lost: which connections may be closed
         self._local = threading.local()
         self._opened: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         if hasattr(os, "register_at_fork"):
@@ -144,6 +183,9 @@ class SQLiteStore:
         try:
             with _failing_closed("opening"):
                 self._create_schema()
+            # Now, not at the first stamp read: the files noted are the ones this store's
+            # connections have open, however long before its first request they opened.
+            self._map_wal_index()
         except BaseException:
             self.close()
             raise
@@ -157,6 +199,8 @@ class SQLiteStore:
         """This thread's connection, opened on first use."""
         if self._closed:
             raise StoreError("SQLite store: the store is closed")
+        if not self._files_are_ours():
+            raise StoreError(f"SQLite store: {self._lost}")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
@@ -167,6 +211,8 @@ class SQLiteStore:
         with self._lock:
             if self._closed:
                 raise StoreError("SQLite store: the store is closed")
+            if self._lost is not None:  # checked under the lock _lose holds: none escapes it
+                raise StoreError(f"SQLite store: {self._lost}")
             self._close_dead_threads()
             conn = self._connect()
             self._opened.append((weakref.ref(threading.current_thread()), conn))
@@ -226,6 +272,7 @@ class SQLiteStore:
         self._anchor = None
         self._wal_index_tried = False
         self._last_header = None
+        self._files.forget()
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         """One statement on this thread's connection, in autocommit (atomic by itself)."""
@@ -262,16 +309,25 @@ class SQLiteStore:
         """Moves whenever anything was committed to the file since the last answer, by this
         process or any other: the WAL-index header in shared memory changes with every commit
         (``_sqlite_wal_index``); where it cannot be read, ``PRAGMA data_version`` of this
-        thread's connection. Plus this process's own writes (``_wrote``)."""
+        thread's connection. Plus this process's own writes (``_wrote``). None once the files
+        are not the ones this process opened (``_files_are_ours``): every call fails then."""
+        if not self._files_are_ours():
+            return None
         header = self._wal_header()
         if header is None:
             return self._stamp_by_pragma()
-        if header != self._last_header:
-            # A commit since the last reading (or the first reading): every answer given so
-            # far, by any thread, is stale.
-            self._last_header = header
-            self._epoch = next(self._epochs)
-        return self._epoch
+        if header == self._last_header:
+            return self._epoch
+        # A commit since the last reading (or the first reading): every answer given so far,
+        # by any thread, is stale. A fresh number first, the header it answers for second:
+        # a thread that finds this header already noted (the line above) then reads a number
+        # stored after this header was read, so after the commit; a number stored is never
+        # stored again, so none of them was handed out before the commit. The other order
+        # let a thread see the header noted and still read the number from before it.
+        epoch = next(self._epochs)
+        self._epoch = epoch
+        self._last_header = header
+        return epoch
 
     def _wal_header(self) -> bytes | None:
         if self._closed:
@@ -281,9 +337,10 @@ class SQLiteStore:
         return self._wal_index.read()
 
     def _map_wal_index(self) -> None:
-        """Open the connection that keeps the ``-shm`` file SQLite's own while it is mapped
-        (SQLite deletes it only when the last connection closes), then map it. Once per
-        process; until it succeeds, the stamp is asked of SQLite."""
+        """Open the connection that keeps the ``-wal`` and ``-shm`` files SQLite's own while
+        they are noted and mapped (SQLite deletes them only when the last connection closes),
+        note them (``DatabaseFiles``), then map the ``-shm``. At opening, and once again in a
+        forked child; until it succeeds, the stamp is asked of SQLite."""
         if self._anchor is None:
             try:
                 anchor = self._configured(self._connect())
@@ -299,7 +356,40 @@ class SQLiteStore:
             if self._closed or self._wal_index_tried or self._anchor is None:
                 return
             self._wal_index_tried = True  # one try: a file that cannot be mapped stays so
+            self._files.note()
             self._wal_index.map()
+
+    def _files_are_ours(self) -> bool:
+        """Whether the database's files are still the ones the anchor holds (``DatabaseFiles``):
+        once one was deleted, moved or replaced, this process and those started afterwards no
+        longer see each other's commits (a revocation made there would never apply here), so
+        every later call fails, for good, and the cause is logged once."""
+        if self._lost is not None:
+            return False
+        problem = self._files.changed()
+        if problem is None:
+            return True
+        self._lose(problem)
+        return False
+
+    def _lose(self, problem: str) -> None:
+        with self._lock:
+            if self._lost is not None:
+                return
+            connections = [conn for _, conn in self._opened]
+            if self._anchor is not None:
+                connections.append(self._anchor)
+            self._closable = {
+                id(conn): _may_close_without_checkpoint(conn) for conn in connections
+            }
+            self._lost = (
+                f"{problem} while this process had {self._path!r} open: it no longer shares"
+                " the database with processes started since (their changes never reach it), so"
+                " it refuses every call. Stop every process that uses the file and start them"
+                " again; never delete the -wal and -shm files of a database in use, and restore"
+                ' a backup through SQLite (sqlite3 FILE ".restore BACKUP"), not by replacing files'
+            )
+        _LOGGER.error("SQLite store: %s", self._lost)
 
     def _stamp_by_pragma(self) -> int | None:
         local = self._local
@@ -310,12 +400,15 @@ class SQLiteStore:
             (version,) = cursor.execute("PRAGMA data_version").fetchone()
         except (sqlite3.Error, StoreError):
             return None  # cannot tell: the caller reads the store, which reports the failure
-        if version != getattr(local, "data_version", None):
-            # Another connection committed since this thread last looked (or it never looked):
-            # every answer given so far, by any thread, is stale.
-            local.data_version = version
-            self._epoch = next(self._epochs)
-        return self._epoch
+        if version == getattr(local, "data_version", None):
+            return self._epoch
+        # Another connection committed since this thread last looked (or it never looked):
+        # every answer given so far, by any thread, is stale. The same order as above (the
+        # version noted is this thread's own, but the number is every thread's).
+        epoch = next(self._epochs)
+        self._epoch = epoch
+        local.data_version = version
+        return epoch
 
     # Directory
 
@@ -534,9 +627,13 @@ class SQLiteStore:
             self._closed = True
             opened, self._opened = self._opened, []
             anchor, self._anchor = self._anchor, None
-            self._wal_index.close()
-        with _failing_closed("close"):
-            for _, conn in opened:
-                conn.close()
-            if anchor is not None:
-                anchor.close()
+        connections = [conn for _, conn in opened] + ([] if anchor is None else [anchor])
+        kept_open = [conn for conn in connections if not self._closable.get(id(conn), True)]
+        try:
+            with _failing_closed("close"):
+                for conn in connections:
+                    if conn not in kept_open:
+                        conn.close()
+        finally:
+            if not kept_open:  # after the connections, and never under them: _sqlite_wal_index
+                self._wal_index.close()

@@ -8,6 +8,8 @@ it must stay put while nothing is written, and answer None (never raise) once th
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 from baas_auth.stores import MemoryStore, SQLiteStore, Store
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 from baas_auth.stores.protocols import ChangeStamped
-from tests.stores.sqlite_helpers import finish, python_process
+from tests.stores.sqlite_helpers import PausedBetweenTheTwoSteps, finish, python_process
 from tests.threads import run_threads
 
 Write = Callable[[Store], object]
@@ -177,3 +179,60 @@ def test_sqlite_a_header_being_written_sends_the_check_to_sqlite(
     assert store.change_stamp() != before
     store.close()
     other.close()
+
+
+def test_sqlite_a_thread_halfway_through_noting_a_commit_never_hands_out_the_old_stamp(
+    tmp_path: Path,
+) -> None:
+    """Thread A has seen the commit and is halfway through noting it; thread B, whose request
+    starts now (after the commit), must not be given the stamp that answers remembered before
+    the commit were filed under."""
+    path = tmp_path / "s.db"
+    store, other = PausedBetweenTheTwoSteps(path), SQLiteStore(path)
+    store.put_token("t1", "user:a", b"record", created_ms=1, expires_at_ms=None)
+    before = store.change_stamp()
+    assert store.change_stamp() == before, "the header is read from shared memory"
+    other.delete_token("t1")  # the revocation, committed by another connection
+    stamps: dict[str, int | None] = {}
+    thread_a = threading.Thread(target=lambda: stamps.update(a=store.change_stamp()))
+    store.arm(thread_a)
+    thread_a.start()
+    assert store.paused.wait(timeout=60)
+    try:
+        stamps["b"] = store.change_stamp()
+    finally:
+        store.resume.set()
+        thread_a.join()
+    assert stamps["b"] != before
+    assert stamps["a"] != before
+    store.close()
+    other.close()
+
+
+# Asked from another process: is a read lock held on the "dead man switch" byte of the -shm
+# file (offset 128 in SQLite's unix VFS)? A process that opens the database and finds none
+# takes itself for the first user and rebuilds the index under everyone using it.
+_DEAD_MAN_SWITCH = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+probe = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 128, 1, 0)
+found = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+print("held" if found != fcntl.F_UNLCK else "free")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="struct flock as on Linux")
+def test_sqlite_mapping_the_index_keeps_sqlites_locks_on_it(tmp_path: Path) -> None:
+    """Closing any descriptor of a file releases every POSIX lock the process holds on it:
+    mapping the ``-shm`` (and a second store on the file closing) must close none while
+    SQLite's connections of this process use it."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.put("k", b"v")
+    assert store.change_stamp() is not None
+    other = SQLiteStore(path)
+    assert other.change_stamp() is not None
+    other.close()
+    check = python_process(_DEAD_MAN_SWITCH, f"{path}-shm")
+    assert finish(check).strip() == "held"
+    store.close()
