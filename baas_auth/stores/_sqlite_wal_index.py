@@ -13,6 +13,14 @@ The mapping is trusted only while the file it maps is the one SQLite uses: SQLit
 connection of its own open for as long as the mapping lives (``anchor``). Whenever the header
 cannot be read (no such file yet, a commit being written, a platform without ``mmap``), the
 answer is None and the caller asks SQLite.
+
+The descriptor the mapping is made from stays open until ``close``, which the store calls only
+after closing its connections: POSIX record locks belong to a process and a file, and closing
+*any* descriptor of the file drops all of them, SQLite's shared lock on the index included.
+Without that lock another process opening the database believes it is alone and rebuilds the
+index under this one's mappings (SIGBUS on reading it, "database disk image is malformed" in
+SQLite). Other SQLite connections of this process to the same file lose their locks when it
+closes: one store per database file and process.
 """
 
 from __future__ import annotations
@@ -28,11 +36,12 @@ _HEADER_BYTES = 48
 class WalIndexHeader:
     """The WAL-index header of one database file, mapped read-only by ``map``."""
 
-    __slots__ = ("_map", "_path")
+    __slots__ = ("_fd", "_map", "_path")
 
     def __init__(self, database_path: str) -> None:
         self._path = database_path
         self._map: mmap.mmap | None = None
+        self._fd: int | None = None  # kept open while mapped: see the module's docstring
 
     @property
     def mapped(self) -> bool:
@@ -46,13 +55,14 @@ class WalIndexHeader:
             fd = os.open(self._path + "-shm", os.O_RDONLY)
         except OSError:
             return
+        # Never closed before ``close``, even when the mapping fails: closing it would drop
+        # SQLite's locks on the index (see the module's docstring).
+        self._fd = fd
         try:
             if os.fstat(fd).st_size >= 2 * _HEADER_BYTES:
                 self._map = mmap.mmap(fd, 2 * _HEADER_BYTES, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
             self._map = None
-        finally:
-            os.close(fd)
 
     def read(self) -> bytes | None:
         """The header, or None when it cannot be read consistently now (unmapped, closed, or a
@@ -68,10 +78,20 @@ class WalIndexHeader:
         return first if first == both[_HEADER_BYTES:] else None
 
     def forget(self) -> None:
-        """Stop reading without unmapping (after fork: the parent's mapping is the parent's)."""
+        """Stop reading without unmapping or closing (after fork: the parent's mapping and
+        descriptor are the parent's)."""
         self._map = None
+        self._fd = None
 
-    def close(self) -> None:
+    def unmap(self) -> None:
+        """Stop reading: later reads answer None."""
         view, self._map = self._map, None
         if view is not None:
             view.close()
+
+    def close(self) -> None:
+        """Unmap and close the descriptor; only once the caller's connections are closed."""
+        self.unmap()
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)

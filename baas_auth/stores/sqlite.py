@@ -534,9 +534,13 @@ class SQLiteStore:
             self._closed = True
             opened, self._opened = self._opened, []
             anchor, self._anchor = self._anchor, None
+            self._wal_index.unmap()
+        try:
+            with _failing_closed("close"):
+                for _, conn in opened:
+                    conn.close()
+                if anchor is not None:
+                    anchor.close()
+        finally:
+            # Last: closing it drops this process's locks on the index (_sqlite_wal_index).
             self._wal_index.close()
-        with _failing_closed("close"):
-            for _, conn in opened:
-                conn.close()
-            if anchor is not None:
-                anchor.close()
