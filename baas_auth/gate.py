@@ -150,7 +150,7 @@ class Gate:
         return entry.admit
 
     def _recall_refusal(self, key: Hashable, stamp: int | None) -> Response | None:
-        refused = self.recalls.refusal(key, stamp)
+        refused = self.recalls.refusal(key, stamp, self.state.now_ms())
         if refused is None:
             return None
         started = self.events.start()
@@ -219,10 +219,12 @@ class Gate:
         request: RequestInfo,
         route: Route | None,
         principal: Principal | None,
+        expires_at_ms: int | None = None,
     ) -> None:
         if isinstance(error, AuthError):  # may_remember_refusal said so; this tells mypy
             stamp, key = recall
-            self.recalls.remember_refusal(key, Refused(stamp, error, request, route, principal))
+            entry = Refused(stamp, error, request, route, principal, expires_at_ms)
+            self.recalls.remember_refusal(key, entry)
 
     def _endpoint(
         self, route: Route, request: RequestInfo, websocket: bool, started: int | None
@@ -403,7 +405,8 @@ class Gate:
         except (AuthError, StoreError) as error:  # here, the event can say who was refused
             recallable = recall is not None and self._recallable(credential, principal, route)
             if recall is not None and recallable and may_remember_refusal(error):
-                self._remember_refusal(recall, error, request, route, principal)
+                # A refusal of a valid token: it ends with the token (then 401 expired_token).
+                self._remember_refusal(recall, error, request, route, principal, expires_at_ms)
             return self._refuse(error, started, request, route, principal)
         if started is not None:
             reason = _allow_reason(principal, route)

@@ -47,13 +47,16 @@ class Admitted(NamedTuple):
 
 
 class Refused(NamedTuple):
-    """A refusal, the stamp it was made under, and who was refused (None: not known yet)."""
+    """A refusal, the stamp it was made under, who was refused (None: not known yet), and the
+    expiry written in the token it found valid (None: never, or it rests on no valid token):
+    once the token has expired, the answer is 401 ``expired_token``, not this one."""
 
     stamp: int
     error: AuthError
     request: RequestInfo
     route: Route | None
     principal: Principal | None
+    expires_at_ms: int | None = None
 
 
 class KnownToken(NamedTuple):
@@ -95,9 +98,13 @@ class Recalls:
     def remember_token(self, token: str, entry: KnownToken) -> None:
         _bounded(self.tokens)[token] = entry
 
-    def refusal(self, key: Hashable, stamp: int | None) -> Refused | None:
+    def refusal(self, key: Hashable, stamp: int | None, now_ms: int) -> Refused | None:
+        """The refusal made under ``stamp``, unless its token has expired since."""
         entry = self.refused.get(key)
-        return None if entry is None or entry.stamp != stamp else entry
+        if entry is None or entry.stamp != stamp:
+            return None
+        expires = entry.expires_at_ms
+        return entry if expires is None or now_ms < expires else None
 
     def remember_admission(self, key: Hashable, entry: Admitted) -> None:
         _bounded(self.admitted)[key] = entry
