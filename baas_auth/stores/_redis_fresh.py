@@ -173,6 +173,16 @@ class StampFlights:
     def read(self) -> int | None:
         """The stamp, as read by a GET sent after this call began; ``StoreError`` if the read
         failed (or the read in the air when it began failed after that)."""
+        if self._boarding is None and self._air.acquire(blocking=False):
+            # Nothing in the air, nobody waiting: send at once, alone (nobody can board a read
+            # that is already sent). The common case of a process serving one request at once.
+            try:
+                stamp, error = self._send_once()
+            finally:
+                self._air.release()
+            if error is not None:
+                raise error
+            return stamp
         with self._state:
             flight = self._boarding
             lead = flight is None
@@ -199,69 +209,93 @@ class StampFlights:
                     # rather than wait a second timeout.
                     flight.error = self._failure
                 else:
-                    self._send_one(flight)
+                    flight.stamp, flight.error = self._send_once()
         finally:
             flight.landed.release()
 
-    def _send_one(self, flight: _Flight) -> None:
+    def _send_once(self) -> tuple[int | None, StoreError | None]:
+        """One read (the caller holds ``_air``): the stamp, or the failure."""
         try:
-            flight.stamp = self._epochs.seen(self._send())
+            return self._epochs.seen(self._send()), None
         except (RedisError, OSError, StoreError) as exc:
             error = store_error(exc)
             self._epochs.forget()
             with self._state:
                 self._failures += 1
                 self._failure = error
-            flight.error = error
+            return None, error
 
 
 # -- single flight per arrival, asyncio -----------------------------------------------------------
 
 
 class AsyncStampFlights:
-    """``StampFlights`` for one event loop: each read is a task of its own, so a request
-    cancelled while it waits never cancels the read others wait for."""
+    """``StampFlights`` for one event loop. A request that finds nothing in the air reads
+    inline; the others board a read that is a task of its own, so that a request cancelled
+    while it waits never cancels the read others wait for."""
 
-    __slots__ = ("_boarding", "_epochs", "_last", "_send")
+    __slots__ = ("_boarding", "_epochs", "_send", "_tail")
 
     def __init__(self, send: Callable[[], Awaitable[bytes | None]]) -> None:
         self._send = send
-        self._boarding: list[asyncio.Future[int | None]] | None = None
-        self._last: asyncio.Task[StoreError | None] | None = None
+        self._boarding: list[asyncio.Future[int | None]] | None = None  # the next read's
+        # Done with the failure (or None) of the last read in the air or waiting to be sent;
+        # None when there is none.
+        self._tail: asyncio.Future[StoreError | None] | None = None
         self._epochs = StampEpochs()
 
     async def read(self) -> int | None:
+        """The stamp, as read by a GET sent after this call began; ``StoreError`` if the read
+        failed (or the read in the air when it began failed after that)."""
         loop = asyncio.get_running_loop()
+        if self._tail is None:
+            return await self._read_alone(loop)
         seat: asyncio.Future[int | None] = loop.create_future()
         boarding = self._boarding
-        if boarding is None:
+        if boarding is None:  # a read is in the air: the next one, sent once it is back
             boarding = self._boarding = []
-            ahead = self._last  # the read in the air, if it has not ended yet
-            ahead = None if ahead is None or ahead.done() else ahead
-            self._last = loop.create_task(self._fly(boarding, ahead))
+            self._tail = loop.create_task(self._fly(boarding, self._tail))
         boarding.append(seat)
         return await seat
+
+    async def _read_alone(self, loop: asyncio.AbstractEventLoop) -> int | None:
+        """Nothing in the air, nobody waiting: this request reads, inline (no task)."""
+        tail: asyncio.Future[StoreError | None] = loop.create_future()
+        self._tail = tail
+        failure: StoreError | None = None
+        try:
+            return self._epochs.seen(await self._send())
+        except (RedisError, OSError, StoreError) as exc:
+            failure = store_error(exc)
+            self._epochs.forget()
+            raise failure from exc
+        finally:  # cancelled too: the read behind then sends its own
+            if self._tail is tail:
+                self._tail = None
+            if not tail.done():
+                tail.set_result(failure)
 
     async def _fly(
         self,
         boarding: list[asyncio.Future[int | None]],
-        ahead: asyncio.Task[StoreError | None] | None,
+        ahead: asyncio.Future[StoreError | None],
     ) -> StoreError | None:
         """Send once the read ahead is back; answer everyone aboard. Never raises: returns
-        the failure, for the read behind it."""
-        failed_ahead = None
-        if ahead is not None:
-            failed_ahead = await ahead
+        the failure of the read it sent, for the read behind it."""
+        failed_ahead = await ahead
         if self._boarding is boarding:
             self._boarding = None  # sent from here on: later arrivals take the next
         stamp: int | None = None
         error = failed_ahead  # see StampFlights._fly: the store failed while they waited
+        sent_error: StoreError | None = None
         if error is None:
             try:
                 stamp = self._epochs.seen(await self._send())
-            except (TimeoutError, RedisError, OSError, StoreError) as exc:
-                error = store_error(exc)
+            except (RedisError, OSError, StoreError) as exc:
+                error = sent_error = store_error(exc)
                 self._epochs.forget()
+        if self._tail is asyncio.current_task():
+            self._tail = None
         for seat in boarding:
             if seat.done():  # its request was cancelled
                 continue
@@ -269,8 +303,7 @@ class AsyncStampFlights:
                 seat.set_result(stamp)
             else:
                 seat.set_exception(error)
-        # Only a read that was sent and failed fails the one behind it.
-        return None if failed_ahead is not None else error
+        return sent_error
 
 
 # -- the connections ------------------------------------------------------------------------------

@@ -159,12 +159,13 @@ class RedisStore(_ReadsStamp):
     the caller's and which ``close()`` leaves open. With Redis Cluster the prefix must hold a
     hash tag (``prefix="{baas}:"``).
 
-    ``max_staleness_ms`` (0, the default: revocation is seen by the very next request, at one
-    round trip per request): above 0, the store offers its change stamp as read at most that
-    long ago (``clock``, seconds, tells the time), so a request decided before is answered
-    again without a round trip, and a change made by another process is seen within that
-    window. Also ``?max_staleness_ms=`` in the URL. Every process writing to the prefix must
-    run a version that moves the stamp (docs/redis.md).
+    ``max_staleness_ms`` (0, the default: ``change_stamp`` reads the stamp with one GET sent
+    after the call began, so revocation is seen by the very next request, and a request
+    decided before under the same stamp costs that GET only): above 0, the store offers its
+    change stamp as read at most that long ago (``clock``, seconds, tells the time), so a
+    request decided before is answered again without a round trip, and a change made by
+    another process is seen within that window. Also ``?max_staleness_ms=`` in the URL. Every
+    process writing to the prefix must run a version that moves the stamp (docs/redis.md).
     """
 
     blocking = True
@@ -316,8 +317,9 @@ class AsyncRedisStore(_AwaitsStamp):
 
     Takes a URL or a ``redis.asyncio.Redis`` / ``RedisCluster`` client, as ``RedisStore`` does.
     Use it from one event loop: redis.asyncio binds its connections to the loop that made them.
-    ``max_staleness_ms`` and ``clock`` as for ``RedisStore``: ``change_stamp`` answers from
-    memory, on the loop, and the stamp is refreshed by the awaited reads of full decisions.
+    ``max_staleness_ms`` and ``clock`` as for ``RedisStore``. By default the stamp is read by
+    ``read_change_stamp``, awaited; with a window, ``change_stamp`` answers from memory, on
+    the loop, and the stamp is refreshed by the awaited reads of full decisions.
     """
 
     blocking = False

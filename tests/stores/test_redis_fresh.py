@@ -201,7 +201,7 @@ def test_a_request_arriving_while_a_read_is_in_the_air_never_takes_its_answer(
     requests.start("first")
     reads.in_air.wait(WAIT_S)
     requests.start("second")  # arrives while the first read is in the air
-    watch.until(lambda: watch.opened == 2)  # it boarded the next read
+    watch.until(lambda: watch.opened == 1)  # it boarded the next read (the first sent alone)
     reads.stored = b"2"  # a write returns after "second" arrived, before the first read lands
     reads.land()  # the first read, sent before "second" arrived: its answer predates the write
     first = requests.join("first")
@@ -221,7 +221,7 @@ def test_requests_arriving_together_share_one_read_sent_after_all_of_them(watch:
     for name in ("a", "b", "c"):
         requests.start(name)
     # One of them opened the next read (and waits to send it), two wait for its answer.
-    watch.until(lambda: watch.opened == 2 and watch.waiting == 2)
+    watch.until(lambda: watch.opened == 1 and watch.waiting == 2)
     reads.stored = b"2"
     reads.land()
     requests.join("leader")
@@ -241,7 +241,7 @@ def test_a_failed_read_is_a_store_error_for_everyone_aboard_and_those_waiting_be
     requests.start("first")
     reads.in_air.wait(WAIT_S)
     requests.start("behind")
-    watch.until(lambda: watch.opened == 2)
+    watch.until(lambda: watch.opened == 1)
     reads.fail_next = RedisConnectionError("Connection closed by server.")
     reads.land()
     first, behind = requests.join("first"), requests.join("behind")
@@ -346,14 +346,37 @@ def test_async_a_request_cancelled_while_it_waits_never_cancels_the_read() -> No
     async def scenario() -> None:
         reads = HeldAsyncReads()
         flights = AsyncStampFlights(reads.send)
-        cancelled = asyncio.ensure_future(flights.read())
-        other = asyncio.ensure_future(flights.read())
+        alone = asyncio.ensure_future(flights.read())  # nothing in the air: reads inline
+        await settle()
+        cancelled, aboard = (asyncio.ensure_future(flights.read()) for _ in range(2))
         await settle()
         cancelled.cancel()
         await settle()
         reads.land()
-        assert await other is not None
+        await settle()
+        reads.land()  # the read sent for both: one of them gone, the other served
+        assert await aboard is not None
+        assert await alone is not None
         assert cancelled.cancelled()
+        assert reads.sent == 2
+
+    asyncio.run(scenario())
+
+
+def test_async_a_request_cancelled_while_it_reads_alone_lets_the_next_read_go() -> None:
+    async def scenario() -> None:
+        reads = HeldAsyncReads()
+        flights = AsyncStampFlights(reads.send)
+        alone = asyncio.ensure_future(flights.read())
+        await settle()
+        behind = asyncio.ensure_future(flights.read())
+        await settle()
+        alone.cancel()  # its own read goes with it; the one behind is sent at once
+        await settle()
+        assert reads.sent == 2
+        reads.landing.pop(0)  # the cancelled read never lands
+        reads.land()
+        assert await behind is not None
 
     asyncio.run(scenario())
 
