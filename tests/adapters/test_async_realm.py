@@ -449,6 +449,12 @@ def test_a_blocking_realms_store_calls_run_on_the_store_thread(
         assert kdf_threads, "the password was checked"
     assert loop_thread not in kdf_threads
     assert all(t.name.startswith("baas-auth-kdf") for t in kdf_threads)
+    if kind != "websocket":
+        # The freshness check: SQLite's reads shared memory, on the loop; Redis's is a round
+        # trip, made on the store thread.
+        assert store.stamp_threads, "the freshness check ran"
+        expected = loop_thread if isinstance(store.inner, SQLiteStore) else store.threads[0]
+        assert set(store.stamp_threads) == {expected}
 
 
 def test_the_async_probe_sees_a_call_that_is_never_awaited(async_world: World) -> None:
