@@ -36,7 +36,7 @@ from typing import Any, Final, cast
 import redis
 import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, RedisError, ResponseError
+from redis.exceptions import InvalidResponse, ResponseError
 
 from baas_auth.errors import StoreError
 
@@ -217,7 +217,7 @@ class StampFlights:
         """One read (the caller holds ``_air``): the stamp, or the failure."""
         try:
             return self._epochs.seen(self._send()), None
-        except (RedisError, OSError, StoreError) as exc:
+        except Exception as exc:  # whatever failed, the check did: fail closed (503)
             error = store_error(exc)
             self._epochs.forget()
             with self._state:
@@ -265,9 +265,11 @@ class AsyncStampFlights:
         failure: StoreError | None = None
         try:
             return self._epochs.seen(await self._send())
-        except (RedisError, OSError, StoreError) as exc:
+        except Exception as exc:  # whatever failed, the check did: fail closed (503)
             failure = store_error(exc)
             self._epochs.forget()
+            if failure is exc:
+                raise
             raise failure from exc
         finally:  # cancelled too: the read behind then sends its own
             if self._tail is tail:
@@ -291,7 +293,7 @@ class AsyncStampFlights:
         if error is None:
             try:
                 stamp = self._epochs.seen(await self._send())
-            except (RedisError, OSError, StoreError) as exc:
+            except Exception as exc:  # every seat must be answered: fail closed (503)
                 error = sent_error = store_error(exc)
                 self._epochs.forget()
         if self._tail is asyncio.current_task():

@@ -403,3 +403,32 @@ def test_async_a_failed_read_fails_those_aboard_and_behind_then_reads_afresh() -
         assert reads.sent == 2
 
     asyncio.run(scenario())
+
+
+def test_any_failure_of_the_read_is_a_store_error_for_every_request_waiting() -> None:
+    """Not only redis-py's and the socket's errors: whatever breaks the read fails closed
+    (503), and no request waits for an answer that never comes."""
+
+    def broken() -> bytes | None:
+        raise ValueError("a reply redis-py could not read")
+
+    with pytest.raises(StoreError, match="could not read"):
+        StampFlights(broken).read()
+
+    async def scenario() -> None:
+        reads = HeldAsyncReads()
+        flights = AsyncStampFlights(reads.send)
+        alone = asyncio.ensure_future(flights.read())
+        await settle()
+        aboard = [asyncio.ensure_future(flights.read()) for _ in range(2)]
+        await settle()
+        reads.land()
+        await settle()
+        reads.fail_next = ValueError("a reply redis-py could not read")
+        reads.land()
+        assert await alone is not None
+        for request in aboard:
+            with pytest.raises(StoreError, match="could not read"):
+                await asyncio.wait_for(request, WAIT_S)
+
+    asyncio.run(scenario())
