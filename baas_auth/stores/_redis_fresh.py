@@ -392,13 +392,21 @@ def _read_reply(recv: Callable[[int], bytes]) -> bytes | None:
 
 class _AsyncLine:
     """``_SyncLine`` for a ``redis.asyncio.Redis`` client: the connection's stream, read until
-    the reply is whole, within the connection's own ``socket_timeout``."""
+    the reply is whole, within the connection's own ``socket_timeout``.
+
+    The timeout is kept by one watchdog timer per line rather than a timer per read (a timer
+    armed and cancelled for every read cost more than the rest of the read): it wakes at most
+    once per timeout while reads go on, and drops the connection under a read older than it,
+    which then fails as a timeout."""
 
     def __init__(self, client: redis.asyncio.Redis, key: str) -> None:
         self._pool = client.connection_pool
         self._key = key
         self._connection: Any = None
         self._packed = b""
+        self._sent_at: float | None = None  # on the loop's clock; None: no read in the air
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._expired = False  # the watchdog dropped the connection under the read in the air
 
     async def read(self) -> bytes | None:
         connection = self._connection
@@ -410,31 +418,63 @@ class _AsyncLine:
                 await connection.disconnect(nowait=True)
             if not connection.is_connected:
                 await connection.connect()
-            timeout = connection.socket_timeout
-            if timeout is None:
-                return await self._round_trip(connection)
-            async with asyncio.timeout(timeout):
-                return await self._round_trip(connection)
+            return await self._round_trip(connection)
         except BaseException:
             await connection.disconnect(nowait=True)
             raise
 
     async def _round_trip(self, connection: Any) -> bytes | None:
         reader, writer = getattr(connection, "_reader", None), getattr(connection, "_writer", None)
+        timeout = connection.socket_timeout
         if reader is None or writer is None:  # a connection of another kind
-            await connection.send_packed_command(self._packed, check_health=False)
-            return cast("bytes | None", await connection.read_response())
+            async with asyncio.timeout(timeout):
+                await connection.send_packed_command(self._packed, check_health=False)
+                return cast("bytes | None", await connection.read_response())
         writer.write(self._packed)
-        data = await reader.read(_CHUNK)
-        while True:
-            if not data:
-                raise _closed_by_server()
-            value = parse_stamp_reply(data)
-            if value is not INCOMPLETE:
-                return value
-            data += await reader.read(_CHUNK)
+        if timeout is not None:
+            self._watch(timeout)
+        try:
+            data = await reader.read(_CHUNK)
+            while True:
+                if not data:
+                    raise self._lost()
+                value = parse_stamp_reply(data)
+                if value is not INCOMPLETE:
+                    return value
+                data += await reader.read(_CHUNK)
+        finally:
+            self._sent_at = None
+
+    def _watch(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._sent_at = loop.time()
+        self._expired = False
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(timeout, self._check, loop, timeout)
+
+    def _check(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self._watchdog = None
+        sent_at = self._sent_at
+        if sent_at is None:  # nothing in the air: asleep until the next read
+            return
+        left = sent_at + timeout - loop.time()
+        if left > 0:
+            self._watchdog = loop.call_later(left, self._check, loop, timeout)
+            return
+        writer = getattr(self._connection, "_writer", None)
+        if writer is not None:
+            self._expired = True
+            writer.transport.abort()  # the read in the air ends now, as a timeout
+
+    def _lost(self) -> Exception:
+        if self._expired:
+            return TimeoutError("Timeout reading the change stamp")
+        return _closed_by_server()
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.disconnect(nowait=True)
