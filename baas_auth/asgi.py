@@ -66,6 +66,7 @@ class AuthMiddleware:
         self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
         self._driver = _driver_for(realm)
         self._stamp = self._driver.stamp
+        self._read_stamp = self._driver.read_stamp
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
         # and the realm that baas_auth's framework helpers check roles and rules with.
         self._auth = credentials_by_kind(Guard(realm, self.options))
@@ -83,9 +84,14 @@ class AuthMiddleware:
             await self._other_scope(scope, receive, send)
             return
         # The store's freshness check, read before anything else of this request: a decision
-        # made under the same stamp still holds (no thread hop, no round trip), and the
-        # steady state ends here, one coroutine deep.
-        stamp = self._stamp()
+        # made under the same stamp still holds (no further store read), and the steady state
+        # ends here, one coroutine deep. A check that waits on the store (Redis) is awaited.
+        read_stamp = self._read_stamp
+        try:
+            stamp = self._stamp() if read_stamp is None else await read_stamp()
+        except StoreError as error:  # the check is a store read: it fails closed, 503
+            await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
         try:
             request = _request_info(scope, False)
         except BadRequestError as error:

@@ -7,11 +7,17 @@ environment variables, so that every server runs the same module.
 - ``memory``: baas_auth on a ``MemoryStore``, seeded here, in the server process (a memory
   store cannot be filled from outside); alice's token is written to ``BENCH_TOKEN_FILE``;
 - ``sqlite``: baas_auth on the SQLite file ``BENCH_SQLITE``, seeded by the harness;
+- ``sqlite-mixed``: the same, with the lowered password hasher of the seeding, for the mixed
+  load (a password grant in every 100 requests): what is measured is the grant's store work and
+  the full decisions after it (each grant moves the change stamp), not the KDF;
 - ``redis``: baas_auth on ``BENCH_REDIS_URL`` under the key prefix ``BENCH_REDIS_PREFIX``,
   seeded by the harness (ASGI: ``AsyncRealm`` on ``AsyncRedisStore``; WSGI: ``Realm`` on
   ``RedisStore``), revocation immediate (the default);
 - ``redis-window``: the same with ``max_staleness_ms=1000`` (``REDIS_WINDOW_MS``): a change
   made elsewhere is seen within a second, and the steady state makes no round trip;
+- ``redis-full``: the same stores with their change stamp hidden, so every request is decided
+  in full (the token and the generation read from Redis): how the default worked before the
+  stamp was read for every request, measured side by side with it;
 - ``peer`` (Starlette only): Starlette's ``AuthenticationMiddleware`` with a dict-lookup
   backend, the route requiring ``authenticated``.
 
@@ -36,6 +42,7 @@ __all__ = [
     "PATH",
     "PLAIN_VARIANTS",
     "STARLETTE_VARIANTS",
+    "USER",
     "asgi_app",
     "seed",
     "starlette_app",
@@ -46,7 +53,15 @@ ORG, APP, USER = "acme", "shop", "alice"
 PATH = "/books/1"
 RULE = "get:/books/**"
 STARLETTE_VARIANTS = ("bare", "memory", "sqlite", "redis", "peer")
-PLAIN_VARIANTS = ("bare", "memory", "sqlite", "redis", "redis-window")
+PLAIN_VARIANTS = (
+    "bare",
+    "memory",
+    "sqlite",
+    "sqlite-mixed",
+    "redis",
+    "redis-window",
+    "redis-full",
+)
 REDIS_WINDOW_MS = 1000
 
 
@@ -84,9 +99,27 @@ def _sync_realm(variant: str) -> Realm:
         return _memory_realm()
     if variant == "sqlite":
         return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]))
+    if variant == "sqlite-mixed":
+        return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]), password_hasher=FAST_HASHER)
     from baas_auth.stores.redis import RedisStore
 
+    if variant == "redis-full":
+        return Realm(_full_decisions(RedisStore)(**_redis_options(variant)))
     return Realm(RedisStore(**_redis_options(variant)))
+
+
+def _full_decisions(store_class: type[Any]) -> type[Any]:
+    """The store with its change stamp hidden: the adapters then decide every request in
+    full, as they did before the stamp was read for every request."""
+
+    class FullDecisions(store_class):  # type: ignore[misc,valid-type]
+        read_change_stamp = None  # the ASGI adapter finds no awaitable check
+        change_stamp_waits = False
+
+        def change_stamp(self) -> int | None:
+            return None
+
+    return FullDecisions
 
 
 def _redis_options(variant: str) -> dict[str, Any]:
@@ -104,6 +137,8 @@ def _asgi_realm(variant: str) -> Realm | AsyncRealm:
         return _sync_realm(variant)
     from baas_auth.stores.redis import AsyncRedisStore
 
+    if variant == "redis-full":
+        return AsyncRealm(_full_decisions(AsyncRedisStore)(**_redis_options(variant)))
     return AsyncRealm(AsyncRedisStore(**_redis_options(variant)))
 
 

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from _apps import PEER_TOKEN
-from _realms import FAST_HASHER
-from _served import PATH, seed
+from _realms import FAST_HASHER, PASSWORD
+from _served import PATH, USER, seed
 from _timing import Report
 from bench_stores import RedisServer, start_redis
 
@@ -53,7 +53,10 @@ REQUEST_TIMEOUT_S = 10.0
 STOP_WAIT_S = 10.0
 TIMES = "\N{MULTIPLICATION SIGN}"
 DASH = "\N{EN DASH}"
-VERSIONS = ("uvicorn", "gunicorn", "starlette", "h11", "httptools", "uvloop", "redis")
+VERSIONS = ("uvicorn", "gunicorn", "starlette", "h11", "httptools", "uvloop", "redis", "hiredis")
+GRANT_BODY = f"grant_type=password&username={USER}&password={PASSWORD}"
+"""The mixed load's password grant, to the single-app middleware's ``/token`` (``_served``:
+``application="acme/shop"``); each moves a SQLite store's change stamp (a new token row)."""
 
 
 # -- what is measured -----------------------------------------------------------------------------
@@ -68,10 +71,18 @@ class Target:
     variant: str
     label: str
     refusal: int | None = None
+    grant_every: int = 0
+    """Mixed load: one password grant (``POST /token``) in every ``grant_every`` requests, the
+    others the usual read (wrk only; 0: reads only)."""
 
     @property
     def key(self) -> str:
         return f"{self.group}:{self.variant}"
+
+    @property
+    def store(self) -> str:
+        """The store of the served realm (``_served``'s variant): ``sqlite-mixed`` is SQLite."""
+        return self.variant.removesuffix("-mixed")
 
     @property
     def server(self) -> str:
@@ -98,6 +109,8 @@ TARGETS = (
     Target("uvicorn-asgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("uvicorn-asgi", "redis", "baas_auth, Redis (AsyncRealm, AsyncRedisStore)", 401),
     Target("uvicorn-asgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
+    Target("uvicorn-asgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
+    Target("uvicorn-asgi", "sqlite-mixed", "baas_auth, SQLite, 1 token grant per 100", 401, 100),
     Target("uvicorn-starlette", "bare", "bare Starlette app"),
     Target("uvicorn-starlette", "memory", "baas_auth (protect), memory store", 401),
     Target("uvicorn-starlette", "sqlite", "baas_auth (protect), SQLite store", 401),
@@ -107,6 +120,8 @@ TARGETS = (
     Target("gunicorn-wsgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("gunicorn-wsgi", "redis", "baas_auth, Redis (RedisStore)", 401),
     Target("gunicorn-wsgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
+    Target("gunicorn-wsgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
+    Target("gunicorn-wsgi", "sqlite-mixed", "baas_auth, SQLite, 1 token grant per 100", 401, 100),
 )
 
 
@@ -196,7 +211,9 @@ class Outcome:
 class Load(Protocol):
     name: str
 
-    def run(self, port: int, authorization: str, seconds: float) -> Sample: ...
+    def run(
+        self, port: int, authorization: str, seconds: float, grant_every: int = 0
+    ) -> Sample: ...
 
 
 class Wrk:
@@ -207,11 +224,13 @@ class Wrk:
         self.executable, self.connections, self.pin = executable, connections, list(pin)
         self.name = _wrk_version(executable)
 
-    def run(self, port: int, authorization: str, seconds: float) -> Sample:
+    def run(self, port: int, authorization: str, seconds: float, grant_every: int = 0) -> Sample:
         line = [*self.pin, self.executable, "-t1", f"-c{self.connections}"]
         line += [f"-d{max(1, math.ceil(seconds))}s", "--timeout", f"{REQUEST_TIMEOUT_S:.0f}s"]
         line += ["-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}{PATH}"]
         env = {**os.environ, "BENCH_AUTHORIZATION": authorization}
+        if grant_every:
+            env["BENCH_GRANT_EVERY"], env["BENCH_GRANT_BODY"] = str(grant_every), GRANT_BODY
         bound = math.ceil(seconds) + REQUEST_TIMEOUT_S + STOP_WAIT_S  # wrk ends on its own
         done = subprocess.run(  # noqa: S603
             line, capture_output=True, text=True, env=env, check=False, timeout=bound
@@ -251,7 +270,9 @@ class PythonClient:
     def __init__(self, connections: int) -> None:
         self.connections = connections
 
-    def run(self, port: int, authorization: str, seconds: float) -> Sample:
+    def run(self, port: int, authorization: str, seconds: float, grant_every: int = 0) -> Sample:
+        if grant_every:
+            raise RuntimeError("a mixed load needs wrk (apt-get install wrk)")
         headers = {"Authorization": authorization}
         stop_at = time.perf_counter() + seconds
         tallies = [_Tally() for _ in range(self.connections)]
@@ -491,12 +512,12 @@ class Realms:
         token file, once it has started)."""
         name = target.key.replace(":", "-")
         env = {"BENCH_VARIANT": target.variant}
-        if target.variant in ("bare", "peer"):
+        if target.store in ("bare", "peer"):
             return env, PEER_TOKEN  # the bare apps get the same header, and ignore it
-        if target.variant == "memory":
+        if target.store == "memory":
             env["BENCH_TOKEN_FILE"] = str(self.folder / f"{name}.token")
             return env, None
-        if target.variant == "sqlite":
+        if target.store == "sqlite":
             path = self.folder / f"{name}.db"
             env["BENCH_SQLITE"] = str(path)
             return env, self._seeded(SQLiteStore(path))
@@ -559,7 +580,8 @@ def start(target: Target, realms: Realms, plan: Plan, pinning: Pinning, folder: 
 def measure(running: Running, load: Load, seconds: float) -> Sample:
     server = running.server
     cpu, queued, wall = server.cpu_seconds(), server.queued_seconds(), time.perf_counter()
-    sample = load.run(server.port, running.authorization, seconds)
+    target = running.outcome.target
+    sample = load.run(server.port, running.authorization, seconds, target.grant_every)
     cpu = server.cpu_seconds() - cpu
     queued = server.queued_seconds() - queued
     wall = time.perf_counter() - wall

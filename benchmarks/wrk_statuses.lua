@@ -7,6 +7,21 @@ if authorization and authorization ~= "" then
   wrk.headers["Authorization"] = authorization
 end
 
+-- A mixed load: one password grant in every BENCH_GRANT_EVERY requests, the others the read.
+local grant_every = tonumber(os.getenv("BENCH_GRANT_EVERY") or "") or 0
+local grant_body = os.getenv("BENCH_GRANT_BODY") or ""
+if grant_every > 0 then
+  local sent = 0
+  local grant_headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  function request()
+    sent = sent + 1
+    if sent % grant_every == 0 then
+      return wrk.format("POST", "/token", grant_headers, grant_body)
+    end
+    return wrk.format()
+  end
+end
+
 local threads = {}
 
 function setup(thread)

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar, cast
 
@@ -22,6 +23,10 @@ from baas_auth.stores.protocols import AsyncStore, Store
 __all__ = ["BridgeDriver", "Driver", "LoopWaker", "offload_pool"]
 
 T = TypeVar("T")
+
+StampRead = Callable[[], Awaitable["int | None"]]
+"""A freshness check that waits on the store, awaited by the ASGI adapter (None: ``stamp``,
+a plain call, answers)."""
 
 # The KDF is CPU work that releases the GIL: more threads than cores would only queue it.
 _OFFLOAD_THREADS = min(4, os.cpu_count() or 1)
@@ -97,15 +102,18 @@ class _Runner:
 
 
 class Driver(_Runner):
-    """Runs flows over an ``AsyncStore`` on the running event loop. ``stamp``, the store's
-    freshness check, is a plain call on the loop: a store offers one only if it answers from
-    memory (``AsyncRedisStore`` with ``max_staleness_ms``); otherwise it is never known."""
+    """Runs flows over an ``AsyncStore`` on the running event loop. AsyncRealm's driver reads
+    a store's stamp awaited (``read_stamp``) where the store reads it with a round trip
+    (``AsyncRedisStore.read_change_stamp``); otherwise ``stamp`` is a plain call on the loop,
+    answered from memory, or never known."""
 
-    __slots__ = ("stamp", "store")
+    __slots__ = ("read_stamp", "stamp", "store")
 
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
         self.stamp = stamp_of(store)
+        read: StampRead | None = getattr(store, "read_change_stamp", None)
+        self.read_stamp = read
 
     async def execute(self, command: Command) -> object:
         if isinstance(command, StoreCall):
@@ -120,14 +128,22 @@ class Driver(_Runner):
 class BridgeDriver(_Runner):
     """Runs flows over a blocking ``Store`` from an event loop: its calls on ``store_thread``
     (None: inline, for a store that never blocks). ``stamp``, the store's freshness check,
-    runs on the loop: it waits on neither disk nor network (``ChangeStamped``)."""
+    runs on the loop when it waits on neither disk nor network; a store whose check makes a
+    round trip (``RedisStore``'s exact stamp, ``change_stamp_waits``) has it run on
+    ``store_thread`` instead, awaited (``read_stamp``)."""
 
-    __slots__ = ("stamp", "store", "store_thread")
+    __slots__ = ("read_stamp", "stamp", "store", "store_thread")
 
     def __init__(self, store: Store, store_thread: Executor | None) -> None:
         self.store = store
         self.store_thread = store_thread
         self.stamp = stamp_of(store)
+        waits = store_thread is not None and getattr(store, "change_stamp_waits", False)
+        self.read_stamp: StampRead | None = self._stamp_off_the_loop if waits else None
+
+    async def _stamp_off_the_loop(self) -> int | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.store_thread, self.stamp)
 
     async def execute(self, command: Command) -> object:
         if isinstance(command, Offload):

@@ -157,7 +157,12 @@ class ChangeStamped(Protocol):
 
         Answered without waiting on disk or network (memory, or shared memory at most), on
         any thread (or an event loop), and never raising: None when it cannot tell (the caller
-        then reads the store as usual, which reports a failure as ``StoreError``).
+        then reads the store as usual, which reports a failure as ``StoreError``). Except
+        where the store says ``change_stamp_waits`` (``RedisStore`` by default): the answer is
+        then a round trip, sent after the call began, that raises ``StoreError`` when it fails
+        (the ASGI adapter makes the call on its store thread). An ``AsyncStore`` whose check
+        is a round trip offers it awaited instead, as ``read_change_stamp()``
+        (``AsyncRedisStore``).
 
         A store may be told to answer with bounded staleness instead (``RedisStore`` with
         ``max_staleness_ms``): a write by another process then moves the answer within that

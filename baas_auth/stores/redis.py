@@ -24,6 +24,12 @@ from baas_auth.stores._redis_clients import (
     staleness_in_url,
     sync_client,
 )
+from baas_auth.stores._redis_fresh import (
+    AsyncStampFlights,
+    StampFlights,
+    async_stamp_line,
+    sync_stamp_line,
+)
 from baas_auth.stores._redis_layout import Call, RedisLayout
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
 from baas_auth.stores.protocols import TokenLookup
@@ -77,20 +83,21 @@ def _describe(store: object, prefix: str, client: SyncClient | AsyncClient) -> s
 
 
 class _StampedStore:
-    """What both Redis stores share of the change stamp (``ChangeStamped``): answered from
-    memory, on any thread or on the event loop, never waiting on Redis."""
+    """What both Redis stores share of the change stamp (``ChangeStamped``). By default it is
+    read exactly, one GET sent after the request arrived (``_redis_fresh``); with
+    ``max_staleness_ms`` it is offered from memory, as last read."""
 
     _stamps: StampWindow
     _closed: bool
 
     @property
     def max_staleness_ms(self) -> int:
-        """How old a change stamp this store offers at most (0: none, every request reads)."""
+        """How old a change stamp this store offers at most (0: read for every request)."""
         return self._stamps.window_ms
 
-    def change_stamp(self) -> int | None:
-        """The store's change stamp as read at most ``max_staleness_ms`` ago, from memory (no
-        round trip); None when the option is off, the stamp older, or the store closed."""
+    def _windowed_stamp(self) -> int | None:
+        """The change stamp as read at most ``max_staleness_ms`` ago, from memory (no round
+        trip); None when the stamp is older, or the store closed."""
         return None if self._closed else self._stamps.current()
 
     def _wrote(self, result: T) -> T:
@@ -100,7 +107,50 @@ class _StampedStore:
         return result
 
 
-class RedisStore(_StampedStore):
+class _ReadsStamp(_StampedStore):
+    """``RedisStore``'s change stamp."""
+
+    _fresh: StampFlights
+
+    @property
+    def change_stamp_waits(self) -> bool:
+        """Whether ``change_stamp`` makes a round trip (the default, exact stamp): the ASGI
+        adapter then calls it on its store thread, never on the event loop."""
+        return not self._stamps.window_ms
+
+    def change_stamp(self) -> int | None:
+        """The store's change stamp: by default read by a GET sent after this call began
+        (shared with the threads that asked while no read was sent yet), ``StoreError`` when
+        that read fails; with ``max_staleness_ms``, as read at most that long ago, from memory
+        (None once older). None once the store is closed."""
+        if self._closed or self._stamps.window_ms:
+            return self._windowed_stamp()
+        return self._fresh.read()
+
+
+class _AwaitsStamp(_StampedStore):
+    """``AsyncRedisStore``'s change stamp: a plain call answers only from the window; the
+    exact stamp is awaited."""
+
+    _fresh: AsyncStampFlights
+
+    def change_stamp(self) -> int | None:
+        """With ``max_staleness_ms``: the change stamp as read at most that long ago, from
+        memory, a plain call on the loop (None once older). Without it, None: the exact stamp
+        needs a round trip, awaited (``read_change_stamp``)."""
+        return self._windowed_stamp()
+
+    async def read_change_stamp(self) -> int | None:
+        """The store's change stamp, awaited: by default read by a GET sent after this call
+        began (shared with the requests that asked while no read was sent yet), ``StoreError``
+        when that read fails; with ``max_staleness_ms``, ``change_stamp``'s answer, no round
+        trip. None once the store is closed."""
+        if self._closed or self._stamps.window_ms:
+            return self._windowed_stamp()
+        return await self._fresh.read()
+
+
+class RedisStore(_ReadsStamp):
     """A ``Store`` in Redis, shared by every process that names the same server and prefix.
 
     ``url_or_client``: a ``redis://``, ``rediss://`` or ``unix://`` URL (the store then makes
@@ -109,12 +159,13 @@ class RedisStore(_StampedStore):
     the caller's and which ``close()`` leaves open. With Redis Cluster the prefix must hold a
     hash tag (``prefix="{baas}:"``).
 
-    ``max_staleness_ms`` (0, the default: revocation is seen by the very next request, at one
-    round trip per request): above 0, the store offers its change stamp as read at most that
-    long ago (``clock``, seconds, tells the time), so a request decided before is answered
-    again without a round trip, and a change made by another process is seen within that
-    window. Also ``?max_staleness_ms=`` in the URL. Every process writing to the prefix must
-    run a version that moves the stamp (docs/redis.md).
+    ``max_staleness_ms`` (0, the default: ``change_stamp`` reads the stamp with one GET sent
+    after the call began, so revocation is seen by the very next request, and a request
+    decided before under the same stamp costs that GET only): above 0, the store offers its
+    change stamp as read at most that long ago (``clock``, seconds, tells the time), so a
+    request decided before is answered again without a round trip, and a change made by
+    another process is seen within that window. Also ``?max_staleness_ms=`` in the URL. Every
+    process writing to the prefix must run a version that moves the stamp (docs/redis.md).
     """
 
     blocking = True
@@ -136,6 +187,8 @@ class RedisStore(_StampedStore):
         self._client = sync_client(url_or_client if url is None else url, prefix, timeout)
         # redis-py leaves execute_command unannotated; the layout reads what it returns.
         self._command = cast(Callable[..., object], self._client.execute_command)
+        self._stamp_line = sync_stamp_line(self._client, self._layout.stamp_key)
+        self._fresh = StampFlights(self._stamp_line.read)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -253,18 +306,20 @@ class RedisStore(_StampedStore):
     def close(self) -> None:
         """Fail every later call; close the client if the store made it (from a URL)."""
         self._closed = True
-        if self._owns_client:
-            with _failing_closed("close"):
+        with _failing_closed("close"):
+            self._stamp_line.close()
+            if self._owns_client:
                 self._client.close()
 
 
-class AsyncRedisStore(_StampedStore):
+class AsyncRedisStore(_AwaitsStamp):
     """An ``AsyncStore`` in Redis: ``RedisStore`` over ``redis.asyncio``, method for method.
 
     Takes a URL or a ``redis.asyncio.Redis`` / ``RedisCluster`` client, as ``RedisStore`` does.
     Use it from one event loop: redis.asyncio binds its connections to the loop that made them.
-    ``max_staleness_ms`` and ``clock`` as for ``RedisStore``: ``change_stamp`` answers from
-    memory, on the loop, and the stamp is refreshed by the awaited reads of full decisions.
+    ``max_staleness_ms`` and ``clock`` as for ``RedisStore``. By default the stamp is read by
+    ``read_change_stamp``, awaited; with a window, ``change_stamp`` answers from memory, on
+    the loop, and the stamp is refreshed by the awaited reads of full decisions.
     """
 
     blocking = False
@@ -285,6 +340,8 @@ class AsyncRedisStore(_StampedStore):
         self._owns_client = url is not None
         self._client = async_client(url_or_client if url is None else url, prefix, timeout)
         self._command = cast(Callable[..., Awaitable[object]], self._client.execute_command)
+        self._stamp_line = async_stamp_line(self._client, self._layout.stamp_key)
+        self._fresh = AsyncStampFlights(self._stamp_line.read)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -402,6 +459,7 @@ class AsyncRedisStore(_StampedStore):
     async def close(self) -> None:
         """Fail every later call; close the client if the store made it (from a URL)."""
         self._closed = True
-        if self._owns_client:
-            with _failing_closed("close"):
+        with _failing_closed("close"):
+            await self._stamp_line.close()
+            if self._owns_client:
                 await self._client.aclose()

@@ -55,7 +55,8 @@ class ProbeStore:
     """A store wrapper: ``down`` makes every call raise ``StoreError`` (and the freshness
     check answer None, as a store that cannot tell does); while ``recording`` is on,
     ``threads`` records the thread of each call, and ``stamp_threads`` that of each
-    freshness check (``change_stamp``, the one call made on an event loop's thread)."""
+    freshness check (``change_stamp``: on an event loop's thread where it reads memory only,
+    on the store thread where it is a round trip, as ``RedisStore``'s)."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner

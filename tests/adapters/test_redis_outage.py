@@ -229,11 +229,13 @@ def test_a_malformed_record_is_503_until_it_is_repaired(
             assert original is not None, (key, name)
             for garbage in (b"not json", b'{"half": ', b"\xff\xfe", b"[]"):
                 raw.hset(key, name, garbage)
-                raw.incr(f"{PREFIX}gen")  # as any write does: caches are dropped
+                raw.incr(f"{PREFIX}gen")  # as any write does: caches are dropped,
+                raw.incr(f"{PREFIX}stamp")  # and no decision made before is recalled
                 deployment.calls.clear()
                 _refused(deployment.get(alice), deployment)
             raw.hset(key, name, original)
             raw.incr(f"{PREFIX}gen")
+            raw.incr(f"{PREFIX}stamp")
             _served(deployment, alice, "alice")
 
 

@@ -119,7 +119,7 @@ class Served:
     """The realm the middleware serves (for an AsyncRealm, its blocking facade)."""
     change_elsewhere: Callable[[Revocation, str], None]
     probe: ProbeStore | None
-    """The served store, recording, where it has a freshness check (memory, SQLite)."""
+    """The served store, recording (None for an AsyncRealm's store)."""
 
     def get(self, path: str) -> Answer:
         return self.caller.call("GET", path, headers=[("authorization", f"Bearer {self.token}")])
@@ -183,8 +183,7 @@ def serve_blocking(
     probe = ProbeStore(inner)
     realm = Realm(cast(Store, probe), clock=clock, password_hasher=FAST_HASHER)
     token = seed(realm)
-    stamped = kind != "redis" or bool(redis_options.get("max_staleness_ms"))
-    served = Served(Caller(adapter, realm), token, realm, change, probe if stamped else None)
+    served = Served(Caller(adapter, realm), token, realm, change, probe)
     return served, realm
 
 
@@ -263,6 +262,35 @@ def test_a_change_made_elsewhere_applies_to_the_very_next_request(
     answer = served.get(PATH)
     assert answer.status == revocation.status, answer.body
     assert len(served.caller.calls) == calls, "the inner app was called"
+
+
+REDIS_SERVED = [pair for pair in SERVED if pair[0].startswith("redis")]
+
+
+@pytest.fixture(params=REDIS_SERVED, ids=["-".join(pair) for pair in REDIS_SERVED])
+def served_by_redis(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[Served]:
+    kind, adapter = request.param
+    yield from serve(kind, adapter, tmp_path, request, clock)
+
+
+@pytest.mark.parametrize("name", list(REVOCATIONS))
+def test_on_redis_by_default_the_steady_state_reads_only_the_stamp_and_sees_every_change(
+    served_by_redis: Served, request: pytest.FixtureRequest, name: str
+) -> None:
+    """No window: the request seen before costs one command (the GET of the stamp, sent
+    after it arrived), and a change made in another process applies to the very next one."""
+    warm(served_by_redis, "steady")
+    recalls = served_by_redis.caller.app._gate.recalls
+    assert recalls.admitted, "the admission is remembered"
+    count = CommandCount(request)
+    assert served_by_redis.get(PATH).status == 200
+    assert count.since_last() == 1, "the stamp read, and nothing else"
+    revocation = REVOCATIONS[name]
+    served_by_redis.change_elsewhere(revocation, served_by_redis.token)
+    answer = served_by_redis.get(PATH)
+    assert answer.status == revocation.status, answer.body
 
 
 def test_an_unrelated_write_elsewhere_is_judged_again_and_admitted(served: Served) -> None:

@@ -2,15 +2,16 @@
 
 The counter ``{prefix}stamp`` moves inside the very script of every write that can change a
 decision, and stays put for the writes that cannot (issuing a token, throttling records, uses).
-``change_stamp()`` offers it only with ``max_staleness_ms`` above 0, and only while the read that
-brought it is younger than that window on the store's clock (a fake one here: no sleeps); a
-write by the store itself, or a failure, withdraws it at once.
+By default the stamp is read for every call (``change_stamp()``, or ``read_change_stamp()``
+awaited), a failing read is a ``StoreError``. With ``max_staleness_ms`` above 0 it is offered
+from memory, only while the read that brought it is younger than that window on the store's
+clock (a fake one here: no sleeps); a write by the store itself, or a failure, withdraws it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -18,8 +19,10 @@ from baas_auth import AsyncRealm, ConfigError, Realm, StoreError
 from baas_auth.stores import Store
 from baas_auth.stores._redis_stamp import MAX_STALENESS_MS, StampWindow
 from baas_auth.stores.protocols import ChangeStamped
+from baas_auth.stores.redis import AsyncRedisStore
 from tests.conftest import FakeClock, fresh_prefix
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, free_port
+from tests.stores.blocking_facade import BlockingStore
 from tests.stores.test_change_stamp import DECISIVE_WRITES
 
 WINDOW_MS = 1000
@@ -84,13 +87,65 @@ def test_writes_that_change_no_decision_leave_it(opened: Opened, write: str) -> 
     assert opened.counter() == before
 
 
-def test_off_by_default_no_stamp_is_ever_offered(
+def exact_stamp(opened: Opened | Store) -> int | None:
+    """The stamp as the adapters read it by default: ``change_stamp`` of a ``RedisStore``,
+    ``read_change_stamp`` awaited on the loop of an ``AsyncRedisStore``."""
+    store = opened.store if isinstance(opened, Opened) else opened
+    if isinstance(store, BlockingStore):
+        inner = cast(AsyncRedisStore, store.inner)
+        assert inner.change_stamp() is None, "never offered from memory without a window"
+        return store._loop.run(inner.read_change_stamp())
+    assert isinstance(store, ChangeStamped)
+    return store.change_stamp()
+
+
+def test_by_default_the_stamp_is_read_by_every_call(
     open_redis: Callable[..., Store], redis_server: RedisServer
 ) -> None:
+    """No window: each call reads the stamp (a write elsewhere is seen by the very next one),
+    and its number stays put while the stored stamp does."""
     default = Opened(open_redis, redis_server)
-    default.store.get_token("t1")
-    default.store.generation()
-    assert default.stamped.change_stamp() is None
+    first = exact_stamp(default)
+    assert first is not None
+    assert exact_stamp(default) == first
+    elsewhere = redis_server.client()
+    elsewhere.incr(default.prefix + "stamp")  # a write by another process moves it
+    second = exact_stamp(default)
+    assert second is not None
+    assert second != first
+    assert exact_stamp(default) == second
+
+
+def test_by_default_a_stamp_that_comes_back_is_a_new_number(
+    open_redis: Callable[..., Store], redis_server: RedisServer
+) -> None:
+    """A restore (or a failover to a replica that lagged) brings back a stored stamp under
+    which decisions were remembered: what is offered for it is a number never offered before."""
+    default = Opened(open_redis, redis_server)
+    elsewhere = redis_server.client()
+    key = default.prefix + "stamp"
+    old = elsewhere.get(key)
+    offered = {exact_stamp(default)}
+    elsewhere.incr(key)
+    offered.add(exact_stamp(default))
+    elsewhere.set(key, old)  # the data of before, restored
+    assert exact_stamp(default) not in offered
+    elsewhere.delete(key)  # the data lost
+    assert exact_stamp(default) is None
+
+
+def test_by_default_a_failing_stamp_read_is_a_store_error(
+    open_redis: Callable[..., Store], redis_server: RedisServer
+) -> None:
+    """Never a redis-py exception, never None (which would only send the request to a full
+    decision): the adapters answer 503."""
+    default = Opened(open_redis, redis_server)
+    assert exact_stamp(default) is not None
+    nobody = f"redis://127.0.0.1:{free_port()}/0"
+    unreachable = open_redis(nobody, prefix=default.prefix, timeout=0.5)
+    for _ in range(2):  # and again, on a connection made afresh
+        with pytest.raises(StoreError, match="change_stamp"):
+            exact_stamp(unreachable)
 
 
 @pytest.mark.parametrize("read", ["get_token", "generation"])
