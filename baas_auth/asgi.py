@@ -85,7 +85,11 @@ class AuthMiddleware:
         # The store's freshness check, read before anything else of this request: a decision
         # made under the same stamp still holds (no thread hop, no round trip), and the
         # steady state ends here, one coroutine deep.
-        stamp = self._stamp()
+        try:
+            stamp = self._stamp()
+        except StoreError as error:  # a store read like any other: 503, nothing recalled
+            await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
         try:
             request = _request_info(scope, False)
         except BadRequestError as error:

@@ -84,7 +84,10 @@ class AuthMiddleware:
         # The store's freshness check, read before anything else of this request: an
         # admission made under the same stamp still holds (no store read). Recalled by the
         # raw environ values the request is read from, so the steady state reads no more.
-        stamp = self._stamp()
+        try:
+            stamp = self._stamp()
+        except StoreError as error:  # a store read like any other: 503, nothing recalled
+            return _send(self._gate.refusal(error, None), start_response)
         key = tuple(map(environ.get, _RECALL_KEYS))
         decision: Decision | None = None if stamp is None else self._gate.recall(key, stamp)
         if decision is None:
