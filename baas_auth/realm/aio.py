@@ -79,8 +79,9 @@ class AsyncRealm:
 
     async def _start(self) -> None:
         """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before
-        the first operation."""
-        if self.state.keys is None:
+        the first operation; while the store holds none, before each (another process may
+        have set it up since: its keys, not those held in memory, sign and hash)."""
+        if self.state.realm_id is None:
             await self._driver.run(flows.start(self.state))
 
     async def _run(self, flow: Flow[T]) -> T:

@@ -45,7 +45,7 @@ def open_realm(state: RealmState) -> Flow[None]:
     if marker is None:
         if state.create:
             yield from set_up_realm(state)
-        else:
+        elif state.keys is None:
             state.keys = provisional_ring(state.settings.signing_keys)
         return
     yield from upgrade_layout()

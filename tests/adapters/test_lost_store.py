@@ -209,3 +209,23 @@ def test_a_sqlite_file_replaced_is_503_and_its_restore_serves_again(
     _copy(tmp_path / "backup.db", path)
     assert caller.get("/acme/shop/books", headers=bearer(alice)).status_code == 200
     realm.close()
+
+
+def test_a_realm_opened_empty_serves_the_realm_another_process_set_up(
+    tmp_path: Path,
+) -> None:
+    """Opened on an empty store, a process holds keys in memory only; once another process has
+    set the realm up, its calls use the stored keys: credentials it makes verify elsewhere,
+    tokens it issues verify elsewhere."""
+    path = tmp_path / "auth.db"
+    early = Realm(SQLiteStore(path), password_hasher=FAST_HASHER)
+    setter = Realm(SQLiteStore(path), password_hasher=FAST_HASHER)
+    setter.create_org("acme")
+    setter.create_app("acme", "shop", roles="usergrid")
+    setter.create_user("acme", "shop", "alice", password="correct horse battery")
+    credentials = early.create_credentials("acme", "shop")
+    grant = early.password_token("acme", "shop", "alice", "correct horse battery")
+    assert setter.authenticate_token(grant.access_token).username == "alice"
+    assert setter.client_token(credentials.client_id, credentials.client_secret).access_token
+    early.close()
+    setter.close()
