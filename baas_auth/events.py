@@ -1,9 +1,10 @@
 """Decision events: the ``on_decision`` hook and the ``baas_auth`` logger, fed by the gate.
 
 One event per request, for audit trails and metrics. Refusals are logged at INFO with their
-reason code, store failures at WARNING, allows and endpoint answers at DEBUG; a message holds the
-method, the route path and the principal's kind and uuid, never a token, a secret or the query
-string. While no hook is set and the logger is not enabled for INFO, nothing is timed or built.
+reason code, store failures at WARNING (a store that lost its realm at ERROR), allows and
+endpoint answers at DEBUG; a message holds the method, the route path and the principal's kind
+and uuid, never a token, a secret or the query string. While no hook is set and the logger is
+not enabled for INFO, nothing is timed or built.
 """
 
 from __future__ import annotations
