@@ -82,9 +82,8 @@ def check_realm(state: RealmState) -> Flow[None]:
     if marker != state.realm_id:
         cause = "its realm marker is gone" if marker is None else "it holds another realm"
         raise RealmLostError(
-            f"the store no longer holds the realm this process was serving: {cause} (emptied,"
-            " flushed, restored without it or replaced); refusing every request, writing"
-            " nothing: restore the store's data and service resumes without a restart"
+            f"the store no longer holds the realm this process was serving ({cause}: emptied,"
+            " flushed or replaced); restore its data to serve again, no restart needed"
         )
 
 
