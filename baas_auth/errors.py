@@ -44,6 +44,7 @@ __all__ = [
     "MalformedTokenError",
     "MethodNotAllowedError",
     "NotFoundError",
+    "RealmLostError",
     "ResourceNotFoundError",
     "RevokedTokenError",
     "StoreError",
@@ -73,6 +74,13 @@ class StoreError(BaasAuthError, RuntimeError):
 
     status_code: ClassVar[int] = 503
     error: ClassVar[str] = "service_unavailable"
+
+
+class RealmLostError(StoreError):
+    """The store no longer holds the realm this process was serving: emptied, flushed,
+    restored without it, or replaced by another realm's data. Served as 503 and logged as an
+    error; nothing is re-created. Restore the store and the process serves again, without a
+    restart (docs/deployment.md, "A lost store")."""
 
 
 class AuthError(BaasAuthError):

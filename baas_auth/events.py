@@ -1,9 +1,10 @@
 """Decision events: the ``on_decision`` hook and the ``baas_auth`` logger, fed by the gate.
 
 One event per request, for audit trails and metrics. Refusals are logged at INFO with their
-reason code, store failures at WARNING, allows and endpoint answers at DEBUG; a message holds the
-method, the route path and the principal's kind and uuid, never a token, a secret or the query
-string. While no hook is set and the logger is not enabled for INFO, nothing is timed or built.
+reason code, store failures at WARNING (a store that lost its realm at ERROR), allows and
+endpoint answers at DEBUG; a message holds the method, the route path and the principal's kind
+and uuid, never a token, a secret or the query string. While no hook is set and the logger is
+not enabled for INFO, nothing is timed or built.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from time import perf_counter_ns
 from typing import Literal
 
 from baas_auth.decision import DecisionEvent, DecisionHook
-from baas_auth.errors import StoreError
+from baas_auth.errors import RealmLostError, StoreError
 from baas_auth.http import RequestInfo
 from baas_auth.model import Principal
 from baas_auth.redaction import redact
@@ -23,7 +24,7 @@ from baas_auth.routing import Route
 __all__ = ["LOGGER", "DecisionEvents"]
 
 LOGGER = logging.getLogger("baas_auth")
-_INFO, _DEBUG, _WARNING = logging.INFO, logging.DEBUG, logging.WARNING
+_INFO, _DEBUG, _WARNING, _ERROR = logging.INFO, logging.DEBUG, logging.WARNING, logging.ERROR
 _LONGEST_FIELD = 200  # a refused path can be long: enough of it to recognise, no more
 _NS_PER_MS = 1_000_000
 _UNKNOWN = float("nan")
@@ -98,11 +99,13 @@ def _log(event: DecisionEvent, error: BaseException | None) -> None:
             _write(_DEBUG, event, "allowed" if event.decision == "allow" else "answered")
         return
     if isinstance(error, StoreError):
-        if not LOGGER.isEnabledFor(_WARNING):
+        # A store that lost the realm is an operator's emergency, not a passing outage.
+        level = _ERROR if isinstance(error, RealmLostError) else _WARNING
+        if not LOGGER.isEnabledFor(level):
             return
         # The error's text can quote the driver (a host, a port): masked like the rest.
         cause = f"{type(error).__name__}: {error}"
-        _write(_WARNING, event, f"store failure ({_clean(cause)}), refused")
+        _write(level, event, f"store failure ({_clean(cause)}), refused")
     elif LOGGER.isEnabledFor(_INFO):
         _write(_INFO, event, "refused")
 

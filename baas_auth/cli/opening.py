@@ -30,10 +30,11 @@ def realm_url(args: argparse.Namespace) -> str:
     return getattr(args, "realm", None) or os.environ.get("BAAS_REALM") or DEFAULT_REALM
 
 
-def open_realm(url: str) -> Realm:
-    """The realm at ``url``; a URL of no known kind is a usage error."""
+def open_realm(url: str, *, create: bool = False) -> Realm:
+    """The realm at ``url`` (``create``: set up at once if the store holds none); a URL of no
+    known kind is a usage error."""
     try:
-        return Realm.open(url)
+        return Realm.open(url, create=create)
     except ConfigError as error:
         raise UsageError(f"--realm {url}: {error}") from None
 
@@ -58,7 +59,9 @@ def opened_realm(args: argparse.Namespace) -> Iterator[Realm]:
             f"no realm at {new_file}: give --realm (or $BAAS_REALM), or --create to make a new "
             "one (create-org, create-admin, apply and import make it without)"
         )
-    realm = _open_new(url, new_file)
+    # --create sets up a store that holds no realm at once (its keys and realm marker); the
+    # commands that create things set it up with their first write.
+    realm = _open_new(url, new_file, create=bool(getattr(args, "create", False)))
     try:
         yield realm
     except BaseException:
@@ -69,9 +72,9 @@ def opened_realm(args: argparse.Namespace) -> Iterator[Realm]:
     realm.close()
 
 
-def _open_new(url: str, new_file: Path | None) -> Realm:
+def _open_new(url: str, new_file: Path | None, *, create: bool) -> Realm:
     try:
-        return open_realm(url)
+        return open_realm(url, create=create)
     except BaseException:
         if new_file is not None and url != "memory:":
             _remove(new_file)

@@ -6,10 +6,11 @@ the middleware's decision) find them. The flows themselves live by subject in ``
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 from baas_auth.errors import ConfigError
-from baas_auth.model import AdminUser, Principal, User
-from baas_auth.realm import accounts
+from baas_auth.model import AdminUser, ImportReport, Org, Principal, User
+from baas_auth.realm import accounts, directory, imports
 from baas_auth.realm.access import guest, is_self, permits
 from baas_auth.realm.access import manages_org as _manages_org
 from baas_auth.realm.commands import Flow
@@ -17,10 +18,8 @@ from baas_auth.realm.commands import purge_expired as _purge_expired
 from baas_auth.realm.directory import (
     RolesPreset,
     add_admin_to_org,
-    create_admin,
     create_app,
     create_credentials,
-    create_org,
     create_user,
     delete_credentials,
     delete_user,
@@ -46,9 +45,8 @@ from baas_auth.realm.grants import (
     get_role,
     list_roles,
 )
-from baas_auth.realm.imports import import_identities
 from baas_auth.realm.keys import load_key_ring, retire_key, rotate_key
-from baas_auth.realm.layout import upgrade_layout
+from baas_auth.realm.marker import open_realm, set_up_realm
 from baas_auth.realm.members import group_users, role_groups, role_users
 from baas_auth.realm.reads import (
     effective_rules,
@@ -154,13 +152,42 @@ __all__ = [
 
 
 def start(state: RealmState) -> Flow[None]:
-    """A realm's first flow: bring a store written by 0.1 to the current layout, then load
-    the keys (generating them in a new store)."""
-    yield from upgrade_layout()
-    state.keys = yield from load_key_ring(state.settings.signing_keys)
+    """A realm's first flow: serve the realm its store holds (``marker.open_realm``)."""
+    yield from open_realm(state)
+
+
+def create_org(state: RealmState, name: str) -> Flow[Org]:
+    """Create an organization; the first one sets up a store that holds no realm yet."""
+    yield from set_up_realm(state)
+    return (yield from directory.create_org(name))
+
+
+def create_admin(
+    state: RealmState,
+    username: str,
+    password: str | None,
+    orgs: Sequence[str],
+    email: str | None,
+    activated: bool = True,
+    confirmed: bool = True,
+) -> Flow[AdminUser]:
+    """Create an admin user; the first one sets up a store that holds no realm yet."""
+    yield from set_up_realm(state)
+    flow = directory.create_admin(state, username, password, orgs, email, activated, confirmed)
+    return (yield from flow)
+
+
+def import_identities(
+    state: RealmState, document: object, dry_run: bool, require_strong: bool
+) -> Flow[ImportReport]:
+    """Import a document; one that writes sets up a store that holds no realm yet."""
+    if not dry_run:
+        yield from set_up_realm(state)
+    return (yield from imports.import_identities(state, document, dry_run, require_strong))
 
 
 def rotate_signing_key(state: RealmState) -> Flow[str]:
+    yield from set_up_realm(state)
     if state.keys is None:
         raise ConfigError("the realm's keys are not loaded")
     kid = yield from rotate_key(state.keys)
@@ -169,6 +196,7 @@ def rotate_signing_key(state: RealmState) -> Flow[str]:
 
 
 def retire_signing_key(state: RealmState, kid: str) -> Flow[None]:
+    yield from set_up_realm(state)
     if state.keys is None:
         raise ConfigError("the realm's keys are not loaded")
     yield from retire_key(state.keys, kid)

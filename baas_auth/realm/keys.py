@@ -1,8 +1,10 @@
 """The realm's keys: token signing keys (rotated, retired) and the client-secret hashing key.
 
 ``KeyRing`` is a value: the keys and a memo of tokens already verified. Loading it, rotating and
-retiring keys are flows, because the keys are kept in the store by default (generated once, by
-whichever process gets there first); they may come from configuration instead.
+retiring keys are flows, because the keys are kept in the store by default (generated once, when
+the realm is set up: ``baas_auth.realm.marker``); they may come from configuration instead.
+Loading never generates keys: a store without them holds no realm, and a realm that lost them
+is a store failure.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 from collections.abc import Sequence
 
 from baas_auth.errors import ConfigError, StoreError
-from baas_auth.realm.commands import Flow, create, get, put
+from baas_auth.realm.commands import Flow, create, get, get_many, put
 from baas_auth.tokens import (
     SigningKey,
     UnknownKeyError,
@@ -27,9 +29,12 @@ __all__ = [
     "RELOAD_INTERVAL_MS",
     "KeyRing",
     "UnknownKeyError",
+    "holds_keys",
     "load_key_ring",
+    "provisional_ring",
     "retire_key",
     "rotate_key",
+    "store_keys",
 ]
 
 _KEYS_RECORD = "meta:signing_keys"
@@ -80,15 +85,35 @@ def load_key_ring(
     configured: Sequence[SigningKey] | None, known: KeyRing | None = None
 ) -> Flow[KeyRing]:
     """The keys as the store (or the configuration) has them now. The client-secret hashing
-    key never changes once made: a ring ``known`` already holds it, and it is not read again."""
+    key never changes once made: a ring ``known`` already holds it, and it is not read again.
+    ``StoreError`` when the store holds no keys (a realm's store has them from its set-up)."""
     secret_key = known.secret_key if known is not None else (yield from _secret_key())
     if configured is not None:
         return KeyRing(configured, secret_key, configured=True)
     keys = yield from _stored_keys()
     if not keys:
-        yield from create(_KEYS_RECORD, _encode_keys([SigningKey.generate()]))
-        keys = yield from _stored_keys()  # the first process to create them wins
+        raise StoreError("the store lost the realm's signing keys")
     return KeyRing(keys, secret_key, configured=False)
+
+
+def provisional_ring(configured: Sequence[SigningKey] | None) -> KeyRing:
+    """Keys held in memory only, by a realm whose store holds none yet (no realm set up): no
+    token verifies with them, and setting the realm up stores them (``store_keys``)."""
+    keys = configured or [SigningKey.generate()]
+    return KeyRing(keys, secrets.token_bytes(32), configured=configured is not None)
+
+
+def store_keys(ring: KeyRing) -> Flow[None]:
+    """Keep ``ring``'s keys in a store being set up; keys another process stored first win."""
+    yield from create(_SECRET_KEY_RECORD, base64.b64encode(ring.secret_key))
+    if not ring.configured:
+        yield from create(_KEYS_RECORD, _encode_keys([ring.current]))
+
+
+def holds_keys() -> Flow[bool]:
+    """Whether the store holds a realm's keys (a store set up before realm markers)."""
+    found = yield from get_many([_KEYS_RECORD, _SECRET_KEY_RECORD])
+    return any(raw is not None for raw in found)
 
 
 def rotate_key(ring: KeyRing) -> Flow[str]:
@@ -118,8 +143,7 @@ def _require_stored(ring: KeyRing) -> None:
 
 
 def _secret_key() -> Flow[bytes]:
-    yield from create(_SECRET_KEY_RECORD, base64.b64encode(secrets.token_bytes(32)))
-    stored = yield from get(_SECRET_KEY_RECORD)  # the first process to create it wins
+    stored = yield from get(_SECRET_KEY_RECORD)
     if stored is None:
         raise StoreError("the store lost the client-secret hashing key")
     try:

@@ -1,5 +1,6 @@
 """What one realm holds between calls, whichever driver runs its flows: its settings, the
-directory snapshot of the newest generation it has seen, and its key ring.
+directory snapshot of the newest generation it has seen, its key ring, and which realm (by its
+marker) it serves.
 
 Shared by every thread (WSGI) or task (ASGI) using the realm: replacing the snapshot or the key
 ring is one reference assignment, and each snapshot guards its own tables.
@@ -116,10 +117,14 @@ def _whole(value: object) -> TypeGuard[int]:
 class RealmState:
     """The settings, the newest snapshot and the key ring of one realm."""
 
-    __slots__ = ("keys", "keys_checked_ms", "rules", "settings", "snapshot")
+    __slots__ = ("create", "keys", "keys_checked_ms", "realm_id", "rules", "settings", "snapshot")
 
-    def __init__(self, settings: RealmSettings) -> None:
+    def __init__(self, settings: RealmSettings, *, create: bool = False) -> None:
         self.settings = settings
+        self.create = create
+        """Whether opening may set up a store that holds no realm (``Realm.open(create=True)``)."""
+        self.realm_id: bytes | None = None
+        """The marker of the realm this process serves (``realm.marker``); None: none yet."""
         self.rules = RuleCache()
         self.snapshot = Snapshot(-1)
         self.keys: KeyRing | None = None

@@ -59,24 +59,30 @@ class Realm:
             a day by default; at most a day).
         revoke_tokens_on_password_change: whether setting a password revokes the account's
             tokens (True).
+        create: whether opening may set up a store that holds no realm (its signing keys and
+            realm marker) at once; without it such a store is set up by the first write that
+            creates something (the first org or admin user, an import), and nothing before.
+            A store that held this realm and lost it is never set up again: ``RealmLostError``.
     """
 
-    def __init__(self, store: Store, **settings: Any) -> None:
+    def __init__(self, store: Store, *, create: bool = False, **settings: Any) -> None:
         flows.check_store(store, Store)
         self.store = store
-        self.state = RealmState(RealmSettings.build(**settings))
+        self.state = RealmState(RealmSettings.build(**settings), create=create)
         self._driver = Driver(store)
         self._driver.start(flows.start(self.state))
 
     @classmethod
-    def open(cls, url: str, **settings: Any) -> Realm:
+    def open(cls, url: str, *, create: bool = False, **settings: Any) -> Realm:
         """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
         ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
-        return cls(open_store(url), **settings)
+        return cls(open_store(url), create=create, **settings)
 
     def _start(self) -> None:
-        """Load the keys (and upgrade a store written by 0.1) before the first operation."""
-        if self.state.keys is None:
+        """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before
+        the first operation; while the store holds none, before each (another process may
+        have set it up since: its keys, not those held in memory, sign and hash)."""
+        if self.state.realm_id is None:
             self._driver.run(flows.start(self.state))
 
     def _run(self, flow: Flow[T]) -> T:
@@ -270,7 +276,7 @@ class Realm:
 
     def create_org(self, name: str) -> Org:
         """Create an organization and its ``sandbox`` app, whose guest may do anything."""
-        return self._run(flows.create_org(name))
+        return self._run(flows.create_org(self.state, name))
 
     def get_org(self, name: str) -> Org:
         return self._run(flows.get_org(name))

@@ -39,6 +39,7 @@ from baas_auth.realm.commands import (
 )
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing, UnknownKeyError, load_key_ring
 from baas_auth.realm.lookups import admin_of, app_of, user_of
+from baas_auth.realm.marker import check_realm
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.views import (
     admin_record,
@@ -336,11 +337,13 @@ def verify(state: RealmState, token: object, *, allow_expired: bool) -> Flow[Ver
             or now - state.keys_checked_ms < RELOAD_INTERVAL_MS
         ):
             raise
-    state.keys = yield from load_key_ring(None, state.keys)
+    yield from check_realm(state)  # a realm set up elsewhere since, or the realm lost
+    if state.realm_id is not None:
+        state.keys = yield from load_key_ring(None, state.keys)
     # Only a reload that succeeded counts: after a failed one (a StoreError, 503) the next
     # request tries again, rather than being refused with 401 for a key it never saw.
     state.keys_checked_ms = now
-    return state.keys.verify(token, now_ms=now, allow_expired=allow_expired)
+    return _keys(state).verify(token, now_ms=now, allow_expired=allow_expired)
 
 
 def token_info(state: RealmState, token: object) -> Flow[TokenInfo]:

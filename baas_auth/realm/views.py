@@ -14,6 +14,7 @@ from baas_auth.policy import UserPolicy, user_policy
 from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.commands import Flow, generation, get, get_many, scan
 from baas_auth.realm.keys import load_key_ring
+from baas_auth.realm.marker import check_realm
 from baas_auth.realm.state import RealmState
 from baas_auth.rules import Rule
 
@@ -37,12 +38,14 @@ def fresh_view(state: RealmState) -> Flow[Snapshot]:
 
 
 def view_for(state: RealmState, current: int) -> Flow[Snapshot]:
-    """The snapshot of generation ``current``; a new generation also reloads stored keys (one
-    may have been rotated or retired by another process)."""
+    """The snapshot of generation ``current``; a new generation also checks that the store
+    still holds this realm (``RealmLostError`` if not) and reloads stored keys (one may have
+    been rotated or retired by another process)."""
     snapshot = state.snapshot
     if snapshot.generation == current:
         return snapshot
-    if state.settings.signing_keys is None or state.keys is None:
+    yield from check_realm(state)  # the store may have lost the realm: never serve it empty
+    if state.realm_id is not None and (state.settings.signing_keys is None or state.keys is None):
         state.keys = yield from load_key_ring(state.settings.signing_keys, state.keys)
     if state.snapshot.generation != current:
         state.snapshot = Snapshot(current)

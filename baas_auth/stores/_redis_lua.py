@@ -20,16 +20,28 @@ __all__ = [
     "TRANSACT",
 ]
 
-# Moves the change stamp. A stamp that does not exist yet (a new prefix, or a server emptied
-# or restarted without its data) starts from the server's time in microseconds rather than 0,
-# so it never comes back to a value a process saw before and remembered decisions under.
+# Moves a freshness value (the change stamp, the generation) to max(value + 1, the server's
+# time in microseconds). Kept ahead of the clock, a value never comes back once a process has
+# seen it: not after the server is emptied or restarted without its data, nor after it loses
+# acknowledged writes (restored from an older snapshot or append-only file, a failover to a
+# replica that lagged), which take a plain counter back to values processes remembered
+# decisions under. This holds while the server's clock does not go back by more than the time
+# the loss takes (restart, failover), and while writes stay below one per microsecond on
+# average (faster ones push the value ahead of the clock, and a loss then may meet it again).
+# Lua numbers are doubles: microseconds since 1970 stay exact (below 2^53) until the year 2255.
 _BUMP_STAMP = """
-local function bump_stamp(key)
-  if redis.call('EXISTS', key) == 0 then
-    local now = redis.call('TIME')
-    redis.call('SET', key, now[1] .. string.format('%06d', tonumber(now[2])))
+local function advance(key)
+  local now = redis.call('TIME')
+  local clock = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  local following = (tonumber(redis.call('GET', key)) or 0) + 1
+  if clock > following then
+    following = clock
   end
-  redis.call('INCR', key)
+  redis.call('SET', key, string.format('%d', following))
+end
+
+local function bump_stamp(key)
+  advance(key)
 end
 """
 
@@ -37,7 +49,9 @@ end
 # expiry, "<len(id)>:<id><owner>", so that an entry whose token the server already expired
 # still says which owner's set to clean. ``forget`` drops an entry whose token is gone (or now
 # belongs to another record) and, when asked, the token it still describes.
-_HELPERS = _BUMP_STAMP + """
+_HELPERS = (
+    _BUMP_STAMP
+    + """
 local function server_ms()
   local now = redis.call('TIME')
   return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -71,6 +85,7 @@ local function below(now)
   return string.format('(%d', now)
 end
 """
+)
 
 # The change stamp (KEYS[n] where a script declares it) moves with every write that can make a
 # decision untrue: directory changes and token removals, in the same script, so that no reader
@@ -79,7 +94,9 @@ end
 # Directory writes. KEYS: records hash, key index (zset, score 0), generation counter, stamp.
 # ARGV: number of creates, number of puts, the create pairs, the put pairs, the keys to delete.
 # Returns 0 (a create key exists: nothing written), 1 (done, nothing changed), 2 (changed).
-TRANSACT = _BUMP_STAMP + """
+TRANSACT = (
+    _BUMP_STAMP
+    + """
 local creates, puts = tonumber(ARGV[1]), tonumber(ARGV[2])
 local first_put = 3 + 2 * creates
 local first_delete = first_put + 2 * puts
@@ -100,12 +117,13 @@ for i = first_delete, #ARGV do
   end
 end
 if changed then
-  redis.call('INCR', KEYS[3])
+  advance(KEYS[3])
   bump_stamp(KEYS[4])
   return 2
 end
 return 1
 """
+)
 
 # KEYS: records hash, key index. ARGV: lexical range (min, max). Returns key, value, key, ...
 SCAN = """

@@ -92,8 +92,12 @@ def pairs(reply: object) -> list[tuple[str, bytes]]:
 
 
 def _text(reply: object) -> str:
+    """A key as text; one that is not UTF-8 (written by another client) is a store failure."""
     if isinstance(reply, bytes):
-        return reply.decode()
+        try:
+            return reply.decode()
+        except UnicodeDecodeError:
+            raise StoreError("Redis store: a directory key is not UTF-8") from None
     raise _unexpected(reply)
 
 

@@ -28,7 +28,7 @@ class Store(Protocol):
     """A synchronous store.
 
     Directory: a flat key space of small records (``get``/``put``/``create``/``delete``/``scan``).
-    Every directory write increments a counter, ``generation()``, so that every process sharing
+    Every directory write moves a number on, ``generation()``, so that every process sharing
     the store can tell when its cached view of roles, rules and users is stale.
 
     Tokens: one record per token, keyed by ``token_id`` (a hash of the token's random part), and
@@ -79,7 +79,9 @@ class Store(Protocol):
         ...
 
     def generation(self) -> int:
-        """A number that grows with every directory write, seen alike by every process."""
+        """A number that grows with every directory write (by one or more), seen alike by every
+        process. A store that can lose acknowledged writes keeps it from coming back to a value
+        it held (Redis: ahead of the server's clock)."""
         ...
 
     def put_token(

@@ -49,11 +49,15 @@ CREATE TABLE IF NOT EXISTS transient (
     expires_at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transient_by_expiry ON transient (expires_at_ms);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', 0);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', {random_start});
 INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 2);
 UPDATE meta SET value = 2 WHERE name = 'schema_version' AND value = 1
 """
 
+# A new file's generation starts from a random value rather than 0, so that a file replaced by
+# another realm's (or by a new one) does not show a generation a process holds a directory
+# snapshot of: the process then checks that the file still holds its realm (realm.marker).
+_SCHEMA = _SCHEMA.replace("{random_start}", "abs(random() % 4503599627370496)")
 _BUMP = "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
 
 # Stay well below SQLITE_MAX_VARIABLE_NUMBER (999 before SQLite 3.32).

@@ -56,11 +56,14 @@ class ProbeStore:
     check answer None, as a store that cannot tell does); while ``recording`` is on,
     ``threads`` records the thread of each call, and ``stamp_threads`` that of each
     freshness check (``change_stamp``: on an event loop's thread where it reads memory only,
-    on the store thread where it is a round trip, as ``RedisStore``'s)."""
+    on the store thread where it is a round trip, as ``RedisStore``'s). ``stamp_fails``: while
+    ``down``, the freshness check raises ``StoreError`` too, as a store's that reads it from
+    the server does."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.down = False
+        self.stamp_fails = False
         self.recording = False
         self.threads: list[threading.Thread] = []
         self.stamp_threads: list[threading.Thread] = []
@@ -85,6 +88,8 @@ class ProbeStore:
         def change_stamp() -> int | None:
             if self.recording:
                 self.stamp_threads.append(threading.current_thread())
+            if self.down and self.stamp_fails:
+                raise StoreError("the store is down")
             return None if self.down else cast("int | None", stamp())
 
         return change_stamp
@@ -98,12 +103,14 @@ class AsyncProbeStore:
     loop) of each call as its coroutine runs, so a call made but never awaited shows as a
     difference. ``sync_calls`` lists every method called that is not a coroutine function
     (recording or not): the realm must never call one. ``change_stamp`` is the exception, a
-    plain call answered from memory (None while ``down``), as ``ProbeStore``'s.
+    plain call answered from memory (None while ``down``; ``StoreError`` with
+    ``stamp_fails``), as ``ProbeStore``'s.
     """
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.down = False
+        self.stamp_fails = False
         self.recording = False
         self.fetched: list[tuple[str, threading.Thread]] = []
         self.awaited: list[tuple[str, threading.Thread, asyncio.AbstractEventLoop]] = []
@@ -114,7 +121,7 @@ class AsyncProbeStore:
         if not callable(attr):
             return attr
         if name == "change_stamp":  # the one plain call of a store on the loop (memory only)
-            return lambda: None if self.down else attr()
+            return lambda: self._stamp(attr)
         if not inspect.iscoroutinefunction(attr):
 
             def sync_call(*args: object, **kwargs: object) -> object:
@@ -134,6 +141,11 @@ class AsyncProbeStore:
             return await attr(*args, **kwargs)
 
         return call
+
+    def _stamp(self, stamp: Callable[[], int | None]) -> int | None:
+        if self.down and self.stamp_fails:
+            raise StoreError("the store is down")
+        return None if self.down else stamp()
 
 
 @dataclass

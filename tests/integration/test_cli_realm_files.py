@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from baas_auth import Realm, SQLiteStore
 from tests.integration.cli_runner import Cli
 
 READING_AND_CHANGING = [
@@ -118,3 +119,16 @@ def test_a_realm_in_a_missing_folder_fails(tmp_path: Path) -> None:
 def test_an_unreachable_redis_is_an_operation_failure(tmp_path: Path) -> None:
     err = Cli(tmp_path, "redis://127.0.0.1:1/0").fails("--json", "list-orgs")
     assert '"error": "store_unavailable"' in err
+
+
+def test_create_sets_a_new_realm_up_at_once(tmp_path: Path) -> None:
+    """``--create`` is the explicit act that sets up a store holding no realm (its keys and
+    realm marker), before any command writes; the file then serves as a realm."""
+    Cli(tmp_path, "sqlite:///made.db").ok("list-orgs", "--create")
+    store = SQLiteStore(tmp_path / "made.db")
+    assert store.get("meta:realm") is not None
+    assert store.get("meta:signing_keys") is not None
+    realm = Realm(store)
+    realm.create_org("acme")
+    assert [org.name for org in realm.list_orgs()] == ["acme"]
+    realm.close()

@@ -510,3 +510,42 @@ def test_a_new_signing_key_met_during_an_outage_is_never_a_401(
         doomed_redis.start()
         assert_admitted(client.get(f"{base}/books", headers=bearer(token)))
         assert_admitted(client.get(f"{base}/books", headers=bearer(old_key_token)))
+
+
+# -- 5. Redis emptied under running gunicorn workers, then restored -------------------------
+
+
+def test_redis_flushed_under_gunicorn_is_503_in_every_worker_until_restored(
+    doomed_redis: RedisServer, app_dir: Path, tmp_path: Path, client: httpx.Client
+) -> None:
+    """A lost store is a failure, not an empty realm: every worker answers 503 and logs an
+    error naming the cause, none writes new keys or an empty directory, and once the data is
+    restored every worker serves the same token again, without a restart."""
+    realm = Realm.open(doomed_redis.url, password_hasher=FAST_HASHER)
+    try:
+        seed(realm)
+        token = realm.password_token("acme", "shop", "alice", PASSWORD).access_token
+    finally:
+        realm.close()
+    port = free_port()
+    env = app_env(app_dir, doomed_redis.url, prefix="baas:")  # Realm.open's default
+    log = tmp_path / "gunicorn.log"
+    with serving(gunicorn_command(port), env=env, log=log, port=port) as base:
+        workers = find_workers(client, base, token)
+        with doomed_redis.client() as raw:
+            dumped: dict[bytes, bytes] = {}
+            for key in raw.scan_iter():
+                value = raw.dump(key)
+                assert isinstance(value, bytes)
+                dumped[key] = value
+            raw.flushall()
+            lost = statuses_from_every_worker(client, f"{base}/books", token, workers)
+            assert {status for _, status in lost} == {503}, lost
+            assert raw.dbsize() == 0  # no worker wrote keys or a directory
+            for key, value in dumped.items():
+                raw.restore(key, 0, value)
+        restored = statuses_from_every_worker(client, f"{base}/books", token, workers)
+        assert {status for _, status in restored} == {200}, restored
+    logged = log.read_text(errors="replace")
+    assert "RealmLostError" in logged
+    assert "no longer holds the realm" in logged

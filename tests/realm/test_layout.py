@@ -144,12 +144,13 @@ def test_the_upgrade_runs_once(old_store: Store) -> None:
     assert realm.get_user("acme", "shop", "alice").uuid == ALICE
 
 
-def test_a_new_store_is_marked_without_warnings() -> None:
+def test_a_new_store_is_marked_at_its_first_write_without_warnings() -> None:
     store = MemoryStore()
     realm, warned = _open(store)
     assert warned == []
-    assert store.get("meta:layout") == LAYOUT
+    assert store.scan("") == []  # opening a store that holds no realm writes nothing
     realm.create_org("acme")
+    assert store.get("meta:layout") == LAYOUT
 
 
 # -- layout 2: claims under lower-cased names, now under folded ones -----------------------------

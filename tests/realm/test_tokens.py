@@ -365,7 +365,7 @@ def test_forged_key_ids_cause_at_most_one_key_reload_a_second(clock: FakeClock):
                 CountingStore.key_reads += 1
             return super().get(key)
 
-    realm = Realm(CountingStore(), clock=clock, password_hasher=FAST_HASHER)
+    realm = Realm(CountingStore(), create=True, clock=clock, password_hasher=FAST_HASHER)
     before = CountingStore.key_reads
     for _ in range(50):
         forged, _ = issue_token(SigningKey.generate(), expires_at_ms=None)
