@@ -180,7 +180,7 @@ class RedisLayout:
         created_ms: int,
         expires_at_ms: int | None,
     ) -> Call[bool]:
-        """Whether a record was replaced (the change stamp moved then)."""
+        """Whether a record was replaced (the change stamp moves either way)."""
         expires: Arg = "" if expires_at_ms is None else int(expires_at_ms)
         args: list[Arg] = [token_id, principal_key, bytes(record), int(created_ms), expires]
         args += [self.tokens, self.owners, SWEEP]

@@ -147,7 +147,7 @@ return {redis.call('HGET', KEYS[1], 'r'), redis.call('GET', KEYS[2]), redis.call
 
 # KEYS: token hash, expiry index, stamp. ARGV: id, owner, record, created_ms, expires_at_ms (''
 # for never), tokens prefix, owners prefix, how many stale index entries to sweep. Returns 1,
-# or 2 when a record was replaced (what was decided on it may change: the stamp moves).
+# or 2 when a record was replaced. The stamp moves either way (see below).
 PUT_TOKEN = (
     _HELPERS
     + """
@@ -157,8 +157,10 @@ if previous then
   redis.call('SREM', ARGV[7] .. previous, id)
   redis.call('ZREM', index, entry_of(id, previous))
   redis.call('DEL', token)
-  bump_stamp(KEYS[3])
 end
+-- A new token moves the stamp too: a restore that loses this token brings the stamp back to a
+-- value admissions of it may have been remembered under, unless this write moved it.
+bump_stamp(KEYS[3])
 redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0')
 redis.call('SADD', ARGV[7] .. owner, id)
 local now = server_ms()

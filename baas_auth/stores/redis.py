@@ -263,8 +263,8 @@ class RedisStore(_ReadsStamp):
         call = self._layout.put_token(
             token_id, principal_key, record, created_ms=created_ms, expires_at_ms=expires_at_ms
         )
-        if self._run(call):
-            self._stamps.forget()  # a record replaced; a new one changes no decision made
+        self._run(call)
+        self._stamps.forget()  # the script moved the stamp: a lost token must not be recalled
 
     def get_token(self, token_id: str) -> TokenLookup:
         ticket = self._stamps.ticket()
@@ -416,8 +416,8 @@ class AsyncRedisStore(_AwaitsStamp):
         call = self._layout.put_token(
             token_id, principal_key, record, created_ms=created_ms, expires_at_ms=expires_at_ms
         )
-        if await self._run(call):
-            self._stamps.forget()  # a record replaced; a new one changes no decision made
+        await self._run(call)
+        self._stamps.forget()  # the script moved the stamp: a lost token must not be recalled
 
     async def get_token(self, token_id: str) -> TokenLookup:
         ticket = self._stamps.ticket()
