@@ -50,10 +50,12 @@ def test_a_directory_key_that_is_not_utf8_is_503_until_removed(
         assert record is not None
         raw.hset(f"{PREFIX}dir", _BAD_KEY, record)
         raw.zadd(f"{PREFIX}dir:keys", {_BAD_KEY: 0})
-        raw.incr(f"{PREFIX}gen")  # as any write does: caches are dropped
+        raw.incr(f"{PREFIX}gen")  # as any write does: caches are dropped, and the
+        raw.incr(f"{PREFIX}stamp")  # decisions remembered under the old stamp with them
         for token in (alice, None, alice):
             _refused(deployment.get(token), deployment)
         raw.hdel(f"{PREFIX}dir", _BAD_KEY)
         raw.zrem(f"{PREFIX}dir:keys", _BAD_KEY)
         raw.incr(f"{PREFIX}gen")
+        raw.incr(f"{PREFIX}stamp")
     _served(deployment, alice, "alice")

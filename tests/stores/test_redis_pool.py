@@ -20,6 +20,7 @@ from tests.conftest import fresh_prefix
 from tests.redis_server import RedisServer
 
 CALLS = 3 * POOL_SIZE
+QUEUE_WAIT_S = 30.0
 
 
 def _connected(raw: redis.Redis) -> int:
@@ -32,7 +33,9 @@ def test_an_async_store_queues_calls_beyond_its_pool(redis_server: RedisServer) 
         before = _connected(raw)
 
         async def burst() -> tuple[list[bytes | None], int]:
-            store = AsyncRedisStore(redis_server.url, prefix=fresh_prefix())
+            # A generous timeout: what is tested is that calls beyond the pool queue and are all
+            # served, not how fast a loaded machine opens the pool's connections.
+            store = AsyncRedisStore(redis_server.url, prefix=fresh_prefix(), timeout=QUEUE_WAIT_S)
             try:
                 await store.put("k", b"v")
                 found = await asyncio.gather(*(store.get("k") for _ in range(CALLS)))
@@ -48,7 +51,7 @@ def test_an_async_store_queues_calls_beyond_its_pool(redis_server: RedisServer) 
 def test_a_store_shared_by_more_threads_than_connections_queues_them(
     redis_server: RedisServer,
 ) -> None:
-    store = RedisStore(redis_server.url, prefix=fresh_prefix())
+    store = RedisStore(redis_server.url, prefix=fresh_prefix(), timeout=QUEUE_WAIT_S)
     store.put("k", b"v")
     threads = POOL_SIZE + POOL_SIZE // 2
     barrier = threading.Barrier(threads)
