@@ -81,7 +81,8 @@ class Target:
 
     @property
     def store(self) -> str:
-        """The store of the served realm (``_served``'s variant): ``sqlite-mixed`` is SQLite."""
+        """The store of the served realm (``_served``'s variant): ``sqlite-mixed`` is SQLite,
+        ``redis-mixed`` Redis."""
         return self.variant.removesuffix("-mixed")
 
     @property
@@ -111,6 +112,7 @@ TARGETS = (
     Target("uvicorn-asgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
     Target("uvicorn-asgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
     Target("uvicorn-asgi", "sqlite-mixed", "baas_auth, SQLite, 1 token grant per 100", 401, 100),
+    Target("uvicorn-asgi", "redis-mixed", "baas_auth, Redis, 1 token grant per 100", 401, 100),
     Target("uvicorn-starlette", "bare", "bare Starlette app"),
     Target("uvicorn-starlette", "memory", "baas_auth (protect), memory store", 401),
     Target("uvicorn-starlette", "sqlite", "baas_auth (protect), SQLite store", 401),
@@ -122,6 +124,7 @@ TARGETS = (
     Target("gunicorn-wsgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
     Target("gunicorn-wsgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
     Target("gunicorn-wsgi", "sqlite-mixed", "baas_auth, SQLite, 1 token grant per 100", 401, 100),
+    Target("gunicorn-wsgi", "redis-mixed", "baas_auth, Redis, 1 token grant per 100", 401, 100),
 )
 
 
