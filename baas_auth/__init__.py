@@ -35,6 +35,7 @@ from baas_auth.model import (
 )
 from baas_auth.permissions import Rule
 from baas_auth.realm import AsyncRealm, LayoutUpgradeWarning, Realm
+from baas_auth.realm.state import RealmOptions
 from baas_auth.redaction import RedactSecretsFilter
 from baas_auth.stores.memory import MemoryStore
 from baas_auth.stores.protocols import AsyncStore, Store
@@ -67,6 +68,7 @@ __all__ = [
     "PasswordHasher",
     "Principal",
     "Realm",
+    "RealmOptions",
     "RedactSecretsFilter",
     "Role",
     "Rule",

@@ -8,7 +8,9 @@ the loop. A test compares the two classes' code with ``async``/``await`` strippe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from typing_extensions import Unpack
 
 from baas_auth.hashing import PasswordHasher
 from baas_auth.model import (
@@ -30,7 +32,7 @@ from baas_auth.realm import flows
 from baas_auth.realm.commands import Flow
 from baas_auth.realm.drive_async import Driver
 from baas_auth.realm.keys import KeyRing
-from baas_auth.realm.state import RealmSettings, RealmState
+from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
 from baas_auth.stores.protocols import AsyncStore
 from baas_auth.stores.urls import open_async_store
 from baas_auth.throttle import LoginThrottle
@@ -45,34 +47,25 @@ class AsyncRealm:
 
     Args:
         store: where records live, an ``AsyncStore`` (``AsyncRedisStore``, your own).
-        clock: seconds since the epoch; tests pass a fake one.
-        max_token_ttl_ms: default and ceiling of token life (an app's accesstokenttl may exceed it).
-        signing_keys: MAC keys from configuration, current first; by default a key is generated
-            once and kept in the store.
-        password_hasher: the scrypt cost; lower it only in test suites.
-        min_password_length: the fewest characters a new password may have.
-        login_throttle: how failed password grants lock an account (behaviour §6.2); None
-            switches throttling off.
-        on_user_token: called with a ``UserToken`` (a password reset, activation or
-            confirmation token) for the application to deliver; the middleware sends no mail.
-        reset_token_ttl_ms, activation_token_ttl_ms: how long those tokens live (an hour and
-            a day by default; at most a day).
-        revoke_tokens_on_password_change: whether setting a password revokes the account's
-            tokens (True).
         create: whether opening may set up a store that holds no realm (its signing keys and
             realm marker) at once; without it such a store is set up by the first write that
             creates something (the first org or admin user, an import), and nothing before.
             A store that held this realm and lost it is never set up again: ``RealmLostError``.
+        **settings: the realm's options, each optional: see ``RealmOptions``.
     """
 
-    def __init__(self, store: AsyncStore, *, create: bool = False, **settings: Any) -> None:
+    def __init__(
+        self, store: AsyncStore, *, create: bool = False, **settings: Unpack[RealmOptions]
+    ) -> None:
         flows.check_store(store, AsyncStore)
         self.store = store
-        self.state = RealmState(RealmSettings.build(**settings), create=create)
+        self.state = RealmState(RealmSettings.from_options(**settings), create=create)
         self._driver = Driver(store)
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False, **settings: Any) -> AsyncRealm:
+    def open(
+        cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
+    ) -> AsyncRealm:
         """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
         return cls(open_async_store(url), create=create, **settings)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
+from typing_extensions import TypedDict, Unpack
+
 from baas_auth.errors import ConfigError
 from baas_auth.hashing import PasswordHasher
 from baas_auth.model import UserToken
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT_MIN_PASSWORD_LENGTH",
     "DEFAULT_RESET_TOKEN_TTL_MS",
     "MAX_USER_TOKEN_TTL_MS",
+    "RealmOptions",
     "RealmSettings",
     "RealmState",
     "UserTokenHook",
@@ -40,6 +43,36 @@ MAX_USER_TOKEN_TTL_MS = 86_400_000
 most a day (the stores collect older ones on that assumption); ask for a new token after."""
 
 UserTokenHook = Callable[[UserToken], object]
+
+
+class RealmOptions(TypedDict, total=False):
+    """The keyword options of ``Realm`` and ``AsyncRealm`` (and their ``open``), each optional;
+    a bad value is a ``ConfigError``, an unknown name a ``TypeError`` (docs/configuration.md)."""
+
+    clock: Callable[[], float]
+    """Seconds since the epoch (``time.time``); tests pass a fake one."""
+    max_token_ttl_ms: int
+    """The default and ceiling of a token's life, in ms (7 days); an app's ``accesstokenttl``
+    may exceed it for that app's user tokens."""
+    signing_keys: Sequence[SigningKey] | None
+    """MAC keys from configuration, current first; None (the default): a key is generated once
+    and kept in the store."""
+    password_hasher: PasswordHasher | None
+    """The scrypt cost (``PasswordHasher()``); lower it only in test suites."""
+    min_password_length: int
+    """The fewest characters a new password may have, 1 to 1024 (8)."""
+    login_throttle: LoginThrottle | None
+    """How failed password grants lock an account (``LoginThrottle()``); None switches
+    throttling off."""
+    on_user_token: UserTokenHook | None
+    """Called with a ``UserToken`` (a password reset, activation or confirmation token) for the
+    application to deliver; the middleware sends no mail (None)."""
+    reset_token_ttl_ms: int
+    """How long a password reset token lives, 1 ms to a day (an hour)."""
+    activation_token_ttl_ms: int
+    """How long an activation or confirmation token lives, 1 ms to a day (a day)."""
+    revoke_tokens_on_password_change: bool
+    """Whether setting a password (change or reset) revokes the account's tokens (True)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +130,21 @@ class RealmSettings:
             activation_token_ttl_ms=activation_token_ttl_ms,
             revoke_tokens_on_password_change=revoke_tokens_on_password_change,
         )
+
+    @classmethod
+    def from_options(cls, **options: Unpack[RealmOptions]) -> RealmSettings:
+        """``build`` from a realm's keyword options, naming an unknown one as what it is (type
+        checkers catch it first; a dict built at runtime may still hold one)."""
+        unknown = sorted(set(options) - _OPTION_NAMES)
+        if unknown:
+            raise TypeError(
+                f"unknown realm option {', '.join(map(repr, unknown))}; "
+                f"the options are {', '.join(sorted(_OPTION_NAMES))}"
+            )
+        return cls.build(**options)
+
+
+_OPTION_NAMES = frozenset(RealmOptions.__optional_keys__)
 
 
 def _check_user_tokens(hook: object, reset_ttl_ms: object, activation_ttl_ms: object) -> None:
