@@ -1,5 +1,6 @@
-"""Every administrative command of ``baas-auth``, run as the real console script in a subprocess
-on a SQLite realm file: what it prints for people and with ``--json``, what it changes (read back
+"""Every administrative command of ``baas-auth``, run as the console script runs it (in-process,
+and as the real script in a subprocess where a process matters: see ``cli_runner``) on a SQLite
+realm file: what it prints for people and with ``--json``, what it changes (read back
 in-process), and its exit status."""
 
 from __future__ import annotations
@@ -352,7 +353,8 @@ def test_module_and_console_script_run(tmp_path: Path) -> None:
         capture_output=True, text=True, env=server_env(), cwd=tmp_path, timeout=60, check=True,
     )
     assert done.stdout.strip() == f"baas-auth {__version__}"
-    assert "created organization acme" in Cli(tmp_path).ok("create-org", "acme")
+    real = Cli(tmp_path, in_process=False)  # the installed console script, in its own process
+    assert "created organization acme" in real.ok("create-org", "acme")
 
 
 def test_every_command_has_help_and_a_section_in_the_reference() -> None:

@@ -279,7 +279,7 @@ def test_a_failed_change_says_how_far_apply_got(cli: Cli) -> None:
     cli.ok("create-org", "acme")
     cli.ok("create-app", "acme", "shop")
     cli.ok("create-user", "acme", "shop", "eve", "--email", "alice@example.com", "--no-password")
-    done = cli("apply", "realm.toml", env=ENV)
+    done = cli.real()("apply", "realm.toml", env=ENV)  # the status and streams of a process
     assert done.status == 1
     assert done.out.splitlines()[-1] == "+ role editor to group /staff in acme/shop"  # made
     assert done.err.startswith("baas-auth: error: + user alice in acme/shop (password from")

@@ -61,7 +61,7 @@ def test_check_a_token_read_from_standard_input(shop: Cli) -> None:
 
 
 def test_exit_status_and_human_output(shop: Cli) -> None:
-    refused = shop(
+    refused = shop.real()(  # the exit status a shell sees
         "check", "acme", "shop", "DELETE", "/books/1", "--user", "alice", "--exit-status"
     )
     assert refused.status == 1

@@ -128,6 +128,6 @@ def test_two_different_passwords_on_a_terminal_fail(shop: Cli) -> None:
 
 
 def test_the_realm_file_is_untouched_by_input_errors(tmp_path: Path) -> None:
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, in_process=False)  # a process whose descriptor 0 is closed
     cli.fails("create-admin", "ann", "--password-stdin", stdin=CLOSED)
     assert not cli.path.exists()

@@ -91,7 +91,7 @@ def test_a_memory_realm_is_refused(tmp_path: Path, argv: list[str]) -> None:
 
 
 def test_the_realm_from_the_environment(tmp_path: Path) -> None:
-    cli = Cli(tmp_path, realm=None)
+    cli = Cli(tmp_path, realm=None, in_process=False)  # the environment of a process
     cli.ok("create-org", "acme", env={"BAAS_REALM": "sqlite:///env.db"})
     assert _files(tmp_path) == ["env.db"]
     assert "no realm at baas.db" in cli.fails("show-org", "acme")
