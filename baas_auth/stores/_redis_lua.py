@@ -89,7 +89,8 @@ end
 
 # The change stamp (KEYS[n] where a script declares it) moves with every write that can make a
 # decision untrue: directory changes and token removals, in the same script, so that no reader
-# sees the write without the new stamp. Issuing a token and transient records leave it alone.
+# sees the write without the new stamp; and with every token issued, which a restore may lose
+# (PUT_TOKEN). Recording a use and transient records leave it alone.
 
 # Directory writes. KEYS: records hash, key index (zset, score 0), generation counter, stamp.
 # ARGV: number of creates, number of puts, the create pairs, the put pairs, the keys to delete.

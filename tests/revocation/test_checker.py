@@ -84,16 +84,17 @@ the admission of a token revoked since."""
 
 ROLLBACK_OF_AN_ISSUED_TOKEN = (
     _step("snapshot"),
-    _step("write", Write("issue", "alice#1")),  # issuing moves no stamp
+    _step("write", Write("issue", "alice#1")),  # after the snapshot: lost with the restore
     _step("tick", None, 0, Request("alice#1", "/books/1"), Request("alice#1", "/books/1")),
     _step("tick", None, 0, Request("alice#1", "/books/1")),
     _step("restart"),  # the token is gone with the writes after the snapshot
     _window_passes(),
     _step("tick", None, 0, OTHER, Request("alice#1", "/books/1"), Request("alice#1", "/books/1")),
 )
-"""A token issued after the snapshot is admitted and remembered under the snapshot's stamp
-(issuing changes no decision, so it moves no stamp); the restore brings that stamp back, and
-the token is gone: SPEC §7 [rev 3], "whatever was remembered before the loss is decided afresh"."""
+"""A token issued after the snapshot, admitted and remembered, then lost with the restore: had
+issuing moved no stamp, it would be remembered under the snapshot's stamp, which the restore
+brings back with the token gone. Issuing moves the Redis stamp, so the admission is decided
+afresh: SPEC §7 [rev 3], "whatever was remembered before the loss is decided afresh"."""
 
 
 @pytest.fixture(scope="module")
