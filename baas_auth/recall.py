@@ -89,22 +89,14 @@ class Recalls:
 
     def known_token(self, token: str, stamp: int | None, now_ms: int) -> KnownToken | None:
         """The token's validity as read under ``stamp``, unless it has expired since."""
-        entry = self.tokens.get(token)
-        if entry is None or entry.stamp != stamp:
-            return None
-        expires = entry.expires_at_ms
-        return entry if expires is None or now_ms < expires else None
+        return _current(self.tokens.get(token), stamp, now_ms)
 
     def remember_token(self, token: str, entry: KnownToken) -> None:
         _bounded(self.tokens)[token] = entry
 
     def refusal(self, key: Hashable, stamp: int | None, now_ms: int) -> Refused | None:
         """The refusal made under ``stamp``, unless its token has expired since."""
-        entry = self.refused.get(key)
-        if entry is None or entry.stamp != stamp:
-            return None
-        expires = entry.expires_at_ms
-        return entry if expires is None or now_ms < expires else None
+        return _current(self.refused.get(key), stamp, now_ms)
 
     def remember_admission(self, key: Hashable, entry: Admitted) -> None:
         _bounded(self.admitted)[key] = entry
@@ -113,6 +105,17 @@ class Recalls:
     def remember_refusal(self, key: Hashable, entry: Refused) -> None:
         _bounded(self.refused)[key] = entry
         self.admitted.pop(key, None)
+
+
+E = TypeVar("E", KnownToken, Refused)
+
+
+def _current(entry: E | None, stamp: int | None, now_ms: int) -> E | None:
+    """``entry`` if it was made under ``stamp`` and its token has not expired since."""
+    if entry is None or entry.stamp != stamp:
+        return None
+    expires = entry.expires_at_ms
+    return entry if expires is None or now_ms < expires else None
 
 
 def _bounded(table: dict[K, V]) -> dict[K, V]:
