@@ -6,7 +6,11 @@ Start with :class:`Realm`; wrap an app with ``baas_auth.wsgi.AuthMiddleware`` or
 
 from __future__ import annotations
 
-from baas_auth.decision import DecisionEvent
+from baas_auth import _moved
+from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.permissions import Rule
+from baas_auth.core.throttle import LoginThrottle
+from baas_auth.core.tokens import SigningKey
 from baas_auth.errors import (
     AuthError,
     BaasAuthError,
@@ -14,7 +18,7 @@ from baas_auth.errors import (
     InvalidTokenError,
     StoreError,
 )
-from baas_auth.hashing import PasswordHasher
+from baas_auth.middleware.decisions import DecisionEvent
 from baas_auth.model import (
     AdminUser,
     App,
@@ -33,17 +37,16 @@ from baas_auth.model import (
     User,
     UserToken,
 )
-from baas_auth.permissions import Rule
 from baas_auth.realm import AsyncRealm, LayoutUpgradeWarning, Realm
 from baas_auth.realm.state import RealmOptions
 from baas_auth.redaction import RedactSecretsFilter
 from baas_auth.stores.memory import MemoryStore
 from baas_auth.stores.protocols import AsyncStore, Store
 from baas_auth.stores.sqlite import SQLiteStore
-from baas_auth.throttle import LoginThrottle
-from baas_auth.tokens import SigningKey
 
 __version__ = "0.1.0"
+
+_moved.install()  # old module paths keep working, with a DeprecationWarning, for one release
 
 __all__ = [
     "AdminUser",

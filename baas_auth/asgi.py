@@ -15,20 +15,19 @@ from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
-from baas_auth.cache_control import private_cache_control
-from baas_auth.decision import Admit, EndpointCall, GateOptions, MiddlewareOptions
-from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.core.cache_control import private_cache_control
+from baas_auth.core.credential_names import DECISION_HEADERS
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.gate import Gate
-from baas_auth.http import RequestInfo, Response
 from baas_auth.integrations.guard import Guard, credentials_by_kind
-from baas_auth.names import DECISION_HEADERS
-from baas_auth.paths import strip_root_path
+from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
+from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.gate import Gate
+from baas_auth.middleware.wiring import check_asgi_app, check_realm
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.realm.drive import Driver, stamp_is_exact
-from baas_auth.realm.drive_async import BridgeDriver
-from baas_auth.realm.drive_async import Driver as AsyncDriver
-from baas_auth.wiring import check_asgi_app, check_realm
+from baas_auth.realm.async_drivers import AsyncDriver, BridgeDriver
+from baas_auth.realm.drivers import Driver, stamp_is_exact
 
 __all__ = ["AuthMiddleware"]
 

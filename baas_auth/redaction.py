@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
-from baas_auth.names import SECRET_PARAMS
+from baas_auth.core.credential_names import SECRET_PARAMS
 
 __all__ = ["SECRET_PARAMETERS", "RedactSecretsFilter", "redact"]
 

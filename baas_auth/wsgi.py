@@ -13,17 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 
-from baas_auth.cache_control import private_cache_control
-from baas_auth.decision import Admit, Decision, EndpointCall, GateOptions, MiddlewareOptions
-from baas_auth.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.core.cache_control import private_cache_control
+from baas_auth.core.credential_names import DECISION_HEADERS
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.gate import Gate
-from baas_auth.http import RequestInfo, Response
-from baas_auth.names import DECISION_HEADERS
-from baas_auth.paths import wsgi_route_path
+from baas_auth.middleware.decisions import (
+    Admit,
+    Decision,
+    EndpointCall,
+    GateOptions,
+    MiddlewareOptions,
+)
+from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.gate import Gate
+from baas_auth.middleware.wiring import check_realm, check_wsgi_app
 from baas_auth.realm import Realm
-from baas_auth.realm.drive import Driver, stamp_is_exact
-from baas_auth.wiring import check_realm, check_wsgi_app
+from baas_auth.realm.drivers import Driver, stamp_is_exact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

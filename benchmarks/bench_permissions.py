@@ -18,8 +18,9 @@ from _realms import FAST_HASHER, PASSWORD
 from _timing import Report, Settings, cli, measure, repeat, result
 
 from baas_auth import MemoryStore, Principal, Realm, Rule
-from baas_auth import records as rec
-from baas_auth.permissions import Matcher, compile_rules
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.permissions import Matcher, compile_rules
 
 SIZES = (10, 100, 1_000, 10_000)
 CASBIN_SIZES = (10, 100, 1_000)  # pycasbin takes ~0.6 s per check at 10,000 lines
@@ -89,7 +90,7 @@ def seed_app(realm: Realm, app: str, texts: list[str]) -> Principal:
     """
     realm.create_app("acme", app, roles="locked")
     role = rec.RoleRecord("default", 0, [str(Rule.parse(text)) for text in texts])
-    realm.store.put(rec.role_key("acme", app, "default"), rec.encode(role))
+    realm.store.put(record_keys.role_key("acme", app, "default"), rec.encode(role))
     realm.create_user("acme", app, "alice", password=PASSWORD)
     token = realm.password_token("acme", app, "alice", PASSWORD).access_token
     return realm.authenticate_token(token)

@@ -37,7 +37,7 @@ from baas_auth import (
     Realm,
     SQLiteStore,
 )
-from baas_auth.records import user_principal_key
+from baas_auth.core.record_keys import user_principal_key
 
 FAST_HASHER = PasswordHasher(n=16, r=1, p=1)
 ORG, APP, PASSWORD = "acme", "shop", "wonderland"

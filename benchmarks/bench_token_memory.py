@@ -31,7 +31,8 @@ from pathlib import Path
 from bench_stores import start_redis
 
 from baas_auth import MemoryStore, SQLiteStore, Store
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
 
 _BATCH = 1_000
 _NOW_MS = 1_800_000_000_000
@@ -60,7 +61,7 @@ def tokens(count: int, users: list[tuple[str, str]]) -> Iterator[tuple[str, str,
         )
         yield (
             secrets.token_hex(32),
-            rec.principal_key(record),
+            record_keys.principal_key(record),
             rec.encode(record),
             created,
             created + _TTL_MS,

@@ -12,7 +12,7 @@ from _realms import COLD_POOL, FAST_HASHER, PASSWORD, Seeded, more_tokens, seede
 from _timing import Report, Settings, cli, measure, repeat, result
 
 from baas_auth import InvalidTokenError, PasswordHasher
-from baas_auth.tokens import SigningKey, issue_token, verify_token
+from baas_auth.core.tokens import SigningKey, issue_token, verify_token
 
 
 class SanityError(RuntimeError):

@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from baas_auth.api.table import ApiRow
+from baas_auth.core.paths import rule_path
+from baas_auth.core.permissions import compile_rules
+from baas_auth.core.rules import Rule, verb_for_method
 from baas_auth.errors import AuthenticationError, ConfigError, ForbiddenError, StoreError
 from baas_auth.model import Principal
-from baas_auth.paths import rule_path
-from baas_auth.permissions import compile_rules
 from baas_auth.realm import flows
-from baas_auth.realm.access import allows, manages_org
-from baas_auth.realm.commands import Flow, touch_token
+from baas_auth.realm.access_flows import allows, manages_org
 from baas_auth.realm.state import RealmState
-from baas_auth.rules import Rule, verb_for_method
+from baas_auth.realm.store_commands import Flow, touch_token
 
 __all__ = ["authorize"]
 

@@ -15,9 +15,12 @@ from baas_auth.api.authorize import authorize
 from baas_auth.api.rows import ROWS
 from baas_auth.api.shapes import api_response
 from baas_auth.api.table import ApiCall, ApiResult, Area, Match, RouteTable
-from baas_auth.credentials import Credential, extract_credential, parse_query
-from baas_auth.decision import EndpointCall, GateOptions
-from baas_auth.endpoints import body_params
+from baas_auth.core.credential_names import CREDENTIAL_PARAMS
+from baas_auth.core.credentials import Credential, extract_credential, parse_query
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.identifiers import is_text
+from baas_auth.core.responses import method_not_allowed
+from baas_auth.core.routing import Route
 from baas_auth.errors import (
     BadRequestError,
     ConfigError,
@@ -26,16 +29,13 @@ from baas_auth.errors import (
     NotFoundError,
     ResourceNotFoundError,
 )
-from baas_auth.http import RequestInfo, Response
+from baas_auth.middleware.decisions import EndpointCall, GateOptions
+from baas_auth.middleware.endpoints import body_params
 from baas_auth.model import App, Principal
-from baas_auth.names import CREDENTIAL_PARAMS
 from baas_auth.realm import flows
 from baas_auth.realm.addressing import app_name_of, org_name_of
-from baas_auth.realm.commands import Flow
 from baas_auth.realm.state import RealmState
-from baas_auth.records import is_text
-from baas_auth.responses import method_not_allowed
-from baas_auth.routing import Route
+from baas_auth.realm.store_commands import Flow
 
 __all__ = ["DuplicateError", "ManagementApi"]
 
@@ -52,7 +52,7 @@ class DuplicateError(BadRequestError):
 
 class ManagementApi:
     """The management API over one realm: ``serves`` at routing, ``start`` and ``finish``
-    as the other endpoints (``baas_auth.endpoints``)."""
+    as the other endpoints (``baas_auth.middleware.endpoints``)."""
 
     def __init__(
         self,

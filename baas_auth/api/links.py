@@ -12,7 +12,7 @@ from baas_auth.api.table import ApiCall, ApiResult, Handler
 from baas_auth.errors import NotFoundError
 from baas_auth.model import Group, Role
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.store_commands import Flow
 
 __all__ = [
     "HolderKind",

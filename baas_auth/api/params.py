@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from baas_auth.api.table import ApiCall
+from baas_auth.core.rules import Rule
 from baas_auth.errors import BadRequestError, IllegalArgumentError
-from baas_auth.rules import Rule
 
 __all__ = ["group_path", "role_name", "rules_sent", "text_arg", "user_name", "whole_number"]
 

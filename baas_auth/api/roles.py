@@ -19,7 +19,7 @@ from baas_auth.api.params import role_name, text_arg, user_name, whole_number
 from baas_auth.api.shapes import group_entity, role_entity, user_entity
 from baas_auth.api.table import ApiCall, ApiResult, ApiRow, Handler
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.store_commands import Flow
 
 __all__ = ["ROWS"]
 

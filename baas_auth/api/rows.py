@@ -3,13 +3,13 @@ with endpoints of its own lists them in its ``ROWS`` and is added here, one line
 
 from __future__ import annotations
 
-from baas_auth.api import credentials, roles, users
+from baas_auth.api import client_credentials, roles, users
 from baas_auth.api.table import ApiRow
 
 __all__ = ["ROWS"]
 
 ROWS: tuple[ApiRow, ...] = (
     *roles.ROWS,
-    *credentials.ROWS,
+    *client_credentials.ROWS,
     *users.ROWS,
 )

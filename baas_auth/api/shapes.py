@@ -7,11 +7,11 @@ entities it lists. Does no I/O.
 from __future__ import annotations
 
 from baas_auth.api.table import ApiResult
-from baas_auth.credentials import parse_query
-from baas_auth.http import Response
+from baas_auth.core.credential_names import SECRET_PARAMS, URI_SECRET_PARAMS
+from baas_auth.core.credentials import parse_query
+from baas_auth.core.http import Response
+from baas_auth.core.responses import json_response
 from baas_auth.model import App, Group, Role, User
-from baas_auth.names import SECRET_PARAMS, URI_SECRET_PARAMS
-from baas_auth.responses import json_response
 
 __all__ = ["api_response", "group_entity", "role_entity", "user_entity"]
 

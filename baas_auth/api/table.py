@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from baas_auth.core.http import RequestInfo
 from baas_auth.errors import BadRequestError
-from baas_auth.http import RequestInfo
 from baas_auth.model import Principal
-from baas_auth.realm.commands import Flow
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow
 
 __all__ = [
     "Access",

@@ -11,8 +11,7 @@ redeeming a token answers one refusal for every way a token or an account can be
 from __future__ import annotations
 
 from baas_auth.api.table import Access, ApiCall, ApiResult, ApiRow, Area
-from baas_auth.credentials import parse_query
-from baas_auth.endpoints import parse_ttl, token_body
+from baas_auth.core.credentials import parse_query
 from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
@@ -20,8 +19,9 @@ from baas_auth.errors import (
     NotFoundError,
     ResourceNotFoundError,
 )
+from baas_auth.middleware.endpoints import parse_ttl, token_body
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.store_commands import Flow
 
 __all__ = ["ROWS"]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from baas_auth.cli.commands import Commands, add_org_app
 from baas_auth.cli.output import Output
 from baas_auth.cli.prompts import read_token
+from baas_auth.cli.registry import Commands, add_org_app
 from baas_auth.errors import NotFoundError
 from baas_auth.model import Explanation, Principal, PrincipalKind
 from baas_auth.realm import Realm

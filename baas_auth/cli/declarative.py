@@ -13,11 +13,11 @@ import sys
 from typing import BinaryIO
 
 from baas_auth.cli.changes import Change
-from baas_auth.cli.commands import Commands
 from baas_auth.cli.failures import CommandError
 from baas_auth.cli.manifest import read_manifest
 from baas_auth.cli.output import Output
 from baas_auth.cli.plan import Planner
+from baas_auth.cli.registry import Commands
 from baas_auth.cli.snapshot import exportable, read_realm
 from baas_auth.cli.spec import RealmSpec, file_data
 from baas_auth.errors import BaasAuthError

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from baas_auth.cli.failures import UsageError
-from baas_auth.names import SECRET_PARAMS
+from baas_auth.core.credential_names import SECRET_PARAMS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -52,7 +52,7 @@ class _RedactingHandler(WSGIRequestHandler):
 
 
 def redact_query(query: str) -> str:
-    """``query`` with the values of the secret parameters (``baas_auth.names.SECRET_PARAMS``)
+    """``query`` with the values of the secret parameters (``credential_names.SECRET_PARAMS``)
     replaced by ``***``; every other part unchanged."""
     parts = []
     for part in query.split("&"):

@@ -9,7 +9,6 @@ import tomllib
 from collections.abc import Callable
 from typing import BinaryIO, TypeVar, cast
 
-from baas_auth import records as rec
 from baas_auth.cli.failures import CommandError
 from baas_auth.cli.spec import (
     FORMAT_VERSION,
@@ -21,9 +20,10 @@ from baas_auth.cli.spec import (
     RoleSpec,
     UserSpec,
 )
+from baas_auth.core import identifiers as ids
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.realm.directory import RolesPreset
-from baas_auth.rules import Rule
 
 __all__ = ["ManifestError", "read_manifest"]
 
@@ -93,14 +93,14 @@ class _Table:
 
 
 def _org(name: str, table: _Table) -> OrgSpec:
-    org = OrgSpec(_checked(rec.new_org_name, name, table.where))
+    org = OrgSpec(_checked(ids.new_org_name, name, table.where))
     org.apps = _keyed(table.tables("apps", _app), table.where + ".apps")
     table.done()
     return org
 
 
 def _app(name: str, table: _Table) -> AppSpec:
-    app = AppSpec(_checked(lambda n: rec.org_or_app_name(n, "application"), name, table.where))
+    app = AppSpec(_checked(lambda n: ids.org_or_app_name(n, "application"), name, table.where))
     preset = table.take("preset", str, "locked")
     if preset not in _PRESETS:
         raise ManifestError(f"{table.where}.preset: one of {', '.join(_PRESETS)}")
@@ -115,7 +115,7 @@ def _app(name: str, table: _Table) -> AppSpec:
 
 
 def _role(name: str, table: _Table) -> RoleSpec:
-    role = RoleSpec(_checked(rec.role_name, name, table.where))
+    role = RoleSpec(_checked(ids.role_name, name, table.where))
     role.inactivity_ms = _ms(table.take("inactivity", int, 0), table)
     role.rules = table.names("rules", _rule)
     table.done()
@@ -123,20 +123,20 @@ def _role(name: str, table: _Table) -> RoleSpec:
 
 
 def _group(path: str, table: _Table) -> GroupSpec:
-    group = GroupSpec(_checked(rec.group_path, path, table.where))
+    group = GroupSpec(_checked(ids.group_path, path, table.where))
     group.rules = table.names("rules", _rule)
-    group.roles = table.names("roles", rec.role_name)
-    group.members = table.names("members", rec.username)
+    group.roles = table.names("roles", ids.role_name)
+    group.members = table.names("members", ids.username)
     table.done()
     return group
 
 
 def _user(name: str, table: _Table) -> UserSpec:
-    user = UserSpec(_checked(rec.username, name, table.where))
+    user = UserSpec(_checked(ids.username, name, table.where))
     user.email = _email(table)
     user.password_env = _password_env(table)
-    user.roles = table.names("roles", rec.role_name)
-    user.groups = table.names("groups", rec.group_path)
+    user.roles = table.names("roles", ids.role_name)
+    user.groups = table.names("groups", ids.group_path)
     user.rules = table.names("rules", _rule)
     user.disabled = table.take("disabled", bool, False)
     user.activated = table.take("activated", bool, True)
@@ -145,10 +145,10 @@ def _user(name: str, table: _Table) -> UserSpec:
 
 
 def _admin(name: str, table: _Table) -> AdminSpec:
-    admin = AdminSpec(_checked(rec.username, name, table.where))
+    admin = AdminSpec(_checked(ids.username, name, table.where))
     admin.email = _email(table)
     admin.password_env = _password_env(table)
-    admin.orgs = table.names("orgs", lambda org: rec.org_or_app_name(org, "organization"))
+    admin.orgs = table.names("orgs", lambda org: ids.org_or_app_name(org, "organization"))
     admin.disabled = table.take("disabled", bool, False)
     table.done()
     return admin
@@ -156,7 +156,7 @@ def _admin(name: str, table: _Table) -> AdminSpec:
 
 def _email(table: _Table) -> str | None:
     value = table.take("email", str, "")
-    return _checked(rec.email, value, f"{table.where}.email") if value else None
+    return _checked(ids.email, value, f"{table.where}.email") if value else None
 
 
 def _password_env(table: _Table) -> str | None:

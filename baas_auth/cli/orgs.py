@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baas_auth.cli.commands import (
+from baas_auth.cli.output import Output, as_object
+from baas_auth.cli.registry import (
     Commands,
     add_exist_ok,
     add_org_app,
     created_or_existing,
     ttl_value,
 )
-from baas_auth.cli.output import Output, as_object
 from baas_auth.model import ClientCredentials
 from baas_auth.realm import Realm
 from baas_auth.realm.directory import RolesPreset

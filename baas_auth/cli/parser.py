@@ -8,18 +8,26 @@ import re
 from typing import Any
 
 from baas_auth import __version__
-from baas_auth.cli import access, accounts, check, declarative, importing, orgs, tokens
-from baas_auth.cli.commands import Commands
+from baas_auth.cli import (
+    access_cmds,
+    account_cmds,
+    check,
+    declarative,
+    import_cmds,
+    orgs,
+    token_cmds,
+)
+from baas_auth.cli.registry import Commands
 
 __all__ = ["build_parser"]
 
 SUBJECTS = (
     orgs.register,
-    accounts.register,
-    access.register,
-    tokens.register,
+    account_cmds.register,
+    access_cmds.register,
+    token_cmds.register,
     declarative.register,
-    importing.register,
+    import_cmds.register,
     check.register,
 )
 """The modules that add the administrative commands, in the order ``--help`` lists them."""

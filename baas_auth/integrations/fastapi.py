@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.integrations.guard import unguarded_refusal
 from baas_auth.integrations.requirements import Requirement, refused
@@ -26,7 +27,6 @@ from baas_auth.integrations.starlette import (
     refusal_handler,
 )
 from baas_auth.model import Principal
-from baas_auth.rules import Rule
 
 __all__ = [
     "TOKEN_URL",

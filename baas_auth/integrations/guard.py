@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
-from baas_auth.decision import GateOptions
+from baas_auth.core.http import Response
+from baas_auth.core.responses import error_response
+from baas_auth.core.routing import route_multi_tenant
 from baas_auth.errors import AuthenticationError, AuthError, ForbiddenError, StoreError
-from baas_auth.http import Response
+from baas_auth.middleware.decisions import GateOptions
 from baas_auth.model import Principal, PrincipalKind
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.responses import error_response
-from baas_auth.routing import route_multi_tenant
 
 __all__ = [
     "AUTHENTICATED",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core.paths import check_route_path
+from baas_auth.core.rules import VERBS, Rule
 from baas_auth.errors import (
     AuthenticationError,
     AuthError,
@@ -21,9 +23,7 @@ from baas_auth.errors import (
 )
 from baas_auth.integrations.guard import Guard
 from baas_auth.model import Principal
-from baas_auth.paths import check_route_path
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.rules import VERBS, Rule
 
 __all__ = ["Requirement", "check", "check_async", "refused", "screen"]
 
@@ -56,7 +56,7 @@ class Requirement:
         """
         if not isinstance(authenticated, bool):
             raise ConfigError(f"authenticated is True or False, not {authenticated!r}")
-        checked_role = None if role is None else rec.role_name(role)
+        checked_role = None if role is None else ids.role_name(role)
         permissions = () if rule is None else _permissions(rule)
         return cls(authenticated, checked_role, permissions)
 

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from typing_extensions import Unpack
 
-from baas_auth.hashing import PasswordHasher
+from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.throttle import LoginThrottle
 from baas_auth.model import (
     AdminUser,
     App,
@@ -29,13 +30,12 @@ from baas_auth.model import (
     User,
 )
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
-from baas_auth.realm.drive_async import Driver
+from baas_auth.realm.async_drivers import AsyncDriver
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
+from baas_auth.realm.store_commands import Flow
 from baas_auth.stores.protocols import AsyncStore
 from baas_auth.stores.urls import open_async_store
-from baas_auth.throttle import LoginThrottle
 
 __all__ = ["AsyncRealm"]
 
@@ -60,7 +60,7 @@ class AsyncRealm:
         flows.check_store(store, AsyncStore)
         self.store = store
         self.state = RealmState(RealmSettings.from_options(**settings), create=create)
-        self._driver = Driver(store)
+        self._driver = AsyncDriver(store)
 
     @classmethod
     def open(

@@ -12,10 +12,10 @@ import enum
 import threading
 from typing import Generic, Literal, TypeVar
 
-from baas_auth import records as rec
+from baas_auth.core import records as rec
+from baas_auth.core.permissions import Matcher
+from baas_auth.core.policy import UserPolicy
 from baas_auth.model import TokenInfo
-from baas_auth.permissions import Matcher
-from baas_auth.policy import UserPolicy
 
 __all__ = ["MISS", "Miss", "Snapshot", "Table"]
 

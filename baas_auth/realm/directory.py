@@ -12,13 +12,17 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from typing import Literal
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.hashing import hash_client_secret, new_client_secret
 from baas_auth.errors import ConfigError, ConflictError
-from baas_auth.hashing import hash_client_secret, new_client_secret
 from baas_auth.model import AdminUser, App, ClientCredentials, Org, User
 from baas_auth.realm import onetime
 from baas_auth.realm.caller_warnings import warn_caller
-from baas_auth.realm.commands import (
+from baas_auth.realm.lookups import admin_of, app_of, client_of, org_of, user_of
+from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import (
     Flow,
     delete,
     delete_principal_tokens,
@@ -28,8 +32,6 @@ from baas_auth.realm.commands import (
     scan,
     transact,
 )
-from baas_auth.realm.lookups import admin_of, app_of, client_of, org_of, user_of
-from baas_auth.realm.state import RealmState
 
 __all__ = [
     "SANDBOX_RULE",
@@ -85,7 +87,7 @@ def get_app(org: str, app: str) -> Flow[App]:
 
 def list_apps(org: str) -> Flow[list[App]]:
     org_name = (yield from org_of(org)).name
-    rows = yield from scan(rec.app_prefix(org_name))
+    rows = yield from scan(record_keys.app_prefix(org_name))
     return [_app_value(rec.decode(rec.AppRecord, raw)) for _, raw in rows]
 
 
@@ -104,9 +106,9 @@ def get_admin(name: str) -> Flow[AdminUser]:
 
 def create_org(name: str) -> Flow[Org]:
     """Create an organization and its ``sandbox`` app, whose guest may do anything."""
-    org = rec.OrgRecord(_new_uuid(), rec.new_org_name(name))
+    org = rec.OrgRecord(_new_uuid(), ids.new_org_name(name))
     sandbox = rec.AppRecord(_new_uuid(), org.name, "sandbox")
-    records = {rec.org_key(org.name): rec.encode(org), **_app_records(sandbox, "sandbox")}
+    records = {record_keys.org_key(org.name): rec.encode(org), **_app_records(sandbox, "sandbox")}
     if not (yield from transact(create=records)):
         raise ConflictError(f"the organization {org.name!r} exists")
     return Org(org.uuid, org.name)
@@ -120,7 +122,7 @@ def create_app(
     app = rec.AppRecord(
         _new_uuid(),
         org_name,
-        rec.new_app_name(name),
+        ids.new_app_name(name),
         _checked_ttl(access_token_ttl_ms),
     )
     if not (yield from transact(create=_app_records(app, roles))):
@@ -131,7 +133,7 @@ def create_app(
 def set_access_token_ttl(org: str, app: str, ttl_ms: int | None) -> Flow[App]:
     found = yield from app_of(org, app)
     found.access_token_ttl_ms = _checked_ttl(ttl_ms)
-    yield from put(rec.app_key(found.org, found.name), rec.encode(found))
+    yield from put(record_keys.app_key(found.org, found.name), rec.encode(found))
     return _app_value(found)
 
 
@@ -144,7 +146,7 @@ def create_credentials(state: RealmState, org: str, app: str | None) -> Flow[Cli
     kind: Literal["org", "app"] = "org" if app_name is None else "app"
     client_id = _CLIENT_PREFIX[kind] + secrets.token_urlsafe(16)[:22]
     creds, record = _new_secret(state, client_id, org_name, app_name)
-    if not (yield from transact(create={rec.client_key(client_id): record})):
+    if not (yield from transact(create={record_keys.client_key(client_id): record})):
         raise ConflictError("client_id collision; try again")
     return creds
 
@@ -154,16 +156,16 @@ def regenerate_credentials(
 ) -> Flow[ClientCredentials]:
     found = yield from client_of(client_id)
     creds, record = _new_secret(state, client_id, found.org, found.app)
-    yield from put(rec.client_key(client_id), record)
+    yield from put(record_keys.client_key(client_id), record)
     if revoke_tokens:
-        yield from delete_principal_tokens(rec.client_principal_key(client_id))
+        yield from delete_principal_tokens(record_keys.client_principal_key(client_id))
     return creds
 
 
 def delete_credentials(client_id: str) -> Flow[None]:
     yield from client_of(client_id)
-    yield from delete(rec.client_key(client_id))
-    yield from delete_principal_tokens(rec.client_principal_key(client_id))
+    yield from delete(record_keys.client_key(client_id))
+    yield from delete_principal_tokens(record_keys.client_principal_key(client_id))
 
 
 def _new_secret(
@@ -193,13 +195,13 @@ def create_user(
     found = yield from app_of(org, app)
     user = rec.UserRecord(
         _new_uuid(),
-        rec.username(username),
-        rec.email(email),
+        ids.username(username),
+        ids.email(email),
         (yield from _hash_new_password(state, password)),
         activated=activated,
     )
     claims = _claims(user.username, user.email, user.uuid, found)
-    record = {rec.user_key(found.org, found.name, user.uuid): rec.encode(user)}
+    record = {record_keys.user_key(found.org, found.name, user.uuid): rec.encode(user)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "username or email")))
     if not activated and state.settings.on_user_token is not None:
@@ -225,9 +227,9 @@ def update_user(
         user.disabled = bool(disabled)
     if activated is not None:
         user.activated = bool(activated)
-    yield from put(rec.user_key(found.org, found.name, user.uuid), rec.encode(user))
+    yield from put(record_keys.user_key(found.org, found.name, user.uuid), rec.encode(user))
     if user.disabled or not user.activated:
-        principal = rec.user_principal_key(found.org, found.name, user.uuid)
+        principal = record_keys.user_principal_key(found.org, found.name, user.uuid)
         yield from delete_principal_tokens(principal)
     return _user_value(user)
 
@@ -236,8 +238,9 @@ def delete_user(org: str, app: str, name: str) -> Flow[None]:
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
     claims = _claims(user.username, user.email, user.uuid, found)
-    yield from transact(delete=[rec.user_key(found.org, found.name, user.uuid), *claims])
-    yield from delete_principal_tokens(rec.user_principal_key(found.org, found.name, user.uuid))
+    yield from transact(delete=[record_keys.user_key(found.org, found.name, user.uuid), *claims])
+    principal = record_keys.user_principal_key(found.org, found.name, user.uuid)
+    yield from delete_principal_tokens(principal)
 
 
 # -- admin users ----------------------------------------------------------------------------
@@ -259,15 +262,15 @@ def create_admin(
         org_names.append((yield from org_of(org)).name)
     admin = rec.AdminRecord(
         _new_uuid(),
-        rec.username(username),
-        rec.email(email),
+        ids.username(username),
+        ids.email(email),
         (yield from _hash_new_password(state, password)),
         sorted(set(org_names)),
         activated=bool(activated),
         confirmed=bool(confirmed),
     )
     claims = _claims(admin.username, admin.email, admin.uuid, None)
-    record = {rec.admin_key(admin.uuid): rec.encode(admin)}
+    record = {record_keys.admin_key(admin.uuid): rec.encode(admin)}
     if not (yield from transact(create={**record, **claims})):
         raise ConflictError((yield from _taken(claims, "admin username or email")))
     if state.settings.on_user_token is not None:
@@ -290,7 +293,7 @@ def send_admin_token(state: RealmState, admin: rec.AdminRecord) -> Flow[bool]:
 def add_admin_to_org(name: str, org: str) -> Flow[AdminUser]:
     admin = yield from admin_of(name)
     admin.orgs = sorted({*admin.orgs, (yield from org_of(org)).name})
-    yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
+    yield from put(record_keys.admin_key(admin.uuid), rec.encode(admin))
     return _admin_value(admin)
 
 
@@ -313,9 +316,9 @@ def update_admin(
         admin.activated = bool(activated)
     if confirmed is not None:
         admin.confirmed = bool(confirmed)
-    yield from put(rec.admin_key(admin.uuid), rec.encode(admin))
+    yield from put(record_keys.admin_key(admin.uuid), rec.encode(admin))
     if admin.disabled or not admin.activated or not admin.confirmed:
-        yield from delete_principal_tokens(rec.admin_principal_key(admin.uuid))
+        yield from delete_principal_tokens(record_keys.admin_principal_key(admin.uuid))
     return _admin_value(admin)
 
 
@@ -340,7 +343,7 @@ def check_new_password(state: RealmState, password: object) -> None:
     least = state.settings.min_password_length
     if len(password) < least:
         raise ConfigError(f"a password has at least {least} characters")
-    if not rec.is_text(password):
+    if not ids.is_text(password):
         raise ConfigError("a password is text (no lone surrogates)")
 
 
@@ -358,11 +361,11 @@ def _claims(
     """The index entries by which an account's username and email name its uuid (an app
     user's when ``app`` is given, else an admin's); one entry when both fold to the same text
     (``records.fold``: look-alikes are one name)."""
-    names = {rec.fold(username), *([] if email is None else [rec.fold(email)])}
+    names = {ids.fold(username), *([] if email is None else [ids.fold(email)])}
     target = account_uuid.encode("ascii")
     if app is None:
-        return {rec.admin_id_key(name): target for name in sorted(names)}
-    return {rec.user_id_key(app.org, app.name, name): target for name in sorted(names)}
+        return {record_keys.admin_id_key(name): target for name in sorted(names)}
+    return {record_keys.user_id_key(app.org, app.name, name): target for name in sorted(names)}
 
 
 def _checked_ttl(ttl_ms: int | None) -> int | None:
@@ -392,9 +395,10 @@ def _initial_roles(kind: str) -> dict[str, list[str]]:
 
 def _app_records(app: rec.AppRecord, roles: str) -> dict[str, bytes]:
     """The records of a new app: itself and its three roles, written together."""
-    found = {rec.app_key(app.org, app.name): rec.encode(app)}
+    found = {record_keys.app_key(app.org, app.name): rec.encode(app)}
     for role, rules in _initial_roles(roles).items():
-        found[rec.role_key(app.org, app.name, role)] = rec.encode(rec.RoleRecord(role, 0, rules))
+        key = record_keys.role_key(app.org, app.name, role)
+        found[key] = rec.encode(rec.RoleRecord(role, 0, rules))
     return found
 
 

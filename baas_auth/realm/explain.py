@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.paths import check_route_path, rule_path
+from baas_auth.core.permissions import verb_for_method
+from baas_auth.core.policy import explain_rules, guest_sources, rule_sources
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import Explanation, Principal
-from baas_auth.paths import check_route_path, rule_path
-from baas_auth.permissions import verb_for_method
-from baas_auth.policy import explain_rules, guest_sources, rule_sources
 from baas_auth.realm.cache import Snapshot
-from baas_auth.realm.commands import Flow, get, get_many, touch_token
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, get, get_many, touch_token
 from baas_auth.realm.views import fresh_view, roles_of
 
 __all__ = ["explain"]
@@ -89,12 +90,12 @@ def _explain_user(
     case_sensitive: bool,
 ) -> Flow[Explanation]:
     uuid = principal.uuid or ""
-    raw = yield from get(rec.user_key(org, app, uuid))
+    raw = yield from get(record_keys.user_key(org, app, uuid))
     user = None if raw is None else rec.decode(rec.UserRecord, raw)
     unusable = _unusable(user, uuid)
     if user is None or unusable is not None:
         return Explanation(allowed=False, reason=unusable or "user-gone", verb=verb)
-    keys = [rec.group_key(org, app, group) for group in user.groups]
+    keys = [record_keys.group_key(org, app, group) for group in user.groups]
     rows = (yield from get_many(keys)) if keys else []
     groups = [rec.decode(rec.GroupRecord, row) for row in rows if row]
     roles = yield from roles_of(view, org, app)

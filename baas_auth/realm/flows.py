@@ -10,11 +10,9 @@ from collections.abc import Sequence
 
 from baas_auth.errors import ConfigError
 from baas_auth.model import AdminUser, ImportReport, Org, Principal, User
-from baas_auth.realm import accounts, directory, imports
-from baas_auth.realm.access import guest, is_self, permits
-from baas_auth.realm.access import manages_org as _manages_org
-from baas_auth.realm.commands import Flow
-from baas_auth.realm.commands import purge_expired as _purge_expired
+from baas_auth.realm import account_flows, directory, import_flows
+from baas_auth.realm.access_flows import guest, is_self, permits
+from baas_auth.realm.access_flows import manages_org as _manages_org
 from baas_auth.realm.directory import (
     RolesPreset,
     add_admin_to_org,
@@ -62,7 +60,9 @@ from baas_auth.realm.reads import (
     user_rules,
 )
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.tokens import (
+from baas_auth.realm.store_commands import Flow
+from baas_auth.realm.store_commands import purge_expired as _purge_expired
+from baas_auth.realm.token_flows import (
     admin_token,
     authenticate_client,
     client_token,
@@ -183,7 +183,7 @@ def import_identities(
     """Import a document; one that writes sets up a store that holds no realm yet."""
     if not dry_run:
         yield from set_up_realm(state)
-    return (yield from imports.import_identities(state, document, dry_run, require_strong))
+    return (yield from import_flows.import_identities(state, document, dry_run, require_strong))
 
 
 def rotate_signing_key(state: RealmState) -> Flow[str]:
@@ -248,59 +248,59 @@ def _opener(protocol: type) -> str:
 def change_user_password(
     state: RealmState, org: str, app: str, name: str, new: str, old: str | None
 ) -> Flow[User]:
-    account = yield from accounts.user_account(org, app, name)
-    yield from accounts.change_password(state, account, name, new, old)
+    account = yield from account_flows.user_account(org, app, name)
+    yield from account_flows.change_password(state, account, name, new, old)
     return account.user()
 
 
 def change_admin_password(
     state: RealmState, name: str, new: str, old: str | None
 ) -> Flow[AdminUser]:
-    account = yield from accounts.admin_account(name)
-    yield from accounts.change_password(state, account, name, new, old)
+    account = yield from account_flows.admin_account(name)
+    yield from account_flows.change_password(state, account, name, new, old)
     return account.admin()
 
 
 def request_password_reset(state: RealmState, org: str, app: str, name: str) -> Flow[None]:
-    account = yield from accounts.user_account(org, app, name)
-    yield from accounts.request_reset(state, account)
+    account = yield from account_flows.user_account(org, app, name)
+    yield from account_flows.request_reset(state, account)
 
 
 def request_admin_password_reset(state: RealmState, name: str) -> Flow[None]:
-    yield from accounts.request_reset(state, (yield from accounts.admin_account(name)))
+    yield from account_flows.request_reset(state, (yield from account_flows.admin_account(name)))
 
 
 def reset_password(
     state: RealmState, org: str, app: str, name: str, token: str, new: str
 ) -> Flow[None]:
-    account = accounts.user_account(org, app, name)
-    yield from accounts.reset_password(state, account, token, new)
+    account = account_flows.user_account(org, app, name)
+    yield from account_flows.reset_password(state, account, token, new)
 
 
 def reset_admin_password(state: RealmState, name: str, token: str, new: str) -> Flow[None]:
-    yield from accounts.reset_password(state, accounts.admin_account(name), token, new)
+    yield from account_flows.reset_password(state, account_flows.admin_account(name), token, new)
 
 
 def send_activation(state: RealmState, org: str, app: str, name: str) -> Flow[bool]:
-    account = yield from accounts.user_account(org, app, name)
-    return (yield from accounts.send_activation(state, account))
+    account = yield from account_flows.user_account(org, app, name)
+    return (yield from account_flows.send_activation(state, account))
 
 
 def send_admin_activation(state: RealmState, name: str) -> Flow[bool]:
-    account = yield from accounts.admin_account(name)
-    return (yield from accounts.send_activation(state, account))
+    account = yield from account_flows.admin_account(name)
+    return (yield from account_flows.send_activation(state, account))
 
 
 def activate_user(state: RealmState, org: str, app: str, name: str, token: str) -> Flow[User]:
-    account = accounts.user_account(org, app, name)
-    return (yield from accounts.activate_account(state, account, token)).user()
+    account = account_flows.user_account(org, app, name)
+    return (yield from account_flows.activate_account(state, account, token)).user()
 
 
 def activate_admin(state: RealmState, name: str, token: str) -> Flow[AdminUser]:
-    account = accounts.admin_account(name)
-    return (yield from accounts.activate_account(state, account, token)).admin()
+    account = account_flows.admin_account(name)
+    return (yield from account_flows.activate_account(state, account, token)).admin()
 
 
 def confirm_admin(state: RealmState, name: str, token: str) -> Flow[AdminUser]:
-    account = accounts.admin_account(name)
-    return (yield from accounts.confirm_admin(state, account, token)).admin()
+    account = account_flows.admin_account(name)
+    return (yield from account_flows.confirm_admin(state, account, token)).admin()

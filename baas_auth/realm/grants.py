@@ -6,12 +6,14 @@ stored in their canonical text.
 
 from __future__ import annotations
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.model import Group, Role
-from baas_auth.realm.commands import Flow, create, delete, put, scan
 from baas_auth.realm.lookups import app_of, load, user_of
-from baas_auth.rules import Rule
+from baas_auth.realm.store_commands import Flow, create, delete, put, scan
 
 __all__ = [
     "change_membership",
@@ -45,13 +47,13 @@ def _change(items: list[str], item: str, *, add: bool) -> bool:
 
 
 def _role_of(app: rec.AppRecord, name: str) -> Flow[rec.RoleRecord]:
-    role = rec.role_name(name)
-    key = rec.role_key(app.org, app.name, role)
+    role = ids.role_name(name)
+    key = record_keys.role_key(app.org, app.name, role)
     return (yield from load(rec.RoleRecord, key, f"no role {role!r} in {app.org}/{app.name}"))
 
 
 def _group_of(app: rec.AppRecord, path: str) -> Flow[rec.GroupRecord]:
-    key = rec.group_key(app.org, app.name, rec.group_path(path))
+    key = record_keys.group_key(app.org, app.name, ids.group_path(path))
     return (yield from load(rec.GroupRecord, key, f"no group {path!r} in {app.org}/{app.name}"))
 
 
@@ -59,11 +61,11 @@ def _save(
     app: rec.AppRecord, record: rec.RoleRecord | rec.GroupRecord | rec.UserRecord
 ) -> Flow[None]:
     if isinstance(record, rec.RoleRecord):
-        key = rec.role_key(app.org, app.name, record.name)
+        key = record_keys.role_key(app.org, app.name, record.name)
     elif isinstance(record, rec.GroupRecord):
-        key = rec.group_key(app.org, app.name, record.path)
+        key = record_keys.group_key(app.org, app.name, record.path)
     else:
-        key = rec.user_key(app.org, app.name, record.uuid)
+        key = record_keys.user_key(app.org, app.name, record.uuid)
     yield from put(key, rec.encode(record))
 
 
@@ -71,8 +73,9 @@ def create_role(org: str, app: str, name: str, inactivity_ms: int) -> Flow[Role]
     found = yield from app_of(org, app)
     if isinstance(inactivity_ms, bool) or not isinstance(inactivity_ms, int) or inactivity_ms < 0:
         raise ConfigError("inactivity_ms is a whole number of milliseconds >= 0")
-    role = rec.RoleRecord(rec.role_name(name), inactivity_ms, [])
-    if not (yield from create(rec.role_key(found.org, found.name, role.name), rec.encode(role))):
+    role = rec.RoleRecord(ids.role_name(name), inactivity_ms, [])
+    key = record_keys.role_key(found.org, found.name, role.name)
+    if not (yield from create(key, rec.encode(role))):
         raise ConflictError(f"the role {role.name!r} exists")
     return Role(role.name, role.inactivity_ms)
 
@@ -80,7 +83,7 @@ def create_role(org: str, app: str, name: str, inactivity_ms: int) -> Flow[Role]
 def delete_role(org: str, app: str, name: str) -> Flow[None]:
     found = yield from app_of(org, app)
     role = yield from _role_of(found, name)
-    yield from delete(rec.role_key(found.org, found.name, role.name))
+    yield from delete(record_keys.role_key(found.org, found.name, role.name))
 
 
 def get_role(org: str, app: str, name: str) -> Flow[Role]:
@@ -90,7 +93,7 @@ def get_role(org: str, app: str, name: str) -> Flow[Role]:
 
 def list_roles(org: str, app: str) -> Flow[list[Role]]:
     found = yield from app_of(org, app)
-    rows = yield from scan(rec.role_prefix(found.org, found.name))
+    rows = yield from scan(record_keys.role_prefix(found.org, found.name))
     roles = [rec.decode(rec.RoleRecord, raw) for _, raw in rows]
     return [Role(r.name, r.inactivity_ms, tuple(r.rules)) for r in roles]
 
@@ -119,7 +122,7 @@ def change_roles(org: str, app: str, role: str, *, add: bool, **target: str | No
     """Give a role to (or take it from) exactly one user or group."""
     kind, name = _one_target(**target)
     found = yield from app_of(org, app)
-    role_name = (yield from _role_of(found, role)).name if add else rec.role_name(role)
+    role_name = (yield from _role_of(found, role)).name if add else ids.role_name(role)
     holder: rec.UserRecord | rec.GroupRecord
     if kind == "user":
         holder = yield from user_of(found, name)
@@ -132,8 +135,8 @@ def change_roles(org: str, app: str, role: str, *, add: bool, **target: str | No
 
 def create_group(org: str, app: str, path: str) -> Flow[Group]:
     found = yield from app_of(org, app)
-    group = rec.GroupRecord(rec.group_path(path))
-    key = rec.group_key(found.org, found.name, group.path)
+    group = rec.GroupRecord(ids.group_path(path))
+    key = record_keys.group_key(found.org, found.name, group.path)
     if not (yield from create(key, rec.encode(group))):
         raise ConflictError(f"the group {group.path!r} exists")
     return Group(group.path)
@@ -142,13 +145,13 @@ def create_group(org: str, app: str, path: str) -> Flow[Group]:
 def delete_group(org: str, app: str, path: str) -> Flow[None]:
     found = yield from app_of(org, app)
     group = yield from _group_of(found, path)
-    yield from delete(rec.group_key(found.org, found.name, group.path))
+    yield from delete(record_keys.group_key(found.org, found.name, group.path))
 
 
 def change_membership(org: str, app: str, path: str, name: str, *, add: bool) -> Flow[bool]:
     """Make a user a member of a group (it gains the group's rules and roles), or not."""
     found = yield from app_of(org, app)
-    group = (yield from _group_of(found, path)) if add else rec.GroupRecord(rec.group_path(path))
+    group = (yield from _group_of(found, path)) if add else rec.GroupRecord(ids.group_path(path))
     user = yield from user_of(found, name)
     changed = _change(user.groups, group.path.lower(), add=add)
     yield from _save(found, user)

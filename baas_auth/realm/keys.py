@@ -15,15 +15,15 @@ import json
 import secrets
 from collections.abc import Sequence
 
-from baas_auth.errors import ConfigError, StoreError
-from baas_auth.realm.commands import Flow, create, get, get_many, put
-from baas_auth.tokens import (
+from baas_auth.core.tokens import (
     SigningKey,
     UnknownKeyError,
     VerifiedToken,
     check_expiry,
     verify_token,
 )
+from baas_auth.errors import ConfigError, StoreError
+from baas_auth.realm.store_commands import Flow, create, get, get_many, put
 
 __all__ = [
     "RELOAD_INTERVAL_MS",

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.realm.caller_warnings import warn_caller
-from baas_auth.realm.commands import Flow, get, put, scan, transact
-from baas_auth.rules import Rule
+from baas_auth.realm.store_commands import Flow, get, put, scan, transact
 
 __all__ = ["LAYOUT", "LayoutUpgradeWarning", "upgrade_layout"]
 
@@ -49,7 +51,7 @@ def upgrade_layout() -> Flow[None]:
         yield from put(LAYOUT_KEY, LAYOUT)
         return
     users = yield from _users()
-    yield from _move_accounts(users, rec.user_key, rec.user_id_key, "useralias")
+    yield from _move_accounts(users, record_keys.user_key, record_keys.user_id_key, "useralias")
     admins = yield from _admins()
     yield from _move_accounts(admins, _admin_key, _admin_id_key, "adminalias")
     yield from _drop_unparsable_rules()
@@ -57,11 +59,11 @@ def upgrade_layout() -> Flow[None]:
 
 
 def _admin_key(org: str, app: str, admin_uuid: str) -> str:
-    return rec.admin_key(admin_uuid)
+    return record_keys.admin_key(admin_uuid)
 
 
 def _admin_id_key(org: str, app: str, name: str) -> str:
-    return rec.admin_id_key(name)
+    return record_keys.admin_id_key(name)
 
 
 def _users() -> Flow[list[tuple[_Account, str]]]:
@@ -96,7 +98,7 @@ def _move_accounts(
     claims = Counter((a.scope, name) for a, _ in accounts for name in _folded(a.names))
     refused = sorted(
         {name for (_, name), count in claims.items() if count > 1}
-        | {name for a, _ in moving for name in _folded(a.names) if rec.looks_like_uuid(name)}
+        | {name for a, _ in moving for name in _folded(a.names) if ids.looks_like_uuid(name)}
     )
     for account, account_uuid in moving:
         org, app = _scope(account)
@@ -135,7 +137,7 @@ def _lower(names: Iterable[str]) -> list[str]:
 
 
 def _folded(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(rec.fold(name) for name in names))
+    return list(dict.fromkeys(ids.fold(name) for name in names))
 
 
 def _fold_claims() -> Flow[None]:
@@ -146,12 +148,15 @@ def _fold_claims() -> Flow[None]:
         refused += yield from _refold(
             account.names,
             account_uuid,
-            lambda name: rec.user_id_key(org, app, name),  # noqa: B023 - used in this turn
+            lambda name: record_keys.user_id_key(org, app, name),  # noqa: B023 - used in this turn
             lambda name: f"userid:{org}/{app}:{name.lower()}",  # noqa: B023 - used in this turn
         )
     for account, account_uuid in (yield from _admins()):
         refused += yield from _refold(
-            account.names, account_uuid, rec.admin_id_key, lambda name: f"adminid:{name.lower()}"
+            account.names,
+            account_uuid,
+            record_keys.admin_id_key,
+            lambda name: f"adminid:{name.lower()}",
         )
     if refused:
         _warn(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import secrets
 
 from baas_auth.errors import RealmLostError, StoreError
-from baas_auth.realm.commands import Flow, create, get, scan
 from baas_auth.realm.keys import (
     holds_keys,
     load_key_ring,
@@ -28,6 +27,7 @@ from baas_auth.realm.keys import (
 )
 from baas_auth.realm.layout import upgrade_layout
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, create, get, scan
 
 __all__ = ["REALM_KEY", "check_realm", "open_realm", "set_up_realm"]
 

@@ -4,12 +4,13 @@ and ``/groups/{group}/users``). Each reads one key range; no hash leaves here.""
 
 from __future__ import annotations
 
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
 from baas_auth.model import Group, User
-from baas_auth.realm.commands import Flow, scan
 from baas_auth.realm.directory import _user_value
 from baas_auth.realm.grants import _group_of, _role_of
 from baas_auth.realm.lookups import app_of
+from baas_auth.realm.store_commands import Flow, scan
 
 __all__ = ["group_users", "role_groups", "role_users"]
 
@@ -26,7 +27,7 @@ def role_groups(org: str, app: str, role: str) -> Flow[list[Group]]:
     """The groups the role is given to, by path."""
     found = yield from app_of(org, app)
     name = (yield from _role_of(found, role)).name
-    rows = yield from scan(rec.group_prefix(found.org, found.name))
+    rows = yield from scan(record_keys.group_prefix(found.org, found.name))
     groups = [rec.decode(rec.GroupRecord, raw) for _, raw in rows]
     return [Group(g.path, tuple(g.rules), tuple(g.roles)) for g in groups if name in g.roles]
 
@@ -40,6 +41,6 @@ def group_users(org: str, app: str, path: str) -> Flow[list[User]]:
 
 
 def _users(app: rec.AppRecord) -> Flow[list[rec.UserRecord]]:
-    rows = yield from scan(rec.user_prefix(app.org, app.name))
+    rows = yield from scan(record_keys.user_prefix(app.org, app.name))
     users = [rec.decode(rec.UserRecord, raw) for _, raw in rows]
     return sorted(users, key=lambda user: (user.username.lower(), user.uuid))

@@ -15,11 +15,11 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from baas_auth import records as rec
+from baas_auth.core import records as rec
 from baas_auth.errors import ConfigError, InvalidGrantError
 from baas_auth.model import UserToken, UserTokenKind
-from baas_auth.realm.commands import Flow, get_transient, offload, swap_transient
 from baas_auth.realm.state import RealmState, UserTokenHook
+from baas_auth.realm.store_commands import Flow, get_transient, offload, swap_transient
 
 __all__ = ["ADMIN_SCOPE", "REFUSED", "OneTimeRecord", "binding_of", "issue", "redeem"]
 

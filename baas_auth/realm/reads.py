@@ -1,18 +1,20 @@
 """Reading the model back, as flows: the orgs, users, groups, admins and clients of a scope, and
 what one user holds (its own roles, groups and rules) and what applies to it (the union that
-``baas_auth.policy`` assembles). Scans read one key range each; no secret or hash leaves here.
+``baas_auth.core.policy`` assembles). Scans read one key range each; no secret or hash leaves here.
 """
 
 from __future__ import annotations
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.policy import user_policy
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
-from baas_auth.policy import user_policy
-from baas_auth.realm.commands import Flow, get, get_many, scan, touch_token
 from baas_auth.realm.directory import _admin_value, _user_value
 from baas_auth.realm.lookups import app_of, load, org_of, user_of
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, get, get_many, scan, touch_token
 
 __all__ = [
     "effective_rules",
@@ -30,7 +32,7 @@ __all__ = [
 
 
 def list_orgs() -> Flow[list[Org]]:
-    rows = yield from scan(rec.org_prefix())
+    rows = yield from scan(record_keys.org_prefix())
     orgs = [rec.decode(rec.OrgRecord, raw) for _, raw in rows]
     return [Org(org.uuid, org.name) for org in orgs]
 
@@ -38,7 +40,7 @@ def list_orgs() -> Flow[list[Org]]:
 def list_users(org: str, app: str) -> Flow[list[User]]:
     """Every user of the app, by username (ignoring case)."""
     found = yield from app_of(org, app)
-    rows = yield from scan(rec.user_prefix(found.org, found.name))
+    rows = yield from scan(record_keys.user_prefix(found.org, found.name))
     users = [_user_value(rec.decode(rec.UserRecord, raw)) for _, raw in rows]
     return sorted(users, key=lambda user: (user.username.lower(), user.uuid))
 
@@ -46,20 +48,20 @@ def list_users(org: str, app: str) -> Flow[list[User]]:
 def list_groups(org: str, app: str) -> Flow[list[Group]]:
     """Every group of the app with its rules and roles, by path (ignoring case)."""
     found = yield from app_of(org, app)
-    rows = yield from scan(rec.group_prefix(found.org, found.name))
+    rows = yield from scan(record_keys.group_prefix(found.org, found.name))
     return [_group_value(rec.decode(rec.GroupRecord, raw)) for _, raw in rows]
 
 
 def get_group(org: str, app: str, path: str) -> Flow[Group]:
     found = yield from app_of(org, app)
-    key = rec.group_key(found.org, found.name, rec.group_path(path))
+    key = record_keys.group_key(found.org, found.name, ids.group_path(path))
     missing = f"no group {path!r} in {found.org}/{found.name}"
     return _group_value((yield from load(rec.GroupRecord, key, missing)))
 
 
 def list_admins() -> Flow[list[AdminUser]]:
     """Every admin user, by username (ignoring case)."""
-    rows = yield from scan(rec.admin_prefix())
+    rows = yield from scan(record_keys.admin_prefix())
     admins = [_admin_value(rec.decode(rec.AdminRecord, raw)) for _, raw in rows]
     return sorted(admins, key=lambda admin: (admin.username.lower(), admin.uuid))
 
@@ -69,7 +71,7 @@ def list_credentials(org: str, app: str | None) -> Flow[list[ClientInfo]]:
     else the app's. Org credentials first, then by app and client_id."""
     org_name = (yield from org_of(org)).name
     app_name = None if app is None else (yield from app_of(org_name, app)).name
-    rows = yield from scan(rec.client_prefix())
+    rows = yield from scan(record_keys.client_prefix())
     clients = [rec.decode(rec.ClientRecord, raw) for _, raw in rows]
     chosen = [
         ClientInfo(client.client_id, client.org, client.app)
@@ -117,7 +119,7 @@ def effective_rules(
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
     groups = yield from _groups_of(found, user)
-    rows = yield from scan(rec.role_prefix(found.org, found.name))
+    rows = yield from scan(record_keys.role_prefix(found.org, found.name))
     roles = {role.name: role for role in (rec.decode(rec.RoleRecord, raw) for _, raw in rows)}
     try:
         policy = user_policy(user, roles, groups, state.rules)
@@ -132,7 +134,7 @@ def effective_rules(
 
 def _groups_of(app: rec.AppRecord, user: rec.UserRecord) -> Flow[list[rec.GroupRecord]]:
     """The user's groups that exist (one read for all of them)."""
-    keys = [rec.group_key(app.org, app.name, path) for path in user.groups]
+    keys = [record_keys.group_key(app.org, app.name, path) for path in user.groups]
     rows = (yield from get_many(keys)) if keys else []
     return [rec.decode(rec.GroupRecord, raw) for raw in rows if raw is not None]
 
@@ -141,7 +143,7 @@ def _group_value(group: rec.GroupRecord) -> Group:
     return Group(group.path, tuple(group.rules), tuple(group.roles))
 
 
-_DEFAULT_ROLE = "default"  # every active user has it (baas_auth.policy)
+_DEFAULT_ROLE = "default"  # every active user has it (baas_auth.core.policy)
 
 
 def holds_role(
@@ -155,12 +157,12 @@ def holds_role(
     now_ms = state.now_ms()
     if principal.kind != "app_user" or principal.uuid is None or not principal.covers(org, app):
         return False
-    raw = yield from get(rec.user_key(org, app, principal.uuid))
+    raw = yield from get(record_keys.user_key(org, app, principal.uuid))
     user = None if raw is None else rec.decode(rec.UserRecord, raw)
     if user is None or user.uuid != principal.uuid or user.disabled or not user.activated:
         return False
-    group_keys = [rec.group_key(org, app, path) for path in user.groups]
-    role_raw, *groups = yield from get_many([rec.role_key(org, app, role), *group_keys])
+    group_keys = [record_keys.group_key(org, app, path) for path in user.groups]
+    role_raw, *groups = yield from get_many([record_keys.role_key(org, app, role), *group_keys])
     if role_raw is None:  # a role that does not exist is no one's, whatever a record still says
         return False
     names = {_DEFAULT_ROLE, *user.roles}

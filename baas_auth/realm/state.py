@@ -15,14 +15,14 @@ from typing import TypeGuard
 
 from typing_extensions import TypedDict, Unpack
 
+from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.permissions import RuleCache
+from baas_auth.core.throttle import LoginThrottle
+from baas_auth.core.tokens import DEFAULT_MAX_TTL_MS, SigningKey
 from baas_auth.errors import ConfigError
-from baas_auth.hashing import PasswordHasher
 from baas_auth.model import UserToken
-from baas_auth.permissions import RuleCache
 from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing
-from baas_auth.throttle import LoginThrottle
-from baas_auth.tokens import DEFAULT_MAX_TTL_MS, SigningKey
 
 __all__ = [
     "DEFAULT_ACTIVATION_TOKEN_TTL_MS",

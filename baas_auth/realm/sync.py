@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from typing_extensions import Unpack
 
-from baas_auth.hashing import PasswordHasher
+from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.throttle import LoginThrottle
 from baas_auth.model import (
     AdminUser,
     App,
@@ -29,13 +30,12 @@ from baas_auth.model import (
     User,
 )
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
-from baas_auth.realm.drive import Driver
+from baas_auth.realm.drivers import Driver
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
+from baas_auth.realm.store_commands import Flow
 from baas_auth.stores.protocols import Store
 from baas_auth.stores.urls import open_store
-from baas_auth.throttle import LoginThrottle
 
 __all__ = ["Realm"]
 

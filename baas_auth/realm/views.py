@@ -7,16 +7,17 @@ one that came with a token lookup, so the hot path costs no extra round trip.
 
 from __future__ import annotations
 
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.permissions import EMPTY_MATCHER, Matcher, RuleCache
+from baas_auth.core.policy import UserPolicy, user_policy
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError, StoreError
-from baas_auth.permissions import EMPTY_MATCHER, Matcher, RuleCache
-from baas_auth.policy import UserPolicy, user_policy
 from baas_auth.realm.cache import MISS, Snapshot
-from baas_auth.realm.commands import Flow, generation, get, get_many, scan
 from baas_auth.realm.keys import load_key_ring
 from baas_auth.realm.marker import check_realm
 from baas_auth.realm.state import RealmState
-from baas_auth.rules import Rule
+from baas_auth.realm.store_commands import Flow, generation, get, get_many, scan
 
 __all__ = [
     "admin_record",
@@ -59,7 +60,7 @@ def _decoded(kind: type[rec.R], raw: bytes | None) -> rec.R | None:
 def org_record(view: Snapshot, name: str) -> Flow[rec.OrgRecord | None]:
     found = view.orgs.lookup(name)
     if found is MISS:
-        raw = yield from get(rec.org_key(name))
+        raw = yield from get(record_keys.org_key(name))
         found = view.orgs.remember(name, _decoded(rec.OrgRecord, raw))
     return found
 
@@ -67,7 +68,7 @@ def org_record(view: Snapshot, name: str) -> Flow[rec.OrgRecord | None]:
 def app_record(view: Snapshot, org: str, app: str) -> Flow[rec.AppRecord | None]:
     found = view.apps.lookup((org, app))
     if found is MISS:
-        raw = yield from get(rec.app_key(org, app))
+        raw = yield from get(record_keys.app_key(org, app))
         found = view.apps.remember((org, app), _decoded(rec.AppRecord, raw))
     return found
 
@@ -75,7 +76,7 @@ def app_record(view: Snapshot, org: str, app: str) -> Flow[rec.AppRecord | None]
 def roles_of(view: Snapshot, org: str, app: str) -> Flow[dict[str, rec.RoleRecord]]:
     found = view.roles.lookup((org, app))
     if found is MISS:
-        rows = yield from scan(rec.role_prefix(org, app))
+        rows = yield from scan(record_keys.role_prefix(org, app))
         loaded = (rec.decode(rec.RoleRecord, raw) for _, raw in rows)
         found = view.roles.remember((org, app), {role.name: role for role in loaded})
     return found
@@ -126,10 +127,10 @@ def user_policy_of(
 def _load_policy(
     state: RealmState, view: Snapshot, org: str, app: str, user_uuid: str
 ) -> Flow[UserPolicy | None]:
-    user = _decoded(rec.UserRecord, (yield from get(rec.user_key(org, app, user_uuid))))
+    user = _decoded(rec.UserRecord, (yield from get(record_keys.user_key(org, app, user_uuid))))
     if user is None or user.uuid != user_uuid or user.disabled or not user.activated:
         return None
-    keys = [rec.group_key(org, app, path) for path in user.groups]
+    keys = [record_keys.group_key(org, app, path) for path in user.groups]
     rows = (yield from get_many(keys)) if keys else []
     groups = [rec.decode(rec.GroupRecord, raw) for raw in rows if raw]
     roles = yield from roles_of(view, org, app)
@@ -143,7 +144,7 @@ def admin_record(view: Snapshot, admin_uuid: str) -> Flow[rec.AdminRecord | None
     """The admin user; None when it is gone, disabled, unactivated or unconfirmed."""
     found = view.admins.lookup(admin_uuid)
     if found is MISS:
-        admin = _decoded(rec.AdminRecord, (yield from get(rec.admin_key(admin_uuid))))
+        admin = _decoded(rec.AdminRecord, (yield from get(record_keys.admin_key(admin_uuid))))
         usable = admin is not None and admin.uuid == admin_uuid and _admin_usable(admin)
         found = view.admins.remember(admin_uuid, admin if usable else None)
     return found
@@ -156,6 +157,6 @@ def _admin_usable(admin: rec.AdminRecord) -> bool:
 def client_record(view: Snapshot, client_id: str) -> Flow[rec.ClientRecord | None]:
     found = view.clients.lookup(client_id)
     if found is MISS:
-        raw = yield from get(rec.client_key(client_id))
+        raw = yield from get(record_keys.client_key(client_id))
         found = view.clients.remember(client_id, _decoded(rec.ClientRecord, raw))
     return found

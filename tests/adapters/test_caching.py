@@ -91,7 +91,7 @@ def test_client_secrets_are_not_remembered(setup):
 
 
 def test_remembered_requests_are_bounded(setup):
-    from baas_auth import gate
+    from baas_auth.middleware import gate
 
     _, app = setup
     for index in range(gate._PARSED_CACHE_SIZE + 10):
@@ -177,7 +177,7 @@ def test_recalled_admissions_are_reported_like_any_other(setup):
 
 
 def test_recalled_admissions_are_bounded(setup):
-    from baas_auth import recall
+    from baas_auth.middleware import freshness as recall
 
     realm, app = setup
     realm.grant("acme", "shop", "get:/**", role="guest")
@@ -368,7 +368,7 @@ def test_a_token_read_when_the_store_failed_is_not_remembered(setup, monkeypatch
 
 
 def test_known_tokens_are_bounded(setup):
-    from baas_auth import recall
+    from baas_auth.middleware import freshness as recall
 
     realm, app = setup
     tokens = [

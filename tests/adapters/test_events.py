@@ -16,7 +16,7 @@ import pytest
 from baas_auth import DecisionEvent
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import ConfigError
-from baas_auth.events import DecisionEvents
+from baas_auth.middleware.events import DecisionEvents
 from tests.adapters.conftest import (
     PASSWORD,
     Caller,
@@ -393,7 +393,7 @@ def test_nothing_is_timed_or_built_while_nobody_listens(
     def forbidden() -> int:
         raise AssertionError("timed a decision nobody listens to")
 
-    monkeypatch.setattr("baas_auth.events.perf_counter_ns", forbidden)
+    monkeypatch.setattr("baas_auth.middleware.events.perf_counter_ns", forbidden)
     logging.getLogger("baas_auth").setLevel(logging.WARNING)
     try:
         assert caller.get("/acme/shop/x", headers=bearer(world.token("alice"))).status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from baas_auth.api import dispatch
 from baas_auth.api.rows import ROWS
 from baas_auth.api.table import ApiCall, ApiResult, ApiRow, RouteTable
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.store_commands import Flow
 from tests.api.conftest import Api
 
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from baas_auth.credentials import (
+from baas_auth.core.credentials import (
     BEARER_HEADERS_SIZE,
     BearerHeaders,
     BearerToken,
@@ -18,8 +18,8 @@ from baas_auth.credentials import (
     parse_query,
     scrub_query,
 )
+from baas_auth.core.http import RequestInfo
 from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
-from baas_auth.http import RequestInfo
 
 
 def request(query: bytes = b"", *headers: tuple[str, str], method: str = "GET") -> RequestInfo:

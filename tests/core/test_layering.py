@@ -1,4 +1,5 @@
-"""The core does no I/O: its modules import nothing that reads the world (DESIGN rule 1)."""
+"""The house's folder rules (DESIGN rule 1): ``core/`` does no I/O and imports only ``core/``,
+``errors`` and ``model``; the top of the package stays small; no module name means two things."""
 
 from __future__ import annotations
 
@@ -8,30 +9,62 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "baas_auth"
-CORE = ["http", "paths", "credentials", "tokens", "hashing", "permissions", "rules", "globs",
-        "throttle", "decision", "policy", "records",
-        "model", "errors", "legacy_hashes", "import_document"]
+CORE = sorted(p.stem for p in (PACKAGE / "core").glob("*.py") if p.stem != "__init__")
+OWN_ALLOWED = ("baas_auth.core", "baas_auth.errors", "baas_auth.model")
 FORBIDDEN = {"asyncio", "threading", "time", "sqlite3", "redis", "logging", "wsgiref", "socket",
-             "os", "subprocess", "baas_auth.wsgi", "baas_auth.asgi", "baas_auth.realm",
-             "baas_auth.stores"}
+             "os", "subprocess", "urllib.request", "http.client"}
+TOP_LEVEL_MODULES_AT_MOST = 8
 
 
-def _imports(module: str) -> set[str]:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
+            assert node.level == 0, f"{path.name}: relative import"
             found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if node.module == "baas_auth")
     return found
+
+
+def _within(name: str, prefixes: tuple[str, ...] | set[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_imports_no_io(module: str):
-    bad = {name for name in _imports(module)
-           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)}
-    assert not bad, f"{module} imports {sorted(bad)}"
+    imported = _imports(PACKAGE / "core" / f"{module}.py")
+    bad = {name for name in imported if _within(name, FORBIDDEN)}
+    assert not bad, f"core/{module} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_only_core_errors_and_model(module: str):
+    own = {name for name in _imports(PACKAGE / "core" / f"{module}.py")
+           if _within(name, ("baas_auth",)) and name != "baas_auth"}
+    outside = {name for name in own if not _within(name, OWN_ALLOWED)}
+    assert not outside, f"core/{module} imports {sorted(outside)}"
+
+
+def test_the_core_folder_holds_the_pure_modules():
+    pure = {"http", "paths", "credentials", "rules", "permissions", "tokens", "records"}
+    assert pure <= set(CORE)
+
+
+def test_the_top_of_the_package_stays_small():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= TOP_LEVEL_MODULES_AT_MOST, top
+
+
+def test_no_module_name_is_used_twice():
+    names: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.stem != "__init__":
+            names.setdefault(path.stem, []).append(str(path.relative_to(PACKAGE)))
+    assert {stem: paths for stem, paths in names.items() if len(paths) > 1} == {}
 
 
 def test_public_names_are_sorted_and_importable():

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from baas_auth.errors import BadRequestError
-from baas_auth.paths import (
+from baas_auth.core.paths import (
     check_raw_path,
     check_route_path,
     split_segments,
     strip_root_path,
     wsgi_route_path,
 )
+from baas_auth.errors import BadRequestError
 
 
 def _latin1(text: str) -> str:

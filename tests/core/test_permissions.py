@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from baas_auth.errors import ConfigError
-from baas_auth.permissions import (
+from baas_auth.core.permissions import (
     ALL_ACCESS,
     EMPTY_MATCHER,
     VERBS,
@@ -15,6 +14,7 @@ from baas_auth.permissions import (
     compile_rules,
     verb_for_method,
 )
+from baas_auth.errors import ConfigError
 
 ALICE = ("0f8fad5b-d9cb-469f-a165-70867728950e", "alice")
 

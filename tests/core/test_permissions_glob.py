@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baas_auth.globs import Glob
-from baas_auth.permissions import Rule, compile_rules
+from baas_auth.core.globs import Glob
+from baas_auth.core.permissions import Rule, compile_rules
 
 # (glob, segment, expected)
 GLOB_CASES = [

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from baas_auth.core.permissions import VERBS, Rule, compile_rules
 from baas_auth.errors import ConfigError
-from baas_auth.permissions import VERBS, Rule, compile_rules
 
 LITERALS = ["a", "b", "ab", "me", "ME", "alice", "Alice", "x.json", "ß", "ss", "$"]
 WILDCARDS = ["*", "**", "?", "a*", "*b", "*.json", "?b", "a?", "${user}", "Me", "*ß"]

@@ -6,13 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baas_auth.errors import (
-    ConfigError,
-    ExpiredTokenError,
-    IllegalArgumentError,
-    MalformedTokenError,
-)
-from baas_auth.tokens import (
+from baas_auth.core.tokens import (
     DEFAULT_MAX_TTL_MS,
     SigningKey,
     expires_at,
@@ -20,6 +14,12 @@ from baas_auth.tokens import (
     issue_token,
     resolve_ttl_ms,
     verify_token,
+)
+from baas_auth.errors import (
+    ConfigError,
+    ExpiredTokenError,
+    IllegalArgumentError,
+    MalformedTokenError,
 )
 
 KEY = SigningKey.generate()
@@ -209,6 +209,6 @@ def test_signing_key_repr_hides_secret():
 def test_generated_key_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     """A key id starting with "-" would read as an option in `baas-auth retire-key KID`."""
     draws = iter([b"\xf8" + bytes(5), b"\x04" + bytes(5), bytes(32)])
-    monkeypatch.setattr("baas_auth.tokens.secrets.token_bytes", lambda n: next(draws))
+    monkeypatch.setattr("baas_auth.core.tokens.secrets.token_bytes", lambda n: next(draws))
     key = SigningKey.generate()
     assert key.kid == "BAAAAAAA"  # the first draw, "-AAAAAAA", was drawn again

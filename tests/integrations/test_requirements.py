@@ -7,10 +7,10 @@ import anyio
 import pytest
 
 from baas_auth import Principal
-from baas_auth.decision import GateOptions
 from baas_auth.errors import AuthenticationError, ConfigError, ForbiddenError
 from baas_auth.integrations import Guard, Requirement
 from baas_auth.integrations.requirements import check, check_async
+from baas_auth.middleware.decisions import GateOptions
 from tests.integrations.conftest import AUDITOR_IDLE_MS, PASSWORD, World
 
 SINGLE = GateOptions.build(application="acme/shop")

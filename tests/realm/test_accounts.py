@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from baas_auth import LoginThrottle, Realm, UserToken
-from baas_auth import records as rec
+from baas_auth.core import records as rec
 from baas_auth.errors import (
     ConfigError,
     ForbiddenError,

@@ -41,7 +41,8 @@ RENAMES = {
     "Realm": "AsyncRealm",
     "Store": "AsyncStore",
     "open_store": "open_async_store",
-    "baas_auth.realm.drive": "baas_auth.realm.drive_async",
+    "Driver": "AsyncDriver",
+    "baas_auth.realm.drivers": "baas_auth.realm.async_drivers",
 }
 """How a name of the sync module is spelled in the async one (imports, ``__all__``, the class
 name, and inside ``__init__``/``open``); nowhere else may a name differ."""

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from baas_auth import Explanation, Principal, Realm, SourcedRule
+from baas_auth.core.permissions import Rule, compile_rules
+from baas_auth.core.policy import RuleSource, explain_rules
 from baas_auth.errors import BadRequestError, NotFoundError
-from baas_auth.permissions import Rule, compile_rules
-from baas_auth.policy import RuleSource, explain_rules
 from tests.conftest import FakeClock
 
 PASSWORD = "wonderland"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from baas_auth import ImportReport, Realm
+from baas_auth.core.import_document import ImportDocumentError
 from baas_auth.errors import (
     ConfigError,
     ForbiddenError,
@@ -18,8 +19,7 @@ from baas_auth.errors import (
     StoreError,
     TooManyRequestsError,
 )
-from baas_auth.import_document import ImportDocumentError
-from baas_auth.realm import imports
+from baas_auth.realm import import_flows as imports
 from tests.usergrid_export import (
     SCHEMES,
     client,

@@ -183,7 +183,7 @@ def test_guest_of_unknown_app_is_refused(shop: Realm):
 
 
 def test_unrelated_directory_writes_do_not_recompile_rules(shop: Realm, monkeypatch):
-    from baas_auth import permissions
+    from baas_auth.core import permissions
 
     compiled: list[int] = []
     original = permissions.compile_rules

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from baas_auth import Realm
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
 from baas_auth.errors import (
     ConfigError,
     ExpiredTokenError,
@@ -354,7 +355,7 @@ def test_token_record_never_holds_the_token(shop: Realm):
 
 def test_forged_key_ids_cause_at_most_one_key_reload_a_second(clock: FakeClock):
     from baas_auth import MemoryStore, SigningKey
-    from baas_auth.tokens import issue_token
+    from baas_auth.core.tokens import issue_token
     from tests.conftest import FAST_HASHER
 
     class CountingStore(MemoryStore):
@@ -388,8 +389,8 @@ def test_raising_the_password_cost_rehashes_at_the_next_login(clock: FakeClock):
     cheap.create_admin("ann", password="pw-secret")
     dearer = PasswordHasher(n=32, r=1, p=1)
     realm = Realm(store, clock=clock, password_hasher=dearer)
-    user_key = rec.user_key("acme", "sandbox", realm.get_user("acme", "sandbox", "u").uuid)
-    admin_key = rec.admin_key(realm.get_admin("ann").uuid)
+    user_key = record_keys.user_key("acme", "sandbox", realm.get_user("acme", "sandbox", "u").uuid)
+    admin_key = record_keys.admin_key(realm.get_admin("ann").uuid)
 
     def stored_hash(key: str, kind: type[rec.UserRecord] | type[rec.AdminRecord]) -> str:
         return rec.decode(kind, store.get(key) or b"").password_hash or ""

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baas_auth.credentials import (
+from baas_auth.core.credentials import (
     check_method_override,
     extract_credential,
     scrub_query,
 )
+from baas_auth.core.http import RequestInfo
 from baas_auth.errors import AuthenticationError, BadRequestError
-from baas_auth.http import RequestInfo
 
 SECRET = "S3CRETvalue"
 TOKEN = "T0KENvalue"

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baas_auth import Realm
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
 from baas_auth.errors import ConfigError, ConflictError, InvalidGrantError
 from tests.adapters.conftest import PASSWORD, MakeCaller, World, bearer
 from tests.usergrid_export import export_document, user
@@ -244,8 +245,8 @@ def test_a_look_alike_names_the_one_user_it_folds_to(realm: Realm) -> None:
 def test_ascii_names_keep_their_index_keys() -> None:
     """Stores written before folding stay valid: an ASCII name's key is what it was."""
     for name in ("Alice@Example.com", "bob", "X.Y+z@host-1.io"):
-        assert rec.user_id_key("acme", "shop", name) == f"userid:acme/shop:{name.lower()}"
-        assert rec.admin_id_key(name) == f"adminid:{name.lower()}"
+        assert record_keys.user_id_key("acme", "shop", name) == f"userid:acme/shop:{name.lower()}"
+        assert record_keys.admin_id_key(name) == f"adminid:{name.lower()}"
 
 
 def _shop(realm: Realm) -> None:
@@ -293,5 +294,5 @@ def test_an_import_of_two_look_alikes_keeps_the_first(realm: Realm, dry_run: boo
 def test_folding_is_stable(text: str) -> None:
     """A folded name folds to itself: the key a name is claimed under is the key any spelling
     of it is looked up under, and an upgrade that folds a folded key changes nothing."""
-    folded = rec.fold(text)
-    assert rec.fold(folded) == folded
+    folded = ids.fold(text)
+    assert ids.fold(folded) == folded

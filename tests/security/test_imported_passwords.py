@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from baas_auth import MemoryStore, PasswordHasher, Realm
+from baas_auth.core.legacy_hashes import verify_password
 from baas_auth.errors import InvalidGrantError, TooManyRequestsError
-from baas_auth.legacy_hashes import verify_password
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Command, Offload
-from baas_auth.realm.drive import Driver
+from baas_auth.realm.drivers import Driver
+from baas_auth.realm.store_commands import Command, Offload
 from tests.conftest import FakeClock
 from tests.security.test_password_grants import CountingHasher
 from tests.usergrid_export import export_document, user

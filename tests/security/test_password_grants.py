@@ -18,11 +18,11 @@ import pytest
 
 from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
+from baas_auth.core.throttle import WAITING_LEASE_MS, Attempts, LoginThrottle
 from baas_auth.errors import ConfigError, InvalidGrantError, TooManyRequestsError
-from baas_auth.realm import drive, flows
-from baas_auth.realm.commands import Offload
-from baas_auth.realm.drive import Driver
-from baas_auth.throttle import WAITING_LEASE_MS, Attempts, LoginThrottle
+from baas_auth.realm import drivers, flows
+from baas_auth.realm.drivers import Driver
+from baas_auth.realm.store_commands import Offload
 from tests.adapters.conftest import (
     PASSWORD,
     Caller,
@@ -657,7 +657,7 @@ def test_waiters_see_checks_of_other_processes_end(
 ) -> None:
     """Another process's grants wake nobody here: the waiting grants read the record again
     every few tens of milliseconds, and still all get tokens."""
-    monkeypatch.setattr(drive, "announce", lambda topic: None)
+    monkeypatch.setattr(drivers, "announce", lambda topic: None)
     realm = _held_realm(store_path, clock)
     threads, outcomes = _in_parallel(
         12, lambda: realm.password_token("acme", "shop", "alice", PASSWORD)

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baas_auth.errors import BadRequestError
-from baas_auth.paths import (
+from baas_auth.core.paths import (
     check_raw_path,
     check_route_path,
     strip_root_path,
     wsgi_route_path,
 )
+from baas_auth.errors import BadRequestError
 
 ROUTE_PATH_ATTACKS = [
     ("/users/../admin", "dotdot-segment"),

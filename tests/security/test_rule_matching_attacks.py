@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-from baas_auth.permissions import Rule, compile_rules
+from baas_auth.core.permissions import Rule, compile_rules
 
 MATCH_IN_A_CHILD = """
 import sys
-from baas_auth.permissions import Rule, compile_rules
+from baas_auth.core.permissions import Rule, compile_rules
 rule, path = sys.argv[1], sys.argv[2]
 print(compile_rules([Rule.parse(rule)]).permits("get", path))
 """

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from baas_auth.core.paths import check_route_path, rule_path
+from baas_auth.core.permissions import verb_for_method
 from baas_auth.errors import AuthenticationError, NotFoundError
 from baas_auth.model import Principal
-from baas_auth.paths import check_route_path, rule_path
-from baas_auth.permissions import verb_for_method
 from baas_auth.realm.addressing import resolve_prefix
 from baas_auth.realm.cache import MISS, Snapshot
-from baas_auth.realm.commands import Flow, touch_token
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, touch_token
 from baas_auth.realm.views import (
     app_record,
     fresh_view,

@@ -6,7 +6,7 @@ order, and the base64url (unpadded) of the last command's output. ``md5`` output
 digest as ASCII, ``sha-1`` the raw digest, ``bcrypt`` the modular-crypt string (its salt and cost
 are read from the stored value). ``md5`` and ``sha-1`` may prepend a per-application salt
 string. Such a hash is kept here tagged ``usergrid$<chain>$<salt>$<secret>``; a successful login
-replaces it with the realm's scrypt hash (``baas_auth.realm.tokens``). Does no I/O.
+replaces it with the realm's scrypt hash (``baas_auth.realm.token_flows``). Does no I/O.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from baas_auth.core.hashing import PasswordHasher
 from baas_auth.errors import ConfigError, StoreError
-from baas_auth.hashing import PasswordHasher
 
 __all__ = [
     "BCRYPT_MISSING",

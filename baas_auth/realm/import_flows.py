@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from baas_auth import records as rec
-from baas_auth.errors import ConfigError
-from baas_auth.hashing import hash_client_secret, secret_matches
-from baas_auth.import_document import (
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.hashing import hash_client_secret, secret_matches
+from baas_auth.core.import_document import (
     Dropped,
     ImportDocument,
     ImportDocumentError,
@@ -30,11 +30,12 @@ from baas_auth.import_document import (
     ImportedUser,
     read_document,
 )
-from baas_auth.legacy_hashes import BCRYPT_MISSING, bcrypt_available, legacy_hash
+from baas_auth.core.legacy_hashes import BCRYPT_MISSING, bcrypt_available, legacy_hash
+from baas_auth.errors import ConfigError
 from baas_auth.model import ImportEntry, ImportOutcome, ImportReport
-from baas_auth.realm.commands import Flow, get, offload, scan, transact
 from baas_auth.realm.directory import _app_records, _claims
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, get, offload, scan, transact
 
 __all__ = ["import_identities"]
 
@@ -104,10 +105,10 @@ def _check_bcrypt(document: ImportDocument) -> None:
 
 def _load_uuids(run: _Import) -> Flow[None]:
     """The uuids of the orgs and apps there are (a uuid names one of each, realm-wide)."""
-    for _, raw in (yield from scan(rec.org_prefix())):
+    for _, raw in (yield from scan(record_keys.org_prefix())):
         org = rec.decode(rec.OrgRecord, raw)
         run.org_uuids[org.uuid] = org.name
-        for _, raw_app in (yield from scan(rec.app_prefix(org.name))):
+        for _, raw_app in (yield from scan(record_keys.app_prefix(org.name))):
             app = rec.decode(rec.AppRecord, raw_app)
             run.app_uuids[app.uuid] = f"{app.org}/{app.name}"
 
@@ -139,7 +140,7 @@ def _import_org(run: _Import, org: ImportedOrg) -> Flow[None]:
 
 
 def _place_org(run: _Import, org: ImportedOrg) -> Flow[Outcome]:
-    key = rec.org_key(org.name)
+    key = record_keys.org_key(org.name)
     raw = yield from run.read(key)
     if raw is not None:
         found = rec.decode(rec.OrgRecord, raw)
@@ -169,7 +170,7 @@ def _import_app(run: _Import, org: str, app: ImportedApp) -> Flow[None]:
 
 
 def _place_app(run: _Import, org: str, app: ImportedApp) -> Flow[Outcome]:
-    key = rec.app_key(org, app.name)
+    key = record_keys.app_key(org, app.name)
     raw = yield from run.read(key)
     if raw is not None:
         found = rec.decode(rec.AppRecord, raw)
@@ -180,7 +181,7 @@ def _place_app(run: _Import, org: str, app: ImportedApp) -> Flow[Outcome]:
     records = _app_records(record, "locked")
     for role in app.roles:  # the document's own admin, default and guest come with their uuids
         if role.problem is None:  # a built-in role the import must skip is made empty
-            records.pop(rec.role_key(org, app.name, role.name), None)
+            records.pop(record_keys.role_key(org, app.name, role.name), None)
     if not (yield from run.create(records)):
         return _skipped(f"the application {org}/{app.name} was made meanwhile")
     run.app_uuids[app.uuid] = f"{org}/{app.name}"
@@ -226,7 +227,7 @@ def _place_client(
     if run.state.keys is None:  # the drivers load the keys before any flow
         raise ConfigError("the realm's keys are not loaded")
     secret_key = run.state.keys.secret_key
-    key = rec.client_key(client.client_id)
+    key = record_keys.client_key(client.client_id)
     raw = yield from run.read(key)
     if raw is not None:
         found = rec.decode(rec.ClientRecord, raw)
@@ -248,7 +249,7 @@ def _place_client(
 
 def _import_role(run: _Import, org: str, app: str, role: ImportedRole) -> Flow[None]:
     where = f"{org}/{app}"
-    key = rec.role_key(org, app, role.name)
+    key = record_keys.role_key(org, app, role.name)
     raw = None if role.problem else (yield from run.read(key))
     if role.problem:
         outcome = _skipped(role.problem)
@@ -267,7 +268,7 @@ def _import_role(run: _Import, org: str, app: str, role: ImportedRole) -> Flow[N
 def _import_group(run: _Import, org: str, app: str, group: ImportedGroup) -> Flow[None]:
     where = f"{org}/{app}"
     missing: list[Dropped] = []
-    key = rec.group_key(org, app, group.path)
+    key = record_keys.group_key(org, app, group.path)
     raw = None if group.problem else (yield from run.read(key))
     if group.problem:
         outcome = _skipped(group.problem)
@@ -276,7 +277,7 @@ def _import_group(run: _Import, org: str, app: str, group: ImportedGroup) -> Flo
         outcome = _exists_as(found.uuid, group.uuid, f"the group {group.path!r}")
     else:
         roles, missing = yield from _known(
-            run, "role", group.roles, lambda name: rec.role_key(org, app, name), where
+            run, "role", group.roles, lambda name: record_keys.role_key(org, app, name), where
         )
         record = rec.GroupRecord(group.path, list(group.rules), roles, group.uuid)
         made = yield from run.create({key: rec.encode(record)})
@@ -312,7 +313,7 @@ def _report_dropped(run: _Import, dropped: Sequence[Dropped], where: str) -> Non
 def _import_user(run: _Import, org: str, app: str, user: ImportedUser) -> Flow[None]:
     where = f"{org}/{app}"
     missing: list[Dropped] = []
-    key = rec.user_key(org, app, user.uuid)
+    key = record_keys.user_key(org, app, user.uuid)
     raw = None if user.problem else (yield from run.read(key))
     if user.problem:
         outcome = _skipped(user.problem)
@@ -321,10 +322,10 @@ def _import_user(run: _Import, org: str, app: str, user: ImportedUser) -> Flow[N
         outcome = _same_account(found, user.username, "user")
     else:
         roles, missing_roles = yield from _known(
-            run, "role", user.roles, lambda name: rec.role_key(org, app, name), where
+            run, "role", user.roles, lambda name: record_keys.role_key(org, app, name), where
         )
         groups, missing_groups = yield from _known(
-            run, "group", user.groups, lambda path: rec.group_key(org, app, path), where
+            run, "group", user.groups, lambda path: record_keys.group_key(org, app, path), where
         )
         missing = [*missing_roles, *missing_groups]
         record = rec.UserRecord(
@@ -340,7 +341,7 @@ def _import_user(run: _Import, org: str, app: str, user: ImportedUser) -> Flow[N
 
 
 def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
-    key = rec.admin_key(admin.uuid)
+    key = record_keys.admin_key(admin.uuid)
     missing: list[Dropped] = []
     raw = None if admin.problem else (yield from run.read(key))
     if admin.problem:
@@ -368,7 +369,7 @@ def _admin_orgs(run: _Import, admin: ImportedAdmin) -> Flow[tuple[list[str], lis
     kept: list[str] = []
     missing: list[Dropped] = []
     for name, uuid in admin.orgs:
-        raw = yield from run.read(rec.org_key(name))
+        raw = yield from run.read(record_keys.org_key(name))
         found = None if raw is None else rec.decode(rec.OrgRecord, raw)
         if found is None:
             missing.append(Dropped("organization", name, f"no organization {name!r}"))

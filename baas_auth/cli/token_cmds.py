@@ -7,9 +7,9 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from baas_auth.cli.commands import Commands, add_org_app, where
 from baas_auth.cli.output import Output, as_object
 from baas_auth.cli.prompts import add_password_options, read_password, read_secret, read_token
+from baas_auth.cli.registry import Commands, add_org_app, where
 from baas_auth.errors import StoreError
 from baas_auth.model import TokenGrant
 from baas_auth.realm import Realm

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from baas_auth.core.permissions import Matcher, Rule, RuleCache, rule_permits
+from baas_auth.core.records import GroupRecord, RoleRecord, UserRecord
 from baas_auth.model import Explanation, SourcedRule
-from baas_auth.permissions import Matcher, Rule, RuleCache, rule_permits
-from baas_auth.records import GroupRecord, RoleRecord, UserRecord
 
 __all__ = [
     "OWN_ENTITY",

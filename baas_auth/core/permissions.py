@@ -1,6 +1,6 @@
 """Permission rules (behaviour §5.1) compiled into a segment trie, and the cache of compiled sets.
 
-The rule grammar is in ``baas_auth.rules`` (``Rule`` is re-exported here). A path that is not
+The rule grammar is in ``baas_auth.core.rules`` (``Rule`` is re-exported here). A path that is not
 canonical (an empty, ``.`` or ``..`` segment, or no leading ``/``) is never permitted. Matching
 never backtracks: its cost is linear in the path for a given rule set.
 """
@@ -10,8 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from baas_auth.globs import Glob
-from baas_auth.rules import SELF_SEGMENTS, UNSAFE_SEGMENTS, VERB_BITS, VERBS, Rule, verb_for_method
+from baas_auth.core.globs import Glob
+from baas_auth.core.rules import (
+    SELF_SEGMENTS,
+    UNSAFE_SEGMENTS,
+    VERB_BITS,
+    VERBS,
+    Rule,
+    verb_for_method,
+)
 
 __all__ = [
     "ALL_ACCESS",

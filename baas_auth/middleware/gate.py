@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from typing import NamedTuple
 
 from baas_auth.api.dispatch import ManagementApi
-from baas_auth.credentials import (
+from baas_auth.core.credentials import (
     BearerHeaders,
     BearerToken,
     ClientSecretPair,
@@ -24,8 +24,12 @@ from baas_auth.credentials import (
     extract_credential,
     scrub_query,
 )
-from baas_auth.decision import SAFE_REALM_NAME, Admit, Decision, EndpointCall, GateOptions
-from baas_auth.endpoints import Endpoints
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.identifiers import is_uuid
+from baas_auth.core.paths import check_raw_path, check_route_path, rule_path, split_segments
+from baas_auth.core.records import AppRecord
+from baas_auth.core.responses import Side, error_response
+from baas_auth.core.routing import Route, route_multi_tenant, route_single_app
 from baas_auth.errors import (
     AuthenticationError,
     AuthError,
@@ -37,22 +41,31 @@ from baas_auth.errors import (
     ResourceNotFoundError,
     StoreError,
 )
-from baas_auth.events import DecisionEvents
-from baas_auth.http import RequestInfo, Response
+from baas_auth.middleware.decisions import (
+    SAFE_REALM_NAME,
+    Admit,
+    Decision,
+    EndpointCall,
+    GateOptions,
+)
+from baas_auth.middleware.endpoints import Endpoints
+from baas_auth.middleware.events import DecisionEvents
+from baas_auth.middleware.freshness import (
+    Admitted,
+    KnownToken,
+    Recalls,
+    Refused,
+    may_remember_refusal,
+)
 from baas_auth.model import Principal
-from baas_auth.paths import check_raw_path, check_route_path, rule_path, split_segments
 from baas_auth.realm import flows
-from baas_auth.realm.access import allows, manages_org
+from baas_auth.realm.access_flows import allows, manages_org
 from baas_auth.realm.addressing import resolve_prefix
 from baas_auth.realm.cache import MISS
-from baas_auth.realm.commands import Flow
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.views import app_record, fresh_view
-from baas_auth.recall import Admitted, KnownToken, Recalls, Refused, may_remember_refusal
-from baas_auth.records import AppRecord, is_uuid
-from baas_auth.responses import Side, error_response
-from baas_auth.routing import Route, route_multi_tenant, route_single_app
 
 __all__ = ["Gate"]
 

@@ -1,6 +1,6 @@
 """The event-loop drivers: run a realm flow to its end without blocking the loop.
 
-``Driver`` awaits an ``AsyncStore``. ``BridgeDriver`` runs a blocking ``Store``'s calls on a
+``AsyncDriver`` awaits an ``AsyncStore``. ``BridgeDriver`` runs a blocking ``Store``'s calls on a
 thread of their own (one: a SQLite connection belongs to its thread), or inline for a store that
 never blocks (memory). Both run ``Offload`` work (the password KDF) on a small shared pool.
 """
@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar, cast
 
-from baas_auth.realm.commands import Command, Flow, Offload, Pause, StoreCall
-from baas_auth.realm.drive import Waker, stamp_of, wait_or_wake
+from baas_auth.realm.drivers import Waker, stamp_of, wait_or_wake
+from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCall
 from baas_auth.stores.protocols import AsyncStore, Store
 
-__all__ = ["BridgeDriver", "Driver", "LoopWaker", "offload_pool"]
+__all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "offload_pool"]
 
 T = TypeVar("T")
 
@@ -101,7 +101,7 @@ class _Runner:
         return await asyncio.get_running_loop().run_in_executor(offload_pool(), work)
 
 
-class Driver(_Runner):
+class AsyncDriver(_Runner):
     """Runs flows over an ``AsyncStore`` on the running event loop. AsyncRealm's driver reads
     a store's stamp awaited (``read_stamp``) where the store reads it with a round trip
     (``AsyncRedisStore.read_change_stamp``); otherwise ``stamp`` is a plain call on the loop,

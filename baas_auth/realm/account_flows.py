@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baas_auth import records as rec
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
 from baas_auth.errors import InvalidGrantError, NotFoundError
 from baas_auth.model import AdminUser, User, UserTokenKind
 from baas_auth.realm import onetime
-from baas_auth.realm.commands import Flow, delete_principal_tokens, put
 from baas_auth.realm.directory import (
     _admin_value,
     _hash_new_password,
@@ -24,7 +24,8 @@ from baas_auth.realm.directory import (
 )
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.tokens import account_key, check_password
+from baas_auth.realm.store_commands import Flow, delete_principal_tokens, put
+from baas_auth.realm.token_flows import account_key, check_password
 
 __all__ = [
     "Account",
@@ -54,14 +55,14 @@ class Account:
     @property
     def key(self) -> str:
         if self.app is None:
-            return rec.admin_key(self.record.uuid)
-        return rec.user_key(self.app.org, self.app.name, self.record.uuid)
+            return record_keys.admin_key(self.record.uuid)
+        return record_keys.user_key(self.app.org, self.app.name, self.record.uuid)
 
     @property
     def tokens_key(self) -> str:
         if self.app is None:
-            return rec.admin_principal_key(self.record.uuid)
-        return rec.user_principal_key(self.app.org, self.app.name, self.record.uuid)
+            return record_keys.admin_principal_key(self.record.uuid)
+        return record_keys.user_principal_key(self.app.org, self.app.name, self.record.uuid)
 
     def user(self) -> User:
         if not isinstance(self.record, rec.UserRecord):  # never: a caller mixed up kinds

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from typing import TypeVar, cast
 
 from baas_auth.errors import StoreError
-from baas_auth.realm.commands import Announce, Command, Flow, Listen, Offload, Pause, StoreCall
+from baas_auth.realm.store_commands import (
+    Announce,
+    Command,
+    Flow,
+    Listen,
+    Offload,
+    Pause,
+    StoreCall,
+)
 from baas_auth.stores.protocols import ChangeStamped, Store
 
 __all__ = ["Driver", "ThreadWaker", "Waker", "announce", "listen", "no_stamp", "stamp_of"]

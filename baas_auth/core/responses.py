@@ -9,8 +9,8 @@ import json
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
+from baas_auth.core.http import Headers, Response
 from baas_auth.errors import AuthError, MethodNotAllowedError, StoreError, TooManyRequestsError
-from baas_auth.http import Headers, Response
 
 __all__ = ["error_response", "json_response", "method_not_allowed"]
 

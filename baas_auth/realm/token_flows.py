@@ -1,13 +1,25 @@
 """Issuing, authenticating and revoking tokens, and password grants under attack (behaviour
-§3, §6.2), as flows. The token format and TTL rules are in ``baas_auth.tokens``; the lock
-arithmetic in ``baas_auth.throttle``.
+§3, §6.2), as flows. The token format and TTL rules are in ``baas_auth.core.tokens``; the lock
+arithmetic in ``baas_auth.core.throttle``.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.hashing import keyed_digest, secret_matches
+from baas_auth.core.legacy_hashes import verify_password
+from baas_auth.core.throttle import Attempts
+from baas_auth.core.tokens import (
+    VerifiedToken,
+    expires_at,
+    expires_in_seconds,
+    issue_token,
+    resolve_ttl_ms,
+)
 from baas_auth.errors import (
     BadRequestError,
     ForbiddenError,
@@ -18,11 +30,13 @@ from baas_auth.errors import (
     RevokedTokenError,
     TooManyRequestsError,
 )
-from baas_auth.hashing import keyed_digest, secret_matches
-from baas_auth.legacy_hashes import verify_password
 from baas_auth.model import Principal, TokenGrant, TokenInfo
 from baas_auth.realm.cache import MISS, Snapshot
-from baas_auth.realm.commands import (
+from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing, UnknownKeyError, load_key_ring
+from baas_auth.realm.lookups import admin_of, app_of, user_of
+from baas_auth.realm.marker import check_realm
+from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import (
     Flow,
     StoreCall,
     announce,
@@ -37,10 +51,6 @@ from baas_auth.realm.commands import (
     put_token,
     swap_transient,
 )
-from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing, UnknownKeyError, load_key_ring
-from baas_auth.realm.lookups import admin_of, app_of, user_of
-from baas_auth.realm.marker import check_realm
-from baas_auth.realm.state import RealmState
 from baas_auth.realm.views import (
     admin_record,
     client_record,
@@ -49,14 +59,6 @@ from baas_auth.realm.views import (
     view_for,
 )
 from baas_auth.stores.protocols import TokenLookup
-from baas_auth.throttle import Attempts
-from baas_auth.tokens import (
-    VerifiedToken,
-    expires_at,
-    expires_in_seconds,
-    issue_token,
-    resolve_ttl_ms,
-)
 
 __all__ = [
     "account_key",
@@ -99,7 +101,7 @@ def _issue(
     token, token_id = issue_token(key, expires_at_ms=record.expires_at_ms)
     yield from put_token(
         token_id,
-        rec.principal_key(record),
+        record_keys.principal_key(record),
         rec.encode(record),
         created_ms=record.created_ms,
         expires_at_ms=record.expires_at_ms,
@@ -128,7 +130,7 @@ def password_token(
     if user is None:  # never: _check_password refuses an unknown account
         raise InvalidGrantError()
     check_usable(user.activated, user.disabled)
-    key = rec.user_key(found.org, found.name, user.uuid)
+    key = record_keys.user_key(found.org, found.name, user.uuid)
     yield from _rehash_if_needed(state, key, user, password)
     return (yield from _issue_user(state, found, user, ttl))
 
@@ -169,7 +171,7 @@ def admin_token(
     if admin is None:  # never: _check_password refuses an unknown account
         raise InvalidGrantError()
     check_admin_usable(admin)
-    yield from _rehash_if_needed(state, rec.admin_key(admin.uuid), admin, password)
+    yield from _rehash_if_needed(state, record_keys.admin_key(admin.uuid), admin, password)
     principal = Principal(
         kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=frozenset(admin.orgs)
     )
@@ -237,7 +239,7 @@ def account_key(state: RealmState, scope: str, name: object, account_uuid: str |
     written)."""
     if account_uuid is not None:
         return f"throttle:{scope}:{account_uuid}"
-    digest = keyed_digest(rec.fold(_text(name)), _keys(state).secret_key)
+    digest = keyed_digest(ids.fold(_text(name)), _keys(state).secret_key)
     return f"throttle:{scope}:#{digest}"
 
 
@@ -312,7 +314,7 @@ def _settle(state: RealmState, account: str, ticket: str | None, *, succeeded: b
 def authenticate_client(state: RealmState, client_id: str, secret: str) -> Flow[Principal]:
     """The principal of org or app credentials, or InvalidClientError."""
     client = None
-    if rec.is_client_id(client_id):
+    if ids.is_client_id(client_id):
         client = yield from client_record((yield from fresh_view(state)), client_id)
     stored = _NO_SECRET_HASH if client is None else client.secret_hash
     if not secret_matches(_text(secret), stored, _keys(state).secret_key) or client is None:
@@ -443,13 +445,13 @@ def revoke_token(state: RealmState, token: object, owner: Principal | None) -> F
 def revoke_user_tokens(org: str, app: str, name: str) -> Flow[int]:
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
-    key = rec.user_principal_key(found.org, found.name, user.uuid)
+    key = record_keys.user_principal_key(found.org, found.name, user.uuid)
     return (yield from delete_principal_tokens(key))
 
 
 def revoke_admin_tokens(name: str) -> Flow[int]:
     admin = yield from admin_of(name)
-    return (yield from delete_principal_tokens(rec.admin_principal_key(admin.uuid)))
+    return (yield from delete_principal_tokens(record_keys.admin_principal_key(admin.uuid)))
 
 
 def _owned_by(record: rec.TokenRecord, owner: Principal) -> bool:

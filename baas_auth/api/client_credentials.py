@@ -16,7 +16,7 @@ from baas_auth.api.table import ApiCall, ApiResult, ApiRow
 from baas_auth.errors import BadRequestError, IllegalArgumentError, NotFoundError
 from baas_auth.model import App, ClientCredentials, ClientInfo
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
+from baas_auth.realm.store_commands import Flow
 
 __all__ = ["ROWS"]
 

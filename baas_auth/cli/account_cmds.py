@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from baas_auth.cli.commands import Commands, add_exist_ok, add_org_app, created_or_existing, where
 from baas_auth.cli.output import Output, as_object
 from baas_auth.cli.prompts import add_password_options, read_password
+from baas_auth.cli.registry import Commands, add_exist_ok, add_org_app, created_or_existing, where
 from baas_auth.model import AdminUser, User
 from baas_auth.realm import Realm
 

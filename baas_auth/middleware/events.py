@@ -14,12 +14,12 @@ import math
 from time import perf_counter_ns
 from typing import Literal
 
-from baas_auth.decision import DecisionEvent, DecisionHook
+from baas_auth.core.http import RequestInfo
+from baas_auth.core.routing import Route
 from baas_auth.errors import RealmLostError, StoreError
-from baas_auth.http import RequestInfo
+from baas_auth.middleware.decisions import DecisionEvent, DecisionHook
 from baas_auth.model import Principal
 from baas_auth.redaction import redact
-from baas_auth.routing import Route
 
 __all__ = ["LOGGER", "DecisionEvents"]
 

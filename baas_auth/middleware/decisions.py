@@ -13,11 +13,11 @@ from typing import Literal, NamedTuple, cast
 
 from typing_extensions import TypedDict, Unpack
 
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.identifiers import org_or_app_name
+from baas_auth.core.routing import Route
 from baas_auth.errors import ConfigError
-from baas_auth.http import RequestInfo, Response
 from baas_auth.model import Principal
-from baas_auth.records import org_or_app_name
-from baas_auth.routing import Route
 
 __all__ = [
     "SAFE_REALM_NAME",

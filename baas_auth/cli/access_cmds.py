@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from baas_auth.cli.commands import (
+from baas_auth.cli.output import Output, as_object
+from baas_auth.cli.registry import (
     Commands,
     add_exist_ok,
     add_org_app,
@@ -13,7 +14,6 @@ from baas_auth.cli.commands import (
     target_of,
     where,
 )
-from baas_auth.cli.output import Output, as_object
 from baas_auth.realm import Realm
 
 __all__ = ["register"]

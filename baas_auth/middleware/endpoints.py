@@ -11,14 +11,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from baas_auth.credentials import (
+from baas_auth.core.credential_names import CREDENTIAL_PARAMS, URI_SECRET_PARAMS
+from baas_auth.core.credentials import (
     BearerToken,
     ClientSecretPair,
     Credential,
     extract_credential,
     parse_query,
 )
-from baas_auth.decision import EndpointCall, GateOptions
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.identifiers import is_text
+from baas_auth.core.responses import json_response, method_not_allowed
+from baas_auth.core.routing import Route
 from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
@@ -30,15 +34,11 @@ from baas_auth.errors import (
     ResourceNotFoundError,
     UnsupportedGrantTypeError,
 )
-from baas_auth.http import RequestInfo, Response
+from baas_auth.middleware.decisions import EndpointCall, GateOptions
 from baas_auth.model import Principal, TokenGrant
-from baas_auth.names import CREDENTIAL_PARAMS, URI_SECRET_PARAMS
 from baas_auth.realm import flows
-from baas_auth.realm.commands import Flow
 from baas_auth.realm.state import RealmState
-from baas_auth.records import is_text
-from baas_auth.responses import json_response, method_not_allowed
-from baas_auth.routing import Route
+from baas_auth.realm.store_commands import Flow
 
 __all__ = [
     "BODY_TOO_LARGE",

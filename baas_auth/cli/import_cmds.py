@@ -12,9 +12,9 @@ import argparse
 import json
 import sys
 
-from baas_auth.cli.commands import Commands
 from baas_auth.cli.failures import CommandError
 from baas_auth.cli.output import Output, as_object
+from baas_auth.cli.registry import Commands
 from baas_auth.model import ImportEntry, ImportReport
 from baas_auth.realm import Realm
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from baas_auth import records as rec
+from baas_auth.core import identifiers as ids
+from baas_auth.core.legacy_hashes import SCHEMES, WEAK_SCHEMES, check_legacy_secret
+from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
-from baas_auth.legacy_hashes import SCHEMES, WEAK_SCHEMES, check_legacy_secret
-from baas_auth.rules import Rule
 
 __all__ = [
     "Dropped",
@@ -188,7 +188,7 @@ def read_document(data: object, *, require_strong: bool = False) -> ImportDocume
 def _org(item: Data, where: str) -> ImportedOrg:
     name = _text(item, "name", where) or ""
     uuid, problem = _uuid_of(item, where)
-    problem = problem or _problem(rec.new_org_name, name)
+    problem = problem or _problem(ids.new_org_name, name)
     return ImportedOrg(
         uuid,
         name.lower() if problem is None else name,
@@ -202,7 +202,7 @@ def _app(item: Data, where: str, org: str) -> ImportedApp:
     given = _text(item, "name", where) or ""
     prefix, _, name = given.rpartition("/")  # the original names an app "org/app"
     uuid, problem = _uuid_of(item, where)
-    problem = problem or _problem(lambda n: rec.org_or_app_name(n, "application"), name)
+    problem = problem or _problem(lambda n: ids.org_or_app_name(n, "application"), name)
     if prefix and prefix.lower() != org:
         problem = problem or f"the name {given!r} is not an application of {org!r}"
     return ImportedApp(
@@ -221,7 +221,7 @@ def _client(item: Data, where: str, kind: str) -> ImportedClient:
     client_id = _text(item, "client_id", where) or ""
     secret = _text(item, "client_secret", where) or ""
     problem = None
-    if not rec.is_client_id(client_id) or not client_id:
+    if not ids.is_client_id(client_id) or not client_id:
         problem = "a client_id is 1 to 256 visible ASCII characters"
     elif not _SECRET.fullmatch(secret):
         problem = "a client_secret is 1 to 256 visible ASCII characters"
@@ -240,7 +240,7 @@ def _role(item: Data, where: str) -> ImportedRole:
     if isinstance(inactivity, bool) or not isinstance(inactivity, int) or inactivity < 0:
         raise ImportDocumentError(f"{where}.inactivity: milliseconds, a whole number >= 0")
     rules, dropped = _rules(item, where)
-    problem = problem or _problem(rec.role_name, name)
+    problem = problem or _problem(ids.role_name, name)
     return ImportedRole(_canonical(name, problem, str.lower), uuid, inactivity, rules, dropped,
                         problem)
 
@@ -249,8 +249,8 @@ def _group(item: Data, where: str) -> ImportedGroup:
     path = _group_path(_text(item, "path", where) or "")
     uuid, problem = _optional_uuid(item, where)
     rules, dropped = _rules(item, where)
-    roles, bad_roles = _names(item, "roles", where, rec.role_name)
-    problem = problem or _problem(rec.group_path, path)
+    roles, bad_roles = _names(item, "roles", where, ids.role_name)
+    problem = problem or _problem(ids.group_path, path)
     return ImportedGroup(path, uuid, rules, roles, (*dropped, *bad_roles), problem)
 
 
@@ -258,11 +258,11 @@ def _user(item: Data, where: str) -> ImportedUser:
     username = _text(item, "username", where) or ""
     uuid, problem = _uuid_of(item, where)
     email = _text(item, "email", where) or None
-    problem = problem or _problem(rec.username, username) or _problem(rec.email, email)
+    problem = problem or _problem(ids.username, username) or _problem(ids.email, email)
     password, password_problem = _password(item, where)
     rules, dropped = _rules(item, where)
-    roles, bad_roles = _names(item, "roles", where, rec.role_name)
-    groups, bad_groups = _names(item, "groups", where, lambda p: rec.group_path(_group_path(p)))
+    roles, bad_roles = _names(item, "roles", where, ids.role_name)
+    groups, bad_groups = _names(item, "groups", where, lambda p: ids.group_path(_group_path(p)))
     return ImportedUser(
         uuid, username, email,
         _flag(item, "activated", where, default=True),
@@ -276,7 +276,7 @@ def _admin(item: Data, where: str) -> ImportedAdmin:
     username = _text(item, "username", where) or ""
     uuid, problem = _uuid_of(item, where)
     email = _text(item, "email", where) or None
-    problem = problem or _problem(rec.username, username) or _problem(rec.email, email)
+    problem = problem or _problem(ids.username, username) or _problem(ids.email, email)
     password, password_problem = _password(item, where)
     orgs, bad_orgs = _org_refs(item, where)
     # The original's three admin states, kept as they were: an admin still to be confirmed or
@@ -300,7 +300,7 @@ def _org_refs(
 ) -> tuple[tuple[tuple[str, str | None], ...], tuple[Dropped, ...]]:
     """An admin's ``organizations``: names, or objects with a name and a uuid (as the export
     writes them: an org of the same name but another uuid is not that organization)."""
-    names, dropped = _names(item, "organizations", where, rec.new_org_name, name_key="name")
+    names, dropped = _names(item, "organizations", where, ids.new_org_name, name_key="name")
     uuids: dict[str, str | None] = {}
     values = item.get("organizations", [])
     for index, value in enumerate(values if isinstance(values, list) else []):
@@ -353,7 +353,7 @@ def _chain(record: Data, where: str) -> tuple[str, ...]:
 
 def _checked_secret(password: ImportedPassword) -> str:
     if password.is_plaintext:
-        if not rec.is_text(password.secret) or not 0 < len(password.secret) <= 1024:
+        if not ids.is_text(password.secret) or not 0 < len(password.secret) <= 1024:
             raise ConfigError("a plaintext password is text of 1 to 1024 characters")
     else:
         check_legacy_secret(password.chain, password.secret)

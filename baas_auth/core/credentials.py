@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 from typing import Literal, NamedTuple
 from urllib.parse import unquote_to_bytes
 
+from baas_auth.core.credential_names import CREDENTIAL_PARAMS, OVERRIDE_HEADERS
+from baas_auth.core.http import RequestInfo
+from baas_auth.core.permissions import verb_for_method
 from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
-from baas_auth.http import RequestInfo
-from baas_auth.names import CREDENTIAL_PARAMS, OVERRIDE_HEADERS
-from baas_auth.permissions import verb_for_method
 
 __all__ = [
     "BEARER_HEADERS_SIZE",
-    "CREDENTIAL_PARAMS",  # re-exported from baas_auth.names, where it is defined
+    "CREDENTIAL_PARAMS",  # re-exported from baas_auth.core.credential_names, where it is defined
     "BearerHeaders",
     "BearerToken",
     "ClientSecretPair",

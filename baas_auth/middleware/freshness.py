@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import NamedTuple, TypeVar
 
-from baas_auth.decision import Admit
+from baas_auth.core.http import RequestInfo
+from baas_auth.core.routing import Route
+from baas_auth.core.tokens import UnknownKeyError
 from baas_auth.errors import AuthError
-from baas_auth.http import RequestInfo
+from baas_auth.middleware.decisions import Admit
 from baas_auth.model import Principal
-from baas_auth.routing import Route
-from baas_auth.tokens import UnknownKeyError
 
 __all__ = ["CACHE_SIZE", "Admitted", "KnownToken", "Recalls", "Refused"]
 

@@ -1,0 +1,97 @@
+"""Where each record lives in a store: key names and prefixes, written once for every store.
+
+Keys are built from lower-cased names (org, app and user names are case-insensitive), so a
+lookup is one ``get``. Pure.
+"""
+
+from __future__ import annotations
+
+from baas_auth.core.identifiers import fold
+from baas_auth.core.records import TokenRecord
+
+
+def org_key(org: str) -> str:
+    return f"org:{org}"
+
+
+def org_prefix() -> str:
+    return "org:"
+
+
+def app_key(org: str, app: str) -> str:
+    return f"app:{org}/{app}"
+
+
+def app_prefix(org: str) -> str:
+    return f"app:{org}/"
+
+
+def role_key(org: str, app: str, role: str) -> str:
+    return f"role:{org}/{app}:{role}"
+
+
+def role_prefix(org: str, app: str) -> str:
+    return f"role:{org}/{app}:"
+
+
+def group_key(org: str, app: str, path: str) -> str:
+    return f"group:{org}/{app}:{path.lower()}"
+
+
+def group_prefix(org: str, app: str) -> str:
+    return f"group:{org}/{app}:"
+
+
+def user_key(org: str, app: str, user_uuid: str) -> str:
+    return f"user:{org}/{app}:{user_uuid}"
+
+
+def user_prefix(org: str, app: str) -> str:
+    return f"user:{org}/{app}:"
+
+
+def user_id_key(org: str, app: str, name: str) -> str:
+    """The claim of a username or an email in an app: it holds the uuid of the one user."""
+    return f"userid:{org}/{app}:{fold(name)}"
+
+
+def admin_key(admin_uuid: str) -> str:
+    return f"admin:{admin_uuid}"
+
+
+def admin_prefix() -> str:
+    return "admin:"
+
+
+def admin_id_key(name: str) -> str:
+    """The claim of an admin username or email: it holds the uuid of the one admin user."""
+    return f"adminid:{fold(name)}"
+
+
+def client_key(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+def client_prefix() -> str:
+    return "client:"
+
+
+def principal_key(record: TokenRecord) -> str:
+    """The index under which a principal's tokens are kept, for revoke-all."""
+    if record.kind == "app_user":
+        return user_principal_key(record.org or "", record.app or "", record.subject)
+    if record.kind == "admin_user":
+        return admin_principal_key(record.subject)
+    return client_principal_key(record.subject)
+
+
+def user_principal_key(org: str, app: str, user_uuid: str) -> str:
+    return f"user:{org}/{app}:{user_uuid}"
+
+
+def admin_principal_key(admin_uuid: str) -> str:
+    return f"admin:{admin_uuid}"
+
+
+def client_principal_key(client_id: str) -> str:
+    return f"client:{client_id}"
