@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -29,7 +27,6 @@ __all__ = [
     "SyncClient",
     "async_client",
     "checked_options",
-    "staleness_in_url",
     "sync_client",
 ]
 
@@ -76,23 +73,6 @@ def checked_options(prefix: object, timeout: object) -> tuple[str, float]:
     ):
         raise ConfigError(f"the Redis store timeout is seconds above 0, not {timeout!r}")
     return prefix, float(timeout)
-
-
-STALENESS_OPTION = "max_staleness_ms"
-
-
-def staleness_in_url(url: str) -> tuple[str, int | None]:
-    """The URL without the store's own query option ``max_staleness_ms`` (redis-py would refuse
-    it), and its value (None: not given)."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    given = [value for name, value in pairs if name == STALENESS_OPTION]
-    if not given:
-        return url, None
-    if len(given) > 1 or not re.fullmatch(r"[0-9]{1,9}", given[0]):
-        raise ConfigError(f"{STALENESS_OPTION} in a Redis URL is one whole number of milliseconds")
-    rest = urlencode([(name, value) for name, value in pairs if name != STALENESS_OPTION])
-    return urlunsplit(parts._replace(query=rest)), int(given[0])
 
 
 def _checked_client(client: SyncClient | AsyncClient, prefix: str) -> None:

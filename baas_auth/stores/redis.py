@@ -21,7 +21,6 @@ from baas_auth.stores._redis_clients import (
     SyncClient,
     async_client,
     checked_options,
-    staleness_in_url,
     sync_client,
 )
 from baas_auth.stores._redis_fresh import (
@@ -32,6 +31,7 @@ from baas_auth.stores._redis_fresh import (
 )
 from baas_auth.stores._redis_layout import Call, RedisLayout
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
+from baas_auth.stores._redis_urls import read_redis_url
 from baas_auth.stores.protocols import TokenLookup
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "AsyncRedisStore", "RedisStore"]
@@ -61,19 +61,22 @@ def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[
         raise StoreError(f"Redis store: {action} failed: {exc}") from exc
 
 
-def _stamp_window(
-    url_or_client: object, max_staleness_ms: object, clock: Callable[[], float]
-) -> tuple[str | None, StampWindow]:
-    """The change stamp's window (``max_staleness_ms`` in the URL's query wins, as redis-py's
-    options there do), and the URL without it (None: a client was given)."""
+def _from_url(
+    url_or_client: object, prefix: object, max_staleness_ms: object, clock: Callable[[], float]
+) -> tuple[str | None, object, StampWindow]:
+    """What a URL says of the store (its ``prefix`` and ``max_staleness_ms`` win over the
+    arguments, as redis-py's options there do), each option checked now; the URL left for
+    redis-py (None: a client was given); and the change stamp's window."""
     url = None
     if isinstance(url_or_client, str):
-        url, in_url = staleness_in_url(url_or_client)
-        if in_url is not None:
-            max_staleness_ms = in_url
+        read = read_redis_url(url_or_client)
+        url = read.for_redis
+        prefix = prefix if read.prefix is None else read.prefix
+        if read.max_staleness_ms is not None:
+            max_staleness_ms = read.max_staleness_ms
     if not callable(clock):
         raise ConfigError(f"the Redis store's clock is a function, not {type(clock).__name__}")
-    return url, StampWindow(checked_staleness(max_staleness_ms), clock)
+    return url, prefix, StampWindow(checked_staleness(max_staleness_ms), clock)
 
 
 def _describe(store: object, prefix: str, client: SyncClient | AsyncClient) -> str:
@@ -180,8 +183,8 @@ class RedisStore(_ReadsStamp):
         max_staleness_ms: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        prefix, timeout = checked_options(prefix, timeout)
-        url, self._stamps = _stamp_window(url_or_client, max_staleness_ms, clock)
+        url, given_prefix, self._stamps = _from_url(url_or_client, prefix, max_staleness_ms, clock)
+        prefix, timeout = checked_options(given_prefix, timeout)
         self._layout = RedisLayout(prefix)
         self._owns_client = url is not None
         self._client = sync_client(url_or_client if url is None else url, prefix, timeout)
@@ -334,8 +337,8 @@ class AsyncRedisStore(_AwaitsStamp):
         max_staleness_ms: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        prefix, timeout = checked_options(prefix, timeout)
-        url, self._stamps = _stamp_window(url_or_client, max_staleness_ms, clock)
+        url, given_prefix, self._stamps = _from_url(url_or_client, prefix, max_staleness_ms, clock)
+        prefix, timeout = checked_options(given_prefix, timeout)
         self._layout = RedisLayout(prefix)
         self._owns_client = url is not None
         self._client = async_client(url_or_client if url is None else url, prefix, timeout)
