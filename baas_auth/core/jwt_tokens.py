@@ -157,6 +157,8 @@ def _subject(claims: dict[str, object]) -> str:
 
 def _username(claims: dict[str, object], provider: IdentityProvider) -> str:
     value = _claim(claims, provider.username_claim)
+    if provider.username_claim == "email" and claims.get("email_verified", True) is not True:
+        raise MalformedTokenError()  # an address the provider did not verify names nobody
     try:
         return username(value)  # type: ignore[arg-type]  # a non-string fails the rule too
     except ConfigError as exc:
@@ -180,13 +182,19 @@ def _roles(claims: dict[str, object], provider: IdentityProvider) -> tuple[str, 
 
 
 def _claim(claims: dict[str, object], path: str | None) -> object:
-    """The value at a dotted claim path, or None where the path leads nowhere."""
+    """The value at a claim path, or None where the path leads nowhere. A claim whose whole
+    name is the path wins (Auth0's namespaced ``https://example.com/roles`` holds dots);
+    otherwise the dots walk into objects (Keycloak's ``realm_access.roles``)."""
+    if path is None:
+        return None
+    if path in claims:
+        return claims[path]
     value: object = claims
     for part in claim_path(path, "claim path") or ():
         if not isinstance(value, dict):
             return None
         value = value.get(part)
-    return None if path is None else value
+    return value
 
 
 def _names(value: object) -> tuple[str, ...]:

@@ -117,6 +117,22 @@ def test_username_from_a_configured_claim():
         _verified(provider, preferred_username="al*ce")  # never a wildcard
 
 
+def test_an_email_the_provider_did_not_verify_names_nobody():
+    provider = make(username_claim="email")
+    assert _verified(provider, email="alice@example.com").username == "alice@example.com"
+    assert _verified(provider, email="a@example.com", email_verified=True).username == (
+        "a@example.com")
+    for unverified in (False, "true", 1):  # absent counts as verified (Entra sends none)
+        with pytest.raises(MalformedTokenError):
+            _verified(provider, email="alice@example.com", email_verified=unverified)
+
+
+def test_a_namespaced_claim_name_with_dots_is_read_whole():
+    provider = make(roles_claim="https://shop.example.com/roles")
+    assert _verified(provider, **{"https://shop.example.com/roles": ["editor"]}).roles == (
+        "editor",)
+
+
 def test_keycloak_realm_roles_by_dotted_path():
     provider = make(roles_claim="realm_access.roles", groups_claim="groups")
     verified = _verified(
