@@ -81,9 +81,10 @@ def parse_jwks(document: object, algorithms: Iterable[str]) -> KeySet:
 def signature_matches(alg: str, key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is ``key``'s ``alg`` signature of ``signing_input``."""
     jws = importlib.import_module("joserfc.jws")
+    jose_error = importlib.import_module("joserfc.errors").JoseError
     try:
         return bool(jws.JWSRegistry.algorithms[alg].verify(signing_input, signature, key.key))
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, jose_error):
         # A signature of the wrong length or shape for the key is simply not a match.
         return False
 

@@ -25,6 +25,7 @@ __all__ = ["UnknownKeyIdError", "VerifiedClaims", "verify_provider_token"]
 _TOKEN_TYPES = frozenset({"jwt", "at+jwt"})  # RFC 7519 §5.1, RFC 9068 §2.1
 _UNDERSTOOD_CRITICAL: frozenset[str] = frozenset()  # no extension is implemented
 _MAX_NAMES = 256  # role and group names taken from one claim
+_LARGEST_DATE = 2**53
 
 
 class UnknownKeyIdError(MalformedTokenError):
@@ -142,8 +143,11 @@ def _time_claim(claims: dict[str, object], name: str) -> int | None:
 
 
 def _numeric_date(value: object) -> int:
-    """A NumericDate (RFC 7519 §2) as whole seconds; anything else is malformed."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    """A NumericDate (RFC 7519 §2) as whole seconds; anything else is malformed. Beyond JSON's
+    exact integers (2**53) there is no date: such a value (or NaN) is refused, not rounded."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedTokenError()
+    if not -_LARGEST_DATE <= value <= _LARGEST_DATE:
         raise MalformedTokenError()
     return math.floor(value)
 

@@ -16,10 +16,22 @@ from baas_auth.core.jwk import parse_jwks
 from baas_auth.core.jwt_parts import MAX_TOKEN_CHARS, parse_compact, peek_issuer
 from baas_auth.core.jwt_tokens import verify_provider_token
 from baas_auth.errors import InvalidTokenError, MalformedTokenError
-from tests.federation.kit import AUDIENCE, ISSUER, NOW, b64, claims, jwks, rsa_key, sign
+from tests.federation.kit import (
+    AUDIENCE,
+    ISSUER,
+    NOW,
+    b64,
+    claims,
+    ec_key,
+    jwks,
+    rsa_key,
+    sign,
+)
 
 RSA = rsa_key()
-PROVIDER = IdentityProvider(issuer=ISSUER, audience=AUDIENCE, jwks=jwks(RSA))
+EC = ec_key()
+PROVIDER = IdentityProvider(issuer=ISSUER, audience=AUDIENCE, jwks=jwks(RSA, EC),
+                            roles_claim="roles", groups_claim="a.b")
 KEYS = parse_jwks(PROVIDER.jwks, PROVIDER.algorithms)
 HEADER = b64(b'{"alg":"RS256","kid":"rsa-1"}')
 
@@ -136,3 +148,28 @@ def test_the_verifier_answers_only_invalid_token_errors(header: str, payload: st
     # Any header and claims at all: a 401 of the documented kinds, never another exception.
     with contextlib.suppress(InvalidTokenError):
         verify_provider_token(f"{header}.{payload}.{sig}", PROVIDER, KEYS, now=NOW)
+
+
+_claim_value = st.one_of(
+    _json_value,
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.sampled_from([NOW, NOW + 300, NOW - 300, ISSUER, AUDIENCE, [AUDIENCE], "alice"]),
+)
+
+
+@given(st.dictionaries(
+    st.sampled_from(["iss", "aud", "sub", "exp", "nbf", "iat", "roles", "a", "email"]),
+    _claim_value,
+    max_size=9,
+))
+def test_any_signed_claims_verify_or_are_refused_as_documented(changes: dict[str, object]):
+    # A correct signature over any claims at all: verified, or a 401 of the documented kinds.
+    with contextlib.suppress(InvalidTokenError):
+        verify_provider_token(sign(EC, "ES256", claims(**changes)), PROVIDER, KEYS, now=NOW)
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("value", [10**400, -(10**400), 2**53 + 1], ids=["huge", "-huge", "2^53+1"])
+def test_time_claims_beyond_any_date_are_malformed(name: str, value: int):
+    with pytest.raises(MalformedTokenError):
+        verify_provider_token(sign(EC, "ES256", claims(**{name: value})), PROVIDER, KEYS, now=NOW)
