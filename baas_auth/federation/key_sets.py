@@ -66,7 +66,7 @@ class ProviderKeys:
         current = self._keys
         if current is None:
             return self._fly(seen=None)
-        if self._stale():
+        if self._wants_refresh():
             self._refresh_in_passing()
         return self._keys or current
 
@@ -79,7 +79,7 @@ class ProviderKeys:
     async def keys_async(self) -> KeySet:
         """``keys()`` for a coroutine: a fetch, if one is needed, runs in a worker thread."""
         current = self._keys
-        if current is not None and not self._stale():
+        if current is not None and not self._wants_refresh():
             return current
         return await asyncio.to_thread(self.keys)
 
@@ -106,10 +106,14 @@ class ProviderKeys:
         if not self._flight.acquire(blocking=False):
             return
         try:
-            if self._stale() and self._may_fetch():
+            if self._wants_refresh():
                 self._fetch_now()
         finally:
             self._flight.release()
+
+    def _wants_refresh(self) -> bool:
+        # While the provider is down, a stale set is used as it is until the cooldown ends.
+        return self._stale() and self._may_fetch()
 
     def _stale(self) -> bool:
         return (

@@ -258,3 +258,32 @@ def test_inline_keys_never_fetch(clock):
     assert verifier.verify(sign(OLD, "RS256")).subject == "alice"
     with pytest.raises(UnknownKeyIdError):
         verifier.verify(sign(NEW, "RS256"))
+
+
+def test_async_callers_use_a_stale_set_in_place_while_the_cooldown_runs(server, clock,
+                                                                       monkeypatch):
+    verifier = tokens(server, clock)
+    verifier.verify(sign(OLD, "RS256"))
+    server.answer = Answer(500, b"down")
+    clock.advance_ms(300_000)  # stale: the next caller refreshes, and the refresh fails
+    assert verifier.verify(sign(OLD, "RS256")).subject == "alice"
+    hops: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting_to_thread(func, /, *args, **kwargs):
+        hops.append(func)
+        return await real_to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr("baas_auth.federation.key_sets.asyncio.to_thread", counting_to_thread)
+
+    async def requests() -> None:
+        for _ in range(20):
+            await verifier.verify_async(sign(OLD, "RS256"))
+
+    asyncio.run(requests())
+    assert hops == []
+    assert len(server.hits) == 2
+    clock.advance_ms(30_000)  # the cooldown is over: one caller tries again, in a thread
+    asyncio.run(requests())
+    assert len(hops) == 1
+    assert len(server.hits) == 3
