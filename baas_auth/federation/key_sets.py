@@ -81,6 +81,8 @@ class ProviderKeys:
         current = self._keys
         if current is not None and not self._wants_refresh():
             return current
+        if current is None and not self._may_fetch() and not self._flight.locked():
+            raise KeySetUnavailableError("the identity provider's keys cannot be fetched")
         return await asyncio.to_thread(self.keys)
 
     async def after_unknown_kid_async(self, seen: KeySet) -> KeySet | None:

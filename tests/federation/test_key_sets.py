@@ -287,3 +287,30 @@ def test_async_callers_use_a_stale_set_in_place_while_the_cooldown_runs(server, 
     asyncio.run(requests())
     assert len(hops) == 1
     assert len(server.hits) == 3
+
+
+def test_async_callers_of_a_provider_never_reached_get_503_without_a_thread(server, clock,
+                                                                           monkeypatch):
+    server.answer = Answer(500, b"down")
+    verifier = tokens(server, clock)
+    hops: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting_to_thread(func, /, *args, **kwargs):
+        hops.append(func)
+        return await real_to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr("baas_auth.federation.key_sets.asyncio.to_thread", counting_to_thread)
+
+    async def requests() -> int:
+        refused = 0
+        for _ in range(10):
+            try:
+                await verifier.verify_async(sign(OLD, "RS256"))
+            except KeySetUnavailableError:
+                refused += 1
+        return refused
+
+    assert asyncio.run(requests()) == 10
+    assert len(hops) == 1  # the first attempt, in a thread; then the cooldown answers
+    assert len(server.hits) == 1
