@@ -239,7 +239,7 @@ def test_every_refusal_is_an_invalid_token_error():
             verify(make())
 
 
-def test_header_for_a_provider_pins_no_algorithm_the_token_did_not_name():
+def test_a_key_pinned_to_an_algorithm_verifies_only_that_one():
     # A key pinned to RS256 in the key set does not verify a PS256 token, even though both use
     # RSA keys: the key set's "alg" is honoured.
     pinned = provider(jwks={"keys": [RSA.jwk(alg="RS256")]})
