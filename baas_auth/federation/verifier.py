@@ -1,0 +1,84 @@
+"""Verifying a token from any configured identity provider: choose the provider by the token's
+(unverified) ``iss``, verify with its cached keys, and on an unknown ``kid`` fetch the keys again
+(within the cooldown) and verify once more (behaviour §8). The decisions are the core's
+(``verify_provider_token``); this only sequences them with the key sets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from baas_auth.core.identity_providers import IdentityProvider
+from baas_auth.core.jwk import KeySet
+from baas_auth.core.jwt_parts import peek_issuer
+from baas_auth.core.jwt_tokens import UnknownKeyIdError, VerifiedClaims, verify_provider_token
+from baas_auth.errors import ConfigError, MalformedTokenError
+from baas_auth.federation.jwks_fetch import fetch_jwks
+from baas_auth.federation.key_sets import DEFAULT_MAX_AGE_S, Fetch, ProviderKeys
+
+__all__ = ["ProviderTokens"]
+
+
+class ProviderTokens:
+    """The identity providers one app (or org) trusts, each with its key set."""
+
+    def __init__(
+        self,
+        providers: Iterable[IdentityProvider],
+        *,
+        fetch: Fetch = fetch_jwks,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        max_age_s: float = DEFAULT_MAX_AGE_S,
+    ) -> None:
+        self._keys: dict[str, ProviderKeys] = {}
+        for provider in providers:
+            if provider.issuer in self._keys:
+                raise ConfigError(f"two identity providers have the issuer {provider.issuer!r}")
+            self._keys[provider.issuer] = ProviderKeys(
+                provider, fetch=fetch, clock=clock, max_age_s=max_age_s
+            )
+        self._wall_clock = wall_clock
+
+    def key_set(self, issuer: str) -> ProviderKeys | None:
+        """The key set of the provider with this exact issuer, if one is configured."""
+        return self._keys.get(issuer)
+
+    def provider_for(self, token: str) -> ProviderKeys | None:
+        """The provider ``token`` claims to come from (unverified), or None: not ours."""
+        issuer = peek_issuer(token)
+        return None if issuer is None else self._keys.get(issuer)
+
+    def verify(self, token: str) -> VerifiedClaims:
+        """The verified claims of ``token``, or the 401/503 error that refuses it."""
+        provider_keys = self._provider(token)
+        keys = provider_keys.keys()
+        try:
+            return self._verify_with(token, provider_keys, keys)
+        except UnknownKeyIdError:
+            fresh = provider_keys.after_unknown_kid(keys)
+            if fresh is None:
+                raise
+            return self._verify_with(token, provider_keys, fresh)
+
+    async def verify_async(self, token: str) -> VerifiedClaims:
+        """``verify()`` for a coroutine: key fetches run in a worker thread, never on the loop."""
+        provider_keys = self._provider(token)
+        keys = await provider_keys.keys_async()
+        try:
+            return self._verify_with(token, provider_keys, keys)
+        except UnknownKeyIdError:
+            fresh = await provider_keys.after_unknown_kid_async(keys)
+            if fresh is None:
+                raise
+            return self._verify_with(token, provider_keys, fresh)
+
+    def _provider(self, token: str) -> ProviderKeys:
+        provider_keys = self.provider_for(token)
+        if provider_keys is None:
+            raise MalformedTokenError()  # an unknown issuer is 401 like any unverifiable token
+        return provider_keys
+
+    def _verify_with(self, token: str, provider_keys: ProviderKeys, keys: KeySet) -> VerifiedClaims:
+        return verify_provider_token(token, provider_keys.provider, keys, now=self._wall_clock())

@@ -1,0 +1,1 @@
+"""Tokens from external identity providers (behaviour §8)."""
