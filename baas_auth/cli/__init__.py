@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from baas_auth.cli.failures import CommandError, UsageError
+from baas_auth.cli.failures import ArgumentsError, CommandError, UsageError
 from baas_auth.cli.opening import opened_realm
 from baas_auth.cli.output import Output
 from baas_auth.cli.parser import build_parser
@@ -38,7 +38,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``baas-auth`` command; returns the process exit status."""
-    args = build_parser().parse_args(argv)  # a usage error exits 2 here
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(words)
+    except ArgumentsError as error:
+        return _report_usage(error, as_json=_asks_for_json(words))
     as_json = getattr(args, "json", False)
     try:
         if args.command == "demo":
@@ -67,6 +71,21 @@ def _report(error: Exception, status: int, *, as_json: bool) -> int:
     else:
         print(f"baas-auth: error: {message}", file=sys.stderr)
     return status
+
+
+def _asks_for_json(words: list[str]) -> bool:
+    """Whether a command line that argparse refused asked for ``--json`` (before any ``--``)."""
+    options = words[: words.index("--")] if "--" in words else words
+    return "--json" in options
+
+
+def _report_usage(error: ArgumentsError, *, as_json: bool) -> int:
+    """argparse's usage error: as JSON with ``--json``, else as argparse prints it."""
+    if as_json:
+        return _report(error, EXIT_USAGE, as_json=True)
+    error.parser.print_usage(sys.stderr)
+    print(f"{error.parser.prog}: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _code(error: Exception) -> str:

@@ -51,7 +51,7 @@ def register(commands: Commands) -> None:
 
 def _apply(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     desired = _read(args.file)
-    changes = plan(realm, desired, prune=args.prune)
+    changes = plan(realm, desired, prune=args.prune, dry_run=args.dry_run)
     if not args.dry_run:
         _make(realm, changes, out)
     elif not out.json:
@@ -72,12 +72,17 @@ def _apply(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     out.done(summary, data)
 
 
-def plan(realm: Realm, desired: RealmSpec, *, prune: bool) -> list[Change]:
-    """The changes that make ``realm`` hold ``desired`` (none: it does already)."""
+def plan(realm: Realm, desired: RealmSpec, *, prune: bool, dry_run: bool = False) -> list[Change]:
+    """The changes that make ``realm`` hold ``desired`` (none: it does already). A dry run
+    needs no secret: a password variable that is not set is shown as such."""
     existing = {org.name for org in realm.list_orgs()}
     current = read_realm(realm, desired.orgs)
     planner = Planner(
-        current, prune=prune, environ=os.environ, min_password_length=realm.min_password_length
+        current,
+        prune=prune,
+        environ=os.environ,
+        min_password_length=realm.min_password_length,
+        secrets_needed=not dry_run,
     )
     return planner.plan(desired, existing)
 

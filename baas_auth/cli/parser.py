@@ -17,6 +17,7 @@ from baas_auth.cli import (
     orgs,
     token_cmds,
 )
+from baas_auth.cli.failures import ArgumentParser
 from baas_auth.cli.registry import Commands
 
 __all__ = ["build_parser"]
@@ -36,7 +37,7 @@ _HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="baas-auth",
         description="Serve a demo, or administer a baas_auth realm.",
         epilog="The realm is --realm URL, else $BAAS_REALM, else sqlite:///baas.db "
@@ -72,9 +73,9 @@ def _options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_demo(subparsers: argparse._SubParsersAction[ArgumentParser]) -> None:
     text = "serve a wrapped example API on localhost and print curl commands to try"
-    realm = argparse.ArgumentParser(add_help=False)
+    realm = ArgumentParser(add_help=False)
     realm.add_argument("--realm", metavar="URL", default=argparse.SUPPRESS, help="store URL")
     demo = subparsers.add_parser("demo", parents=[realm], help=text, description=text)
     demo.add_argument("--host", default="127.0.0.1", type=_host, help="default 127.0.0.1")

@@ -38,11 +38,13 @@ class Planner:
         prune: bool,
         environ: Mapping[str, str],
         min_password_length: int,
+        secrets_needed: bool = True,
     ) -> None:
         self.current = current
         self.prune = prune
         self.environ = environ
         self.min_password_length = min_password_length
+        self.secrets_needed = secrets_needed
         self.changes: list[Change] = []
         self.scope = ""
 
@@ -261,6 +263,9 @@ class Planner:
         if variable is None:
             return None, "no password"
         password = self.environ.get(variable)
+        if not password and not self.secrets_needed:
+            # A dry run shows the plan; the secret is needed only by the run that makes it.
+            return None, f"password from ${variable}, not set now: apply needs it"
         if not password:
             raise ManifestError(f"{where}.password_env: ${variable} is not set (or empty)")
         if len(password) < self.min_password_length:

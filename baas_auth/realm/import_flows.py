@@ -100,7 +100,10 @@ def _check_bcrypt(document: ImportDocument) -> None:
     at login: better now, with the fix, than when the users try."""
     needing = sum("bcrypt" in password.chain for password in document.passwords())
     if needing and not bcrypt_available():
-        raise ImportDocumentError(f"{needing} account(s) have {BCRYPT_MISSING}")
+        having = "account has a bcrypt password hash" if needing == 1 else (
+            "accounts have bcrypt password hashes"
+        )
+        raise ImportDocumentError(f"{needing} {having}, and {BCRYPT_MISSING}")
 
 
 def _load_uuids(run: _Import) -> Flow[None]:
@@ -261,8 +264,7 @@ def _import_role(run: _Import, org: str, app: str, role: ImportedRole) -> Flow[N
         made = yield from run.create({key: rec.encode(record)})
         outcome = ("created", None) if made else _skipped("the role was made meanwhile")
     run.add("role", role.name, outcome, uuid=role.uuid, where=where)
-    if outcome[0] == "created":
-        _report_dropped(run, role.dropped, f"{where} role {role.name}")
+    _report_dropped(run, outcome, role.dropped, (), f"{where} role {role.name}")
 
 
 def _import_group(run: _Import, org: str, app: str, group: ImportedGroup) -> Flow[None]:
@@ -283,8 +285,7 @@ def _import_group(run: _Import, org: str, app: str, group: ImportedGroup) -> Flo
         made = yield from run.create({key: rec.encode(record)})
         outcome = ("created", None) if made else _skipped("the group was made meanwhile")
     run.add("group", group.path, outcome, uuid=group.uuid, where=where)
-    if outcome[0] == "created":
-        _report_dropped(run, (*group.dropped, *missing), f"{where} group {group.path}")
+    _report_dropped(run, outcome, group.dropped, missing, f"{where} group {group.path}")
 
 
 def _known(
@@ -302,8 +303,19 @@ def _known(
     return kept, missing
 
 
-def _report_dropped(run: _Import, dropped: Sequence[Dropped], where: str) -> None:
-    for item in dropped:
+def _report_dropped(
+    run: _Import,
+    outcome: Outcome,
+    dropped: Sequence[Dropped],
+    missing: Sequence[Dropped],
+    where: str,
+) -> None:
+    """The parts of an item left out. What the document itself refuses (a bad rule or name)
+    is reported every time the item is imported or found unchanged, so a second import says
+    what the first said; what the realm lacked (``missing``) only when the item was made."""
+    if outcome[0] == "skipped":
+        return
+    for item in (*dropped, *missing) if outcome[0] == "created" else dropped:
         run.add(item.kind, item.name, _skipped(item.reason), where=where)
 
 
@@ -336,8 +348,7 @@ def _import_user(run: _Import, org: str, app: str, user: ImportedUser) -> Flow[N
         claims = _claims(user.username, user.email, user.uuid, rec.AppRecord("", org, app))
         outcome = yield from _create_account(run, {key: rec.encode(record)}, claims, "user")
     run.add("user", user.username, outcome, uuid=user.uuid, where=where)
-    if outcome[0] == "created":
-        _report_dropped(run, (*user.dropped, *missing), f"{where} user {user.username}")
+    _report_dropped(run, outcome, user.dropped, missing, f"{where} user {user.username}")
 
 
 def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
@@ -359,8 +370,7 @@ def _import_admin(run: _Import, admin: ImportedAdmin) -> Flow[None]:
         claims = _claims(admin.username, admin.email, admin.uuid, None)
         outcome = yield from _create_account(run, {key: rec.encode(record)}, claims, "admin")
     run.add("admin", admin.username, outcome, uuid=admin.uuid)
-    if outcome[0] == "created":
-        _report_dropped(run, (*admin.dropped, *missing), f"admin {admin.username}")
+    _report_dropped(run, outcome, admin.dropped, missing, f"admin {admin.username}")
 
 
 def _admin_orgs(run: _Import, admin: ImportedAdmin) -> Flow[tuple[list[str], list[Dropped]]]:

@@ -311,3 +311,19 @@ def test_export_without_tomli_w_names_the_extra(
     assert "pip install 'baas-auth[toml]'" in capsys.readouterr().err
     assert main(["--realm", realm, "export", "--json"]) == 0  # JSON needs no extra
     assert "acme" in json.loads(capsys.readouterr().out)["orgs"]
+
+
+def test_a_dry_run_needs_no_secret(cli: Cli) -> None:
+    out = cli.ok("apply", "realm.toml", "--dry-run").splitlines()
+    shown = "password from $ALICE_PASSWORD, not set now: apply needs it"
+    assert f"+ user alice in acme/shop ({shown})" in out
+    assert out[-1] == "18 change(s) to make (dry run: nothing was changed)"
+    assert not cli.path.exists()
+    assert "$ALICE_PASSWORD is not set" in cli.fails("apply", "realm.toml")
+    assert cli.ok("apply", "realm.toml", env=ENV).endswith("made 18 change(s) from realm.toml\n")
+
+
+def test_a_dry_run_still_refuses_a_short_password(cli: Cli) -> None:
+    short = {**ENV, "ALICE_PASSWORD": "short"}
+    assert "$ALICE_PASSWORD is shorter than" in cli.fails("apply", "realm.toml", "--dry-run",
+                                                          env=short)

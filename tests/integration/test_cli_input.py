@@ -3,6 +3,7 @@ a one-line error (never a traceback, never the secret) on closed, empty or piped
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -131,3 +132,33 @@ def test_the_realm_file_is_untouched_by_input_errors(tmp_path: Path) -> None:
     cli = Cli(tmp_path, in_process=False)  # a process whose descriptor 0 is closed
     cli.fails("create-admin", "ann", "--password-stdin", stdin=CLOSED)
     assert not cli.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--json", "nonsense"], "invalid choice: 'nonsense'"),
+        (["create-org", "--json"], "the following arguments are required: name"),
+        (["--json", "list-orgs", "--colour"], "unrecognized arguments: --colour"),
+    ],
+)
+def test_a_usage_error_with_json_is_json(tmp_path: Path, argv: list[str], message: str) -> None:
+    done = Cli(tmp_path)(*argv)
+    assert (done.status, done.out) == (2, "")
+    report = json.loads(done.err)
+    assert report["error"] == "usage"
+    assert message in report["message"]
+
+
+def test_a_usage_error_without_json_is_argparse_s_text(tmp_path: Path) -> None:
+    done = Cli(tmp_path)("create-org")
+    assert (done.status, done.out) == (2, "")
+    assert done.err.startswith("usage: baas-auth create-org")
+    refused = "baas-auth create-org: error: the following arguments are required: name\n"
+    assert done.err.endswith(refused)
+
+
+def test_json_after_a_double_dash_is_an_argument_not_the_option(tmp_path: Path) -> None:
+    done = Cli(tmp_path)("create-org", "--", "--json", "extra")
+    assert done.status == 2
+    assert done.err.startswith("usage:")

@@ -206,6 +206,18 @@ def test_rules_and_names_the_realm_refuses_are_reported_and_left_out(realm: Real
     assert realm.user_roles("acme", "shop", "alice") == ()
 
 
+def test_a_second_import_reports_what_the_document_leaves_out_again(realm: Realm):
+    document = export_document([user("alice", "md5", PASSWORD, roles=["Bad Name"])])
+    roles = document["organizations"][0]["applications"][0]["roles"]
+    roles[0]["permissions"].append("get:/books/{id}")
+    first = realm.import_identities(document)
+    second = realm.import_identities(document)
+    left_out = {("permission", "get:/books/{id}"), ("role", "Bad Name")}
+    assert {(e.kind, e.name) for e in first.skipped} == left_out
+    assert {(e.kind, e.name) for e in second.skipped} == left_out
+    assert second.created == ()
+
+
 def test_a_built_in_role_that_is_skipped_is_still_made_empty(realm: Realm):
     document = export_document()
     document["organizations"][0]["applications"][0]["roles"][0]["uuid"] = "bad"
@@ -377,10 +389,13 @@ def test_bcrypt_hashes_without_the_package_are_refused_before_anything_is_writte
 ):
     monkeypatch.setattr(imports, "bcrypt_available", lambda: False)
     document = export_document([user("alice", "md5", PASSWORD), user("bob", "bcrypt", PASSWORD)])
-    needs = r"1 account\(s\) have bcrypt .*baas-auth\[bcrypt\]"
-    with pytest.raises(ImportDocumentError, match=needs):
+    needs = r"^1 account has a bcrypt password hash, and bcrypt password hashes need the bcrypt"
+    with pytest.raises(ImportDocumentError, match=needs + r" .*baas-auth\[bcrypt\]"):
         realm.import_identities(document)
     assert _everything(realm) == {}
+    two = export_document([user("bob", "bcrypt", PASSWORD), user("carol", "md5,bcrypt", PASSWORD)])
+    with pytest.raises(ImportDocumentError, match=r"^2 accounts have bcrypt password hashes, and"):
+        realm.import_identities(two)
 
 
 def test_require_strong_skips_md5_and_sha1_accounts_only(realm: Realm):
