@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -32,6 +33,13 @@ EXTENSION = "baas_auth"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
+_REQUIRED: weakref.WeakKeyDictionary[Callable[..., Any], Requirement] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each view ``require`` decorated (the function itself, not its guarded wrapper), and what it
+requires. A view written with ``@require`` *above* ``@app.route`` was registered unguarded;
+``init_app``'s hook finds it here and applies the requirement all the same."""
+
 
 def init_app(app: Flask, realm: Realm, **options: Unpack[MiddlewareOptions]) -> AuthMiddleware:
     """Wrap ``app.wsgi_app`` in baas_auth's middleware (the token and revoke endpoints come
@@ -39,7 +47,16 @@ def init_app(app: Flask, realm: Realm, **options: Unpack[MiddlewareOptions]) -> 
     middleware = AuthMiddleware(app.wsgi_app, realm, **options)
     app.wsgi_app = middleware  # type: ignore[method-assign]
     app.extensions[EXTENSION] = Guard(realm, middleware.options)
+    app.before_request(_required_of_unguarded_view)
     return middleware
+
+
+def _required_of_unguarded_view() -> FlaskResponse | None:
+    """The refusal for a view registered before ``require`` wrapped it (the decorators in the
+    other order), so that their order never leaves a route open; None for every other view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    requirement = None if view is None else _REQUIRED.get(view)
+    return None if requirement is None else _refusal(requirement)
 
 
 def _principal() -> Principal | None:
@@ -104,7 +121,8 @@ def require(
     *, authenticated: bool = True, role: str | None = None, rule: str | None = None
 ) -> Callable[[View], View]:
     """Decorate a view (sync or async) so that it runs only for callers meeting the
-    requirement; others get the middleware's 401 or 403. Put it below ``@app.route``.
+    requirement; others get the middleware's 401 or 403. Below ``@app.route`` or above it:
+    with ``init_app``, either order guards the route.
 
     Args:
         authenticated: refuse the guest; with False a guest is judged by ``rule``.
@@ -117,6 +135,7 @@ def require(
     requirement = Requirement.build(authenticated=authenticated, role=role, rule=rule)
 
     def decorate(view: View) -> View:
+        _REQUIRED[view] = requirement
         if inspect.iscoroutinefunction(view):
 
             @functools.wraps(view)

@@ -143,3 +143,40 @@ def test_multi_tenant(world: World) -> None:
     }
     assert client.get("/acme/shop/report", headers=world.bearer("alice")).status_code == 200
     assert client.get("/acme/shop/report", headers=world.bearer("bob")).status_code == 403
+
+
+def _out_of_order(app: Flask) -> None:
+    """Views with ``@require`` above ``@app.route``: Flask registered them unguarded."""
+
+    @require(role="editor")
+    @app.put("/shelves/<int:shelf>")
+    def put_shelf(shelf: int) -> ResponseReturnValue:
+        return jsonify(shelf=shelf, by=current_principal.username)
+
+    @require()
+    @app.post("/shelves")
+    async def add_shelf() -> ResponseReturnValue:
+        return jsonify(by=current_principal.username), 201
+
+
+@pytest.mark.parametrize(("username", "status"), [("alice", 200), ("bob", 403)])
+def test_the_order_of_require_and_route_does_not_matter(
+    world: World, username: str, status: int
+) -> None:
+    app = _flask()
+    _out_of_order(app)
+    init_app(app, world.realm, application="acme/shop")
+    for role in ("guest", "default"):  # the rules let everyone through: require decides
+        world.realm.grant("acme", "shop", "post:/shelves", role=role)
+        world.realm.grant("acme", "shop", "put:/shelves/*", role=role)
+    client = app.test_client()
+    answer = client.put("/shelves/2", headers=world.bearer(username))
+    assert answer.status_code == status, answer.text
+    assert client.post("/shelves").status_code == 401  # the guest passes the rules, not require
+    assert client.post("/shelves", headers=world.bearer("bob")).status_code == 201
+
+
+def test_views_without_require_are_left_alone(world: World) -> None:
+    client = _client(world.realm)
+    world.realm.grant("acme", "shop", "get:/books", role="guest")
+    assert client.get("/books").status_code == 200
