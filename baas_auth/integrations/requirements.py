@@ -9,6 +9,8 @@ renders its own (``Guard.refusal``); a store failure is a ``StoreError`` (503), 
 
 from __future__ import annotations
 
+import logging
+import weakref
 from dataclasses import dataclass
 
 from baas_auth.core import identifiers as ids
@@ -22,12 +24,19 @@ from baas_auth.errors import (
     ForbiddenError,
 )
 from baas_auth.integrations.guard import Guard
-from baas_auth.model import Principal
+from baas_auth.model import Principal, Role
 from baas_auth.realm import AsyncRealm, Realm
 
 __all__ = ["Requirement", "check", "check_async", "refused", "screen"]
 
 _GUEST_REFUSED = "No application guest access authorized"  # the middleware's words (gate.py)
+_LOGGER = logging.getLogger("baas_auth")
+_MISSING_ROLES_TOLD: weakref.WeakKeyDictionary[Realm | AsyncRealm, set[tuple[str, str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per realm, the (org, app, role) of guards already looked at for naming a role their app
+lacks: looked at (and said) once each."""
+_MISSING_ROLES_TOLD_AT_MOST = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,8 @@ def check(guard: Guard, requirement: Requirement, principal: Principal | None, p
     org, app = _target(guard, principal, path)
     role = requirement.role
     if role is not None and not realm.holds_role(principal, role, org=org, app=app):
+        if _untold(realm, org, app, role):
+            _tell_if_missing(org, app, role, realm.list_roles(org, app))
         raise refused(principal)
     case_sensitive = guard.options.case_sensitive
     for method, rule_path in requirement.permissions:
@@ -146,6 +157,8 @@ async def check_async(
     org, app = _target(guard, principal, path)
     role = requirement.role
     if role is not None and not await realm.holds_role(principal, role, org=org, app=app):
+        if _untold(realm, org, app, role):
+            _tell_if_missing(org, app, role, await realm.list_roles(org, app))
         raise refused(principal)
     case_sensitive = guard.options.case_sensitive
     for method, rule_path in requirement.permissions:
@@ -153,3 +166,24 @@ async def check_async(
             principal, method, rule_path, org=org, app=app, case_sensitive=case_sensitive
         ):
             raise refused(principal)
+
+
+def _untold(realm: Realm | AsyncRealm, org: str, app: str, role: str) -> bool:
+    """Whether a guard refusing for want of ``role`` should look whether the app has it: once
+    per (org, app, role) and realm, so a refusal costs one more read at most once. Noted now."""
+    told = _MISSING_ROLES_TOLD.setdefault(realm, set())
+    if (org, app, role) in told or len(told) >= _MISSING_ROLES_TOLD_AT_MOST:
+        return False
+    told.add((org, app, role))
+    return True
+
+
+def _tell_if_missing(org: str, app: str, role: str, roles: list[Role]) -> None:
+    """A guard naming a role its app does not have refuses everyone: say so in the log."""
+    if any(held.name == role for held in roles):
+        return
+    _LOGGER.warning(
+        "require(role=%r) refuses every caller of %s/%s: the app has no role %r. Create it "
+        "(realm.create_role(%r, %r, %r), or baas-auth create-role %s %s %s) or correct the name",
+        role, org, app, role, org, app, role, org, app, role,
+    )

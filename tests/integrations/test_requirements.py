@@ -171,3 +171,37 @@ def test_the_sync_and_async_checks_refuse_the_other_kind_of_realm(world: World) 
         check(Guard(world.async_realm(), SINGLE), requirement, alice, "/books")
     with pytest.raises(TypeError):
         anyio.run(check_async, _guard(world), requirement, alice, "/books")
+
+
+def test_a_guard_naming_a_role_the_app_lacks_says_so_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    requirement = Requirement.build(role="manager")
+    with caplog.at_level("WARNING", logger="baas_auth"):
+        for username in ("alice", "bob", "alice"):
+            assert _verdict(world, requirement, _principal(world, username)) == 403
+    told = [r.getMessage() for r in caplog.records if "require(role='manager')" in r.getMessage()]
+    assert len(told) == 1
+    assert "refuses every caller of acme/shop: the app has no role 'manager'" in told[0]
+    assert "baas-auth create-role acme shop manager" in told[0]
+
+
+def test_a_guard_naming_a_role_the_app_has_says_nothing(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="baas_auth"):
+        assert _verdict(world, Requirement.build(role="editor"), _principal(world, "bob")) == 403
+    assert not [r for r in caplog.records if "require(role=" in r.getMessage()]
+
+
+def test_the_async_guard_says_so_too(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    guard = Guard(world.async_realm(), SINGLE)
+    principal = _principal(world, "bob")
+
+    async def refused() -> None:
+        with pytest.raises(ForbiddenError):
+            await check_async(guard, Requirement.build(role="manager"), principal, "/books")
+
+    with caplog.at_level("WARNING", logger="baas_auth"):
+        anyio.run(refused)
+    assert any("the app has no role 'manager'" in r.getMessage() for r in caplog.records)
