@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from baas_auth.cli.failures import CommandError, UsageError
 from baas_auth.cli.output import Output, as_object
 from baas_auth.cli.registry import Commands
+from baas_auth.cli.usergrid_api_client import completed_conversion
 from baas_auth.cli.usergrid_dir import convert_folder, given_uuids, write_document
 from baas_auth.core.usergrid_files import Conversion
 from baas_auth.model import ImportEntry, ImportReport
@@ -45,6 +47,12 @@ def register(commands: Commands) -> None:
         help="with --from usergrid-export: the uuid of an org or ORG/APP, which the export "
         "files do not hold (repeat for each)")
     sub.add_argument(
+        "--api", metavar="URL",
+        help="with --from usergrid-export: ask the original's REST API at URL for what the "
+        "files lack (uuids, client credentials, accesstokenttl, role rules, group members); "
+        "signs in with $BAAS_USERGRID_CLIENT_ID and $BAAS_USERGRID_CLIENT_SECRET (an org "
+        "client) or uses $BAAS_USERGRID_TOKEN")
+    sub.add_argument(
         "--write-document", metavar="OUT",
         help="with --from usergrid-export: also write the converted import document to OUT, "
         "readable by its owner only (it holds password hashes); with --dry-run, to review it")
@@ -62,8 +70,8 @@ def _import(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     converted: dict[str, object] = {}
     if args.source_format == "usergrid-export":
         document, converted = _converted(args, out)
-    elif args.uuid or args.write_document:
-        raise UsageError("--uuid and --write-document go with --from usergrid-export")
+    elif args.uuid or args.write_document or args.api:
+        raise UsageError("--uuid, --api and --write-document go with --from usergrid-export")
     else:
         document = _read(args.file, source)
     report = realm.import_identities(
@@ -89,7 +97,11 @@ def _converted(args: argparse.Namespace, out: Output) -> tuple[Data, Data]:
     ``--json``, ``converted``: what was read, left out and ignored."""
     if args.file == "-":
         raise UsageError("--from usergrid-export reads a folder, not standard input")
-    conversion, other_files = convert_folder(args.file, given_uuids(args.uuid))
+    uuids = given_uuids(args.uuid)
+    if args.api:
+        conversion, other_files = completed_conversion(args.file, uuids, args.api, os.environ)
+    else:
+        conversion, other_files = convert_folder(args.file, uuids)
     if args.write_document:
         write_document(args.write_document, conversion.document)
     for line in _conversion_lines(conversion, other_files):

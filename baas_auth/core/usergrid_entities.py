@@ -17,7 +17,9 @@ from baas_auth.errors import ConfigError
 
 __all__ = [
     "ITEM_READERS",
+    "Data",
     "ExportFilesError",
+    "LeftOut",
     "Where",
     "admin_item",
     "an_object",
@@ -30,6 +32,15 @@ Data = dict[str, object]
 
 class ExportFilesError(ConfigError):
     """A file of the export is not what the original's tools write; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """Something the import will not have, and why (with where to find it when it can)."""
+
+    kind: str
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 from baas_auth.core.usergrid_entities import (
     ITEM_READERS,
+    Data,
     ExportFilesError,
+    LeftOut,
     Where,
     admin_item,
     an_object,
@@ -35,8 +37,6 @@ from baas_auth.core.usergrid_entities import (
 )
 
 __all__ = ["Conversion", "ExportFile", "ExportFilesError", "LeftOut", "convert", "kind_of"]
-
-Data = dict[str, object]
 
 _KINDS = (
     ("admin-user-metadata", re.compile(r"admin-user-metadata\..+\.json")),
@@ -62,15 +62,6 @@ class ExportFile:
 
 
 @dataclass(frozen=True, slots=True)
-class LeftOut:
-    """Something the import will not have, and why (with where to find it when it can)."""
-
-    kind: str
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class Conversion:
     document: Data
     """The import document (``read_document`` reads it)."""
@@ -80,6 +71,8 @@ class Conversion:
     connections: int
     files: tuple[tuple[str, int], ...]
     """How many files of each kind were read."""
+    names: tuple[str, ...] = ()
+    """Every org and ``org/app`` the files name, imported or not (lower case)."""
 
 
 @dataclass
@@ -123,6 +116,7 @@ def convert(files: Sequence[ExportFile], uuids: Mapping[str, str] | None = None)
         tuple(sorted(reading.ignored.items())),
         reading.connections,
         tuple(sorted(counts.items())),
+        tuple(sorted({*reading.org_names, *reading.apps})),
     )
 
 

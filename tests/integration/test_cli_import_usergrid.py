@@ -13,7 +13,8 @@ import pytest
 
 from baas_auth.errors import InvalidGrantError
 from tests.integration.cli_runner import Cli
-from tests.usergrid_export import fixed_uuid
+from tests.usergrid_api_server import FakeApi, serving
+from tests.usergrid_export import client, fixed_uuid
 from tests.usergrid_export_files import (
     AppExport,
     admin_entity,
@@ -230,4 +231,105 @@ def test_usage_errors(cli: Cli) -> None:
         "import", "export.json", "--uuid", f"acme/shop={APP}", status=2)
     assert "not standard input" in cli.fails("import", "--from", "usergrid-export", "-",
                                              status=2)
+    assert not cli.path.exists()
+
+
+# -- --api: the original's REST API asked for what the files lack ------------------------------
+
+ORG_CLIENT = client("org", "acme")
+APP_CLIENT = client("app", "acme/shop")
+ROLE_RULES = {"admin": ["get,put,post,delete:/**"], "default": ["get:/books/**"],
+              "guest": ["post:/users"], "editor": ["put,post:/books/*"],
+              "auditor": ["get:/audit/**"]}
+
+
+def fake_api() -> FakeApi:
+    """The original's answers for acme (shop) and widgets, in its response shapes."""
+    api = FakeApi(ORG_CLIENT["client_id"], ORG_CLIENT["client_secret"])
+    shop = shop_export()
+    api.routes.update({
+        "/management/orgs/acme": {"action": "get organization", "organization": {
+            "uuid": ORG, "name": "acme", "applications": {"acme/shop": APP}, "users": {}}},
+        "/management/orgs/acme/credentials": {"action": "get organization client credentials",
+                                               "credentials": ORG_CLIENT},
+        "/management/orgs/acme/apps": {"action": "get organization application",
+                                       "data": {"acme/shop": APP}},
+        "/management/orgs/widgets/apps": {"action": "get organization application", "data": {}},
+        "/acme/shop": {"action": "get", "application": APP, "entities": [
+            {"uuid": APP, "type": "application", "name": "acme/shop",
+             "accesstokenttl": 3_600_000}]},
+        "/acme/shop/credentials": {"action": "get application client credentials",
+                                   "credentials": APP_CLIENT},
+    })
+    for role, rules in ROLE_RULES.items():
+        api.routes[f"/acme/shop/roles/{role}/permissions"] = {"action": "get", "data": rules}
+    members = {"staff": ["sam", "mel"], "staff/managers": ["sam"]}
+    for item, _ in shop.entities:
+        if item["type"] == "group":
+            users = [{"uuid": fixed_uuid(f"user:acme/shop/{name}"), "type": "user",
+                      "username": name} for name in members[item["path"]]]
+            api.routes[f"/acme/shop/groups/{item['uuid']}/users"] = {"action": "get",
+                                                                      "entities": users}
+    return api
+
+
+def _signed_in(secret: str = ORG_CLIENT["client_secret"]) -> dict[str, str]:
+    return {"BAAS_USERGRID_CLIENT_ID": ORG_CLIENT["client_id"],
+            "BAAS_USERGRID_CLIENT_SECRET": secret}
+
+
+def test_the_api_gives_what_the_files_lack_and_the_roles_decide(cli: Cli) -> None:
+    api = fake_api()
+    with serving(api) as url:
+        out = cli.ok("import", "--from", "usergrid-export", "export", "--api", url,
+                     env=_signed_in())
+    assert f"+ application shop ({APP}) in acme" in out
+    for gone in ("- application acme/shop", "- credentials acme", "- role permissions",
+                 "- group memberships"):
+        assert gone not in out
+    assert "- credentials widgets: the export files do not hold" in out  # the API had none
+    assert ORG_CLIENT["client_secret"] not in out
+    assert "/acme/shop/groups/" in "".join(api.asked)  # one page at a time, cursor followed
+    realm = cli.open()
+    try:
+        assert realm.get_app("acme", "shop").access_token_ttl_ms == 3_600_000
+        for pair, org in ((ORG_CLIENT, "acme"), (APP_CLIENT, "acme")):
+            grant = realm.client_token(pair["client_id"], pair["client_secret"])
+            assert grant.principal.org == org
+        mel = realm.password_token("acme", "shop", "mel", PASSWORD).principal
+        decided = realm.explain(mel, "PUT", "/books/1", org="acme", app="shop")
+        assert (decided.allowed, decided.rule) == (True, "put,post:/books/*")
+        assert sorted(realm.user_groups("acme", "shop", "sam")) == ["/staff", "/staff/managers"]
+        sam = realm.password_token("acme", "shop", "sam", PASSWORD).principal
+        for method, path, rule in (("PUT", "/staff/list", "put:/staff/**"),
+                                   ("GET", "/audit/log", "get:/audit/**")):
+            decided = realm.explain(sam, method, path, org="acme", app="shop")
+            assert (decided.allowed, decided.rule) == (True, rule), (method, path)
+        pat = realm.password_token("acme", "shop", "pat", PASSWORD).principal
+        assert not realm.explain(pat, "GET", "/audit/log", org="acme", app="shop").allowed
+    finally:
+        realm.close()
+
+
+def test_what_the_api_does_not_answer_is_listed(cli: Cli) -> None:
+    api = fake_api()
+    del api.routes["/acme/shop/roles/guest/permissions"]
+    with serving(api) as url:
+        out = cli.ok("import", "--from", "usergrid-export", "export", "--api", url,
+                     env=_signed_in())
+    assert ("- api GET /acme/shop/roles/guest/permissions: the role's rules: 404 Not Found"
+            in out)
+    assert "- role permissions acme/shop: ExportApp does not write" in out
+    assert f"+ user mel ({fixed_uuid('user:acme/shop/mel')}) in acme/shop" in out
+
+
+def test_refused_credentials_stop_before_anything_is_written(cli: Cli) -> None:
+    with serving(fake_api()) as url:
+        err = cli.fails("import", "--from", "usergrid-export", "export", "--api", url,
+                        env=_signed_in(secret="wrong"))
+        assert "401" in err
+        assert "wrong" not in err
+        missing = cli.fails("import", "--from", "usergrid-export", "export", "--api", url,
+                            status=2)
+        assert "$BAAS_USERGRID_CLIENT_ID" in missing
     assert not cli.path.exists()
