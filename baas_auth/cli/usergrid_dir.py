@@ -72,7 +72,8 @@ def _text(path: Path) -> str:
 def write_document(file: str, document: dict[str, object]) -> None:
     """Write the converted document, mode 0600 (it holds password hashes)."""
     try:
-        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(file, flags, 0o600)
         os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             json.dump(document, stream, indent=2)

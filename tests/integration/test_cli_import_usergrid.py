@@ -137,8 +137,10 @@ def test_what_the_files_lack_is_listed_and_the_app_needs_its_uuid(cli: Cli) -> N
 def test_the_written_document_completed_by_hand_gives_roles_and_groups_their_say(
     cli: Cli,
 ) -> None:
-    _import(cli, "--dry-run", "--write-document", "acme.json")
     written = cli.folder / "acme.json"
+    written.write_text("an older copy")
+    written.chmod(0o644)
+    _import(cli, "--dry-run", "--write-document", "acme.json")
     assert stat.S_IMODE(written.stat().st_mode) == 0o600  # it holds password hashes
     assert not cli.path.exists()  # a dry run makes no realm
     document: dict[str, Any] = json.loads(written.read_text())
