@@ -27,6 +27,8 @@ class FakeApi:
         self.routes: dict[str, Any] = {}
         self.page = page
         self.asked: list[str] = []
+        self.forbidden: tuple[str, ...] = ()
+        """Path prefixes answered 403 (another org than the client's)."""
 
 
 def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
@@ -58,6 +60,9 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             api.asked.append(parts.path)
             answer = api.routes.get(parts.path)
+            if parts.path.startswith(api.forbidden or ("\0",)):
+                self._answer(403, {"error": "unauthorized"})
+                return
             if answer is None:
                 self._answer(404, {"error": "service_resource_not_found"})
                 return

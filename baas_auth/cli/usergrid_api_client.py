@@ -4,8 +4,9 @@ export files lack (core/usergrid_api says what and how it is used).
 It signs in as the org's client (``$BAAS_USERGRID_CLIENT_ID`` and
 ``$BAAS_USERGRID_CLIENT_SECRET``, through ``POST /management/token``) or uses the access token
 in ``$BAAS_USERGRID_TOKEN``: secrets come from the environment, never the command line. A path
-the API does not know (404) is reported and the import goes on; a refused token, an unreachable
-API or an answer that is not JSON at the sign-in stops the command before anything is written.
+the API does not answer (404, or 403 for another org than the client's) is reported and the
+import goes on; a refused sign-in, a token refused for every org or an unreachable API stops the
+command before anything is written.
 """
 
 from __future__ import annotations
@@ -90,10 +91,12 @@ class ApiClient:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            if error.code in (401, 403) or body is not None:
-                raise CommandError(f"{self.base}{path.split('?')[0]}: {error.code} "
-                                   f"{error.reason}: the API refused these credentials") from None
-            return ApiFailure(f"{error.code} {error.reason}")
+            if body is not None:  # the sign-in
+                raise CommandError(f"{self.base}{path}: {error.code} {error.reason}: the API "
+                                   "refused these client credentials") from None
+            # An org client may read its own org only: another org's paths are listed, and
+            # the import goes on without them.
+            return ApiFailure(f"{error.code} {error.reason}", error.code)
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise CommandError(f"cannot reach {self.base}: {reason}") from None
@@ -113,6 +116,9 @@ def completed_conversion(
     first, _ = convert_folder(folder, given)
     orgs = [name for name in first.names if "/" not in name]
     answers = client.answers(path for org in orgs for path in org_paths(org))
+    if answers and all(isinstance(a, ApiFailure) and a.refused for a in answers.values()):
+        raise CommandError(f"{base}: the API refused the token for every org asked "
+                           f"({', '.join(orgs)})")
     conversion, others = convert_folder(folder, {**api_uuids(orgs, answers), **given})
     answers.update(client.answers(app_paths(conversion.document)))
     document, left_out = complete(conversion.document, conversion.left_out, answers)

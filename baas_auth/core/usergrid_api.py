@@ -29,9 +29,15 @@ Answers = Mapping[str, object]
 
 @dataclass(frozen=True, slots=True)
 class ApiFailure:
-    """A path the API did not answer with a body (not found, refused): why, for the report."""
+    """A path the API did not answer with a body (not found, refused): why, for the report,
+    and the HTTP status if there was one."""
 
     reason: str
+    status: int = 0
+
+    @property
+    def refused(self) -> bool:
+        return self.status in (401, 403)
 
 
 def _segment(name: str) -> str:

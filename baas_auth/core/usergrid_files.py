@@ -87,7 +87,7 @@ class _App:
 @dataclass
 class _Reading:
     apps: dict[str, _App] = field(default_factory=dict)
-    admins: list[tuple[Data, Where]] = field(default_factory=list)
+    admins: dict[str, tuple[Data, Where]] = field(default_factory=dict)
     metadata: dict[str, tuple[Data, Where]] = field(default_factory=dict)
     org_uuids: dict[str, set[str]] = field(default_factory=dict)
     org_names: dict[str, str] = field(default_factory=dict)
@@ -109,7 +109,7 @@ def convert(files: Sequence[ExportFile], uuids: Mapping[str, str] | None = None)
         counts[kind] += 1
         _READERS[kind](reading, file)
     orgs = _orgs(reading, given)
-    admins = [_admin(reading, entity, where) for entity, where in reading.admins]
+    admins = [_admin(reading, entity, where) for entity, where in reading.admins.values()]
     return Conversion(
         {"version": 1, "organizations": orgs, "admins": admins},
         tuple(reading.left_out),
@@ -197,7 +197,11 @@ def _read_admins(reading: _Reading, file: ExportFile) -> None:
         raise where.refuse("a JSON array of admin users")
     for index, entity in enumerate(admins):
         at = where.at(f"[{index}]")
-        reading.admins.append((an_object(entity, at), at))
+        uuid = (text(an_object(entity, at), "uuid", at) or f"{file.name}[{index}]").lower()
+        if uuid in reading.admins:  # several runs in one folder: the newest (last) is kept
+            reading.left_out.append(LeftOut("admin", uuid, f"{file.name}: written again by a "
+                                            "later run, which is kept"))
+        reading.admins[uuid] = (entity, at)
 
 
 def _read_metadata(reading: _Reading, file: ExportFile) -> None:

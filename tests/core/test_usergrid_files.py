@@ -185,3 +185,14 @@ def test_any_json_value_in_admin_metadata_is_converted_or_refused(field: str, va
         entry[field] = value
     files[3] = ExportFile(files[3].name, json.dumps(metadata))
     _converted_or_refused(files)
+
+
+def test_an_admin_written_by_two_runs_is_taken_from_the_later() -> None:
+    files = export_files()
+    later = json.loads(files[2].text)
+    later[0]["email"] = "ann@new.example.com"
+    again = ExportFile("admin-users.usergrid-management.2.json", jackson_pretty(later))
+    conversion = convert([*files, again], UUIDS)
+    (admin,) = read_document(conversion.document).admins
+    assert admin.email == "ann@new.example.com"
+    assert any("written again by a later run" in item.reason for item in conversion.left_out)

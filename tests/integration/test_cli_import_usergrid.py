@@ -13,7 +13,7 @@ import pytest
 
 from baas_auth.errors import InvalidGrantError
 from tests.integration.cli_runner import Cli
-from tests.usergrid_api_server import FakeApi, serving
+from tests.usergrid_api_server import TOKEN, FakeApi, serving
 from tests.usergrid_export import client, fixed_uuid
 from tests.usergrid_export_files import (
     AppExport,
@@ -282,6 +282,7 @@ def _signed_in(secret: str = ORG_CLIENT["client_secret"]) -> dict[str, str]:
 
 def test_the_api_gives_what_the_files_lack_and_the_roles_decide(cli: Cli) -> None:
     api = fake_api()
+    api.forbidden = ("/management/orgs/widgets",)  # acme's client may not read widgets
     with serving(api) as url:
         out = cli.ok("import", "--from", "usergrid-export", "export", "--api", url,
                      env=_signed_in())
@@ -289,7 +290,10 @@ def test_the_api_gives_what_the_files_lack_and_the_roles_decide(cli: Cli) -> Non
     for gone in ("- application acme/shop", "- credentials acme", "- role permissions",
                  "- group memberships"):
         assert gone not in out
-    assert "- credentials widgets: the export files do not hold" in out  # the API had none
+    assert "- credentials widgets: the export files do not hold" in out
+    assert ("- api GET /management/orgs/widgets/credentials: client credentials: 403 Forbidden"
+            in out)
+    assert f"+ organization widgets ({OTHER_ORG})" in out  # its uuid came from the files
     assert ORG_CLIENT["client_secret"] not in out
     assert "/acme/shop/groups/" in "".join(api.asked)  # one page at a time, cursor followed
     realm = cli.open()
@@ -316,9 +320,9 @@ def test_the_api_gives_what_the_files_lack_and_the_roles_decide(cli: Cli) -> Non
 def test_what_the_api_does_not_answer_is_listed(cli: Cli) -> None:
     api = fake_api()
     del api.routes["/acme/shop/roles/guest/permissions"]
-    with serving(api) as url:
+    with serving(api) as url:  # a token of the original's, given as it is
         out = cli.ok("import", "--from", "usergrid-export", "export", "--api", url,
-                     env=_signed_in())
+                     env={"BAAS_USERGRID_TOKEN": TOKEN})
     assert ("- api GET /acme/shop/roles/guest/permissions: the role's rules: 404 Not Found"
             in out)
     assert "- role permissions acme/shop: ExportApp does not write" in out
@@ -331,6 +335,9 @@ def test_refused_credentials_stop_before_anything_is_written(cli: Cli) -> None:
                         env=_signed_in(secret="wrong"))
         assert "401" in err
         assert "wrong" not in err
+        refused = cli.fails("import", "--from", "usergrid-export", "export", "--api", url,
+                            env={"BAAS_USERGRID_TOKEN": "not-a-token"})
+        assert "refused the token for every org asked (acme, widgets)" in refused
         missing = cli.fails("import", "--from", "usergrid-export", "export", "--api", url,
                             status=2)
         assert "$BAAS_USERGRID_CLIENT_ID" in missing
