@@ -54,6 +54,12 @@ def entity(kind: str, uuid: str, name: str | None, **properties: Any) -> dict[st
     return {**own, **properties}
 
 
+def stored(item: dict[str, Any]) -> dict[str, Any]:
+    """An entity as the entity manager hands it to ``ExportApp``: with the ``metadata`` its
+    ``setSize`` adds among the other properties."""
+    return {**item, "metadata": {"size": 512}}
+
+
 @dataclass
 class AppExport:
     """What one ``ExportApp`` run wrote: entity lines and connection lines of ``org/app``."""
@@ -64,7 +70,7 @@ class AppExport:
     connections: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, item: dict[str, Any], **dictionaries: Any) -> None:
-        self.entities.append((item, {k: v for k, v in dictionaries.items() if v}))
+        self.entities.append((stored(item), {k: v for k, v in dictionaries.items() if v}))
 
     def user(self, name: str, scheme: str | None, password: str = "", *,
              roles: tuple[str, ...] = (), rules: tuple[str, ...] = (), **flags: Any) -> str:
