@@ -6,9 +6,10 @@ threads (named ``pool-1-thread-K`` by Java's fixed thread pool), ``org-app-K.ent
 ``\\n`` after each), the properties in the order of the writer's fields
 (``organization``, ``application``, ``entity``, ``dictionaries``; ``connectionType``,
 ``sourceUuid``, ``targetUuid``). An entity is written as the original's ``Entity`` serializes:
-``uuid``, ``type``, ``name``, ``created``, ``modified``, then its other properties; empty
-dictionaries are left out. ``ExportAdmins -outputDir DIR`` writes, with Jackson's default pretty
-printer, ``admin-users.usergrid-management.TIME.json`` (an array of the admin entities) and
+``uuid``, ``type``, ``name``, ``created``, ``modified``, then its other properties (among them
+the ``metadata`` the entity manager adds); empty dictionaries are left out. ``ExportAdmins
+-outputDir DIR`` writes, with Jackson's default pretty printer,
+``admin-users.usergrid-management.TIME.json`` (an array of the admin entities) and
 ``admin-user-metadata.usergrid-management.TIME.json`` (each admin's uuid: its ``organizations``
 and ``dictionaries``).
 """

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from baas_auth.core.import_document import read_document
 from baas_auth.core.usergrid_files import ExportFile, ExportFilesError, convert, kind_of
-from tests.usergrid_export import fixed_uuid
+from tests.usergrid_export import SALT, fixed_uuid
 from tests.usergrid_export_files import (
     AppExport,
     admin_entity,
@@ -196,3 +196,15 @@ def test_an_admin_written_by_two_runs_is_taken_from_the_later() -> None:
     (admin,) = read_document(conversion.document).admins
     assert admin.email == "ann@new.example.com"
     assert any("written again by a later run" in item.reason for item in conversion.left_out)
+
+
+def test_a_salted_record_keeps_its_salt() -> None:
+    shop = AppExport("acme", "shop")
+    shop.user("sal", "md5+salt", "pw")
+    (item, dictionaries), = shop.entities
+    record = dictionaries["credentials"]["password"]
+    record["salt"] = SALT  # where the deployment salted: added to the record by hand
+    files = [ExportFile("acme-shop-1.entities", _line(shop, item, dictionaries) + "\n")]
+    (user,) = read_document(convert(files, {"acme": ORG, **UUIDS}).document).orgs[0].apps[0].users
+    assert user.password is not None
+    assert (user.password.chain, user.password.salt) == (("md5",), SALT)

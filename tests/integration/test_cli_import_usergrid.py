@@ -5,11 +5,15 @@ wrote, roles, groups and rules decide as they did there, and what the files lack
 from __future__ import annotations
 
 import json
+import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from baas_auth.errors import InvalidGrantError
 from tests.integration.cli_runner import Cli
@@ -342,3 +346,31 @@ def test_refused_credentials_stop_before_anything_is_written(cli: Cli) -> None:
                             status=2)
         assert "$BAAS_USERGRID_CLIENT_ID" in missing
     assert not cli.path.exists()
+
+
+def test_other_files_in_the_folder_are_listed_and_left_alone(cli: Cli) -> None:
+    (cli.folder / "export" / "notes.txt").write_text("how we exported")
+    (cli.folder / "export" / "older").mkdir()
+    out = _import(cli, "--dry-run")
+    assert "- file notes.txt: not an export file, not read" in out
+    assert "- file older: not an export file, not read" in out
+
+
+@settings(max_examples=25, deadline=None)  # each example runs the whole command
+@given(garbage=st.binary(max_size=300), name=st.sampled_from(
+    ["acme-shop-1.entities", "acme-shop-1.connections",
+     "admin-users.usergrid-management.1433331614293.json",
+     "admin-user-metadata.usergrid-management.1433331614293.json"]))
+def test_garbage_in_any_file_fails_cleanly_or_imports(garbage: bytes, name: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        cli = Cli(Path(folder))
+        write_app(cli.folder / "export", shop_export(), threads=1)
+        write_admins(cli.folder / "export", [(admin_entity("ann"), admin_metadata(
+            [("acme", ORG)], "md5", "ann-password"))])
+        (cli.folder / "export" / name).write_bytes(garbage)
+        done = cli("import", "--from", "usergrid-export", "export", "--uuid", f"acme/shop={APP}",
+                   "--dry-run")
+        assert done.status in (0, 1), done.err
+        assert "Traceback" not in done.err
+        if done.status == 1:
+            assert done.err.startswith(f"baas-auth: error: export{os.sep}{name}"), done.err
