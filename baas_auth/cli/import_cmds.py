@@ -32,7 +32,8 @@ _MARKS = {"created": "+", "unchanged": "=", "skipped": "!"}
 def register(commands: Commands) -> None:
     text = (
         "bring in orgs, apps, credentials, roles, groups, users and admins exported from "
-        "API BaaS (a JSON import document), keeping uuids, secrets and password hashes"
+        "API BaaS (a JSON import document, or the folder its export tools wrote), keeping "
+        "uuids, secrets and password hashes"
     )
     sub = commands.add("import", _import, text, creates=True)
     sub.add_argument(
