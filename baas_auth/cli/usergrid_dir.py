@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from baas_auth.cli.failures import CommandError, UsageError
@@ -53,20 +54,36 @@ def convert_folder(folder: str, uuids: dict[str, str]) -> tuple[Conversion, list
     others = [name for name in names if name not in wanted]
     if not wanted:
         raise CommandError(f"{folder}: no files of the original's export tools ({_EXPECTED})")
-    files = [ExportFile(name, _text(path / name)) for name in wanted]
+    files = [ExportFile(name, _read(path / name)) for name in wanted]
     try:
         return convert(files, uuids), others
     except ExportFilesError as error:
         raise CommandError(f"{path}{os.sep}{error}") from None
 
 
-def _text(path: Path) -> str:
+def _read(path: Path) -> str | Iterator[str]:
+    """The text of an admin file; the lines of an app's file, read as they are converted."""
+    if path.suffix in (".entities", ".connections"):
+        return _lines(path)
     try:
         return path.read_bytes().decode("utf-8")
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise CommandError(f"{path}: not UTF-8 text (byte {error.start})") from None
+
+
+def _lines(path: Path) -> Iterator[str]:
+    try:
+        with path.open("rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise CommandError(f"{path} line {number}: not UTF-8 text (byte "
+                                       f"{error.start})") from None
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def write_document(file: str, document: dict[str, object]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from baas_auth.core.usergrid_entities import (
@@ -49,16 +49,19 @@ _KINDS = (
 def kind_of(file_name: str) -> str | None:
     """Which export file a name is (``entities``, ``connections``, ``admin-users``,
     ``admin-user-metadata``), from the names the tools give them; None: not one of them."""
-    for kind, pattern in _KINDS:
-        if pattern.fullmatch(file_name):
-            return kind
-    return None
+    return next((kind for kind, pattern in _KINDS if pattern.fullmatch(file_name)), None)
 
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
+    """A file's name and text; for the files of one JSON object a line, the text may be its
+    lines as they are read (so that an app's millions of activities are never held at once)."""
+
     name: str
-    text: str = field(repr=False)
+    text: str | Iterable[str] = field(repr=False)
+
+    def whole(self) -> str:
+        return self.text if isinstance(self.text, str) else "".join(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +126,13 @@ def convert(files: Sequence[ExportFile], uuids: Mapping[str, str] | None = None)
 # -- reading each kind of file ------------------------------------------------------------------
 
 
-def _lines(file: ExportFile) -> list[tuple[Data, Where]]:
+def _lines(file: ExportFile) -> Iterator[tuple[Data, Where]]:
     """The JSON objects of a file written one a line (blank lines skipped)."""
-    found = []
-    for number, line in enumerate(file.text.split("\n"), start=1):
+    lines = file.text.split("\n") if isinstance(file.text, str) else file.text
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             where = Where(file.name, number)
-            found.append((an_object(_parsed(line, where), where), where))
-    return found
+            yield an_object(_parsed(line, where), where), where
 
 
 def _parsed(text_: str, where: Where) -> object:
@@ -192,7 +194,7 @@ def _read_connections(reading: _Reading, file: ExportFile) -> None:
 
 def _read_admins(reading: _Reading, file: ExportFile) -> None:
     where = Where(file.name)
-    admins = _parsed(file.text, where)
+    admins = _parsed(file.whole(), where)
     if not isinstance(admins, list):
         raise where.refuse("a JSON array of admin users")
     for index, entity in enumerate(admins):
@@ -206,7 +208,7 @@ def _read_admins(reading: _Reading, file: ExportFile) -> None:
 
 def _read_metadata(reading: _Reading, file: ExportFile) -> None:
     where = Where(file.name)
-    metadata = an_object(_parsed(file.text, where), where)
+    metadata = an_object(_parsed(file.whole(), where), where)
     for uuid, entry in metadata.items():
         at = where.at(uuid)
         entry = an_object(entry, at)
