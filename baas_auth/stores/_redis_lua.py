@@ -11,7 +11,9 @@ from __future__ import annotations
 __all__ = [
     "DELETE_PRINCIPAL_TOKENS",
     "DELETE_TOKEN",
+    "EXPORT_TOKENS",
     "GET_TOKEN",
+    "LOAD_TOKENS",
     "PURGE_EXPIRED",
     "PUT_TOKEN",
     "SCAN",
@@ -162,7 +164,7 @@ end
 -- A new token moves the stamp too: a restore that loses this token brings the stamp back to a
 -- value admissions of it may have been remembered under, unless this write moved it.
 bump_stamp(KEYS[3])
-redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0')
+redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0', 'c', ARGV[4])
 redis.call('SADD', ARGV[7] .. owner, id)
 local now = server_ms()
 if expires == '' then
@@ -178,6 +180,62 @@ for _, entry in ipairs(stale) do
   forget(index, entry, ARGV[6], ARGV[7], false)
 end
 return previous and 2 or 1
+"""
+)
+
+# Listing tokens (a copy, a backup). KEYS: expiry index. ARGV: tokens prefix, then token ids.
+# Returns id, record, owner, created, last use, longest gap, expiry ('' for never) for each
+# token still there. A token stored before 'c' (created) was kept gives its last use instead.
+EXPORT_TOKENS = (
+    _HELPERS
+    + """
+local found = {}
+for n = 2, #ARGV do
+  local id = ARGV[n]
+  local fields = redis.call('HMGET', ARGV[1] .. id, 'r', 'p', 'c', 'a', 'i')
+  if fields[1] and fields[2] then
+    local expires = redis.call('ZSCORE', KEYS[1], entry_of(id, fields[2]))
+    local row = {id, fields[1], fields[2], fields[3] or fields[4], fields[4], fields[5]}
+    row[7] = expires or ''
+    for _, value in ipairs(row) do
+      found[#found + 1] = value
+    end
+  end
+end
+return found
+"""
+)
+
+# Loading tokens (a copy, a restore): PUT_TOKEN for each, with its uses. KEYS: expiry index,
+# stamp. ARGV: tokens prefix, owners prefix, then for each token: id, owner, record,
+# created_ms, expires_at_ms ('' for never), last use, longest gap. Returns the count.
+LOAD_TOKENS = (
+    _HELPERS
+    + """
+local now = server_ms()
+local count = 0
+for n = 3, #ARGV, 7 do
+  local id, owner, expires = ARGV[n], ARGV[n + 1], ARGV[n + 4]
+  local token = ARGV[1] .. id
+  local previous = redis.call('HGET', token, 'p')
+  if previous then
+    redis.call('SREM', ARGV[2] .. previous, id)
+    redis.call('ZREM', KEYS[1], entry_of(id, previous))
+    redis.call('DEL', token)
+  end
+  redis.call('HSET', token, 'r', ARGV[n + 2], 'p', owner, 'c', ARGV[n + 3], 'a', ARGV[n + 5],
+    'i', ARGV[n + 6])
+  redis.call('SADD', ARGV[2] .. owner, id)
+  if expires ~= '' then
+    redis.call('ZADD', KEYS[1], expires, entry_of(id, owner))
+    if tonumber(expires) > now then
+      redis.call('PEXPIREAT', token, expires)
+    end
+  end
+  count = count + 1
+end
+bump_stamp(KEYS[2])
+return count
 """
 )
 
