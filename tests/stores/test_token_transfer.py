@@ -90,7 +90,7 @@ def test_a_closed_store_fails_closed(store: Store) -> None:
 def test_redis_lists_only_its_own_prefix_even_with_glob_characters(
     open_redis: object, redis_server: object
 ) -> None:
-    """SCAN's pattern escapes the prefix: ``{a*}[x]:`` never lists ``{a}b[x]:``'s tokens."""
+    """SCAN's pattern escapes the prefix: ``{a*}[x]:`` never lists ``{a-b}x:``'s tokens."""
     from collections.abc import Callable
 
     from tests.redis_server import RedisServer
@@ -98,7 +98,7 @@ def test_redis_lists_only_its_own_prefix_even_with_glob_characters(
     assert isinstance(redis_server, RedisServer)
     opened: Callable[..., Store] = open_redis  # type: ignore[assignment]
     mine = opened(redis_server.url, prefix="{a*}[x]:")
-    other = opened(redis_server.url, prefix="{a}b[x]:")
+    other = opened(redis_server.url, prefix="{a-b}x:")
     other.put_token("theirs", "user:1", b"r", created_ms=1, expires_at_ms=None)
     mine.put_token("mine", "user:1", b"r", created_ms=1, expires_at_ms=None)
     assert [entry.token_id for entry in _transfer(mine).scan_tokens()] == ["mine"]
