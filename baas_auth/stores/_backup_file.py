@@ -157,7 +157,9 @@ def _contents(conn: sqlite3.Connection) -> tuple[Records, list[TokenEntry]]:
 def _about(conn: sqlite3.Connection, source: Path) -> dict[str, str]:
     try:
         about = {str(n): str(v) for n, v in conn.execute("SELECT name, value FROM backup")}
-    except sqlite3.Error:
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise  # a damaged file: reported as unreadable
         raise TransferError(f"{source} is not a {FORMAT} file") from None
     if about.get("format") != FORMAT:
         raise TransferError(f"{source} is not a {FORMAT} file")
