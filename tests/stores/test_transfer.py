@@ -9,6 +9,7 @@ serving it refuses, one opening it does not claim it) and a re-run completes it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -74,7 +75,9 @@ def stack() -> Iterator[ExitStack]:
 
 
 @pytest.fixture
-def source(tmp_path: Path, clock: FakeClock, stack: ExitStack) -> tuple[SQLiteStore, dict[str, str]]:
+def source(
+    tmp_path: Path, clock: FakeClock, stack: ExitStack
+) -> tuple[SQLiteStore, dict[str, str]]:
     store = stack.enter_context(closing(SQLiteStore(tmp_path / "source.db")))
     realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
     secrets = seed(realm, clock)
@@ -107,7 +110,7 @@ def test_records_and_live_tokens_arrive_byte_for_byte_across_every_store(
     memory = stack.enter_context(closing(MemoryStore()))
     back = stack.enter_context(closing(SQLiteStore(tmp_path / "back.db")))
     hops: list[Store] = [store, redis, memory, back]
-    for origin, target in zip(hops, hops[1:], strict=False):
+    for origin, target in itertools.pairwise(hops):
         report = copy_realm(origin, target, now_ms=clock.ms)
         assert (report.records, report.tokens) == (len(records), len(live))
         assert _everything(target) == (records, live), type(target).__name__
