@@ -16,8 +16,8 @@ import pytest
 
 from baas_auth.errors import StoreError
 from baas_auth.stores import AsyncStore, Store
-from baas_auth.stores.protocols import AsyncTokenTransfer, TokenTransfer
 from baas_auth.stores._redis_layout import RedisLayout, has_hash_tag, upper_bound
+from baas_auth.stores.protocols import AsyncTokenTransfer, TokenTransfer
 from baas_auth.stores.redis import AsyncRedisStore, RedisStore
 
 # Methods whose bodies differ by more than async/await: the client they make or close, and
