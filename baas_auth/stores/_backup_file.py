@@ -123,6 +123,10 @@ def write_backup(
         _sync(temporary)
         os.replace(temporary, target)
         _sync(target.parent)
+    except OSError as exc:
+        raise TransferError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except sqlite3.Error as exc:
+        raise TransferError(f"cannot write {target}: {exc}") from exc
     finally:
         _remove(temporary)
     return written

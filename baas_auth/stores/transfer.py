@@ -22,6 +22,7 @@ fails half way leaves the destination without a marker; running it again complet
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections import defaultdict
@@ -107,12 +108,22 @@ def _checked_source(records: list[tuple[str, bytes]], what: str) -> None:
     )
 
 
+def _blocking(store: Store) -> Store:
+    """``store``, refused when it is an ``AsyncStore`` (its calls would only make coroutines)."""
+    if inspect.iscoroutinefunction(getattr(store, "scan", None)):
+        raise TransferError(
+            f"{type(store).__name__} is asynchronous: copy with its blocking twin (for"
+            " AsyncRedisStore, a RedisStore on the same URL and prefix: the same records)"
+        )
+    return store
+
+
 def read_snapshot(
     source: Store, *, tokens: bool = True, now_ms: int | None = None
 ) -> RealmSnapshot:
     """Everything the realm of ``source`` needs: its records, and its tokens live at
     ``now_ms`` (default: now), unless ``tokens`` is False."""
-    records = source.scan("")
+    records = _blocking(source).scan("")
     _checked_source(records, "the source")
     if not tokens:
         return RealmSnapshot(records, [])
@@ -151,7 +162,7 @@ def write_snapshot(
 ) -> TransferReport:
     """Make ``destination`` hold ``snapshot``'s realm exactly (see the module's docstring)."""
     realm = snapshot.realm
-    present = dict(destination.scan(""))
+    present = dict(_blocking(destination).scan(""))
     present_tokens = _tokens_of(destination)
     _check_destination(realm, present, len(present_tokens), force=force)
     wanted = dict(snapshot.records)
@@ -224,6 +235,7 @@ def copy_realm(
 ) -> TransferReport:
     """Copy the realm of ``source`` into ``destination`` (``force``: even over another realm
     or records of none; ``tokens`` False: without tokens, so every user signs in again)."""
+    _blocking(destination)  # before anything is read
     return write_snapshot(read_snapshot(source, tokens=tokens, now_ms=now_ms), destination,
                           force=force)
 

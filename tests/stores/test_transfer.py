@@ -380,3 +380,28 @@ def test_the_copying_key_is_the_one_the_realm_checks() -> None:
 
     assert marker.REALM_KEY == REALM_KEY
     assert marker.COPYING_KEY == COPYING_KEY
+
+
+def test_a_backup_that_cannot_be_written_is_a_transfer_error_and_leaves_nothing(
+    source: tuple[SQLiteStore, dict[str, str]], tmp_path: Path, clock: FakeClock
+) -> None:
+    store, _ = source
+    folder = tmp_path / "a folder"
+    folder.mkdir()
+    with pytest.raises(TransferError, match="cannot write"):
+        backup_realm(store, folder, overwrite=True, now_ms=clock.ms)  # a folder, not a file
+    with pytest.raises(TransferError, match="does not exist"):
+        backup_realm(store, tmp_path / "absent" / "realm.backup", now_ms=clock.ms)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+    assert list(folder.iterdir()) == []
+
+
+def test_an_async_store_is_refused_with_the_way_round() -> None:
+    class AsyncMemory:
+        async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+            return []
+
+    with pytest.raises(TransferError, match="RedisStore on the same URL"):
+        copy_realm(AsyncMemory(), MemoryStore())  # type: ignore[arg-type]
+    with pytest.raises(TransferError, match="RedisStore on the same URL"):
+        copy_realm(MemoryStore(), AsyncMemory())  # type: ignore[arg-type]
