@@ -17,6 +17,7 @@ __all__ = [
     "AsyncStore",
     "AsyncTokenTransfer",
     "ChangeStamped",
+    "GenerationLeap",
     "Store",
     "TokenEntry",
     "TokenLookup",
@@ -274,3 +275,17 @@ class AsyncTokenTransfer(Protocol):
     async def scan_tokens(self) -> list[TokenEntry]: ...
 
     async def load_tokens(self, entries: Sequence[TokenEntry]) -> None: ...
+
+
+@runtime_checkable
+class GenerationLeap(Protocol):
+    """A store whose generation is a plain counter (SQLite), which a loss can take back with
+    the content (a file brought back to an older copy of itself): a copy or restore written
+    with a few writes could then land on a generation a process remembers a directory snapshot
+    under. Optional: a store whose generation never comes back (memory: one process; Redis:
+    kept ahead of the server's clock) does not need it."""
+
+    def leap_generation(self) -> None:
+        """Move the generation (and the change stamp) past every value the store may have held
+        since its content was last copied (by 2**32: more writes than any store makes)."""
+        ...

@@ -59,6 +59,7 @@ UPDATE meta SET value = 2 WHERE name = 'schema_version' AND value = 1
 # snapshot of: the process then checks that the file still holds its realm (realm.marker).
 _SCHEMA = _SCHEMA.replace("{random_start}", "abs(random() % 4503599627370496)")
 _BUMP = "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
+_LEAP = "UPDATE meta SET value = value + 4294967296 WHERE name = 'generation'"
 
 # Stay well below SQLITE_MAX_VARIABLE_NUMBER (999 before SQLite 3.32).
 _CHUNK = 500
@@ -614,6 +615,12 @@ class SQLiteStore:
                 " accessed_ms, inactive_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def leap_generation(self) -> None:
+        """The generation moved on by 2**32 (``GenerationLeap``): a copy or restore writing into
+        this file never lands on a generation a process remembers from before a loss."""
+        with _failing_closed("leap_generation"), self._transaction() as txn:
+            txn.execute(_LEAP)
 
     def backup_into(self, target: sqlite3.Connection) -> None:
         """Copy the whole database into ``target`` with SQLite's online backup API: one

@@ -16,8 +16,10 @@ While it is being written, the destination holds no realm marker but ``meta:copy
 realm being copied): a process serving it answers 503 (a lost store), and the marker comes
 back last, in one write with the removal of ``meta:copying``, so such a process serves the
 copied realm again without a restart. Every write moves the destination's generation and change
-stamp on (never copied from the source), so nothing remembered before is recalled. A copy that
-fails half way leaves the destination without a marker; running it again completes it.
+stamp on (never copied from the source), and a SQLite destination's counter leaps by 2**32
+(``GenerationLeap``: its content may have gone back to an older copy, and its counter with it),
+so nothing remembered before is recalled. A copy that fails half way leaves the destination
+without a marker; running it again completes it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from baas_auth.stores._backup_file import FORMAT, VERSION, TransferError, read_backup, write_backup
-from baas_auth.stores.protocols import Store, TokenEntry, TokenTransfer
+from baas_auth.stores.protocols import GenerationLeap, Store, TokenEntry, TokenTransfer
 from baas_auth.stores.sqlite import SQLiteStore
 
 __all__ = [
@@ -181,6 +183,8 @@ def write_snapshot(
     )
     # The realm hidden first: a process serving the destination refuses (503) until it is whole.
     destination.transact(put={COPYING_KEY: wanted[REALM_KEY]}, delete=[REALM_KEY])
+    if isinstance(destination, GenerationLeap):  # a counter: past every value it held
+        destination.leap_generation()
     for start in range(0, len(changed), BATCH):
         destination.transact(put=dict(changed[start : start + BATCH]))
     for start in range(0, len(stale), BATCH):

@@ -405,3 +405,40 @@ def test_an_async_store_is_refused_with_the_way_round() -> None:
         copy_realm(AsyncMemory(), MemoryStore())  # type: ignore[arg-type]
     with pytest.raises(TransferError, match="RedisStore on the same URL"):
         copy_realm(MemoryStore(), AsyncMemory())  # type: ignore[arg-type]
+
+
+def test_a_restore_never_brings_the_generation_back_to_one_a_process_served(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """SQLite's generation is a counter: a file whose content went back to an older copy, then
+    restored with a few writes, could land on the very generation a process holds a directory
+    snapshot of, and that process would go on granting a rule the restored store no longer
+    holds. The restore moves the generation past every value the file held."""
+    import sqlite3
+
+    path = tmp_path / "auth.db"
+    writer = Realm(SQLiteStore(path), clock=clock, password_hasher=FAST_HASHER)
+    writer.create_org("acme")
+    writer.create_app("acme", "shop")
+    writer.create_user("acme", "shop", "alice", password=PASSWORD)
+    writer.grant("acme", "shop", "get:/books", role="default")
+    token = writer.password_token("acme", "shop", "alice", PASSWORD).access_token
+    older = tmp_path / "older.db"
+    with closing(sqlite3.connect(path)) as live, closing(sqlite3.connect(older)) as copy:
+        live.backup(copy)  # the content at generation g
+    writer.revoke_grant("acme", "shop", "get:/books", role="default")  # g + 1
+    backup_realm(writer.store, tmp_path / "revoked.backup", now_ms=clock.ms)
+    writer.grant("acme", "shop", "get:/books", role="default")  # g + 2
+    writer.create_user("acme", "shop", "bob", password=PASSWORD)  # g + 3
+    serving = Realm(SQLiteStore(path), clock=clock, password_hasher=FAST_HASHER)
+    alice = serving.authenticate_token(token)
+    assert serving.permits(alice, "GET", "/books", org="acme", app="shop")  # under g + 3
+    with closing(sqlite3.connect(older)) as copy, closing(sqlite3.connect(path)) as live:
+        copy.backup(live)  # the content goes back to generation g
+    with closing(SQLiteStore(path)) as store:
+        report = restore_realm(tmp_path / "revoked.backup", store, now_ms=clock.ms)
+    assert report.records_written == 1  # the role: hide the marker, write, show: three writes
+    alice = serving.authenticate_token(token)
+    assert not serving.permits(alice, "GET", "/books", org="acme", app="shop")
+    serving.close()
+    writer.close()
