@@ -202,3 +202,19 @@ def test_the_commands_run_as_the_console_script(cli: Cli, tmp_path: Path) -> Non
     assert done.status == 0, done.err
     assert (tmp_path / "realm.backup").stat().st_mode & 0o777 == 0o600
     assert real("copy", "sqlite:///realm.db", "memory:").status == 2
+
+
+def test_restore_refuses_another_realm_unless_forced(cli: Cli, tmp_path: Path) -> None:
+    secrets = _seed(tmp_path)
+    cli.ok("backup", "realm.backup")
+    other = Cli(tmp_path, "sqlite:///other.db")
+    other.ok("create-org", "globex")
+    err = other.fails("restore", "realm.backup")
+    assert "holds another realm" in err
+    assert "globex" in other.ok("list-orgs")
+    done = other("restore", "--force", "--no-tokens", "realm.backup")
+    assert done.status == 0, done.err
+    _no_secret(done.out + done.err + err, _secrets_in(tmp_path, secrets))
+    assert "globex" not in other.ok("list-orgs")
+    with closing(SQLiteStore(tmp_path / "other.db")) as store:
+        assert store.scan_tokens() == []
