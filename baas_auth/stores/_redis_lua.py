@@ -164,7 +164,7 @@ end
 -- A new token moves the stamp too: a restore that loses this token brings the stamp back to a
 -- value admissions of it may have been remembered under, unless this write moved it.
 bump_stamp(KEYS[3])
-redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0', 'c', ARGV[4])
+redis.call('HSET', token, 'r', ARGV[3], 'p', owner, 'a', ARGV[4], 'i', '0')
 redis.call('SADD', ARGV[7] .. owner, id)
 local now = server_ms()
 if expires == '' then
@@ -185,7 +185,8 @@ return previous and 2 or 1
 
 # Listing tokens (a copy, a backup). KEYS: expiry index. ARGV: tokens prefix, then token ids.
 # Returns id, record, owner, created, last use, longest gap, expiry ('' for never) for each
-# token still there. A token stored before 'c' (created) was kept gives its last use instead.
+# token still there. 'c' (created) is kept from a token's first use on (TOUCH_TOKEN): until
+# then its last use is its creation.
 EXPORT_TOKENS = (
     _HELPERS
     + """
@@ -223,8 +224,10 @@ for n = 3, #ARGV, 7 do
     redis.call('ZREM', KEYS[1], entry_of(id, previous))
     redis.call('DEL', token)
   end
-  redis.call('HSET', token, 'r', ARGV[n + 2], 'p', owner, 'c', ARGV[n + 3], 'a', ARGV[n + 5],
-    'i', ARGV[n + 6])
+  redis.call('HSET', token, 'r', ARGV[n + 2], 'p', owner, 'a', ARGV[n + 5], 'i', ARGV[n + 6])
+  if ARGV[n + 3] ~= ARGV[n + 5] then
+    redis.call('HSET', token, 'c', ARGV[n + 3])
+  end
   redis.call('SADD', ARGV[2] .. owner, id)
   if expires ~= '' then
     redis.call('ZADD', KEYS[1], expires, entry_of(id, owner))
@@ -246,6 +249,9 @@ if not seen[1] then
   return false
 end
 local gap = math.max(tonumber(seen[2]), tonumber(ARGV[1]) - tonumber(seen[1]))
+-- Until its first use a token's last use is its creation: kept as 'c' from then on (a copy of
+-- the token needs it), so that a token never used costs no field more.
+redis.call('HSETNX', KEYS[1], 'c', seen[1])
 redis.call('HSET', KEYS[1], 'a', ARGV[1], 'i', string.format('%d', gap))
 return gap
 """  # noqa: S105 - Lua source, not a secret
