@@ -616,6 +616,21 @@ class SQLiteStore:
                 rows,
             )
 
+    @contextmanager
+    def one_snapshot(self) -> Iterator[None]:
+        """The reads this thread makes inside the block all see one snapshot of the file (one
+        read transaction: in WAL mode other connections go on writing meanwhile); a copy of
+        the realm reads its records and its tokens so."""
+        with _failing_closed("snapshot"):
+            conn = self._connection()
+            conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with _failing_closed("snapshot"):
+                    conn.rollback()
+
     def leap_generation(self) -> None:
         """The generation moved on by 2**32 (``GenerationLeap``): a copy or restore writing into
         this file never lands on a generation a process remembers from before a loss."""

@@ -442,3 +442,28 @@ def test_a_restore_never_brings_the_generation_back_to_one_a_process_served(
     assert not serving.permits(alice, "GET", "/books", org="acme", app="shop")
     serving.close()
     writer.close()
+
+
+def test_a_sqlite_source_is_read_as_one_snapshot(
+    source: tuple[SQLiteStore, dict[str, str]],
+    tmp_path: Path,
+    clock: FakeClock,
+    stack: ExitStack,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What another process writes between the read of the records and that of the tokens is
+    in neither: a user created then, and a token issued to it, never arrive half."""
+    store, _ = source
+    other = stack.enter_context(closing(SQLiteStore(tmp_path / "source.db")))
+    listing = store.scan_tokens
+
+    def meanwhile() -> list[TokenEntry]:
+        other.put("stray:record", b"written meanwhile")
+        other.put_token("f" * 64, "user:late", b"late", created_ms=1, expires_at_ms=None)
+        return listing()
+
+    monkeypatch.setattr(store, "scan_tokens", meanwhile)
+    memory = stack.enter_context(closing(MemoryStore()))
+    copy_realm(store, memory, now_ms=clock.ms)
+    assert memory.get("stray:record") is None
+    assert "f" * 64 not in {entry.token_id for entry in _tokens(memory)}
