@@ -49,8 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from baas_auth.cli import demo  # the server is imported only to serve
 
             return demo.run_demo(args.realm or demo.DEMO_REALM, args.host, args.port)
-        with opened_realm(args) as realm:
-            args.handler(realm, args, Output(json=as_json))
+        standalone = getattr(args, "standalone", None)
+        if standalone is not None:  # copy, backup, restore: stores, not an opened realm
+            standalone(args, Output(json=as_json))
+        else:
+            with opened_realm(args) as realm:
+                args.handler(realm, args, Output(json=as_json))
     except UsageError as error:
         return _report(error, EXIT_USAGE, as_json=as_json)
     except (BaasAuthError, CommandError) as error:

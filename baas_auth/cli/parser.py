@@ -16,6 +16,7 @@ from baas_auth.cli import (
     import_cmds,
     orgs,
     token_cmds,
+    transfer_cmds,
 )
 from baas_auth.cli.failures import ArgumentParser
 from baas_auth.cli.registry import Commands
@@ -30,6 +31,7 @@ SUBJECTS = (
     declarative.register,
     import_cmds.register,
     check.register,
+    transfer_cmds.register,
 )
 """The modules that add the administrative commands, in the order ``--help`` lists them."""
 
@@ -41,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="baas-auth",
         description="Serve a demo, or administer a baas_auth realm.",
         epilog="The realm is --realm URL, else $BAAS_REALM, else sqlite:///baas.db "
-        "(sqlite:///relative.db, sqlite:////absolute.db, redis://host:6379/0). Exit status: "
+        "(sqlite:///relative.db, sqlite:////absolute.db, redis://host:6379/0); copy names "
+        "its two stores. Exit status: "
         "0 done, 1 the operation failed, 2 a usage error. See docs/cli.md.",
     )
     parser.add_argument("--version", action="version", version=f"baas-auth {__version__}")

@@ -11,7 +11,9 @@ marker that is gone or different (the store emptied, flushed, restored without i
 another realm's data) is ``RealmLostError``: every request is refused with 503 until the realm
 is back, and nothing is written meanwhile, so that a restore makes the process serve again
 without a restart. A store set up before markers existed (keys, no marker) is marked when a
-process opens it. Pure: no I/O here.
+process opens it; one that a copy or restore is writing (``meta:copying`` in place of the
+marker, ``baas_auth.stores.transfer``) is never claimed: it is refused as lost until the copy
+puts the marker back. Pure: no I/O here.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from baas_auth.realm.layout import upgrade_layout
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, create, get, scan
 
-__all__ = ["REALM_KEY", "check_realm", "open_realm", "set_up_realm"]
+__all__ = ["COPYING_KEY", "REALM_KEY", "check_realm", "open_realm", "set_up_realm"]
 
 REALM_KEY = "meta:realm"
+COPYING_KEY = "meta:copying"
+"""Held in place of the marker by a store a copy or restore is writing: the realm copied."""
 
 
 def open_realm(state: RealmState) -> Flow[None]:
@@ -39,6 +43,8 @@ def open_realm(state: RealmState) -> Flow[None]:
     marking one set up before markers), or, in a store that holds none, set one up if the realm
     was opened with ``create``; else hold provisional keys in memory and write nothing."""
     marker = yield from get(REALM_KEY)
+    if marker is None:
+        yield from _not_being_copied()
     if marker is None and (yield from _holds_a_realm()):
         yield from store_keys(provisional_ring(state.settings.signing_keys))  # any missing
         marker = yield from _mark()
@@ -62,6 +68,7 @@ def set_up_realm(state: RealmState) -> Flow[None]:
     if state.realm_id is not None:
         yield from check_realm(state)
         return
+    yield from _not_being_copied()
     yield from store_keys(state.keys or provisional_ring(state.settings.signing_keys))
     yield from upgrade_layout()
     marker = yield from _mark()
@@ -84,6 +91,17 @@ def check_realm(state: RealmState) -> Flow[None]:
         raise RealmLostError(
             f"the store no longer holds the realm this process was serving ({cause}: emptied,"
             " flushed or replaced); restore its data to serve again, no restart needed"
+        )
+
+
+def _not_being_copied() -> Flow[None]:
+    """Refuse a store without a marker that a copy or restore is writing (or left half
+    written): setting it up, or marking it as a store set up before markers, would give it a
+    realm of its own, and the copy of the realm it is getting would then be refused."""
+    if (yield from get(COPYING_KEY)) is not None:
+        raise RealmLostError(
+            "the store is being written by a copy or restore (or one was interrupted): it"
+            " serves once that copy is complete (run it again to complete it)"
         )
 
 

@@ -108,11 +108,34 @@ class TokenTable:
 
     def get(self, token_id: str) -> bytes | None:
         entry = self._entries.get(_token_key(token_id))
-        if entry is None:
-            return None
+        return None if entry is None else self._record(entry)
+
+    def _record(self, entry: bytes) -> bytes:
         number, _, _, prefix, suffix = _HEADER.unpack_from(entry)
         template = self._by_number[number].template
         return template[:prefix] + entry[_HEADER.size :] + template[len(template) - suffix :]
+
+    def entries(self) -> list[tuple[str, str, bytes, int, int | None, int, int]]:
+        """Every token as (id, owner, record, created, expires, last use, longest gap),
+        sorted by id."""
+        found = []
+        for key, entry in self._entries.items():
+            number, created_ms, expires, _, _ = _HEADER.unpack_from(entry)
+            token_id = key.hex() if isinstance(key, bytes) else key
+            accessed_ms, inactive_ms = self._uses.get(key, (created_ms, 0))
+            owner = self._by_number[number].key
+            never = expires == _NEVER
+            found.append(
+                (token_id, owner, self._record(entry), created_ms,
+                 None if never else expires, accessed_ms, inactive_ms)
+            )
+        return sorted(found)
+
+    def set_uses(self, token_id: str, accessed_ms: int, inactive_ms: int) -> None:
+        """Set a stored token's last use and longest gap (a token copied from another store)."""
+        key = _token_key(token_id)
+        if key in self._entries:
+            self._uses[key] = (accessed_ms, inactive_ms)
 
     def touch(self, token_id: str, now_ms: int) -> int | None:
         key = _token_key(token_id)

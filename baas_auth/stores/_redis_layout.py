@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from baas_auth.stores import _redis_lua as lua
 from baas_auth.stores import _redis_replies as read
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["Call", "RedisLayout", "Script", "has_hash_tag"]
 
@@ -28,6 +28,11 @@ entry it may add, so the index of records the server expired shrinks without a p
 
 PURGE_BATCH = 500
 """Index entries one purge script handles: the server does nothing else while a script runs."""
+
+TRANSFER_BATCH = 200
+"""Tokens one listing or loading script handles, for the same reason."""
+
+_GLOB_SPECIAL = frozenset("*?[]\\")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ _DELETE_TOKEN = Script.of(lua.DELETE_TOKEN)
 _DELETE_PRINCIPAL_TOKENS = Script.of(lua.DELETE_PRINCIPAL_TOKENS)
 _PURGE_EXPIRED = Script.of(lua.PURGE_EXPIRED)
 _SWAP_TRANSIENT = Script.of(lua.SWAP_TRANSIENT)
+_EXPORT_TOKENS = Script.of(lua.EXPORT_TOKENS)
+_LOAD_TOKENS = Script.of(lua.LOAD_TOKENS)
 
 
 def has_hash_tag(prefix: str) -> bool:
@@ -218,6 +225,37 @@ class RedisLayout:
         args: list[Arg] = [f"({int(now_ms)}", self.tokens, self.owners, self.transients]
         command = _PURGE_EXPIRED.command(keys, [*args, PURGE_BATCH])
         return Call("purge_expired", command, read.purge_batch, _PURGE_EXPIRED)
+
+    # Listing and loading tokens
+
+    def token_pattern(self) -> str:
+        """The SCAN pattern of every token's hash (the prefix's glob characters escaped)."""
+        escaped = "".join("\\" + c if c in _GLOB_SPECIAL else c for c in self.tokens)
+        return escaped + "*"
+
+    def token_id_of(self, key: bytes | str) -> str:
+        """The token id in the name of a token's hash."""
+        name = key.decode() if isinstance(key, bytes) else key
+        return name[len(self.tokens) :]
+
+    def export_tokens(self, token_ids: Sequence[str]) -> Call[list[TokenEntry]]:
+        """One batch (at most ``TRANSFER_BATCH``) of tokens, whole; those gone are left out."""
+        if not token_ids:
+            return Call("scan_tokens", (), read.no_entries)
+        command = _EXPORT_TOKENS.command([self.token_expiries], [self.tokens, *token_ids])
+        return Call("scan_tokens", command, read.token_entries, _EXPORT_TOKENS)
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> Call[int]:
+        """One batch (at most ``TRANSFER_BATCH``) of tokens written whole; moves the stamp."""
+        if not entries:
+            return Call("load_tokens", (), read.no_count)
+        args: list[Arg] = [self.tokens, self.owners]
+        for e in entries:
+            expires: Arg = "" if e.expires_at_ms is None else int(e.expires_at_ms)
+            args += [e.token_id, e.principal_key, bytes(e.record), int(e.created_ms), expires]
+            args += [int(e.accessed_ms), int(e.inactive_ms)]
+        command = _LOAD_TOKENS.command([self.token_expiries, self.stamp_key], args)
+        return Call("load_tokens", command, read.count, _LOAD_TOKENS)
 
     # Transient records
 

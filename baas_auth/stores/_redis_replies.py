@@ -7,7 +7,7 @@ Anything of another shape is a ``StoreError``: the store never guesses what a re
 from __future__ import annotations
 
 from baas_auth.errors import StoreError
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 CONFLICT, UNCHANGED, CHANGED = 0, 1, 2  # what the transact (and put_token) scripts answer
 
@@ -49,6 +49,14 @@ def optional_bytes_list(reply: object) -> list[bytes | None]:
 
 def no_values(reply: object) -> list[bytes | None]:
     return []
+
+
+def no_entries(reply: object) -> list[TokenEntry]:
+    return []
+
+
+def no_count(reply: object) -> int:
+    return 0
 
 
 def nothing(reply: object) -> None:
@@ -126,3 +134,31 @@ def stamped_token_lookup(reply: object) -> tuple[TokenLookup, int]:
 def purge_batch(reply: object) -> tuple[int, bool]:
     purged, more = _two(reply)
     return _integer(purged), _integer(more) == 1
+
+
+def _whole(reply: object) -> int:
+    """An integer sent as text, or a sorted-set score that holds one ("1.8e+12" too)."""
+    if isinstance(reply, bytes):
+        try:
+            return int(reply) if reply.lstrip(b"-").isdigit() else int(float(reply))
+        except ValueError:
+            pass
+    return _integer(reply)
+
+
+def token_entries(reply: object) -> list[TokenEntry]:
+    """The tokens listed by the export script: seven values each."""
+    items = _list(reply)
+    if len(items) % 7:
+        raise _unexpected(reply)
+    entries = []
+    for start in range(0, len(items), 7):
+        token_id, record, owner, created, accessed, inactive, expires = items[start : start + 7]
+        entries.append(
+            TokenEntry(
+                _text(token_id), _text(owner), optional_bytes(record) or b"",
+                _whole(created), None if expires in (b"", "") else _whole(expires),
+                _whole(accessed), _whole(inactive),
+            )
+        )
+    return entries

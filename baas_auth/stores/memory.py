@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from baas_auth.errors import StoreError
 from baas_auth.stores._memory_tokens import TokenTable
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["MemoryStore"]
 
@@ -164,6 +164,24 @@ class MemoryStore:
             purged = self._tokens.purge(now_ms)
             self._changes += purged
             return purged
+
+    # Listing and loading tokens (TokenTransfer)
+
+    def scan_tokens(self) -> list[TokenEntry]:
+        with self._lock:
+            self._check_open()
+            return [TokenEntry(*entry) for entry in self._tokens.entries()]
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        with self._lock:
+            self._check_open()
+            for entry in entries:
+                self._tokens.put(
+                    entry.token_id, entry.principal_key, bytes(entry.record),
+                    entry.created_ms, entry.expires_at_ms,
+                )
+                self._tokens.set_uses(entry.token_id, entry.accessed_ms, entry.inactive_ms)
+            self._changes += 1  # a record replaced: what was decided on it may change
 
     # Transient records
 

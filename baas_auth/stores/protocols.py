@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["AsyncStore", "ChangeStamped", "Store", "TokenLookup"]
+__all__ = [
+    "AsyncStore",
+    "AsyncTokenTransfer",
+    "ChangeStamped",
+    "GenerationLeap",
+    "Store",
+    "TokenEntry",
+    "TokenLookup",
+    "TokenTransfer",
+]
 
 
 class TokenLookup(NamedTuple):
@@ -21,6 +30,19 @@ class TokenLookup(NamedTuple):
 
     record: bytes | None
     generation: int
+
+
+class TokenEntry(NamedTuple):
+    """Everything a store keeps of one token: what ``put_token`` was given, and its uses
+    (``touch_token``): the last one (``created_ms`` until the first) and the longest gap."""
+
+    token_id: str
+    principal_key: str
+    record: bytes
+    created_ms: int
+    expires_at_ms: int | None
+    accessed_ms: int
+    inactive_ms: int
 
 
 @runtime_checkable
@@ -226,3 +248,44 @@ class AsyncStore(Protocol):
     ) -> bool: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class TokenTransfer(Protocol):
+    """A store whose token records can be listed and written back whole: what copying a
+    realm to another store, a backup and a restore need (``baas_auth.stores.transfer``).
+
+    Optional and apart from ``Store``: a store without it is copied without its tokens."""
+
+    def scan_tokens(self) -> list[TokenEntry]:
+        """Every token record the store holds (expired ones it has not collected too),
+        sorted by ``token_id``."""
+        ...
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        """Write each token as ``put_token`` would (replacing one with the same id, indexed
+        under its principal, collected after its expiry), with its uses as given."""
+        ...
+
+
+@runtime_checkable
+class AsyncTokenTransfer(Protocol):
+    """``TokenTransfer`` for an ``AsyncStore``: the same methods as coroutines."""
+
+    async def scan_tokens(self) -> list[TokenEntry]: ...
+
+    async def load_tokens(self, entries: Sequence[TokenEntry]) -> None: ...
+
+
+@runtime_checkable
+class GenerationLeap(Protocol):
+    """A store whose generation is a plain counter (SQLite), which a loss can take back with
+    the content (a file brought back to an older copy of itself): a copy or restore written
+    with a few writes could then land on a generation a process remembers a directory snapshot
+    under. Optional: a store whose generation never comes back (memory: one process; Redis:
+    kept ahead of the server's clock) does not need it."""
+
+    def leap_generation(self) -> None:
+        """Move the generation (and the change stamp) past every value the store may have held
+        since its content was last copied (by 2**32: more writes than any store makes)."""
+        ...

@@ -29,10 +29,10 @@ from baas_auth.stores._redis_fresh import (
     async_stamp_line,
     sync_stamp_line,
 )
-from baas_auth.stores._redis_layout import Call, RedisLayout
+from baas_auth.stores._redis_layout import TRANSFER_BATCH, Call, RedisLayout
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
 from baas_auth.stores._redis_urls import read_redis_url
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "AsyncRedisStore", "RedisStore"]
 
@@ -77,6 +77,11 @@ def _from_url(
     if not callable(clock):
         raise ConfigError(f"the Redis store's clock is a function, not {type(clock).__name__}")
     return url, prefix, StampWindow(checked_staleness(max_staleness_ms), clock)
+
+
+def _batches(items: Sequence[T]) -> list[Sequence[T]]:
+    """``items`` in slices one transfer script handles."""
+    return [items[start : start + TRANSFER_BATCH] for start in range(0, len(items), TRANSFER_BATCH)]
 
 
 def _describe(store: object, prefix: str, client: SyncClient | AsyncClient) -> str:
@@ -295,6 +300,28 @@ class RedisStore(_ReadsStamp):
             purged += count
         return self._wrote(purged)
 
+    # Listing and loading tokens (TokenTransfer)
+
+    def scan_tokens(self) -> list[TokenEntry]:
+        entries: list[TokenEntry] = []
+        for batch in _batches(self._token_ids()):
+            found: list[TokenEntry] = self._run(self._layout.export_tokens(batch))
+            entries += found
+        return sorted(entries)
+
+    def _token_ids(self) -> list[str]:
+        """The ids of every token hash under the prefix (SCAN: the server is never held)."""
+        if self._closed:
+            raise StoreError("Redis store: the store is closed")
+        with _failing_closed("scan_tokens", self._stamps):
+            found = self._client.scan_iter(match=self._layout.token_pattern(), count=1000)
+            return sorted({self._layout.token_id_of(key) for key in found})
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        for batch in _batches(entries):
+            self._run(self._layout.load_tokens(batch))
+        self._stamps.forget()  # the script moved the stamp
+
     # Transient records
 
     def get_transient(self, key: str) -> bytes | None:
@@ -447,6 +474,28 @@ class AsyncRedisStore(_AwaitsStamp):
             count, more = await self._run(self._layout.purge_expired(now_ms))
             purged += count
         return self._wrote(purged)
+
+    # Listing and loading tokens (AsyncTokenTransfer)
+
+    async def scan_tokens(self) -> list[TokenEntry]:
+        entries: list[TokenEntry] = []
+        for batch in _batches(await self._token_ids()):
+            found: list[TokenEntry] = await self._run(self._layout.export_tokens(batch))
+            entries += found
+        return sorted(entries)
+
+    async def _token_ids(self) -> list[str]:
+        """The ids of every token hash under the prefix (SCAN: the server is never held)."""
+        if self._closed:
+            raise StoreError("Redis store: the store is closed")
+        with _failing_closed("scan_tokens", self._stamps):
+            found = self._client.scan_iter(match=self._layout.token_pattern(), count=1000)
+            return sorted({self._layout.token_id_of(key) async for key in found})
+
+    async def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        for batch in _batches(entries):
+            await self._run(self._layout.load_tokens(batch))
+        self._stamps.forget()  # the script moved the stamp
 
     # Transient records
 

@@ -23,7 +23,7 @@ from functools import partial
 from baas_auth.errors import StoreError
 from baas_auth.stores._sqlite_files import DatabaseFiles
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["SQLiteStore"]
 
@@ -59,6 +59,7 @@ UPDATE meta SET value = 2 WHERE name = 'schema_version' AND value = 1
 # snapshot of: the process then checks that the file still holds its realm (realm.marker).
 _SCHEMA = _SCHEMA.replace("{random_start}", "abs(random() % 4503599627370496)")
 _BUMP = "UPDATE meta SET value = value + 1 WHERE name = 'generation'"
+_LEAP = "UPDATE meta SET value = value + 4294967296 WHERE name = 'generation'"
 
 # Stay well below SQLITE_MAX_VARIABLE_NUMBER (999 before SQLite 3.32).
 _CHUNK = 500
@@ -587,6 +588,60 @@ class SQLiteStore:
             )
             self._write("DELETE FROM transient WHERE expires_at_ms < ?", (now_ms,))
         return cursor.rowcount
+
+    # Listing and loading tokens (TokenTransfer), and the file's online backup
+
+    def scan_tokens(self) -> list[TokenEntry]:
+        with _failing_closed("scan_tokens"):
+            rows = self._execute(
+                "SELECT token_id, principal_key, record, coalesce(created_ms, 0), expires_at_ms,"
+                " coalesce(accessed_ms, created_ms, 0), coalesce(inactive_ms, 0)"
+                " FROM tokens ORDER BY token_id"
+            ).fetchall()
+        return [
+            TokenEntry(token_id, owner, bytes(record), created, expires, accessed, inactive)
+            for token_id, owner, record, created, expires, accessed, inactive in rows
+        ]
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        rows = [
+            (e.token_id, e.principal_key, bytes(e.record), e.created_ms, e.accessed_ms,
+             e.inactive_ms, e.expires_at_ms)
+            for e in entries
+        ]
+        with _failing_closed("load_tokens"), self._transaction() as txn:
+            txn.executemany(
+                "INSERT OR REPLACE INTO tokens (token_id, principal_key, record, created_ms,"
+                " accessed_ms, inactive_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @contextmanager
+    def one_snapshot(self) -> Iterator[None]:
+        """The reads this thread makes inside the block all see one snapshot of the file (one
+        read transaction: in WAL mode other connections go on writing meanwhile); a copy of
+        the realm reads its records and its tokens so."""
+        with _failing_closed("snapshot"):
+            conn = self._connection()
+            conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                with _failing_closed("snapshot"):
+                    conn.rollback()
+
+    def leap_generation(self) -> None:
+        """The generation moved on by 2**32 (``GenerationLeap``): a copy or restore writing into
+        this file never lands on a generation a process remembers from before a loss."""
+        with _failing_closed("leap_generation"), self._transaction() as txn:
+            txn.execute(_LEAP)
+
+    def backup_into(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into ``target`` with SQLite's online backup API: one
+        consistent snapshot, taken while other connections go on reading and writing."""
+        with _failing_closed("backup"):
+            self._connection().backup(target)
 
     # Transient records
 

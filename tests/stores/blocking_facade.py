@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from baas_auth.stores import AsyncStore, TokenLookup
+from baas_auth.stores.protocols import AsyncTokenTransfer, TokenEntry
 
 T = TypeVar("T")
 
@@ -112,6 +113,14 @@ class BlockingStore:
     ) -> bool:
         coroutine = self.inner.swap_transient(key, expected, new, expires_at_ms=expires_at_ms)
         return self._loop.run(coroutine)
+
+    def scan_tokens(self) -> list[TokenEntry]:
+        assert isinstance(self.inner, AsyncTokenTransfer)
+        return self._loop.run(self.inner.scan_tokens())
+
+    def load_tokens(self, entries: Sequence[TokenEntry]) -> None:
+        assert isinstance(self.inner, AsyncTokenTransfer)
+        return self._loop.run(self.inner.load_tokens(entries))
 
     def close(self) -> None:
         return self._loop.run(self.inner.close())
