@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from baas_auth.stores import _redis_lua as lua
+from baas_auth.stores import _redis_lua_transfer as lua_transfer
 from baas_auth.stores import _redis_replies as read
 from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
@@ -69,8 +70,8 @@ _DELETE_TOKEN = Script.of(lua.DELETE_TOKEN)
 _DELETE_PRINCIPAL_TOKENS = Script.of(lua.DELETE_PRINCIPAL_TOKENS)
 _PURGE_EXPIRED = Script.of(lua.PURGE_EXPIRED)
 _SWAP_TRANSIENT = Script.of(lua.SWAP_TRANSIENT)
-_EXPORT_TOKENS = Script.of(lua.EXPORT_TOKENS)
-_LOAD_TOKENS = Script.of(lua.LOAD_TOKENS)
+_EXPORT_TOKENS = Script.of(lua_transfer.EXPORT_TOKENS)
+_LOAD_TOKENS = Script.of(lua_transfer.LOAD_TOKENS)
 
 
 def has_hash_tag(prefix: str) -> bool:

@@ -11,13 +11,12 @@ from __future__ import annotations
 __all__ = [
     "DELETE_PRINCIPAL_TOKENS",
     "DELETE_TOKEN",
-    "EXPORT_TOKENS",
     "GET_TOKEN",
-    "LOAD_TOKENS",
     "PURGE_EXPIRED",
     "PUT_TOKEN",
     "SCAN",
     "SWAP_TRANSIENT",
+    "TOKEN_HELPERS",
     "TOUCH_TOKEN",
     "TRANSACT",
 ]
@@ -51,7 +50,7 @@ end
 # expiry, "<len(id)>:<id><owner>", so that an entry whose token the server already expired
 # still says which owner's set to clean. ``forget`` drops an entry whose token is gone (or now
 # belongs to another record) and, when asked, the token it still describes.
-_HELPERS = (
+TOKEN_HELPERS = (
     _BUMP_STAMP
     + """
 local function server_ms()
@@ -152,7 +151,7 @@ return {redis.call('HGET', KEYS[1], 'r'), redis.call('GET', KEYS[2]), redis.call
 # for never), tokens prefix, owners prefix, how many stale index entries to sweep. Returns 1,
 # or 2 when a record was replaced. The stamp moves either way (see below).
 PUT_TOKEN = (
-    _HELPERS
+    TOKEN_HELPERS
     + """
 local token, index, id, owner, expires = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[5]
 local previous = redis.call('HGET', token, 'p')
@@ -183,65 +182,6 @@ return previous and 2 or 1
 """
 )
 
-# Listing tokens (a copy, a backup). KEYS: expiry index. ARGV: tokens prefix, then token ids.
-# Returns id, record, owner, created, last use, longest gap, expiry ('' for never) for each
-# token still there. 'c' (created) is kept from a token's first use on (TOUCH_TOKEN): until
-# then its last use is its creation.
-EXPORT_TOKENS = (
-    _HELPERS
-    + """
-local found = {}
-for n = 2, #ARGV do
-  local id = ARGV[n]
-  local fields = redis.call('HMGET', ARGV[1] .. id, 'r', 'p', 'c', 'a', 'i')
-  if fields[1] and fields[2] then
-    local expires = redis.call('ZSCORE', KEYS[1], entry_of(id, fields[2]))
-    local row = {id, fields[1], fields[2], fields[3] or fields[4], fields[4], fields[5]}
-    row[7] = expires or ''
-    for _, value in ipairs(row) do
-      found[#found + 1] = value
-    end
-  end
-end
-return found
-"""
-)
-
-# Loading tokens (a copy, a restore): PUT_TOKEN for each, with its uses. KEYS: expiry index,
-# stamp. ARGV: tokens prefix, owners prefix, then for each token: id, owner, record,
-# created_ms, expires_at_ms ('' for never), last use, longest gap. Returns the count.
-LOAD_TOKENS = (
-    _HELPERS
-    + """
-local now = server_ms()
-local count = 0
-for n = 3, #ARGV, 7 do
-  local id, owner, expires = ARGV[n], ARGV[n + 1], ARGV[n + 4]
-  local token = ARGV[1] .. id
-  local previous = redis.call('HGET', token, 'p')
-  if previous then
-    redis.call('SREM', ARGV[2] .. previous, id)
-    redis.call('ZREM', KEYS[1], entry_of(id, previous))
-    redis.call('DEL', token)
-  end
-  redis.call('HSET', token, 'r', ARGV[n + 2], 'p', owner, 'a', ARGV[n + 5], 'i', ARGV[n + 6])
-  if ARGV[n + 3] ~= ARGV[n + 5] then
-    redis.call('HSET', token, 'c', ARGV[n + 3])
-  end
-  redis.call('SADD', ARGV[2] .. owner, id)
-  if expires ~= '' then
-    redis.call('ZADD', KEYS[1], expires, entry_of(id, owner))
-    if tonumber(expires) > now then
-      redis.call('PEXPIREAT', token, expires)
-    end
-  end
-  count = count + 1
-end
-bump_stamp(KEYS[2])
-return count
-"""
-)
-
 # KEYS: token hash. ARGV: now_ms. Returns the longest gap between uses, or nil.
 TOUCH_TOKEN = """
 local seen = redis.call('HMGET', KEYS[1], 'a', 'i')
@@ -259,7 +199,7 @@ return gap
 # KEYS: token hash, expiry index, stamp. ARGV: id, owners prefix. Returns 1 if the token was
 # there.
 DELETE_TOKEN = (
-    _HELPERS
+    TOKEN_HELPERS
     + """
 local owner = redis.call('HGET', KEYS[1], 'p')
 if not owner then
@@ -276,7 +216,7 @@ return 1
 # KEYS: the owner's set, expiry index, stamp. ARGV: owner, tokens prefix, batch size. Pops (SPOP)
 # one batch of the owner's token ids; returns {tokens deleted, more left?}.
 DELETE_PRINCIPAL_TOKENS = (
-    _HELPERS
+    TOKEN_HELPERS
     + """
 local count = 0
 for _, id in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
@@ -298,7 +238,7 @@ return {count, more}
 # KEYS: token expiry index, transient expiry index, stamp. ARGV: upper score bound ('(now_ms'),
 # tokens prefix, owners prefix, transients prefix, batch size. Returns {tokens purged, more?}.
 PURGE_EXPIRED = (
-    _HELPERS
+    TOKEN_HELPERS
     + """
 local batch = tonumber(ARGV[5])
 local purged = 0
@@ -322,7 +262,7 @@ return {purged, (#entries == batch or #names == batch) and 1 or 0}
 # value, '1' if a new value is given, the new value, expires_at_ms, the record's name,
 # transients prefix, how many stale index entries to sweep. Returns 1 if swapped.
 SWAP_TRANSIENT = (
-    _HELPERS
+    TOKEN_HELPERS
     + """
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '0' then
