@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, TypeVarTuple
 
 from baas_auth.stores.protocols import AsyncStore, Store, TokenLookup
 
@@ -67,6 +67,7 @@ __all__ = [
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+Args = TypeVarTuple("Args")
 
 
 class StoreCommand(Generic[T_co]):
@@ -332,7 +333,8 @@ def ask(command: StoreCommand[T]) -> Flow[T]:
     return result
 
 
-def offload(function: Callable[..., T], *args: object) -> Flow[T]:
+def offload(function: Callable[[*Args], T], *args: *Args) -> Flow[T]:
+    """``function(*args)`` run where it blocks no one (mypy checks the arguments)."""
     result: T = yield Offload(function, args)
     return result
 

@@ -1,6 +1,7 @@
 """Store commands are typed: each is a frozen dataclass whose ``run``/``run_async`` make one call
 of the ``Store``/``AsyncStore`` protocol, so mypy refuses a misspelt method, a wrong argument,
-or a flow that takes a command's result for another type. Each command makes the same call on
+or a flow that takes a command's result for another type (and slow work offloaded with
+arguments its function does not take). Each command makes the same call on
 both protocols, and the drivers reach the store only through the commands (no ``getattr``)."""
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ REALM = Path(__file__).resolve().parents[2] / "baas_auth" / "realm"
 SNIPPET = """\
 from collections.abc import Awaitable
 from baas_auth.realm.store_commands import Flow, Get, GetToken, StoreCommand, ask, get_tokn
+from baas_auth.realm.store_commands import offload
 from baas_auth.stores.protocols import AsyncStore, Store
 
 def flow() -> Flow[int]:
     lookup = yield from ask(GetToken(42))
     raw: int = yield from ask(Get("k"))
-    return lookup.generation + raw
+    size = yield from offload(len, 3)
+    return lookup.generation + raw + size
 
 class Misspelt(StoreCommand[bytes | None]):
     def run(self, store: Store) -> bytes | None:
@@ -37,8 +40,9 @@ class Misspelt(StoreCommand[bytes | None]):
     def run_async(self, store: AsyncStore) -> Awaitable[bytes | None]:
         return store.get("k", 1)
 """
-"""Each error on its own line: 2 a misspelt helper, 6 a wrong argument type, 7 a result taken
-for another type, 12 a misspelt store method, 15 a wrong number of arguments."""
+"""Each error on its own line: 2 a misspelt helper, 7 a wrong argument type, 8 a result taken
+for another type, 9 slow work offloaded with a wrong argument, 14 a misspelt store method, 17 a
+wrong number of arguments."""
 
 
 def test_mypy_refuses_a_misspelt_or_mistyped_command(tmp_path: Path) -> None:
@@ -54,12 +58,13 @@ def test_mypy_refuses_a_misspelt_or_mistyped_command(tmp_path: Path) -> None:
         ]
     )
     errors = {int(line.split(":")[1]): line for line in out.splitlines() if ": error:" in line}
-    assert sorted(errors) == [2, 6, 7, 12, 15], out + err
+    assert sorted(errors) == [2, 7, 8, 9, 14, 17], out + err
     assert '"get_tokn"' in errors[2]
-    assert '"GetToken" has incompatible type "int"; expected "str"' in errors[6]
-    assert 'expression has type "bytes | None", variable has type "int"' in errors[7]
-    assert '"Store" has no attribute "gett"' in errors[12]
-    assert 'Too many arguments for "get" of "AsyncStore"' in errors[15]
+    assert '"GetToken" has incompatible type "int"; expected "str"' in errors[7]
+    assert 'expression has type "bytes | None", variable has type "int"' in errors[8]
+    assert '"offload" has incompatible type' in errors[9]
+    assert '"Store" has no attribute "gett"' in errors[14]
+    assert 'Too many arguments for "get" of "AsyncStore"' in errors[17]
     assert status == 1
 
 
