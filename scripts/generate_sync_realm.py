@@ -124,7 +124,7 @@ def _apply_differences(source: str) -> str:
 def _line_offsets(source: str) -> list[int]:
     """The offset in ``source`` where each line starts (index 1 for line 1, as tokenize counts)."""
     offsets = [0, 0]
-    for line in source.splitlines(keepends=True):
+    for line in io.StringIO(source):  # split at "\n" only, as tokenize reads it
         offsets.append(offsets[-1] + len(line))
     return offsets
 
