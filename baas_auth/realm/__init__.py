@@ -1,6 +1,6 @@
-"""The realm: directory, token service and permission resolver, written once as flows
-(``baas_auth.realm.flows``) and driven by ``Realm`` over a blocking ``Store`` or by
-``AsyncRealm`` over an ``AsyncStore``."""
+"""The realm: directory, token service and permission resolver, written once as flows (one
+module per subject: ``directory``, ``grants``, ``token_flows``, …) and driven by ``AsyncRealm``
+over an ``AsyncStore`` or by ``Realm``, generated from it, over a blocking ``Store``."""
 
 from __future__ import annotations
 

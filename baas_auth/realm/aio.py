@@ -1,8 +1,9 @@
 """``AsyncRealm``: the realm's operations run on an event loop over an ``AsyncStore``.
 
-The twin of ``Realm`` (``sync.py``): the same methods, each awaiting the same flow
-(``baas_auth.realm.flows``) under the event-loop driver; the KDF runs on a worker pool, never on
-the loop. A test compares the two classes' code with ``async``/``await`` stripped.
+Each method awaits one flow, imported from the module that writes it (``directory``,
+``token_flows``, ``flows`` for those that join several), under the event-loop driver; the KDF
+runs on a worker pool, never on the loop. ``Realm`` (``sync.py``) is generated from this file by
+``scripts/generate_sync_realm.py``: edit this one, then run the script.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from baas_auth.model import (
     TokenInfo,
     User,
 )
-from baas_auth.realm import flows
+from baas_auth.realm import (
+    access_flows,
+    directory,
+    explain,
+    flows,
+    grants,
+    members,
+    reads,
+    token_flows,
+)
 from baas_auth.realm.async_drivers import AsyncDriver
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
@@ -137,14 +147,14 @@ class AsyncRealm:
             NotFoundError: no such app.
         """
         return await self._run(
-            flows.password_token(self.state, org, app, username, password, ttl_ms)
+            token_flows.password_token(self.state, org, app, username, password, ttl_ms)
         )
 
     async def admin_token(
         self, username: str, password: str, *, ttl_ms: int | None = 0
     ) -> TokenGrant:
         """An admin-user token for the password grant on ``/management/token``."""
-        return await self._run(flows.admin_token(self.state, username, password, ttl_ms))
+        return await self._run(token_flows.admin_token(self.state, username, password, ttl_ms))
 
     async def client_token(
         self,
@@ -159,12 +169,14 @@ class AsyncRealm:
         With ``for_app=(org, app)``, credentials that do not cover that app are refused as
         ``InvalidClientError`` (the token endpoint of one app does not serve another's clients).
         """
-        flow = flows.client_token(self.state, client_id, client_secret, ttl_ms, for_app)
+        flow = token_flows.client_token(self.state, client_id, client_secret, ttl_ms, for_app)
         return await self._run(flow)
 
     async def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
         """The principal of org or app credentials, or InvalidClientError."""
-        return await self._run(flows.authenticate_client(self.state, client_id, client_secret))
+        return await self._run(
+            token_flows.authenticate_client(self.state, client_id, client_secret)
+        )
 
     async def authenticate_token(self, token: str) -> Principal:
         """The principal a token stands for.
@@ -174,11 +186,11 @@ class AsyncRealm:
                 ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
-        return (await self._run(flows.token_info(self.state, token))).principal
+        return (await self._run(token_flows.token_info(self.state, token))).principal
 
     async def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
-        return await self._run(flows.token_info(self.state, token))
+        return await self._run(token_flows.token_info(self.state, token))
 
     async def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.
@@ -186,7 +198,7 @@ class AsyncRealm:
         With ``owner``, the token must have been issued to that app user or admin user
         (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
         """
-        return await self._run(flows.revoke_token(self.state, token, owner))
+        return await self._run(token_flows.revoke_token(self.state, token, owner))
 
     async def issue_user_token(
         self, org: str, app: str, username: str, *, ttl_ms: int | None = 0
@@ -200,15 +212,15 @@ class AsyncRealm:
             InvalidGrantError: a disabled or unactivated user.
             NotFoundError: no such app or user.
         """
-        return await self._run(flows.user_token(self.state, org, app, username, ttl_ms))
+        return await self._run(token_flows.user_token(self.state, org, app, username, ttl_ms))
 
     async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return await self._run(flows.revoke_user_tokens(org, app, username))
+        return await self._run(token_flows.revoke_user_tokens(org, app, username))
 
     async def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return await self._run(flows.revoke_admin_tokens(username))
+        return await self._run(token_flows.revoke_admin_tokens(username))
 
     async def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -218,7 +230,7 @@ class AsyncRealm:
 
     async def guest(self, org: str, app: str) -> Principal:
         """The anonymous principal of an application (check it with ``permits``)."""
-        return await self._run(flows.guest(self.state, org, app))
+        return await self._run(access_flows.guest(self.state, org, app))
 
     async def permits(
         self,
@@ -235,7 +247,7 @@ class AsyncRealm:
         Raises:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
-        flow = flows.permits(self.state, principal, method, path, org, app, case_sensitive)
+        flow = access_flows.permits(self.state, principal, method, path, org, app, case_sensitive)
         return await self._run(flow)
 
     async def explain(
@@ -257,7 +269,7 @@ class AsyncRealm:
         Raises:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
-        flow = flows.explain(self.state, principal, method, path, org, app, case_sensitive)
+        flow = explain.explain(self.state, principal, method, path, org, app, case_sensitive)
         return await self._run(flow)
 
     async def manages_org(self, principal: Principal, org: str) -> bool:
@@ -266,7 +278,7 @@ class AsyncRealm:
 
     async def is_self(self, principal: Principal, name: str) -> bool:
         """Whether ``name`` (``me``, a username, an email or a uuid) names ``principal``."""
-        return await self._run(flows.is_self(principal, name))
+        return await self._run(access_flows.is_self(principal, name))
 
     # -- orgs and apps --------------------------------------------------------------------
 
@@ -275,14 +287,14 @@ class AsyncRealm:
         return await self._run(flows.create_org(self.state, name))
 
     async def get_org(self, name: str) -> Org:
-        return await self._run(flows.get_org(name))
+        return await self._run(directory.get_org(name))
 
     async def create_app(
         self,
         org: str,
         name: str,
         *,
-        roles: flows.RolesPreset = "locked",
+        roles: directory.RolesPreset = "locked",
         access_token_ttl_ms: int | None = None,
     ) -> App:
         """Create an application with the roles admin, default and guest (behaviour §5.4).
@@ -292,33 +304,35 @@ class AsyncRealm:
         the original system's rules (``default`` may do anything); ``"sandbox"`` opens the app
         to everyone.
         """
-        return await self._run(flows.create_app(org, name, roles, access_token_ttl_ms))
+        return await self._run(directory.create_app(org, name, roles, access_token_ttl_ms))
 
     async def get_app(self, org: str, app: str) -> App:
-        return await self._run(flows.get_app(org, app))
+        return await self._run(directory.get_app(org, app))
 
     async def list_apps(self, org: str) -> list[App]:
-        return await self._run(flows.list_apps(org))
+        return await self._run(directory.list_apps(org))
 
     async def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
-        return await self._run(flows.set_access_token_ttl(org, app, ttl_ms))
+        return await self._run(directory.set_access_token_ttl(org, app, ttl_ms))
 
     # -- client credentials ---------------------------------------------------------------
 
     async def create_credentials(self, org: str, app: str | None = None) -> ClientCredentials:
         """New org credentials (``app`` None) or app credentials; the secret is shown only here."""
-        return await self._run(flows.create_credentials(self.state, org, app))
+        return await self._run(directory.create_credentials(self.state, org, app))
 
     async def regenerate_credentials(
         self, client_id: str, *, revoke_tokens: bool = True
     ) -> ClientCredentials:
         """A new secret for ``client_id``; by default its tokens stop working."""
-        return await self._run(flows.regenerate_credentials(self.state, client_id, revoke_tokens))
+        return await self._run(
+            directory.regenerate_credentials(self.state, client_id, revoke_tokens)
+        )
 
     async def delete_credentials(self, client_id: str) -> None:
         """Delete the credentials and revoke every token issued to them."""
-        return await self._run(flows.delete_credentials(client_id))
+        return await self._run(directory.delete_credentials(client_id))
 
     # -- app users ------------------------------------------------------------------------
 
@@ -340,12 +354,12 @@ class AsyncRealm:
         sign in until activated; its activation token goes to the ``on_user_token`` hook, if
         the realm has one.
         """
-        flow = flows.create_user(self.state, org, app, username, password, email, activated)
+        flow = directory.create_user(self.state, org, app, username, password, email, activated)
         return await self._run(flow)
 
     async def get_user(self, org: str, app: str, username: str) -> User:
         """The user named ``username`` (or with that email or uuid)."""
-        return await self._run(flows.get_user(org, app, username))
+        return await self._run(directory.get_user(org, app, username))
 
     async def update_user(
         self,
@@ -358,12 +372,12 @@ class AsyncRealm:
         activated: bool | None = None,
     ) -> User:
         """Change a user; disabling or deactivating revokes all of its tokens at once."""
-        flow = flows.update_user(self.state, org, app, username, password, disabled, activated)
+        flow = directory.update_user(self.state, org, app, username, password, disabled, activated)
         return await self._run(flow)
 
     async def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return await self._run(flows.delete_user(org, app, username))
+        return await self._run(directory.delete_user(org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 
@@ -387,10 +401,10 @@ class AsyncRealm:
         return await self._run(flow)
 
     async def get_admin(self, username: str) -> AdminUser:
-        return await self._run(flows.get_admin(username))
+        return await self._run(directory.get_admin(username))
 
     async def add_admin_to_org(self, username: str, org: str) -> AdminUser:
-        return await self._run(flows.add_admin_to_org(username, org))
+        return await self._run(directory.add_admin_to_org(username, org))
 
     async def update_admin(
         self,
@@ -403,7 +417,9 @@ class AsyncRealm:
     ) -> AdminUser:
         """Change an admin user; disabling, deactivating or unconfirming revokes all of its
         tokens."""
-        flow = flows.update_admin(self.state, username, password, disabled, activated, confirmed)
+        flow = directory.update_admin(
+            self.state, username, password, disabled, activated, confirmed
+        )
         return await self._run(flow)
 
     # -- passwords, activation and confirmation -------------------------------------------
@@ -524,17 +540,17 @@ class AsyncRealm:
 
     async def create_role(self, org: str, app: str, name: str, *, inactivity_ms: int = 0) -> Role:
         """Create a role; with ``inactivity_ms > 0`` it leaves tokens idle for longer than that."""
-        return await self._run(flows.create_role(org, app, name, inactivity_ms))
+        return await self._run(grants.create_role(org, app, name, inactivity_ms))
 
     async def delete_role(self, org: str, app: str, name: str) -> None:
         """Delete a role; deleting ``guest`` makes the app refuse anonymous requests."""
-        return await self._run(flows.delete_role(org, app, name))
+        return await self._run(grants.delete_role(org, app, name))
 
     async def get_role(self, org: str, app: str, name: str) -> Role:
-        return await self._run(flows.get_role(org, app, name))
+        return await self._run(grants.get_role(org, app, name))
 
     async def list_roles(self, org: str, app: str) -> list[Role]:
-        return await self._run(flows.list_roles(org, app))
+        return await self._run(grants.list_roles(org, app))
 
     async def grant(
         self,
@@ -547,7 +563,7 @@ class AsyncRealm:
         group: str | None = None,
     ) -> str:
         """Grant a rule such as ``get,put:/books/**``; returns its canonical text."""
-        flow = flows.change_rules(org, app, rule, add=True, role=role, user=user, group=group)
+        flow = grants.change_rules(org, app, rule, add=True, role=role, user=user, group=group)
         return (await self._run(flow))[0]
 
     async def revoke_grant(
@@ -561,36 +577,36 @@ class AsyncRealm:
         group: str | None = None,
     ) -> bool:
         """Take a rule back (compared in canonical form); False if it was not granted."""
-        flow = flows.change_rules(org, app, rule, add=False, role=role, user=user, group=group)
+        flow = grants.change_rules(org, app, rule, add=False, role=role, user=user, group=group)
         return (await self._run(flow))[1]
 
     async def assign_role(
         self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
     ) -> None:
         """Give a role to a user or a group."""
-        await self._run(flows.change_roles(org, app, role, add=True, user=user, group=group))
+        await self._run(grants.change_roles(org, app, role, add=True, user=user, group=group))
 
     async def unassign_role(
         self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
     ) -> bool:
         """Take a role from a user or a group; False if it did not have it."""
         return await self._run(
-            flows.change_roles(org, app, role, add=False, user=user, group=group)
+            grants.change_roles(org, app, role, add=False, user=user, group=group)
         )
 
     async def create_group(self, org: str, app: str, path: str) -> Group:
         """Create a group named by a path such as ``/staff`` (unique ignoring case)."""
-        return await self._run(flows.create_group(org, app, path))
+        return await self._run(grants.create_group(org, app, path))
 
     async def delete_group(self, org: str, app: str, path: str) -> None:
-        return await self._run(flows.delete_group(org, app, path))
+        return await self._run(grants.delete_group(org, app, path))
 
     async def add_to_group(self, org: str, app: str, path: str, username: str) -> None:
         """Make a user a member of a group: it gains the group's rules and roles."""
-        await self._run(flows.change_membership(org, app, path, username, add=True))
+        await self._run(grants.change_membership(org, app, path, username, add=True))
 
     async def remove_from_group(self, org: str, app: str, path: str, username: str) -> bool:
-        return await self._run(flows.change_membership(org, app, path, username, add=False))
+        return await self._run(grants.change_membership(org, app, path, username, add=False))
 
     # -- reading the model ----------------------------------------------------------------
 
@@ -599,55 +615,55 @@ class AsyncRealm:
         it, through one of its groups, or ``default``; a role that no longer exists is no one's,
         and one that lapses for inactivity counts for this token only while it is live (which,
         like ``permits``, counts as a use of the token). Clients and admin users hold no roles."""
-        return await self._run(flows.holds_role(self.state, principal, org, app, role))
+        return await self._run(reads.holds_role(self.state, principal, org, app, role))
 
     async def list_orgs(self) -> list[Org]:
         """Every organization, by name."""
-        return await self._run(flows.list_orgs())
+        return await self._run(reads.list_orgs())
 
     async def list_users(self, org: str, app: str) -> list[User]:
         """Every user of an app, by username."""
-        return await self._run(flows.list_users(org, app))
+        return await self._run(reads.list_users(org, app))
 
     async def list_groups(self, org: str, app: str) -> list[Group]:
         """Every group of an app with its rules and roles, by path."""
-        return await self._run(flows.list_groups(org, app))
+        return await self._run(reads.list_groups(org, app))
 
     async def get_group(self, org: str, app: str, path: str) -> Group:
-        return await self._run(flows.get_group(org, app, path))
+        return await self._run(reads.get_group(org, app, path))
 
     async def role_users(self, org: str, app: str, role: str) -> list[User]:
         """The users the role is given to directly (not through a group), by username."""
-        return await self._run(flows.role_users(org, app, role))
+        return await self._run(members.role_users(org, app, role))
 
     async def role_groups(self, org: str, app: str, role: str) -> list[Group]:
         """The groups the role is given to, by path."""
-        return await self._run(flows.role_groups(org, app, role))
+        return await self._run(members.role_groups(org, app, role))
 
     async def group_users(self, org: str, app: str, path: str) -> list[User]:
         """The members of a group, by username."""
-        return await self._run(flows.group_users(org, app, path))
+        return await self._run(members.group_users(org, app, path))
 
     async def list_admins(self) -> list[AdminUser]:
         """Every admin user, by username."""
-        return await self._run(flows.list_admins())
+        return await self._run(reads.list_admins())
 
     async def list_credentials(self, org: str, app: str | None = None) -> list[ClientInfo]:
         """The client_ids of an org and of all its apps (``app`` None), or of one app; never
         a secret."""
-        return await self._run(flows.list_credentials(org, app))
+        return await self._run(reads.list_credentials(org, app))
 
     async def user_roles(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The roles given to the user itself (not through its groups)."""
-        return await self._run(flows.user_roles(org, app, username))
+        return await self._run(reads.user_roles(org, app, username))
 
     async def user_groups(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The paths of the groups the user is a member of."""
-        return await self._run(flows.user_groups(org, app, username))
+        return await self._run(reads.user_groups(org, app, username))
 
     async def user_rules(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The rules granted to the user itself."""
-        return await self._run(flows.user_rules(org, app, username))
+        return await self._run(reads.user_rules(org, app, username))
 
     async def effective_rules(
         self, org: str, app: str, username: str, *, inactive_ms: int | None = None
@@ -660,5 +676,5 @@ class AsyncRealm:
         by then are left out; by default all are listed. Disabled or unactivated users get
         the same answer, though they can get no token.
         """
-        flow = flows.effective_rules(self.state, org, app, username, inactive_ms)
+        flow = reads.effective_rules(self.state, org, app, username, inactive_ms)
         return await self._run(flow)

@@ -14,10 +14,10 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from baas_auth.realm.drivers import Waker, stamp_of, wait_or_wake
-from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCall
+from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCommand
 from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "offload_pool"]
@@ -27,6 +27,23 @@ T = TypeVar("T")
 StampRead = Callable[[], Awaitable["int | None"]]
 """A freshness check that waits on the store, awaited by the ASGI adapter (None: ``stamp``,
 a plain call, answers)."""
+
+
+@runtime_checkable
+class StampReadAwaited(Protocol):
+    """A store whose change stamp is a round trip, offered awaited (``AsyncRedisStore``)."""
+
+    async def read_change_stamp(self) -> int | None: ...
+
+
+@runtime_checkable
+class StampWaits(Protocol):
+    """A blocking store that says whether its ``change_stamp`` makes a round trip
+    (``RedisStore``'s exact stamp): the bridge then calls it on the store's thread."""
+
+    @property
+    def change_stamp_waits(self) -> bool: ...
+
 
 # The KDF is CPU work that releases the GIL: more threads than cores would only queue it.
 _OFFLOAD_THREADS = min(4, os.cpu_count() or 1)
@@ -90,7 +107,7 @@ class _Runner:
                 raise TypeError("a pause on a waker of another driver")
             await command.waker.wait(command.timeout_ms)
             return None
-        if isinstance(command, StoreCall | Offload):  # never: the drivers run those
+        if isinstance(command, StoreCommand | Offload):  # never: the drivers run those
             raise TypeError("not a wait")
         loop = asyncio.get_running_loop()
         return wait_or_wake(command, lambda: LoopWaker(loop))
@@ -112,13 +129,12 @@ class AsyncDriver(_Runner):
     def __init__(self, store: AsyncStore) -> None:
         self.store = store
         self.stamp = stamp_of(store)
-        read: StampRead | None = getattr(store, "read_change_stamp", None)
-        self.read_stamp = read
+        read = store.read_change_stamp if isinstance(store, StampReadAwaited) else None
+        self.read_stamp: StampRead | None = read
 
     async def execute(self, command: Command) -> object:
-        if isinstance(command, StoreCall):
-            call = getattr(self.store, command.method)
-            result: object = await call(*command.args, **command.kwargs)
+        if isinstance(command, StoreCommand):
+            result: object = await command.run_async(self.store)
             return result
         if isinstance(command, Offload):
             return await self.offload(command)
@@ -138,8 +154,9 @@ class BridgeDriver(_Runner):
         self.store = store
         self.store_thread = store_thread
         self.stamp = stamp_of(store)
-        waits = store_thread is not None and getattr(store, "change_stamp_waits", False)
-        self.read_stamp: StampRead | None = self._stamp_off_the_loop if waits else None
+        waits = isinstance(store, StampWaits) and store.change_stamp_waits
+        off_the_loop = waits and store_thread is not None
+        self.read_stamp: StampRead | None = self._stamp_off_the_loop if off_the_loop else None
 
     async def _stamp_off_the_loop(self) -> int | None:
         loop = asyncio.get_running_loop()
@@ -148,10 +165,9 @@ class BridgeDriver(_Runner):
     async def execute(self, command: Command) -> object:
         if isinstance(command, Offload):
             return await self.offload(command)
-        if not isinstance(command, StoreCall):
+        if not isinstance(command, StoreCommand):
             return await self.wait_or_wake(command)
-        call = getattr(self.store, command.method)
         if self.store_thread is None:
-            return call(*command.args, **command.kwargs)
-        work = functools.partial(call, *command.args, **command.kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.store_thread, work)
+            return command.run(self.store)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.store_thread, command.run, self.store)

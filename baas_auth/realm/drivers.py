@@ -14,7 +14,7 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from baas_auth.errors import StoreError
 from baas_auth.realm.store_commands import (
@@ -24,7 +24,7 @@ from baas_auth.realm.store_commands import (
     Listen,
     Offload,
     Pause,
-    StoreCall,
+    StoreCommand,
 )
 from baas_auth.stores.protocols import ChangeStamped, Store
 
@@ -43,11 +43,22 @@ def stamp_of(store: object) -> Callable[[], int | None]:
     return store.change_stamp if isinstance(store, ChangeStamped) else no_stamp
 
 
+@runtime_checkable
+class StampWindowed(Protocol):
+    """A store that may offer its change stamp from a window of bounded staleness
+    (``RedisStore(max_staleness_ms=…)``; 0: read for every request)."""
+
+    @property
+    def max_staleness_ms(self) -> int: ...
+
+
 def stamp_is_exact(store: object) -> bool:
     """Whether the store's change stamp is read for every request, rather than offered from
     a window of bounded staleness (``max_staleness_ms``): only an exact stamp may stand in
     for a store read that would have found the store down."""
-    return isinstance(store, ChangeStamped) and not getattr(store, "max_staleness_ms", 0)
+    if not isinstance(store, ChangeStamped):
+        return False
+    return not (isinstance(store, StampWindowed) and store.max_staleness_ms)
 
 
 class Driver:
@@ -82,8 +93,8 @@ class Driver:
             self.run(flow)
 
     def execute(self, command: Command) -> object:
-        if isinstance(command, StoreCall):
-            return getattr(self.store, command.method)(*command.args, **command.kwargs)
+        if isinstance(command, StoreCommand):
+            return command.run(self.store)
         if isinstance(command, Offload):
             return command.function(*command.args)
         return wait_or_wake(command, ThreadWaker)

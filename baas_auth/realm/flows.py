@@ -1,6 +1,8 @@
-"""Every operation of a realm, once, as a flow: the one place ``Realm`` and ``AsyncRealm`` (and
-the middleware's decision) find them. The flows themselves live by subject in ``directory``,
-``grants``, ``reads``, ``tokens``, ``access`` and ``keys``; this module adds the few that join them.
+"""The flows that join several subject modules (a realm's first flow, the writes that set up a
+store holding no realm, the signing keys, the password and activation flows of accounts), and
+every other flow of a realm under one name, as the management API and older imports use them.
+``Realm`` and ``AsyncRealm`` import each flow from the module that writes it (``directory``,
+``grants``, ``reads``, ``token_flows``, …): a new operation need not be listed here.
 """
 
 from __future__ import annotations

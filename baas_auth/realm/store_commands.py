@@ -1,29 +1,49 @@
-"""What a realm flow asks its driver to do: store calls, CPU-heavy work to run off the loop, and
-waiting for another flow of the process to change a record (the wake-ups of ``drive``).
+"""What a realm flow asks its driver to do: store commands, CPU-heavy work to run off the loop,
+and waiting for another flow of the process to change a record (the wake-ups of ``drivers``).
 
 A flow is a generator: it yields a command and receives the command's result (or has the
-command's exception thrown into it), and finally returns its own value. Each helper below is a
-one-yield flow for one store method, so flows read ``raw = yield from get(key)``: the store
-protocol's types reach the flow, and nothing below the drivers does I/O (httpx's auth flows and
-h11's "return NEED_DATA instead of reading" are the models). Pure: no I/O here.
+command's exception thrown into it), and finally returns its own value. Each store operation is
+a frozen ``StoreCommand[T]`` whose ``run``/``run_async`` make the one call of the ``Store`` or
+``AsyncStore`` protocol it stands for, so mypy checks each method's name and arguments here, and
+each command's arguments where a flow builds it. ``ask(command)`` is the one-yield flow that
+carries ``T`` to the flow: ``raw = yield from get(key)``. Nothing below the drivers does I/O
+(httpx's auth flows and h11's "return NEED_DATA instead of reading" are the models).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar, TypeVarTuple
 
-from baas_auth.stores.protocols import TokenLookup
+from baas_auth.stores.protocols import AsyncStore, Store, TokenLookup
 
 __all__ = [
     "Announce",
     "Command",
+    "Create",
+    "Delete",
+    "DeletePrincipalTokens",
+    "DeleteToken",
     "Flow",
+    "Generation",
+    "Get",
+    "GetMany",
+    "GetToken",
+    "GetTransient",
     "Listen",
     "Offload",
     "Pause",
-    "StoreCall",
+    "PurgeExpired",
+    "Put",
+    "PutToken",
+    "Scan",
+    "StoreCommand",
+    "SwapTransient",
+    "TouchToken",
+    "Transact",
     "announce",
+    "ask",
     "create",
     "delete",
     "delete_principal_tokens",
@@ -46,16 +66,230 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+Args = TypeVarTuple("Args")
 
-_NO_KEYWORDS: Mapping[str, object] = {}
+
+class StoreCommand(Generic[T_co]):
+    """One call of the store protocol, answering ``T_co``: ``run`` makes it on a blocking
+    ``Store``, ``run_async`` on an ``AsyncStore`` (it returns the store's awaitable, so that
+    a driver awaits the store itself, with no coroutine of its own in between)."""
+
+    __slots__ = ()
+
+    def run(self, store: Store) -> T_co:
+        raise NotImplementedError
+
+    def run_async(self, store: AsyncStore) -> Awaitable[T_co]:
+        raise NotImplementedError
 
 
-class StoreCall(NamedTuple):
-    """Call ``method`` of the store (sync or async) with these arguments."""
+# -- the store commands: one per method of the store protocols --------------------------------
 
-    method: str
-    args: tuple[object, ...] = ()
-    kwargs: Mapping[str, object] = _NO_KEYWORDS
+
+@dataclass(frozen=True, slots=True)
+class Get(StoreCommand[bytes | None]):
+    key: str
+
+    def run(self, store: Store) -> bytes | None:
+        return store.get(self.key)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bytes | None]:
+        return store.get(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class GetMany(StoreCommand[list[bytes | None]]):
+    keys: Sequence[str]
+
+    def run(self, store: Store) -> list[bytes | None]:
+        return store.get_many(self.keys)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[list[bytes | None]]:
+        return store.get_many(self.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Put(StoreCommand[None]):
+    key: str
+    value: bytes
+
+    def run(self, store: Store) -> None:
+        store.put(self.key, self.value)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[None]:
+        return store.put(self.key, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Create(StoreCommand[bool]):
+    key: str
+    value: bytes
+
+    def run(self, store: Store) -> bool:
+        return store.create(self.key, self.value)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bool]:
+        return store.create(self.key, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(StoreCommand[bool]):
+    key: str
+
+    def run(self, store: Store) -> bool:
+        return store.delete(self.key)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bool]:
+        return store.delete(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Transact(StoreCommand[bool]):
+    create: Mapping[str, bytes] | None = None
+    put: Mapping[str, bytes] | None = None
+    delete: Sequence[str] = ()
+
+    def run(self, store: Store) -> bool:
+        return store.transact(create=self.create, put=self.put, delete=self.delete)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bool]:
+        return store.transact(create=self.create, put=self.put, delete=self.delete)
+
+
+@dataclass(frozen=True, slots=True)
+class Scan(StoreCommand[list[tuple[str, bytes]]]):
+    prefix: str
+
+    def run(self, store: Store) -> list[tuple[str, bytes]]:
+        return store.scan(self.prefix)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[list[tuple[str, bytes]]]:
+        return store.scan(self.prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation(StoreCommand[int]):
+    def run(self, store: Store) -> int:
+        return store.generation()
+
+    def run_async(self, store: AsyncStore) -> Awaitable[int]:
+        return store.generation()
+
+
+@dataclass(frozen=True, slots=True)
+class PutToken(StoreCommand[None]):
+    token_id: str
+    principal_key: str
+    record: bytes
+    created_ms: int
+    expires_at_ms: int | None
+
+    def run(self, store: Store) -> None:
+        store.put_token(
+            self.token_id,
+            self.principal_key,
+            self.record,
+            created_ms=self.created_ms,
+            expires_at_ms=self.expires_at_ms,
+        )
+
+    def run_async(self, store: AsyncStore) -> Awaitable[None]:
+        return store.put_token(
+            self.token_id,
+            self.principal_key,
+            self.record,
+            created_ms=self.created_ms,
+            expires_at_ms=self.expires_at_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GetToken(StoreCommand[TokenLookup]):
+    token_id: str
+
+    def run(self, store: Store) -> TokenLookup:
+        return store.get_token(self.token_id)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[TokenLookup]:
+        return store.get_token(self.token_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TouchToken(StoreCommand[int | None]):
+    token_id: str
+    now_ms: int
+
+    def run(self, store: Store) -> int | None:
+        return store.touch_token(self.token_id, self.now_ms)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[int | None]:
+        return store.touch_token(self.token_id, self.now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteToken(StoreCommand[bool]):
+    token_id: str
+
+    def run(self, store: Store) -> bool:
+        return store.delete_token(self.token_id)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bool]:
+        return store.delete_token(self.token_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePrincipalTokens(StoreCommand[int]):
+    principal_key: str
+
+    def run(self, store: Store) -> int:
+        return store.delete_principal_tokens(self.principal_key)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[int]:
+        return store.delete_principal_tokens(self.principal_key)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeExpired(StoreCommand[int]):
+    now_ms: int
+
+    def run(self, store: Store) -> int:
+        return store.purge_expired(self.now_ms)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[int]:
+        return store.purge_expired(self.now_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class GetTransient(StoreCommand[bytes | None]):
+    key: str
+
+    def run(self, store: Store) -> bytes | None:
+        return store.get_transient(self.key)
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bytes | None]:
+        return store.get_transient(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapTransient(StoreCommand[bool]):
+    key: str
+    expected: bytes | None
+    new: bytes | None
+    expires_at_ms: int
+
+    def run(self, store: Store) -> bool:
+        return store.swap_transient(
+            self.key, self.expected, self.new, expires_at_ms=self.expires_at_ms
+        )
+
+    def run_async(self, store: AsyncStore) -> Awaitable[bool]:
+        return store.swap_transient(
+            self.key, self.expected, self.new, expires_at_ms=self.expires_at_ms
+        )
+
+
+# -- the other commands -----------------------------------------------------------------------
 
 
 class Offload(NamedTuple):
@@ -86,13 +320,21 @@ class Announce(NamedTuple):
     topic: str
 
 
-Command = StoreCall | Offload | Listen | Pause | Announce
+Command = StoreCommand[Any] | Offload | Listen | Pause | Announce
 
 Flow = Generator[Command, Any, T]
 """A flow returning ``T``: it yields commands and is sent their results."""
 
 
-def offload(function: Callable[..., T], *args: object) -> Flow[T]:
+def ask(command: StoreCommand[T]) -> Flow[T]:
+    """The flow of one store command: its result, typed as the command says (the drivers
+    send back what ``run``/``run_async`` answered)."""
+    result: T = yield command
+    return result
+
+
+def offload(function: Callable[[*Args], T], *args: *Args) -> Flow[T]:
+    """``function(*args)`` run where it blocks no one (mypy checks the arguments)."""
     result: T = yield Offload(function, args)
     return result
 
@@ -110,32 +352,27 @@ def announce(topic: str) -> Flow[None]:
     yield Announce(topic)
 
 
-def _store(method: str, *args: object, **kwargs: object) -> StoreCall:
-    return StoreCall(method, args, kwargs or _NO_KEYWORDS)
+# -- one flow per store command, as the flows spell them (each is ``ask``'s generator, no more) --
 
 
 def get(key: str) -> Flow[bytes | None]:
-    found: bytes | None = yield _store("get", key)
-    return found
+    return ask(Get(key))
 
 
 def get_many(keys: Sequence[str]) -> Flow[list[bytes | None]]:
-    found: list[bytes | None] = yield _store("get_many", keys)
-    return found
+    return ask(GetMany(keys))
 
 
 def put(key: str, value: bytes) -> Flow[None]:
-    yield _store("put", key, value)
+    return ask(Put(key, value))
 
 
 def create(key: str, value: bytes) -> Flow[bool]:
-    created: bool = yield _store("create", key, value)
-    return created
+    return ask(Create(key, value))
 
 
 def delete(key: str) -> Flow[bool]:
-    deleted: bool = yield _store("delete", key)
-    return deleted
+    return ask(Delete(key))
 
 
 def transact(
@@ -144,18 +381,15 @@ def transact(
     put: Mapping[str, bytes] | None = None,
     delete: Sequence[str] = (),
 ) -> Flow[bool]:
-    done: bool = yield _store("transact", create=create, put=put, delete=delete)
-    return done
+    return ask(Transact(create, put, delete))
 
 
 def scan(prefix: str) -> Flow[list[tuple[str, bytes]]]:
-    found: list[tuple[str, bytes]] = yield _store("scan", prefix)
-    return found
+    return ask(Scan(prefix))
 
 
 def generation() -> Flow[int]:
-    current: int = yield _store("generation")
-    return current
+    return ask(Generation())
 
 
 def put_token(
@@ -166,48 +400,34 @@ def put_token(
     created_ms: int,
     expires_at_ms: int | None,
 ) -> Flow[None]:
-    yield _store(
-        "put_token",
-        token_id,
-        principal_key,
-        record,
-        created_ms=created_ms,
-        expires_at_ms=expires_at_ms,
-    )
+    return ask(PutToken(token_id, principal_key, record, created_ms, expires_at_ms))
 
 
 def get_token(token_id: str) -> Flow[TokenLookup]:
-    found: TokenLookup = yield _store("get_token", token_id)
-    return found
+    return ask(GetToken(token_id))
 
 
 def touch_token(token_id: str, now_ms: int) -> Flow[int | None]:
-    inactive: int | None = yield _store("touch_token", token_id, now_ms)
-    return inactive
+    return ask(TouchToken(token_id, now_ms))
 
 
 def delete_token(token_id: str) -> Flow[bool]:
-    deleted: bool = yield _store("delete_token", token_id)
-    return deleted
+    return ask(DeleteToken(token_id))
 
 
 def delete_principal_tokens(principal_key: str) -> Flow[int]:
-    deleted: int = yield _store("delete_principal_tokens", principal_key)
-    return deleted
+    return ask(DeletePrincipalTokens(principal_key))
 
 
 def purge_expired(now_ms: int) -> Flow[int]:
-    purged: int = yield _store("purge_expired", now_ms)
-    return purged
+    return ask(PurgeExpired(now_ms))
 
 
 def get_transient(key: str) -> Flow[bytes | None]:
-    found: bytes | None = yield _store("get_transient", key)
-    return found
+    return ask(GetTransient(key))
 
 
 def swap_transient(
     key: str, expected: bytes | None, new: bytes | None, *, expires_at_ms: int
 ) -> Flow[bool]:
-    swapped: bool = yield _store("swap_transient", key, expected, new, expires_at_ms=expires_at_ms)
-    return swapped
+    return ask(SwapTransient(key, expected, new, expires_at_ms))

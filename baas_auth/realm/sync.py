@@ -1,8 +1,8 @@
 """``Realm``: the realm's operations run by the blocking driver over a ``Store``.
 
-Every method only hands a flow (``baas_auth.realm.flows``) to the driver: the sequencing lives
-there, once, and ``AsyncRealm`` (``aio.py``) runs the very same flows on an event loop. A test
-compares the two classes' code with ``async``/``await`` stripped, so they cannot drift.
+Generated from ``aio.py`` (``AsyncRealm``) by ``scripts/generate_sync_realm.py``: do not edit
+this file; edit ``aio.py`` and run the script. Every method hands one flow to the driver: the
+sequencing lives in the flows, once, and ``AsyncRealm`` runs the very same flows on a loop.
 """
 
 from __future__ import annotations
@@ -29,7 +29,16 @@ from baas_auth.model import (
     TokenInfo,
     User,
 )
-from baas_auth.realm import flows
+from baas_auth.realm import (
+    access_flows,
+    directory,
+    explain,
+    flows,
+    grants,
+    members,
+    reads,
+    token_flows,
+)
 from baas_auth.realm.drivers import Driver
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
@@ -64,7 +73,9 @@ class Realm:
         self._driver.start(flows.start(self.state))
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]) -> Realm:
+    def open(
+        cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
+    ) -> Realm:
         """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
         ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
         return cls(open_store(url), create=create, **settings)
@@ -135,11 +146,15 @@ class Realm:
             InvalidGrantError: bad password, unknown, disabled or unactivated user.
             NotFoundError: no such app.
         """
-        return self._run(flows.password_token(self.state, org, app, username, password, ttl_ms))
+        return self._run(
+            token_flows.password_token(self.state, org, app, username, password, ttl_ms)
+        )
 
-    def admin_token(self, username: str, password: str, *, ttl_ms: int | None = 0) -> TokenGrant:
+    def admin_token(
+        self, username: str, password: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
         """An admin-user token for the password grant on ``/management/token``."""
-        return self._run(flows.admin_token(self.state, username, password, ttl_ms))
+        return self._run(token_flows.admin_token(self.state, username, password, ttl_ms))
 
     def client_token(
         self,
@@ -154,12 +169,14 @@ class Realm:
         With ``for_app=(org, app)``, credentials that do not cover that app are refused as
         ``InvalidClientError`` (the token endpoint of one app does not serve another's clients).
         """
-        flow = flows.client_token(self.state, client_id, client_secret, ttl_ms, for_app)
+        flow = token_flows.client_token(self.state, client_id, client_secret, ttl_ms, for_app)
         return self._run(flow)
 
     def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
         """The principal of org or app credentials, or InvalidClientError."""
-        return self._run(flows.authenticate_client(self.state, client_id, client_secret))
+        return self._run(
+            token_flows.authenticate_client(self.state, client_id, client_secret)
+        )
 
     def authenticate_token(self, token: str) -> Principal:
         """The principal a token stands for.
@@ -169,11 +186,11 @@ class Realm:
                 ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
-        return self._run(flows.token_info(self.state, token)).principal
+        return self._run(token_flows.token_info(self.state, token)).principal
 
     def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
-        return self._run(flows.token_info(self.state, token))
+        return self._run(token_flows.token_info(self.state, token))
 
     def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.
@@ -181,7 +198,7 @@ class Realm:
         With ``owner``, the token must have been issued to that app user or admin user
         (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
         """
-        return self._run(flows.revoke_token(self.state, token, owner))
+        return self._run(token_flows.revoke_token(self.state, token, owner))
 
     def issue_user_token(
         self, org: str, app: str, username: str, *, ttl_ms: int | None = 0
@@ -195,15 +212,15 @@ class Realm:
             InvalidGrantError: a disabled or unactivated user.
             NotFoundError: no such app or user.
         """
-        return self._run(flows.user_token(self.state, org, app, username, ttl_ms))
+        return self._run(token_flows.user_token(self.state, org, app, username, ttl_ms))
 
     def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return self._run(flows.revoke_user_tokens(org, app, username))
+        return self._run(token_flows.revoke_user_tokens(org, app, username))
 
     def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return self._run(flows.revoke_admin_tokens(username))
+        return self._run(token_flows.revoke_admin_tokens(username))
 
     def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -213,7 +230,7 @@ class Realm:
 
     def guest(self, org: str, app: str) -> Principal:
         """The anonymous principal of an application (check it with ``permits``)."""
-        return self._run(flows.guest(self.state, org, app))
+        return self._run(access_flows.guest(self.state, org, app))
 
     def permits(
         self,
@@ -230,7 +247,7 @@ class Realm:
         Raises:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
-        flow = flows.permits(self.state, principal, method, path, org, app, case_sensitive)
+        flow = access_flows.permits(self.state, principal, method, path, org, app, case_sensitive)
         return self._run(flow)
 
     def explain(
@@ -252,7 +269,7 @@ class Realm:
         Raises:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
-        flow = flows.explain(self.state, principal, method, path, org, app, case_sensitive)
+        flow = explain.explain(self.state, principal, method, path, org, app, case_sensitive)
         return self._run(flow)
 
     def manages_org(self, principal: Principal, org: str) -> bool:
@@ -261,7 +278,7 @@ class Realm:
 
     def is_self(self, principal: Principal, name: str) -> bool:
         """Whether ``name`` (``me``, a username, an email or a uuid) names ``principal``."""
-        return self._run(flows.is_self(principal, name))
+        return self._run(access_flows.is_self(principal, name))
 
     # -- orgs and apps --------------------------------------------------------------------
 
@@ -270,14 +287,14 @@ class Realm:
         return self._run(flows.create_org(self.state, name))
 
     def get_org(self, name: str) -> Org:
-        return self._run(flows.get_org(name))
+        return self._run(directory.get_org(name))
 
     def create_app(
         self,
         org: str,
         name: str,
         *,
-        roles: flows.RolesPreset = "locked",
+        roles: directory.RolesPreset = "locked",
         access_token_ttl_ms: int | None = None,
     ) -> App:
         """Create an application with the roles admin, default and guest (behaviour §5.4).
@@ -287,33 +304,35 @@ class Realm:
         the original system's rules (``default`` may do anything); ``"sandbox"`` opens the app
         to everyone.
         """
-        return self._run(flows.create_app(org, name, roles, access_token_ttl_ms))
+        return self._run(directory.create_app(org, name, roles, access_token_ttl_ms))
 
     def get_app(self, org: str, app: str) -> App:
-        return self._run(flows.get_app(org, app))
+        return self._run(directory.get_app(org, app))
 
     def list_apps(self, org: str) -> list[App]:
-        return self._run(flows.list_apps(org))
+        return self._run(directory.list_apps(org))
 
     def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
-        return self._run(flows.set_access_token_ttl(org, app, ttl_ms))
+        return self._run(directory.set_access_token_ttl(org, app, ttl_ms))
 
     # -- client credentials ---------------------------------------------------------------
 
     def create_credentials(self, org: str, app: str | None = None) -> ClientCredentials:
         """New org credentials (``app`` None) or app credentials; the secret is shown only here."""
-        return self._run(flows.create_credentials(self.state, org, app))
+        return self._run(directory.create_credentials(self.state, org, app))
 
     def regenerate_credentials(
         self, client_id: str, *, revoke_tokens: bool = True
     ) -> ClientCredentials:
         """A new secret for ``client_id``; by default its tokens stop working."""
-        return self._run(flows.regenerate_credentials(self.state, client_id, revoke_tokens))
+        return self._run(
+            directory.regenerate_credentials(self.state, client_id, revoke_tokens)
+        )
 
     def delete_credentials(self, client_id: str) -> None:
         """Delete the credentials and revoke every token issued to them."""
-        return self._run(flows.delete_credentials(client_id))
+        return self._run(directory.delete_credentials(client_id))
 
     # -- app users ------------------------------------------------------------------------
 
@@ -335,12 +354,12 @@ class Realm:
         sign in until activated; its activation token goes to the ``on_user_token`` hook, if
         the realm has one.
         """
-        flow = flows.create_user(self.state, org, app, username, password, email, activated)
+        flow = directory.create_user(self.state, org, app, username, password, email, activated)
         return self._run(flow)
 
     def get_user(self, org: str, app: str, username: str) -> User:
         """The user named ``username`` (or with that email or uuid)."""
-        return self._run(flows.get_user(org, app, username))
+        return self._run(directory.get_user(org, app, username))
 
     def update_user(
         self,
@@ -353,12 +372,12 @@ class Realm:
         activated: bool | None = None,
     ) -> User:
         """Change a user; disabling or deactivating revokes all of its tokens at once."""
-        flow = flows.update_user(self.state, org, app, username, password, disabled, activated)
+        flow = directory.update_user(self.state, org, app, username, password, disabled, activated)
         return self._run(flow)
 
     def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return self._run(flows.delete_user(org, app, username))
+        return self._run(directory.delete_user(org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 
@@ -382,10 +401,10 @@ class Realm:
         return self._run(flow)
 
     def get_admin(self, username: str) -> AdminUser:
-        return self._run(flows.get_admin(username))
+        return self._run(directory.get_admin(username))
 
     def add_admin_to_org(self, username: str, org: str) -> AdminUser:
-        return self._run(flows.add_admin_to_org(username, org))
+        return self._run(directory.add_admin_to_org(username, org))
 
     def update_admin(
         self,
@@ -398,7 +417,9 @@ class Realm:
     ) -> AdminUser:
         """Change an admin user; disabling, deactivating or unconfirming revokes all of its
         tokens."""
-        flow = flows.update_admin(self.state, username, password, disabled, activated, confirmed)
+        flow = directory.update_admin(
+            self.state, username, password, disabled, activated, confirmed
+        )
         return self._run(flow)
 
     # -- passwords, activation and confirmation -------------------------------------------
@@ -519,17 +540,17 @@ class Realm:
 
     def create_role(self, org: str, app: str, name: str, *, inactivity_ms: int = 0) -> Role:
         """Create a role; with ``inactivity_ms > 0`` it leaves tokens idle for longer than that."""
-        return self._run(flows.create_role(org, app, name, inactivity_ms))
+        return self._run(grants.create_role(org, app, name, inactivity_ms))
 
     def delete_role(self, org: str, app: str, name: str) -> None:
         """Delete a role; deleting ``guest`` makes the app refuse anonymous requests."""
-        return self._run(flows.delete_role(org, app, name))
+        return self._run(grants.delete_role(org, app, name))
 
     def get_role(self, org: str, app: str, name: str) -> Role:
-        return self._run(flows.get_role(org, app, name))
+        return self._run(grants.get_role(org, app, name))
 
     def list_roles(self, org: str, app: str) -> list[Role]:
-        return self._run(flows.list_roles(org, app))
+        return self._run(grants.list_roles(org, app))
 
     def grant(
         self,
@@ -542,7 +563,7 @@ class Realm:
         group: str | None = None,
     ) -> str:
         """Grant a rule such as ``get,put:/books/**``; returns its canonical text."""
-        flow = flows.change_rules(org, app, rule, add=True, role=role, user=user, group=group)
+        flow = grants.change_rules(org, app, rule, add=True, role=role, user=user, group=group)
         return self._run(flow)[0]
 
     def revoke_grant(
@@ -556,34 +577,36 @@ class Realm:
         group: str | None = None,
     ) -> bool:
         """Take a rule back (compared in canonical form); False if it was not granted."""
-        flow = flows.change_rules(org, app, rule, add=False, role=role, user=user, group=group)
+        flow = grants.change_rules(org, app, rule, add=False, role=role, user=user, group=group)
         return self._run(flow)[1]
 
     def assign_role(
         self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
     ) -> None:
         """Give a role to a user or a group."""
-        self._run(flows.change_roles(org, app, role, add=True, user=user, group=group))
+        self._run(grants.change_roles(org, app, role, add=True, user=user, group=group))
 
     def unassign_role(
         self, org: str, app: str, role: str, *, user: str | None = None, group: str | None = None
     ) -> bool:
         """Take a role from a user or a group; False if it did not have it."""
-        return self._run(flows.change_roles(org, app, role, add=False, user=user, group=group))
+        return self._run(
+            grants.change_roles(org, app, role, add=False, user=user, group=group)
+        )
 
     def create_group(self, org: str, app: str, path: str) -> Group:
         """Create a group named by a path such as ``/staff`` (unique ignoring case)."""
-        return self._run(flows.create_group(org, app, path))
+        return self._run(grants.create_group(org, app, path))
 
     def delete_group(self, org: str, app: str, path: str) -> None:
-        return self._run(flows.delete_group(org, app, path))
+        return self._run(grants.delete_group(org, app, path))
 
     def add_to_group(self, org: str, app: str, path: str, username: str) -> None:
         """Make a user a member of a group: it gains the group's rules and roles."""
-        self._run(flows.change_membership(org, app, path, username, add=True))
+        self._run(grants.change_membership(org, app, path, username, add=True))
 
     def remove_from_group(self, org: str, app: str, path: str, username: str) -> bool:
-        return self._run(flows.change_membership(org, app, path, username, add=False))
+        return self._run(grants.change_membership(org, app, path, username, add=False))
 
     # -- reading the model ----------------------------------------------------------------
 
@@ -592,55 +615,55 @@ class Realm:
         it, through one of its groups, or ``default``; a role that no longer exists is no one's,
         and one that lapses for inactivity counts for this token only while it is live (which,
         like ``permits``, counts as a use of the token). Clients and admin users hold no roles."""
-        return self._run(flows.holds_role(self.state, principal, org, app, role))
+        return self._run(reads.holds_role(self.state, principal, org, app, role))
 
     def list_orgs(self) -> list[Org]:
         """Every organization, by name."""
-        return self._run(flows.list_orgs())
+        return self._run(reads.list_orgs())
 
     def list_users(self, org: str, app: str) -> list[User]:
         """Every user of an app, by username."""
-        return self._run(flows.list_users(org, app))
+        return self._run(reads.list_users(org, app))
 
     def list_groups(self, org: str, app: str) -> list[Group]:
         """Every group of an app with its rules and roles, by path."""
-        return self._run(flows.list_groups(org, app))
+        return self._run(reads.list_groups(org, app))
 
     def get_group(self, org: str, app: str, path: str) -> Group:
-        return self._run(flows.get_group(org, app, path))
+        return self._run(reads.get_group(org, app, path))
 
     def role_users(self, org: str, app: str, role: str) -> list[User]:
         """The users the role is given to directly (not through a group), by username."""
-        return self._run(flows.role_users(org, app, role))
+        return self._run(members.role_users(org, app, role))
 
     def role_groups(self, org: str, app: str, role: str) -> list[Group]:
         """The groups the role is given to, by path."""
-        return self._run(flows.role_groups(org, app, role))
+        return self._run(members.role_groups(org, app, role))
 
     def group_users(self, org: str, app: str, path: str) -> list[User]:
         """The members of a group, by username."""
-        return self._run(flows.group_users(org, app, path))
+        return self._run(members.group_users(org, app, path))
 
     def list_admins(self) -> list[AdminUser]:
         """Every admin user, by username."""
-        return self._run(flows.list_admins())
+        return self._run(reads.list_admins())
 
     def list_credentials(self, org: str, app: str | None = None) -> list[ClientInfo]:
         """The client_ids of an org and of all its apps (``app`` None), or of one app; never
         a secret."""
-        return self._run(flows.list_credentials(org, app))
+        return self._run(reads.list_credentials(org, app))
 
     def user_roles(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The roles given to the user itself (not through its groups)."""
-        return self._run(flows.user_roles(org, app, username))
+        return self._run(reads.user_roles(org, app, username))
 
     def user_groups(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The paths of the groups the user is a member of."""
-        return self._run(flows.user_groups(org, app, username))
+        return self._run(reads.user_groups(org, app, username))
 
     def user_rules(self, org: str, app: str, username: str) -> tuple[str, ...]:
         """The rules granted to the user itself."""
-        return self._run(flows.user_rules(org, app, username))
+        return self._run(reads.user_rules(org, app, username))
 
     def effective_rules(
         self, org: str, app: str, username: str, *, inactive_ms: int | None = None
@@ -653,5 +676,5 @@ class Realm:
         by then are left out; by default all are listed. Disabled or unactivated users get
         the same answer, though they can get no token.
         """
-        flow = flows.effective_rules(self.state, org, app, username, inactive_ms)
+        flow = reads.effective_rules(self.state, org, app, username, inactive_ms)
         return self._run(flow)

@@ -38,7 +38,7 @@ from baas_auth.realm.marker import check_realm
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import (
     Flow,
-    StoreCall,
+    GetToken,
     announce,
     delete_principal_tokens,
     delete_token,
@@ -359,7 +359,8 @@ def token_info(state: RealmState, token: object) -> Flow[TokenInfo]:
         verified = keys.verify(token, now_ms=state.now_ms(), allow_expired=False)
     else:
         verified = yield from verify(state, token, allow_expired=False)
-    lookup: TokenLookup = yield StoreCall("get_token", (verified.token_id,))
+    # Yielded as is, not through ask(): one generator less on every request with a token.
+    lookup: TokenLookup = yield GetToken(verified.token_id)
     view = state.snapshot
     if view.generation != lookup.generation:
         view = yield from view_for(state, lookup.generation)
