@@ -149,3 +149,9 @@ def email(value: str | None) -> str | None:
         raise ConfigError("not an email address")
     return value
 
+
+
+def text_or_empty(value: object) -> str:
+    """``value`` if it is text, else the empty string: a name or secret of the wrong type then
+    fails the check it meets like a wrong one, in the same time."""
+    return value if isinstance(value, str) else ""

@@ -15,7 +15,7 @@ from baas_auth.core import records as rec
 from baas_auth.errors import InvalidGrantError, NotFoundError
 from baas_auth.model import AdminUser, User, UserTokenKind
 from baas_auth.realm import onetime
-from baas_auth.realm.directory import (
+from baas_auth.realm.account_directory import (
     _admin_value,
     _hash_new_password,
     _user_value,
@@ -23,9 +23,9 @@ from baas_auth.realm.directory import (
     send_admin_token,
 )
 from baas_auth.realm.lookups import admin_of, app_of, user_of
+from baas_auth.realm.password_checks import account_key, check_password
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, delete_principal_tokens, put
-from baas_auth.realm.token_flows import account_key, check_password
 
 __all__ = [
     "Account",

@@ -32,12 +32,14 @@ from baas_auth.model import (
 )
 from baas_auth.realm import (
     access_flows,
+    account_directory,
     directory,
     explain,
     flows,
     grants,
     members,
     reads,
+    token_checks,
     token_flows,
 )
 from baas_auth.realm.async_drivers import AsyncDriver
@@ -175,7 +177,7 @@ class AsyncRealm:
     async def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
         """The principal of org or app credentials, or InvalidClientError."""
         return await self._run(
-            token_flows.authenticate_client(self.state, client_id, client_secret)
+            token_checks.authenticate_client(self.state, client_id, client_secret)
         )
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -186,11 +188,11 @@ class AsyncRealm:
                 ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
-        return (await self._run(token_flows.token_info(self.state, token))).principal
+        return (await self._run(token_checks.token_info(self.state, token))).principal
 
     async def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
-        return await self._run(token_flows.token_info(self.state, token))
+        return await self._run(token_checks.token_info(self.state, token))
 
     async def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.
@@ -198,7 +200,7 @@ class AsyncRealm:
         With ``owner``, the token must have been issued to that app user or admin user
         (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
         """
-        return await self._run(token_flows.revoke_token(self.state, token, owner))
+        return await self._run(token_checks.revoke_token(self.state, token, owner))
 
     async def issue_user_token(
         self, org: str, app: str, username: str, *, ttl_ms: int | None = 0
@@ -216,11 +218,11 @@ class AsyncRealm:
 
     async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return await self._run(token_flows.revoke_user_tokens(org, app, username))
+        return await self._run(token_checks.revoke_user_tokens(org, app, username))
 
     async def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return await self._run(token_flows.revoke_admin_tokens(username))
+        return await self._run(token_checks.revoke_admin_tokens(username))
 
     async def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -354,12 +356,14 @@ class AsyncRealm:
         sign in until activated; its activation token goes to the ``on_user_token`` hook, if
         the realm has one.
         """
-        flow = directory.create_user(self.state, org, app, username, password, email, activated)
+        flow = account_directory.create_user(
+            self.state, org, app, username, password, email, activated
+        )
         return await self._run(flow)
 
     async def get_user(self, org: str, app: str, username: str) -> User:
         """The user named ``username`` (or with that email or uuid)."""
-        return await self._run(directory.get_user(org, app, username))
+        return await self._run(account_directory.get_user(org, app, username))
 
     async def update_user(
         self,
@@ -372,12 +376,14 @@ class AsyncRealm:
         activated: bool | None = None,
     ) -> User:
         """Change a user; disabling or deactivating revokes all of its tokens at once."""
-        flow = directory.update_user(self.state, org, app, username, password, disabled, activated)
+        flow = account_directory.update_user(
+            self.state, org, app, username, password, disabled, activated
+        )
         return await self._run(flow)
 
     async def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return await self._run(directory.delete_user(org, app, username))
+        return await self._run(account_directory.delete_user(org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 
@@ -401,10 +407,10 @@ class AsyncRealm:
         return await self._run(flow)
 
     async def get_admin(self, username: str) -> AdminUser:
-        return await self._run(directory.get_admin(username))
+        return await self._run(account_directory.get_admin(username))
 
     async def add_admin_to_org(self, username: str, org: str) -> AdminUser:
-        return await self._run(directory.add_admin_to_org(username, org))
+        return await self._run(account_directory.add_admin_to_org(username, org))
 
     async def update_admin(
         self,
@@ -417,7 +423,7 @@ class AsyncRealm:
     ) -> AdminUser:
         """Change an admin user; disabling, deactivating or unconfirming revokes all of its
         tokens."""
-        flow = directory.update_admin(
+        flow = account_directory.update_admin(
             self.state, username, password, disabled, activated, confirmed
         )
         return await self._run(flow)

@@ -12,26 +12,28 @@ from collections.abc import Sequence
 
 from baas_auth.errors import ConfigError
 from baas_auth.model import AdminUser, ImportReport, Org, Principal, User
-from baas_auth.realm import account_flows, directory, import_flows
+from baas_auth.realm import account_directory, account_flows, directory, import_flows
 from baas_auth.realm.access_flows import guest, is_self, permits
 from baas_auth.realm.access_flows import manages_org as _manages_org
-from baas_auth.realm.directory import (
-    RolesPreset,
+from baas_auth.realm.account_directory import (
     add_admin_to_org,
-    create_app,
-    create_credentials,
     create_user,
-    delete_credentials,
     delete_user,
     get_admin,
+    get_user,
+    update_admin,
+    update_user,
+)
+from baas_auth.realm.directory import (
+    RolesPreset,
+    create_app,
+    create_credentials,
+    delete_credentials,
     get_app,
     get_org,
-    get_user,
     list_apps,
     regenerate_credentials,
     set_access_token_ttl,
-    update_admin,
-    update_user,
 )
 from baas_auth.realm.explain import explain
 from baas_auth.realm.grants import (
@@ -64,17 +66,14 @@ from baas_auth.realm.reads import (
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.store_commands import purge_expired as _purge_expired
-from baas_auth.realm.token_flows import (
-    admin_token,
+from baas_auth.realm.token_checks import (
     authenticate_client,
-    client_token,
-    password_token,
     revoke_admin_tokens,
     revoke_token,
     revoke_user_tokens,
     token_info,
-    user_token,
 )
+from baas_auth.realm.token_flows import admin_token, client_token, password_token, user_token
 from baas_auth.realm.views import fresh_view
 
 __all__ = [
@@ -175,7 +174,9 @@ def create_admin(
 ) -> Flow[AdminUser]:
     """Create an admin user; the first one sets up a store that holds no realm yet."""
     yield from set_up_realm(state)
-    flow = directory.create_admin(state, username, password, orgs, email, activated, confirmed)
+    flow = account_directory.create_admin(
+        state, username, password, orgs, email, activated, confirmed
+    )
     return (yield from flow)
 
 

@@ -33,7 +33,8 @@ from baas_auth.core.import_document import (
 from baas_auth.core.legacy_hashes import BCRYPT_MISSING, bcrypt_available, legacy_hash
 from baas_auth.errors import ConfigError
 from baas_auth.model import ImportEntry, ImportOutcome, ImportReport
-from baas_auth.realm.directory import _app_records, _claims
+from baas_auth.realm.account_directory import _claims
+from baas_auth.realm.directory import _app_records
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, offload, scan, transact
 

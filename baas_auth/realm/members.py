@@ -7,7 +7,7 @@ from __future__ import annotations
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
 from baas_auth.model import Group, User
-from baas_auth.realm.directory import _user_value
+from baas_auth.realm.account_directory import _user_value
 from baas_auth.realm.grants import _group_of, _role_of
 from baas_auth.realm.lookups import app_of
 from baas_auth.realm.store_commands import Flow, scan

@@ -11,7 +11,7 @@ from baas_auth.core import records as rec
 from baas_auth.core.policy import user_policy
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
-from baas_auth.realm.directory import _admin_value, _user_value
+from baas_auth.realm.account_directory import _admin_value, _user_value
 from baas_auth.realm.lookups import app_of, load, org_of, user_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, get_many, scan, touch_token

@@ -19,7 +19,7 @@ from baas_auth.core.hashing import PasswordHasher
 from baas_auth.core.permissions import RuleCache
 from baas_auth.core.throttle import LoginThrottle
 from baas_auth.core.tokens import DEFAULT_MAX_TTL_MS, SigningKey
-from baas_auth.errors import ConfigError
+from baas_auth.errors import ConfigError, MalformedTokenError
 from baas_auth.model import UserToken
 from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, KeyRing
@@ -182,3 +182,10 @@ class RealmState:
 
     def now_ms(self) -> int:
         return int(self.settings.clock() * 1000)
+
+    def ring(self) -> KeyRing:
+        """The key ring; a token cannot be checked without one (the drivers load it before
+        any flow, so this refuses only what nothing could have verified)."""
+        if self.keys is None:
+            raise MalformedTokenError()
+        return self.keys

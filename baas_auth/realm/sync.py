@@ -31,12 +31,14 @@ from baas_auth.model import (
 )
 from baas_auth.realm import (
     access_flows,
+    account_directory,
     directory,
     explain,
     flows,
     grants,
     members,
     reads,
+    token_checks,
     token_flows,
 )
 from baas_auth.realm.drivers import Driver
@@ -175,7 +177,7 @@ class Realm:
     def authenticate_client(self, client_id: str, client_secret: str) -> Principal:
         """The principal of org or app credentials, or InvalidClientError."""
         return self._run(
-            token_flows.authenticate_client(self.state, client_id, client_secret)
+            token_checks.authenticate_client(self.state, client_id, client_secret)
         )
 
     def authenticate_token(self, token: str) -> Principal:
@@ -186,11 +188,11 @@ class Realm:
                 ExpiredTokenError and RevokedTokenError say why).
             StoreError: the store failed; never a principal.
         """
-        return self._run(token_flows.token_info(self.state, token)).principal
+        return self._run(token_checks.token_info(self.state, token)).principal
 
     def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
-        return self._run(token_flows.token_info(self.state, token))
+        return self._run(token_checks.token_info(self.state, token))
 
     def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.
@@ -198,7 +200,7 @@ class Realm:
         With ``owner``, the token must have been issued to that app user or admin user
         (same kind, uuid, org and app), else ``BadRequestError`` and nothing is revoked.
         """
-        return self._run(token_flows.revoke_token(self.state, token, owner))
+        return self._run(token_checks.revoke_token(self.state, token, owner))
 
     def issue_user_token(
         self, org: str, app: str, username: str, *, ttl_ms: int | None = 0
@@ -216,11 +218,11 @@ class Realm:
 
     def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return self._run(token_flows.revoke_user_tokens(org, app, username))
+        return self._run(token_checks.revoke_user_tokens(org, app, username))
 
     def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return self._run(token_flows.revoke_admin_tokens(username))
+        return self._run(token_checks.revoke_admin_tokens(username))
 
     def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -354,12 +356,14 @@ class Realm:
         sign in until activated; its activation token goes to the ``on_user_token`` hook, if
         the realm has one.
         """
-        flow = directory.create_user(self.state, org, app, username, password, email, activated)
+        flow = account_directory.create_user(
+            self.state, org, app, username, password, email, activated
+        )
         return self._run(flow)
 
     def get_user(self, org: str, app: str, username: str) -> User:
         """The user named ``username`` (or with that email or uuid)."""
-        return self._run(directory.get_user(org, app, username))
+        return self._run(account_directory.get_user(org, app, username))
 
     def update_user(
         self,
@@ -372,12 +376,14 @@ class Realm:
         activated: bool | None = None,
     ) -> User:
         """Change a user; disabling or deactivating revokes all of its tokens at once."""
-        flow = directory.update_user(self.state, org, app, username, password, disabled, activated)
+        flow = account_directory.update_user(
+            self.state, org, app, username, password, disabled, activated
+        )
         return self._run(flow)
 
     def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return self._run(directory.delete_user(org, app, username))
+        return self._run(account_directory.delete_user(org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 
@@ -401,10 +407,10 @@ class Realm:
         return self._run(flow)
 
     def get_admin(self, username: str) -> AdminUser:
-        return self._run(directory.get_admin(username))
+        return self._run(account_directory.get_admin(username))
 
     def add_admin_to_org(self, username: str, org: str) -> AdminUser:
-        return self._run(directory.add_admin_to_org(username, org))
+        return self._run(account_directory.add_admin_to_org(username, org))
 
     def update_admin(
         self,
@@ -417,7 +423,7 @@ class Realm:
     ) -> AdminUser:
         """Change an admin user; disabling, deactivating or unconfirming revokes all of its
         tokens."""
-        flow = directory.update_admin(
+        flow = account_directory.update_admin(
             self.state, username, password, disabled, activated, confirmed
         )
         return self._run(flow)
