@@ -1,7 +1,9 @@
 """WSGI adapter: ``AuthMiddleware(app, realm, …)`` around any PEP 3333 application.
 
-The only module that knows the WSGI environ. Builds a ``RequestInfo``, lets the ``Gate`` decide,
-then sends the refusal or calls the inner app with ``environ["baas_auth.principal"]`` set.
+The only module that knows the WSGI environ. One call per request to the realm's own driver
+(``Realm.serve``), which gives the decision remembered under the store's change stamp or runs the
+gate's flow (reading the environ, deciding, answering an endpoint with its body); then sends the
+refusal or answer, or calls the inner app with ``environ["baas_auth.principal"]`` set.
 """
 
 from __future__ import annotations
@@ -18,18 +20,14 @@ from baas_auth.core.credential_names import DECISION_HEADERS
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.middleware.decisions import (
-    Admit,
-    Decision,
-    EndpointCall,
-    GateOptions,
-    MiddlewareOptions,
-)
+from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_realm, check_wsgi_app
 from baas_auth.realm import Realm
-from baas_auth.realm.drivers import Driver, stamp_is_exact
+from baas_auth.realm.drivers import AS_IS, stamp_is_exact
+from baas_auth.realm.store_commands import Flow
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -76,10 +74,10 @@ class AuthMiddleware:
         self.realm = realm
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
-        self._driver = Driver(realm.store)
-        self._stamp = self._driver.stamp
+        self._environs = _Environs(self._gate)
+        self._serve = realm.serve
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
-            self._driver.run(self._gate.check_application())
+            realm.serve(AS_IS, self._gate.check_application())
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -87,37 +85,22 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # The store's freshness check, read before anything else of this request: an
-        # admission made under the same stamp still holds (no store read). Recalled by the
-        # raw environ values the request is read from, so the steady state reads no more.
-        try:
-            stamp = self._stamp()
-        except StoreError as error:  # the check is a store read (Redis): it fails closed, 503
-            return _send(self._gate.refusal(error, None), start_response)
-        key = tuple(map(environ.get, _RECALL_KEYS))
-        decision: Decision | None = None if stamp is None else self._gate.recall(key, stamp)
-        if decision is None:
-            try:
-                request = _request_info(environ)
-            except BadRequestError as error:  # from reading the environ, before the gate
-                decision = self._gate.refusal(error, None)
-            else:
-                flow = self._gate.decide(request, stamp=stamp, recall_key=key)
-                decision = self._driver.run(flow)
+        decision = self._serve(self._environs, environ)
         if type(decision) is Admit:  # the common case first
             return self._call_app(environ, start_response, decision)
-        if isinstance(decision, EndpointCall):
-            decision = self._answer(decision, environ)
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
 
-    def _answer(self, pending: EndpointCall, environ: WSGIEnvironment) -> Response:
-        try:
-            body = _read_body(environ) if pending.has_body else b""
-        except BadRequestError as error:
-            return self._gate.refuse_call(pending, error)
-        return self._driver.run(self._gate.answer(pending, body))
+    def cache_figures(self) -> CacheFigures:
+        """How many entries each cache of this middleware's request path holds (``docs/
+        design.md``, "Freshness"): for tests and monitoring; reading it changes nothing."""
+        return self._gate.freshness.figures()
+
+    def caches_hold(self, text: str) -> bool:
+        """Whether ``text`` appears in anything this middleware remembers: for tests that no
+        secret lingers in memory."""
+        return self._gate.freshness.holds(text)
 
     def _call_app(
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit
@@ -127,6 +110,38 @@ class AuthMiddleware:
         if admit.query_token:
             start_response = _private_when_ok(start_response)
         return self.app(environ, start_response)
+
+
+class _Environs:
+    """The gate as the realm's driver serves a WSGI request (``realm.drivers.Served``): keyed
+    by its environ, remembered by the raw environ values the request is read from (so the
+    steady state reads no more); an endpoint's body is read within the flow."""
+
+    remembers = True
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+
+    def recall(self, environ: WSGIEnvironment, stamp: int) -> Admit | Response | None:
+        return self._gate.recall(tuple(map(environ.get, _RECALL_KEYS)), stamp)
+
+    def flow(self, environ: WSGIEnvironment, stamp: int | None) -> Flow[Admit | Response]:
+        try:
+            request = _request_info(environ)
+        except BadRequestError as error:  # from reading the environ, before the gate
+            return self._gate.refusal(error, None)
+        key = tuple(map(environ.get, _RECALL_KEYS))
+        decision = yield from self._gate.decide(request, stamp=stamp, recall_key=key)
+        if not isinstance(decision, EndpointCall):
+            return decision
+        try:
+            body = _read_body(environ) if decision.has_body else b""
+        except BadRequestError as error:
+            return self._gate.refuse_call(decision, error)
+        return (yield from self._gate.answer(decision, body))
+
+    def refuse(self, error: StoreError) -> Response:
+        return self._gate.refusal(error, None)
 
 
 def _request_info(environ: WSGIEnvironment) -> RequestInfo:
