@@ -27,7 +27,6 @@ from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_realm, check_wsgi_app
 from baas_auth.realm import Realm
 from baas_auth.realm.drivers import AS_IS, stamp_is_exact
-from baas_auth.realm.store_commands import Flow
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -45,7 +44,7 @@ def _environ_key(header: str) -> str:
 # The request headers the decision reads, and their environ names.
 _HEADERS = tuple((name, _environ_key(name)) for name in DECISION_HEADERS)
 _RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
-# Every environ value _request_info reads: together they determine the RequestInfo.
+# Every environ value the request is read from (``_read``): together they determine it.
 _RECALL_KEYS = (
     "REQUEST_METHOD",
     "PATH_INFO",
@@ -73,8 +72,8 @@ class AuthMiddleware:
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
-        self._environs = _Environs(self._gate)
+        exact = stamp_is_exact(realm.store)
+        self._gate = Gate(realm.state, self.options, remember_tokens=exact, read_request=_read)
         self._serve = realm.serve
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
             realm.serve(AS_IS, self._gate.check_application())
@@ -85,12 +84,24 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        decision = self._serve(self._environs, environ)
+        # One call, keyed by the raw environ values the request is read from (so the steady
+        # state reads no more): the decision remembered under the store's change stamp, else
+        # the gate's flow run by the realm's driver.
+        decision = self._serve(self._gate, tuple(map(environ.get, _RECALL_KEYS)))
         if type(decision) is Admit:  # the common case first
             return self._call_app(environ, start_response, decision)
+        if isinstance(decision, EndpointCall):
+            decision = self._answer(decision, environ)
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
+
+    def _answer(self, pending: EndpointCall, environ: WSGIEnvironment) -> Response:
+        try:
+            body = _read_body(environ) if pending.has_body else b""
+        except BadRequestError as error:
+            return self._gate.refuse_call(pending, error)
+        return self._serve(AS_IS, self._gate.answer(pending, body))
 
     def cache_figures(self) -> CacheFigures:
         """How many entries each cache of this middleware's request path holds (``docs/
@@ -112,46 +123,16 @@ class AuthMiddleware:
         return self.app(environ, start_response)
 
 
-class _Environs:
-    """The gate as the realm's driver serves a WSGI request (``realm.drivers.Served``): keyed
-    by its environ, remembered by the raw environ values the request is read from (so the
-    steady state reads no more); an endpoint's body is read within the flow."""
-
-    remembers = True
-
-    def __init__(self, gate: Gate) -> None:
-        self._gate = gate
-
-    def recall(self, environ: WSGIEnvironment, stamp: int) -> Admit | Response | None:
-        return self._gate.recall(tuple(map(environ.get, _RECALL_KEYS)), stamp)
-
-    def flow(self, environ: WSGIEnvironment, stamp: int | None) -> Flow[Admit | Response]:
-        try:
-            request = _request_info(environ)
-        except BadRequestError as error:  # from reading the environ, before the gate
-            return self._gate.refusal(error, None)
-        key = tuple(map(environ.get, _RECALL_KEYS))
-        decision = yield from self._gate.decide(request, stamp=stamp, recall_key=key)
-        if not isinstance(decision, EndpointCall):
-            return decision
-        try:
-            body = _read_body(environ) if decision.has_body else b""
-        except BadRequestError as error:
-            return self._gate.refuse_call(decision, error)
-        return (yield from self._gate.answer(decision, body))
-
-    def refuse(self, error: StoreError) -> Response:
-        return self._gate.refusal(error, None)
-
-
-def _request_info(environ: WSGIEnvironment) -> RequestInfo:
-    headers = tuple([(name, environ[key]) for name, key in _HEADERS if key in environ])
-    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    query = environ.get("QUERY_STRING")
-    return RequestInfo(  # positional: this runs on every request
-        environ.get("REQUEST_METHOD", ""),
-        wsgi_route_path(environ.get("PATH_INFO", "")),
-        None if raw_uri is None else _latin1(raw_uri.partition("?")[0]),
+def _read(key: tuple[str | None, ...]) -> RequestInfo:
+    """The request of the raw environ values ``_RECALL_KEYS`` names (None: absent)."""
+    method, path, raw_uri, request_uri, query, *values = key
+    pairs = zip(_HEADERS, values, strict=True)
+    headers = tuple([(name, value) for (name, _), value in pairs if value is not None])
+    raw = raw_uri or request_uri
+    return RequestInfo(  # positional: this runs on every request decided
+        method or "",
+        wsgi_route_path(path or ""),
+        None if raw is None else _latin1(raw.partition("?")[0]),
         _latin1(query) if query else b"",
         headers,
     )

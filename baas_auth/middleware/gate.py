@@ -11,7 +11,8 @@ is reported once, here, to ``events``, so both adapters report alike.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any, cast
 
 from baas_auth.api.dispatch import ManagementApi
 from baas_auth.core.credentials import BearerToken
@@ -20,6 +21,7 @@ from baas_auth.core.identifiers import is_uuid
 from baas_auth.core.routing import Route
 from baas_auth.errors import (
     AuthError,
+    BadRequestError,
     ConfigError,
     NotFoundError,
     ResourceNotFoundError,
@@ -57,9 +59,17 @@ class Gate:
     remembers = True
 
     def __init__(
-        self, state: RealmState, options: GateOptions, *, remember_tokens: bool = True
+        self,
+        state: RealmState,
+        options: GateOptions,
+        *,
+        remember_tokens: bool = True,
+        read_request: Callable[[Any], RequestInfo] | None = None,
     ) -> None:
+        """``read_request``: the request of an adapter's key, where the key is not the request
+        itself (WSGI keys by the raw environ values it reads, which determine the request)."""
         self.state = state
+        self._read_request = read_request
         self.options = options
         self.freshness = Freshness()
         self.events = DecisionEvents(options.on_decision)
@@ -116,8 +126,15 @@ class Gate:
             refused.error, started, refused.request, refused.route, refused.principal
         )
 
-    def flow(self, request: RequestInfo, stamp: int | None) -> Flow[Decision]:
-        return self.decide(request, stamp=stamp)
+    def flow(self, key: Hashable, stamp: int | None) -> Flow[Decision]:
+        """The decision on the request ``key``, made under ``stamp``."""
+        if self._read_request is None:
+            return (yield from self.decide(cast(RequestInfo, key), stamp=stamp))
+        try:
+            request = self._read_request(key)
+        except BadRequestError as error:  # from reading the adapter's key, before deciding
+            return self.refusal(error, None)
+        return (yield from self.decide(request, stamp=stamp, recall_key=key))
 
     def refuse(self, error: StoreError) -> Response:
         """The refusal of a request whose freshness check failed (the store is down)."""
