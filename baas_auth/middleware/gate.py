@@ -17,12 +17,10 @@ from typing import Any, cast
 from baas_auth.api.dispatch import ManagementApi
 from baas_auth.core.credentials import BearerToken
 from baas_auth.core.http import RequestInfo, Response
-from baas_auth.core.identifiers import is_uuid
 from baas_auth.core.routing import Route
 from baas_auth.errors import (
     AuthError,
     BadRequestError,
-    ConfigError,
     NotFoundError,
     ResourceNotFoundError,
     StoreError,
@@ -33,28 +31,25 @@ from baas_auth.middleware.decisions import Admit, Decision, EndpointCall, GateOp
 from baas_auth.middleware.endpoints import Endpoints
 from baas_auth.middleware.events import DecisionEvents
 from baas_auth.middleware.freshness import Admitted, Freshness, Parsed
-from baas_auth.middleware.reading import RequestReader
+from baas_auth.middleware.reading import RequestReader, names_a_uuid
 from baas_auth.middleware.refusals import render_for_route
+from baas_auth.middleware.wiring import check_application
 from baas_auth.model import Principal
 from baas_auth.realm import flows
 from baas_auth.realm.addressing import resolve_prefix
-from baas_auth.realm.directory import get_app
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.views import fresh_view
 
 __all__ = ["Gate"]
 
-_UUID_LENGTH = 36
 _GONE = ResourceNotFoundError("The resource no longer exists")
-Recall = tuple[int, Hashable]
-"""The stamp a decision is made under and the key it is remembered by."""
+Recall = tuple[int, Hashable]  # the stamp a decision is made under, the key it is kept by
 
 
 class Gate:
     """Decides what happens to one request; holds no per-request state. As the realm's
-    drivers see it (``realm.drivers.Served``), keyed by the request itself: ``recall``,
-    ``flow``, ``refuse`` (``served`` has the endpoints' answers and websockets)."""
+    drivers see it (``realm.drivers.Served``): ``recall``, ``flow``, ``refuse``."""
 
     remembers = True
 
@@ -73,9 +68,7 @@ class Gate:
         self.options = options
         self.freshness = Freshness()
         self.events = DecisionEvents(options.on_decision)
-        self.authentication = Authentication(
-            state, self.freshness, remember_tokens=remember_tokens
-        )
+        self.authentication = Authentication(state, self.freshness, remember_tokens=remember_tokens)
         self.endpoints = Endpoints(state, options, self.authentication.principal)
         self.api = ManagementApi(state, options, self.authentication.principal)
         self.reader = RequestReader(options, self.freshness, self.api)
@@ -85,17 +78,9 @@ class Gate:
         """Check once that a single-app middleware's application exists (ConfigError if not).
         Adapters run it at construction where they can; a store that is down then (or an
         AsyncRealm, which cannot be read before the loop runs) leaves it to the first request."""
-        if self._application_checked or self.options.application is None:
-            return
-        org, app = self.options.application
-        try:
-            yield from get_app(org, app)
-        except NotFoundError:
-            raise ConfigError(
-                f"application={f'{org}/{app}'!r}: the realm has no such application; create it "
-                f"first (realm.create_app({org!r}, {app!r}), or `baas-auth create-app {org} {app}`)"
-            ) from None
-        self._application_checked = True
+        if not self._application_checked:
+            yield from check_application(self.options)
+            self._application_checked = True
 
     # -- as the realm's drivers see it -----------------------------------------------------
 
@@ -129,9 +114,14 @@ class Gate:
     def flow(self, key: Hashable, stamp: int | None) -> Flow[Decision]:
         """The decision on the request ``key``, made under ``stamp``."""
         if self._read_request is None:
-            return (yield from self.decide(cast(RequestInfo, key), stamp=stamp))
+            return self.decide(cast(RequestInfo, key), stamp=stamp)
+        return self._read_and_decide(self._read_request, key, stamp)
+
+    def _read_and_decide(
+        self, read: Callable[[Any], RequestInfo], key: Hashable, stamp: int | None
+    ) -> Flow[Decision]:
         try:
-            request = self._read_request(key)
+            request = read(key)
         except BadRequestError as error:  # from reading the adapter's key, before deciding
             return self.refusal(error, None)
         return (yield from self.decide(request, stamp=stamp, recall_key=key))
@@ -160,24 +150,18 @@ class Gate:
         route: Route | None = None
         recall: Recall | None = None
         try:
-            if self.state.keys is None:  # an AsyncRealm starts on its first request
-                yield from flows.start(self.state)
-            if not self._application_checked:
-                yield from self.check_application()
+            if self.state.keys is None or not self._application_checked:
+                yield from self._ready()
             parsed = self.freshness.parsed.get(request)
             seen_before = parsed is not None
             if parsed is None:
                 route = self.reader.route(request)
                 parsed = self.reader.parse(request, route)
             route = parsed.route
-            if self.options.application is None and _names_a_uuid(route):
+            if self.options.application is None and names_a_uuid(route):
                 route = yield from self._named(route)
-            if parsed.preflight:
-                if started is not None:
-                    self.events.emit(started, request, route, None, "allow", None, "cors-preflight")
-                return Admit(None, parsed.query_string)
-            if route.endpoint is not None:
-                return self._endpoint(route, parsed, request, websocket, started)
+            if parsed.preflight or route.endpoint is not None:
+                return self._passed_on(route, parsed, request, websocket, started)
             # Remembered from its second sight on: a request made once (a new path each time)
             # then costs no entry, and cannot crowd out the ones a client repeats.
             key = request if recall_key is None else recall_key
@@ -195,14 +179,25 @@ class Gate:
         named = yield from resolve_prefix((yield from fresh_view(self.state)), org, app)
         return route._replace(org=named[0], app=named[1])
 
-    def _endpoint(
+    def _ready(self) -> Flow[None]:
+        """Start an AsyncRealm (at its first request), and check the application once."""
+        if self.state.keys is None:
+            yield from flows.start(self.state)
+        yield from self.check_application()
+
+    def _passed_on(
         self,
         route: Route,
         parsed: Parsed,
         request: RequestInfo,
         websocket: bool,
         started: int | None,
-    ) -> EndpointCall | Response:
+    ) -> Decision:
+        """A CORS preflight (admitted unauthenticated), or a request for an endpoint."""
+        if parsed.preflight:
+            if started is not None:
+                self.events.emit(started, request, route, None, "allow", None, "cors-preflight")
+            return Admit(None, parsed.query_string)
         if route.endpoint == "api":
             call = self.api.start(route, request, parsed.api, websocket=websocket)
         else:
@@ -210,9 +205,8 @@ class Gate:
         if started is None:
             return call
         if isinstance(call, Response):  # a method the endpoint does not take
-            self.events.emit(
-                started, request, route, None, "refuse", call.status, "method_not_allowed"
-            )
+            reason = "method_not_allowed"
+            self.events.emit(started, request, route, None, "refuse", call.status, reason)
             return call
         return call._replace(started_ns=started)
 
@@ -296,12 +290,3 @@ class Gate:
                 started, request, route, principal, "refuse", response.status, reason, error
             )
         return response
-
-
-def _names_a_uuid(route: Route) -> bool:
-    """Whether the multi-tenant prefix names its org or app by uuid (checked by length first:
-    this runs on every request)."""
-    org, app = route.org or "", route.app or ""
-    return (len(org) == _UUID_LENGTH and is_uuid(org)) or (
-        len(app) == _UUID_LENGTH and is_uuid(app)
-    )

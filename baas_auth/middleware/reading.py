@@ -16,13 +16,16 @@ from baas_auth.core.credentials import (
     scrub_query,
 )
 from baas_auth.core.http import RequestInfo
+from baas_auth.core.identifiers import is_uuid
 from baas_auth.core.paths import check_raw_path, check_route_path
 from baas_auth.core.routing import Route, route_multi_tenant, route_single_app
 from baas_auth.errors import AuthenticationError
 from baas_auth.middleware.decisions import GateOptions
 from baas_auth.middleware.freshness import Freshness, Parsed
 
-__all__ = ["RequestReader"]
+__all__ = ["RequestReader", "names_a_uuid"]
+
+_UUID_LENGTH = 36
 
 
 class RequestReader:
@@ -90,3 +93,12 @@ class RequestReader:
             allow_query=self.options.allow_query_credentials,
             parse_authorization=self.freshness.bearer_headers.parse,
         )
+
+
+def names_a_uuid(route: Route) -> bool:
+    """Whether the multi-tenant prefix names its org or app by uuid (checked by length first:
+    this runs on every request)."""
+    org, app = route.org or "", route.app or ""
+    return (len(org) == _UUID_LENGTH and is_uuid(org)) or (
+        len(app) == _UUID_LENGTH and is_uuid(app)
+    )
