@@ -20,7 +20,6 @@ from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.routing import Route
 from baas_auth.errors import (
     AuthError,
-    BadRequestError,
     NotFoundError,
     ResourceNotFoundError,
     StoreError,
@@ -113,18 +112,7 @@ class Gate:
 
     def flow(self, key: Hashable, stamp: int | None) -> Flow[Decision]:
         """The decision on the request ``key``, made under ``stamp``."""
-        if self._read_request is None:
-            return self.decide(cast(RequestInfo, key), stamp=stamp)
-        return self._read_and_decide(self._read_request, key, stamp)
-
-    def _read_and_decide(
-        self, read: Callable[[Any], RequestInfo], key: Hashable, stamp: int | None
-    ) -> Flow[Decision]:
-        try:
-            request = read(key)
-        except BadRequestError as error:  # from reading the adapter's key, before deciding
-            return self.refusal(error, None)
-        return (yield from self.decide(request, stamp=stamp, recall_key=key))
+        return self.decide(key, stamp=stamp)
 
     def refuse(self, error: StoreError) -> Response:
         """The refusal of a request whose freshness check failed (the store is down)."""
@@ -133,23 +121,20 @@ class Gate:
     # -- the decision ----------------------------------------------------------------------
 
     def decide(
-        self,
-        request: RequestInfo,
-        *,
-        websocket: bool = False,
-        stamp: int | None = None,
-        recall_key: Hashable = None,
+        self, key: Hashable, *, websocket: bool = False, stamp: int | None = None
     ) -> Flow[Decision]:
-        """Refuse, answer or admit ``request``; never raises for a bad request or a failed store.
-        Reports the decision to ``events``, except an endpoint's, which ``answer`` reports.
-        ``stamp``, the store's freshness check read before this decision began (None: the
-        store offers none), lets ``recall`` answer the same request again, under
-        ``recall_key`` (default: ``request``; an adapter may key by what it reads more cheaply,
-        provided the key determines ``request``)."""
+        """Refuse, answer or admit the request ``key`` (the ``RequestInfo``, or what the
+        adapter's ``read_request`` reads it from); never raises for a bad request or a failed
+        store. Reports the decision to ``events``, except an endpoint's, which ``answer``
+        reports. ``stamp``, the store's freshness check read before this decision began (None:
+        the store offers none), lets ``recall`` answer the same request again, by ``key``."""
         started = self.events.start()
+        request: RequestInfo | None = None
         route: Route | None = None
         recall: Recall | None = None
         try:
+            read = self._read_request
+            request = cast(RequestInfo, key) if read is None else read(key)
             if self.state.keys is None or not self._application_checked:
                 yield from self._ready()
             parsed = self.freshness.parsed.get(request)
@@ -164,11 +149,11 @@ class Gate:
                 return self._passed_on(route, parsed, request, websocket, started)
             # Remembered from its second sight on: a request made once (a new path each time)
             # then costs no entry, and cannot crowd out the ones a client repeats.
-            key = request if recall_key is None else recall_key
             recall = (stamp, key) if stamp is not None and seen_before else None
             return (yield from self._admit(parsed, request, started, recall, stamp))
         except (AuthError, StoreError) as error:
-            self.freshness.refused_under(recall, error, request, route)
+            if request is not None:  # else: the adapter's key could not be read
+                self.freshness.refused_under(recall, error, request, route)
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered
             return self._refuse(_GONE, started, request, route)
