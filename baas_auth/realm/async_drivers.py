@@ -14,14 +14,14 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from baas_auth.errors import StoreError
 from baas_auth.realm.drivers import Served, Waker, stamp_of, wait_or_wake
 from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCall
 from baas_auth.stores.protocols import AsyncStore, Store
 
-__all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "Served", "bridge", "offload_pool"]
+__all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "Serve", "bridge", "offload_pool"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -62,6 +62,12 @@ class LoopWaker(Waker):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout_ms / 1000)
         self._event.clear()
+
+
+class Serve(Protocol):
+    """``AsyncDriver.serve`` (``BridgeDriver.serve``), as ``AsyncRealm.serve`` hands it out."""
+
+    def __call__(self, served: Served[K, T], key: K) -> Awaitable[T]: ...
 
 
 class _Runner:

@@ -32,6 +32,7 @@ __all__ = [
     "AS_IS",
     "AsIs",
     "Driver",
+    "Serve",
     "Served",
     "ThreadWaker",
     "Waker",
@@ -44,6 +45,7 @@ __all__ = [
 T = TypeVar("T")
 K_contra = TypeVar("K_contra", contravariant=True)
 T_co = TypeVar("T_co", covariant=True)
+K = TypeVar("K")
 
 
 class Served(Protocol[K_contra, T_co]):
@@ -81,6 +83,12 @@ def stamp_is_exact(store: object) -> bool:
     a window of bounded staleness (``max_staleness_ms``): only an exact stamp may stand in
     for a store read that would have found the store down."""
     return isinstance(store, ChangeStamped) and not getattr(store, "max_staleness_ms", 0)
+
+
+class Serve(Protocol):
+    """``Driver.serve``, as ``Realm.serve`` hands it out."""
+
+    def __call__(self, served: Served[K, T], key: K) -> T: ...
 
 
 class AsIs:
@@ -127,7 +135,7 @@ class Driver:
             except Exception as error:  # handed to the flow: it decides, never this loop
                 failure = error
 
-    def serve(self, served: Served[K_contra, T], key: K_contra) -> T:
+    def serve(self, served: Served[K, T], key: K) -> T:
         """Answer one request: its remembered answer while the store's change stamp is the
         one it was made under, else its flow run to the end."""
         stamp = None

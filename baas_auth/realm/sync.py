@@ -30,7 +30,7 @@ from baas_auth.model import (
     User,
 )
 from baas_auth.realm import flows
-from baas_auth.realm.drivers import Driver, Served
+from baas_auth.realm.drivers import Driver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
 from baas_auth.realm.store_commands import Flow
@@ -40,7 +40,6 @@ from baas_auth.stores.urls import open_store
 __all__ = ["Realm"]
 
 T = TypeVar("T")
-K = TypeVar("K")
 
 
 class Realm:
@@ -81,11 +80,13 @@ class Realm:
         self._start()
         return self._driver.run(flow)
 
-    def serve(self, served: Served[K, T], key: K) -> T:
-        """Answer one request of a middleware with this realm's driver: the answer it
-        remembers under the store's change stamp, else its flow (``served.flow``) run to the
-        end. The adapters' one call per request; the flow starts the realm itself."""
-        return self._driver.serve(served, key)
+    @property
+    def serve(self) -> Serve:
+        """``serve(served, key)``: answer one request of a middleware with this realm's own
+        driver: the answer ``served`` remembers under the store's change stamp, else its flow
+        (``served.flow``) run to the end. The adapters' one call per request (bound once, at
+        construction); the flow starts the realm itself where it has not started."""
+        return self._driver.serve
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} store={type(self.store).__name__}>"

@@ -30,17 +30,15 @@ def _counting(calls: list[str], name: str, function: Callable[..., Any]) -> Call
     return counted
 
 
-def _count_serves(adapter: str, world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every call of the realm's driver: ``Realm.serve`` under WSGI; under ASGI a sync
-    realm's event-loop driver (``BridgeDriver.serve``), as its own driver blocks."""
-    calls: list[str] = []
-    if adapter == "wsgi":
-        monkeypatch.setattr(world.realm, "serve", _counting(calls, "serve", world.realm.serve))
-    else:
-        from baas_auth.realm import async_drivers
+def _count_serves(adapter: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every call of the realm's driver (``Realm.serve`` is its ``Driver.serve``) under
+    WSGI; under ASGI, of a sync realm's event-loop driver (``BridgeDriver.serve``), as its own
+    driver blocks."""
+    from baas_auth.realm import async_drivers, drivers
 
-        serve = async_drivers.BridgeDriver.serve
-        monkeypatch.setattr(async_drivers.BridgeDriver, "serve", _counting(calls, "serve", serve))
+    calls: list[str] = []
+    driver = drivers.Driver if adapter == "wsgi" else async_drivers.BridgeDriver
+    monkeypatch.setattr(driver, "serve", _counting(calls, "serve", driver.serve))
     return calls
 
 
@@ -48,7 +46,7 @@ def test_each_request_is_one_call_to_the_realms_driver(
     adapter: str, world: World, make: MakeCaller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """First sight, second sight, and recalled: one call each, whatever the path inside."""
-    calls = _count_serves(adapter, world, monkeypatch)
+    calls = _count_serves(adapter, monkeypatch)
     caller = make(application="acme/shop")
     token = world.token("alice")
     calls.clear()  # construction checked the application through the same driver
@@ -61,7 +59,7 @@ def test_an_endpoint_is_one_call_for_its_decision_and_one_for_its_answer(
     adapter: str, world: World, make: MakeCaller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The adapter reads the body between the two."""
-    calls = _count_serves(adapter, world, monkeypatch)
+    calls = _count_serves(adapter, monkeypatch)
     caller = make(application="acme/shop")
     calls.clear()
     form = {"grant_type": "password", "username": "alice", "password": PASSWORD}
@@ -69,9 +67,7 @@ def test_an_endpoint_is_one_call_for_its_decision_and_one_for_its_answer(
     assert len(calls) == 2
 
 
-def test_an_async_realm_serves_the_request_path(
-    async_world: World, make_async: MakeCaller
-) -> None:
+def test_an_async_realm_serves_the_request_path(async_world: World, make_async: MakeCaller) -> None:
     """``AsyncRealm.serve`` runs it on the loop: first sight, then recalled."""
     caller = make_async(application="acme/shop")
     token = async_world.token("alice")

@@ -161,12 +161,9 @@ def _without_docstring(node: Method) -> Method:
 # -- the checker ----------------------------------------------------------------------------------
 
 
-_DRIVER_COROUTINES = {("_driver", "run"), ("_driver", "serve")}
-
-
 def _awaitable_call(node: ast.Call, coroutines: set[str]) -> bool:
     """Whether a call in AsyncRealm returns an awaitable: ``self.<async method>(…)``,
-    ``self._driver.run(…)``, ``self._driver.serve(…)`` or ``self.store.<anything>(…)``."""
+    ``self._driver.run(…)`` or ``self.store.<anything>(…)``."""
     func = node.func
     if not isinstance(func, ast.Attribute):
         return False
@@ -175,7 +172,7 @@ def _awaitable_call(node: ast.Call, coroutines: set[str]) -> bool:
         return func.attr in coroutines
     on_self = isinstance(target, ast.Attribute) and _is_self(target.value)
     if on_self and isinstance(target, ast.Attribute):
-        return (target.attr, func.attr) in _DRIVER_COROUTINES or target.attr == "store"
+        return (target.attr, func.attr) == ("_driver", "run") or target.attr == "store"
     return False
 
 
