@@ -44,24 +44,33 @@ def render(
     target: tuple[str, str] | None,
     *,
     now_ms: int,
-    routed: bool = True,
-    side: Side = "resource",
 ) -> Response:
-    """``error`` as the middleware answers it; with ``usergrid_status_codes`` every 403 is
-    answered as 401. ``options`` None: no middleware is known (its defaults apply)."""
+    """``error`` as the middleware answers it on ``target`` (None: ``/management``); with
+    ``usergrid_status_codes`` every 403 is answered as 401. ``options`` None: no middleware is
+    known (its defaults apply). What the framework helpers answer."""
     if isinstance(error, ForbiddenError) and options is not None and options.usergrid_status_codes:
-        error = AuthenticationError(error.error_description, challenge_error=error.challenge_error)
-    realm_name = challenge_realm(options, target, routed=routed)
-    return error_response(error, realm_name=realm_name, now_ms=now_ms, side=side)
+        error = _as_401(error)
+    realm_name = challenge_realm(options, target)
+    return error_response(error, realm_name=realm_name, now_ms=now_ms)
 
 
 def render_for_route(
     error: AuthError | StoreError, options: GateOptions, route: Route | None, *, now_ms: int
 ) -> Response:
     """``error`` refused on ``route`` (None: before routing): the token endpoint's refusals
-    take its own side (RFC 6749's Basic challenge), every other the resource's."""
+    take its own side (RFC 6749's Basic challenge), every other the resource's. What the
+    middleware answers."""
+    if isinstance(error, ForbiddenError) and options.usergrid_status_codes:
+        error = _as_401(error)
     if route is None:
-        return render(error, options, None, now_ms=now_ms, routed=False)
+        realm_name = challenge_realm(options, None, routed=False)
+        return error_response(error, realm_name=realm_name, now_ms=now_ms)
     target = None if route.org is None or route.app is None else (route.org, route.app)
     side: Side = "token" if route.endpoint == "token" else "resource"
-    return render(error, options, target, now_ms=now_ms, side=side)
+    realm_name = challenge_realm(options, target)
+    return error_response(error, realm_name=realm_name, now_ms=now_ms, side=side)
+
+
+def _as_401(error: ForbiddenError) -> AuthenticationError:
+    """``usergrid_status_codes``: a 403 answered as the original answers it, 401."""
+    return AuthenticationError(error.error_description, challenge_error=error.challenge_error)
