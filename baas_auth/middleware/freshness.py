@@ -10,8 +10,9 @@
   and with the token's expiry.
 
 Every table holds at most ``CACHE_SIZE`` entries and is emptied when full. Nothing that carries a
-client secret is kept (a Basic header, a request with a secret in its query). The fifth cache
-of the path, the realm's snapshot of records, lives with the realm (``realm/cache.py``).
+client secret is kept (a Basic header, a request with a secret in its query). The realm's own
+caches on the path (verified tokens in the key ring, the snapshot of records) live with the
+realm (``realm/keys.py``, ``realm/cache.py``); docs/design.md lists all of them.
 
 A decision is remembered with the store's change stamp read before it began (behaviour §7's
 per-request freshness check): it is given again only while the stamp read for the new request
@@ -150,7 +151,7 @@ class BearerHeaders:
 
 
 class Freshness:
-    """The caches of one middleware (the table above). The gate reads ``admitted`` itself, on
+    """The caches of one middleware (the list above). The gate reads ``admitted`` itself, on
     its hottest path, and checks the stamp and the expiry."""
 
     __slots__ = ("admitted", "bearer_headers", "parsed", "refused", "tokens")

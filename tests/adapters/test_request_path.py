@@ -165,3 +165,28 @@ def test_the_set_of_all_access_kinds_is_written_once() -> None:
         if (count := _frozensets_of_kinds(ast.parse(path.read_text())))
     }
     assert where == {"core/policy.py": 1}
+
+
+def test_each_cache_of_decisions_ends_with_the_change_that_should_end_it(
+    world: World, make: MakeCaller
+) -> None:
+    """On both adapters: an admission with a revocation, a refusal with a grant, a known
+    token (on a path never seen) with a revocation. The parse caches never end: pure."""
+    caller = make(application="acme/shop")
+    alice, bob = world.token("alice"), world.token("bob")
+    for _ in range(2):
+        assert caller.get("/books", headers=bearer(alice)).status_code == 200
+    assert caller.app.cache_figures().admitted == 1
+    world.realm.revoke_token(alice)
+    assert caller.get("/books", headers=bearer(alice)).status_code == 401
+
+    for _ in range(3):
+        assert caller.get("/public/x").status_code == 401
+    assert caller.app.cache_figures().refused >= 1
+    world.realm.grant("acme", "shop", "get:/public/**", role="guest")
+    assert caller.get("/public/x").status_code == 200
+
+    assert caller.get("/books/1", headers=bearer(bob)).status_code == 200
+    assert caller.app.cache_figures().tokens >= 1
+    world.realm.revoke_token(bob)
+    assert caller.get("/books/2", headers=bearer(bob)).status_code == 401
