@@ -35,6 +35,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "baas_auth.hashing": ("baas_auth.core.hashing",),
     "baas_auth.http": ("baas_auth.core.http",),
     "baas_auth.import_document": ("baas_auth.core.import_document",),
+    "baas_auth.integrations.guard": ("baas_auth.middleware.admission",),
     "baas_auth.legacy_hashes": ("baas_auth.core.legacy_hashes",),
     "baas_auth.names": ("baas_auth.core.credential_names",),
     "baas_auth.paths": ("baas_auth.core.paths",),

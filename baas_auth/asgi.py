@@ -1,6 +1,8 @@
 """ASGI adapter: ``AuthMiddleware(app, realm, …)`` for http and websocket; lifespan passes through.
 
-The only module that knows the ASGI scope. The decision is a flow run on the event loop: with an
+The only module that knows the ASGI scope. One call per request to the realm's driver on the event
+loop (``AsyncRealm.serve``; for a ``Realm``, whose own driver blocks, its ``BridgeDriver``), which
+gives the decision remembered under the store's change stamp or runs the gate's flow: with an
 ``AsyncRealm`` its store is awaited; with a ``Realm`` whose store blocks (SQLite), each store call
 runs on one dedicated thread; with the memory store, inline. The password KDF always runs on a
 small pool of its own: a burst of password grants must not delay requests that carry a token.
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -20,14 +21,15 @@ from baas_auth.core.credential_names import DECISION_HEADERS
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.integrations.guard import Guard, credentials_by_kind
+from baas_auth.middleware.admission import Guard, credentials_by_kind
 from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_asgi_app, check_realm
 from baas_auth.realm import AsyncRealm, Realm
-from baas_auth.realm.async_drivers import AsyncDriver, BridgeDriver
-from baas_auth.realm.drivers import Driver, stamp_is_exact
+from baas_auth.realm.async_drivers import bridge
+from baas_auth.realm.drivers import AS_IS, stamp_is_exact
 
 __all__ = ["AuthMiddleware"]
 
@@ -63,15 +65,13 @@ class AuthMiddleware:
         self.realm = realm
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
-        self._driver = _driver_for(realm)
-        self._stamp = self._driver.stamp
-        self._read_stamp = self._driver.read_stamp
+        self._serve = realm.serve if isinstance(realm, AsyncRealm) else bridge(realm.store).serve
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
         # and the realm that baas_auth's framework helpers check roles and rules with.
         self._auth = credentials_by_kind(Guard(realm, self.options))
         if isinstance(realm, Realm):  # an AsyncRealm cannot be read before the loop runs
             with contextlib.suppress(StoreError):  # a store down at start-up: at a request
-                Driver(realm.store).run(self._gate.check_application())
+                realm.serve(AS_IS, self._gate.check_application())
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -82,27 +82,28 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self._other_scope(scope, receive, send)
             return
-        # The store's freshness check, read before anything else of this request: a decision
-        # made under the same stamp still holds (no further store read), and the steady state
-        # ends here, one coroutine deep. A check that waits on the store (Redis) is awaited.
-        read_stamp = self._read_stamp
-        try:
-            stamp = self._stamp() if read_stamp is None else await read_stamp()
-        except StoreError as error:  # the check is a store read: it fails closed, 503
-            await _send_response(scope, receive, send, self._gate.refusal(error, None))
-            return
         try:
             request = _request_info(scope, False)
         except BadRequestError as error:
             await _send_response(scope, receive, send, self._gate.refusal(error, None))
             return
-        decision = None if stamp is None else self._gate.recall(request, stamp)
-        if not isinstance(decision, Admit):
-            if decision is None:
-                decision = await self._decide(request, receive, stamp)
+        # One call: the decision remembered under the store's change stamp (the steady state
+        # ends there, one coroutine deep), else the gate's flow run by the realm's driver.
+        decision = await self._serve(self._gate, request)
+        if type(decision) is not Admit:
             await self._finish(scope, receive, send, decision)
             return
         await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
+
+    def cache_figures(self) -> CacheFigures:
+        """How many entries each cache of this middleware's request path holds (``docs/
+        design.md``, "Freshness"): for tests and monitoring; reading it changes nothing."""
+        return self._gate.freshness.figures()
+
+    def caches_hold(self, text: str) -> bool:
+        """Whether ``text`` appears in anything this middleware remembers: for tests that no
+        secret lingers in memory."""
+        return self._gate.freshness.holds(text)
 
     async def _other_scope(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -118,7 +119,7 @@ class AuthMiddleware:
         except BadRequestError as error:
             await _refuse_websocket(scope, receive, send, self._gate.refusal(error, None))
             return
-        decision = await self._decide(request, receive, None, websocket=True)
+        decision = await self._serve(AS_IS, self._gate.decide(request, websocket=True))
         await self._finish(scope, receive, send, decision, websocket=True)
 
     async def _finish(
@@ -126,12 +127,15 @@ class AuthMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
-        decision: Admit | Response | None,
+        decision: Admit | EndpointCall | Response,
         *,
         websocket: bool = False,
     ) -> None:
-        if decision is None:
-            return  # the client went away while its body was read
+        if isinstance(decision, EndpointCall):
+            answer = await self._answer(decision, receive)
+            if answer is None:
+                return  # the client went away while its body was read
+            decision = answer
         if isinstance(decision, Response):
             await (_refuse_websocket if websocket else _send_response)(
                 scope, receive, send, decision
@@ -139,19 +143,14 @@ class AuthMiddleware:
             return
         await self.app(self._child_scope(scope, decision), receive, _send_for(send, decision))
 
-    async def _decide(
-        self, request: RequestInfo, receive: Receive, stamp: int | None, *, websocket: bool = False
-    ) -> Admit | Response | None:
-        flow = self._gate.decide(request, websocket=websocket, stamp=stamp)
-        decision = await self._driver.run(flow)
-        if not isinstance(decision, EndpointCall):
-            return decision
-        body = await _read_body(receive) if decision.has_body else b""
+    async def _answer(self, pending: EndpointCall, receive: Receive) -> Response | None:
+        """The endpoint's answer, its body read from ``receive`` (None: the client left)."""
+        body = await _read_body(receive) if pending.has_body else b""
         if body is None:
-            return None  # the client went away while its body was read
+            return None
         if len(body) > MAX_BODY_BYTES:
-            return self._gate.refuse_call(decision, BadRequestError(BODY_TOO_LARGE))
-        return await self._driver.run(self._gate.answer(decision, body))
+            return self._gate.refuse_call(pending, BadRequestError(BODY_TOO_LARGE))
+        return await self._serve(AS_IS, self._gate.answer(pending, body))
 
     def _child_scope(self, scope: Scope, admit: Admit) -> Scope:
         child = dict(scope)  # the caller's scope is never mutated
@@ -166,18 +165,6 @@ class AuthMiddleware:
 
 def _send_for(send: Send, admit: Admit) -> Send:
     return _private_when_ok(send) if admit.query_token else send
-
-
-def _driver_for(realm: Realm | AsyncRealm) -> AsyncDriver | BridgeDriver:
-    """How this adapter runs the realm's flows without blocking its event loop: an AsyncRealm's
-    store is awaited; a Realm's blocking store is called on one dedicated thread (a SQLite
-    connection belongs to the thread that made it), a store that never blocks inline."""
-    if isinstance(realm, AsyncRealm):
-        return AsyncDriver(realm.store)
-    if not getattr(realm.store, "blocking", True):
-        return BridgeDriver(realm.store, None)
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baas-auth-store")
-    return BridgeDriver(realm.store, thread)
 
 
 def _request_info(scope: Scope, websocket: bool) -> RequestInfo:

@@ -1,7 +1,9 @@
 """WSGI adapter: ``AuthMiddleware(app, realm, …)`` around any PEP 3333 application.
 
-The only module that knows the WSGI environ. Builds a ``RequestInfo``, lets the ``Gate`` decide,
-then sends the refusal or calls the inner app with ``environ["baas_auth.principal"]`` set.
+The only module that knows the WSGI environ. One call per request to the realm's own driver
+(``Realm.serve``), which gives the decision remembered under the store's change stamp or runs the
+gate's flow (reading the environ, deciding, answering an endpoint with its body); then sends the
+refusal or answer, or calls the inner app with ``environ["baas_auth.principal"]`` set.
 """
 
 from __future__ import annotations
@@ -18,18 +20,13 @@ from baas_auth.core.credential_names import DECISION_HEADERS
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.middleware.decisions import (
-    Admit,
-    Decision,
-    EndpointCall,
-    GateOptions,
-    MiddlewareOptions,
-)
+from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
 from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_realm, check_wsgi_app
 from baas_auth.realm import Realm
-from baas_auth.realm.drivers import Driver, stamp_is_exact
+from baas_auth.realm.drivers import AS_IS, stamp_is_exact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -47,7 +44,7 @@ def _environ_key(header: str) -> str:
 # The request headers the decision reads, and their environ names.
 _HEADERS = tuple((name, _environ_key(name)) for name in DECISION_HEADERS)
 _RAW_URI_KEYS = ("RAW_URI", "REQUEST_URI")
-# Every environ value _request_info reads: together they determine the RequestInfo.
+# Every environ value the request is read from (``_read``): together they determine it.
 _RECALL_KEYS = (
     "REQUEST_METHOD",
     "PATH_INFO",
@@ -75,11 +72,11 @@ class AuthMiddleware:
         self.app = app
         self.realm = realm
         self.options = GateOptions.build(**options)
-        self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
-        self._driver = Driver(realm.store)
-        self._stamp = self._driver.stamp
+        exact = stamp_is_exact(realm.store)
+        self._gate = Gate(realm.state, self.options, remember_tokens=exact, read_request=_read)
+        self._serve = realm.serve
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
-            self._driver.run(self._gate.check_application())
+            realm.serve(AS_IS, self._gate.check_application())
 
     def __repr__(self) -> str:
         target = self.options.application
@@ -87,23 +84,10 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # The store's freshness check, read before anything else of this request: an
-        # admission made under the same stamp still holds (no store read). Recalled by the
-        # raw environ values the request is read from, so the steady state reads no more.
-        try:
-            stamp = self._stamp()
-        except StoreError as error:  # the check is a store read (Redis): it fails closed, 503
-            return _send(self._gate.refusal(error, None), start_response)
-        key = tuple(map(environ.get, _RECALL_KEYS))
-        decision: Decision | None = None if stamp is None else self._gate.recall(key, stamp)
-        if decision is None:
-            try:
-                request = _request_info(environ)
-            except BadRequestError as error:  # from reading the environ, before the gate
-                decision = self._gate.refusal(error, None)
-            else:
-                flow = self._gate.decide(request, stamp=stamp, recall_key=key)
-                decision = self._driver.run(flow)
+        # One call, keyed by the raw environ values the request is read from (so the steady
+        # state reads no more): the decision remembered under the store's change stamp, else
+        # the gate's flow run by the realm's driver.
+        decision = self._serve(self._gate, tuple(map(environ.get, _RECALL_KEYS)))
         if type(decision) is Admit:  # the common case first
             return self._call_app(environ, start_response, decision)
         if isinstance(decision, EndpointCall):
@@ -117,7 +101,17 @@ class AuthMiddleware:
             body = _read_body(environ) if pending.has_body else b""
         except BadRequestError as error:
             return self._gate.refuse_call(pending, error)
-        return self._driver.run(self._gate.answer(pending, body))
+        return self._serve(AS_IS, self._gate.answer(pending, body))
+
+    def cache_figures(self) -> CacheFigures:
+        """How many entries each cache of this middleware's request path holds (``docs/
+        design.md``, "Freshness"): for tests and monitoring; reading it changes nothing."""
+        return self._gate.freshness.figures()
+
+    def caches_hold(self, text: str) -> bool:
+        """Whether ``text`` appears in anything this middleware remembers: for tests that no
+        secret lingers in memory."""
+        return self._gate.freshness.holds(text)
 
     def _call_app(
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit
@@ -129,14 +123,16 @@ class AuthMiddleware:
         return self.app(environ, start_response)
 
 
-def _request_info(environ: WSGIEnvironment) -> RequestInfo:
-    headers = tuple([(name, environ[key]) for name, key in _HEADERS if key in environ])
-    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    query = environ.get("QUERY_STRING")
-    return RequestInfo(  # positional: this runs on every request
-        environ.get("REQUEST_METHOD", ""),
-        wsgi_route_path(environ.get("PATH_INFO", "")),
-        None if raw_uri is None else _latin1(raw_uri.partition("?")[0]),
+def _read(key: tuple[str | None, ...]) -> RequestInfo:
+    """The request of the raw environ values ``_RECALL_KEYS`` names (None: absent)."""
+    method, path, raw_uri, request_uri, query, *values = key
+    pairs = zip(_HEADERS, values, strict=True)
+    headers = tuple([(name, value) for (name, _), value in pairs if value is not None])
+    raw = raw_uri or request_uri
+    return RequestInfo(  # positional: this runs on every request decided
+        method or "",
+        wsgi_route_path(path or ""),
+        None if raw is None else _latin1(raw.partition("?")[0]),
         _latin1(query) if query else b"",
         headers,
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from baas_auth.api.table import ApiRow
 from baas_auth.core.paths import rule_path
 from baas_auth.core.permissions import compile_rules
+from baas_auth.core.policy import ALL_ACCESS_KINDS
 from baas_auth.core.rules import Rule, verb_for_method
 from baas_auth.errors import AuthenticationError, ConfigError, ForbiddenError, StoreError
 from baas_auth.model import Principal
@@ -25,7 +26,6 @@ from baas_auth.realm.store_commands import Flow, touch_token
 
 __all__ = ["authorize"]
 
-_ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 _WILDCARDS = frozenset("*?")
 
 
@@ -52,7 +52,7 @@ def authorize(
         ):
             return
         raise ForbiddenError("No organization access authorized")
-    if principal.kind in _ALL_ACCESS_KINDS and principal.covers(org, app):
+    if principal.kind in ALL_ACCESS_KINDS and principal.covers(org, app):
         return
     if row.access in ("rules", "explicit"):
         where = (org, app)

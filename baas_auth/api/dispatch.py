@@ -51,8 +51,8 @@ class DuplicateError(BadRequestError):
 
 
 class ManagementApi:
-    """The management API over one realm: ``serves`` at routing, ``start`` and ``finish``
-    as the other endpoints (``baas_auth.middleware.endpoints``)."""
+    """The management API over one realm: ``route`` when a request is read, ``start`` and
+    ``finish`` as the other endpoints (``baas_auth.middleware.endpoints``)."""
 
     def __init__(
         self,
@@ -66,26 +66,32 @@ class ManagementApi:
         self.authenticate = authenticate
         self.table = table if table is not None else RouteTable(ROWS)
 
-    def serves(self, route: Route, method: str) -> bool:
-        """Whether this request is the API's (when the option is on): a row matches, or the
-        path is one the API owns (another method on it is then a 405)."""
+    def route(self, route: Route, method: str) -> Match | tuple[str, ...] | None:
+        """The row that serves this request; else the methods the API takes on a path it
+        owns (the request is then a 405); None when the request is not the API's. Matched
+        once, when the request is read: ``start`` and ``finish`` are handed the result."""
         area = _area(route)
-        if self.table.match(area, method, route.path) is not None:
-            return True
-        return bool(self.table.allowed(area, route.path))
+        match = self.table.match(area, method, route.path)
+        if match is not None:
+            return match
+        return self.table.allowed(area, route.path) or None
 
     def start(
-        self, route: Route, request: RequestInfo, *, websocket: bool
+        self,
+        route: Route,
+        request: RequestInfo,
+        api: Match | tuple[str, ...] | None,
+        *,
+        websocket: bool,
     ) -> EndpointCall | Response:
         if websocket:
             raise BadRequestError("This endpoint does not take websocket connections")
-        if self.table.match(_area(route), request.method, route.path) is None:
-            allowed = self.table.allowed(_area(route), route.path)
-            return method_not_allowed(", ".join(allowed), now_ms=self.state.now_ms())
-        return EndpointCall(route, request, request.method in _BODY_METHODS)
+        if not isinstance(api, Match):
+            return method_not_allowed(", ".join(api or ()), now_ms=self.state.now_ms())
+        return EndpointCall(route, request, request.method in _BODY_METHODS, api_match=api)
 
-    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Flow[Response]:
-        match = self.table.match(_area(route), request.method, route.path)
+    def finish(self, pending: EndpointCall, body: bytes) -> Flow[Response]:
+        route, request, match = pending.route, pending.request, pending.api_match
         if match is None:  # start() answered every other request
             raise BadRequestError("No such endpoint")
         args = _args(request, body)

@@ -19,9 +19,7 @@ from baas_auth.core.permissions import verb_for_method
 from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
 
 __all__ = [
-    "BEARER_HEADERS_SIZE",
     "CREDENTIAL_PARAMS",  # re-exported from baas_auth.core.credential_names, where it is defined
-    "BearerHeaders",
     "BearerToken",
     "ClientSecretPair",
     "Credential",
@@ -29,6 +27,7 @@ __all__ = [
     "check_method_override",
     "extract_credential",
     "has_query_credentials",
+    "parse_authorization",
     "parse_query",
     "scrub_query",
 ]
@@ -154,7 +153,7 @@ def _parse_basic(token68: str) -> ClientSecretPair:
     return ClientSecretPair(client_id, client_secret, "basic")
 
 
-def _parse_authorization(value: str) -> Credential:
+def parse_authorization(value: str) -> Credential:
     """Parse one Authorization value: Bearer or Basic; 400 if malformed, 401 if another scheme."""
     scheme = _SCHEME.match(value)
     if scheme is None:
@@ -172,45 +171,19 @@ def _parse_authorization(value: str) -> Credential:
     return BearerToken(credentials.group(1), "header")
 
 
-BEARER_HEADERS_SIZE = 4096
-"""Authorization values a ``BearerHeaders`` keeps: as many as the gate's parsed requests."""
-
-
-class BearerHeaders:
-    """Bearer credentials by the Authorization value they were parsed from: a client sends
-    the same header with every path, and parsing it is a pure function of the value. Basic
-    credentials are parsed every time and never kept, so that no secret lingers in memory;
-    bounded, and emptied when full."""
-
-    __slots__ = ("_parsed",)
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, BearerToken] = {}
-
-    def parse(self, value: str) -> Credential:
-        known = self._parsed.get(value)
-        if known is not None:
-            return known
-        credential = _parse_authorization(value)
-        if isinstance(credential, BearerToken):
-            if len(self._parsed) >= BEARER_HEADERS_SIZE:
-                self._parsed.clear()
-            self._parsed[value] = credential
-        return credential
-
-
 def extract_credential(
     request: RequestInfo,
     *,
     allow_query: bool = True,
-    parse_authorization: Callable[[str], Credential] = _parse_authorization,
+    parse_authorization: Callable[[str], Credential] = parse_authorization,
 ) -> Credential | None:
     """The one credential of ``request``, or None when it carries none.
 
     Raises ``BadRequestError`` for a malformed or duplicated Authorization header, a bad or
     repeated credential parameter, more than one credential method, or any query credential
     when ``allow_query`` is false; ``AuthenticationError`` for an unsupported scheme.
-    ``parse_authorization`` parses the header's value (``BearerHeaders.parse`` remembers it).
+    ``parse_authorization`` parses the header's value (the middleware's ``BearerHeaders``
+    remembers it).
     """
     authorization = [value for key, value in request.headers if key == "authorization"]
     query = request.query_string

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from baas_auth.core.permissions import Matcher, Rule, RuleCache, rule_permits
 from baas_auth.core.records import GroupRecord, RoleRecord, UserRecord
-from baas_auth.model import Explanation, SourcedRule
+from baas_auth.model import Explanation, PrincipalKind, SourcedRule
 
 __all__ = [
+    "ALL_ACCESS_KINDS",
     "OWN_ENTITY",
     "OWN_ENTITY_RULE",
     "RuleSource",
@@ -26,6 +27,10 @@ __all__ = [
     "rule_sources",
     "user_policy",
 ]
+
+ALL_ACCESS_KINDS: frozenset[PrincipalKind] = frozenset({"app_client", "org_client", "admin_user"})
+"""The principals that may do anything in the application they belong to (behaviour §5): its
+clients, its organization's clients and admins. No rule is consulted for them."""
 
 OWN_ENTITY_RULE = Rule.parse("get:/users/me")
 OWN_ENTITY = "own-entity"

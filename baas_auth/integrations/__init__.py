@@ -7,7 +7,7 @@ the middleware's realm and options (``Guard``), and ``scope["auth"]`` (``AuthCre
 
 from __future__ import annotations
 
-from baas_auth.integrations.guard import AUTHENTICATED, AuthCredentials, Guard
 from baas_auth.integrations.requirements import Requirement
+from baas_auth.middleware.admission import AUTHENTICATED, AuthCredentials, Guard
 
 __all__ = ["AUTHENTICATED", "AuthCredentials", "Guard", "Requirement"]

@@ -21,8 +21,8 @@ from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped
 from baas_auth.core.http import Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import AuthError, BadRequestError, ConfigError, StoreError
-from baas_auth.integrations.guard import Guard
 from baas_auth.integrations.requirements import Requirement, check
+from baas_auth.middleware.admission import Guard
 from baas_auth.middleware.decisions import MiddlewareOptions
 from baas_auth.model import Principal
 from baas_auth.realm import Realm

@@ -17,7 +17,6 @@ from fastapi.security import OAuth2PasswordBearer
 
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
-from baas_auth.integrations.guard import unguarded_refusal
 from baas_auth.integrations.requirements import Requirement, refused
 from baas_auth.integrations.starlette import (
     Refused,
@@ -26,6 +25,7 @@ from baas_auth.integrations.starlette import (
     protect,
     refusal_handler,
 )
+from baas_auth.middleware.admission import unguarded_refusal
 from baas_auth.model import Principal
 
 __all__ = [

@@ -19,8 +19,8 @@ from werkzeug.local import LocalProxy
 from baas_auth.core.http import Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import AuthError, BadRequestError, StoreError
-from baas_auth.integrations.guard import Guard, unguarded_refusal
 from baas_auth.integrations.requirements import Requirement, check, screen
+from baas_auth.middleware.admission import Guard, unguarded_refusal
 from baas_auth.middleware.decisions import MiddlewareOptions
 from baas_auth.model import Principal
 from baas_auth.realm import Realm

@@ -23,7 +23,7 @@ from baas_auth.errors import (
     ConfigError,
     ForbiddenError,
 )
-from baas_auth.integrations.guard import Guard
+from baas_auth.middleware.admission import Guard
 from baas_auth.model import Principal, Role
 from baas_auth.realm import AsyncRealm, Realm
 

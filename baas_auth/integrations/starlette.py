@@ -25,8 +25,8 @@ from baas_auth.asgi import PRINCIPAL_KEY, AuthMiddleware
 from baas_auth.core.http import Response
 from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import AuthError, BadRequestError, StoreError
-from baas_auth.integrations.guard import AuthCredentials, Guard, unguarded_refusal
 from baas_auth.integrations.requirements import Requirement, check, check_async, refused
+from baas_auth.middleware.admission import AuthCredentials, Guard, unguarded_refusal
 from baas_auth.middleware.decisions import MiddlewareOptions
 from baas_auth.model import Principal
 from baas_auth.realm import AsyncRealm, Realm

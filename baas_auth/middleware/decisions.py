@@ -9,7 +9,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 from typing_extensions import TypedDict, Unpack
 
@@ -18,6 +18,9 @@ from baas_auth.core.identifiers import org_or_app_name
 from baas_auth.core.routing import Route
 from baas_auth.errors import ConfigError
 from baas_auth.model import Principal
+
+if TYPE_CHECKING:
+    from baas_auth.api.table import Match
 
 __all__ = [
     "SAFE_REALM_NAME",
@@ -46,13 +49,16 @@ class Admit(NamedTuple):
 
 class EndpointCall(NamedTuple):
     """A request to an endpoint the middleware serves itself. The adapter reads the body (when
-    ``has_body``), then calls ``Gate.answer`` off the event loop: a password grant runs the KDF."""
+    ``has_body``), then has the realm's driver run ``Gate.answer`` (a password grant's KDF
+    runs where that driver puts slow work)."""
 
     route: Route
     request: RequestInfo
     has_body: bool
     started_ns: int | None = None
     """When the decision began, for its event; None when no one listens for events."""
+    api_match: Match | None = None
+    """The management API's row for the request, matched once when it was read."""
 
 
 Decision = Admit | EndpointCall | Response

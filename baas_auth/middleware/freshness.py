@@ -1,15 +1,26 @@
-"""What a gate remembers of its decisions, to give them again while nothing they rest on changed.
+"""Every cache of one middleware's request path, each with its key, its bound and what ends it.
+
+- ``parsed``: what the store-free checks made of a request (route, credential, query without
+  credentials), by ``RequestInfo``; never stale (a pure function of the request).
+- ``bearer_headers``: the bearer token parsed from an Authorization value, by that value; never
+  stale (a pure function of the value).
+- ``admitted`` and ``refused``: a decision, by the adapter's request key; end with the store's
+  change stamp and with the expiry written in the token the decision rests on.
+- ``tokens``: whom a valid token stands for, by the token; ends with the store's change stamp
+  and with the token's expiry.
+
+Every table holds at most ``CACHE_SIZE`` entries and is emptied when full. Nothing that carries a
+client secret is kept (a Basic header, a request with a secret in its query). The realm's own
+caches on the path (verified tokens in the key ring, the snapshot of records) live with the
+realm (``realm/keys.py``, ``realm/cache.py``); docs/design.md lists all of them.
 
 A decision is remembered with the store's change stamp read before it began (behaviour §7's
 per-request freshness check): it is given again only while the stamp read for the new request
 is the same, so a change made anywhere, by any process, sends the next request to a full
-decision. An admission also ends with its token's expiry. Only decisions that rest on nothing
-else are remembered (the gate decides which); every table is bounded, and emptied when full.
-
-A token's validity (what its store record said: not revoked, and whose it is) is remembered the
-same way, apart from the requests it came with: a known token on a path never seen then costs no
-store read, only the rules. Same stamp, same rules of what may be remembered, and the token's
-own expiry still checked (and, where the store's stamp may be stale, not at all).
+decision. Only decisions that rest on nothing else are remembered (the gate decides which).
+A token's validity is remembered the same way, apart from the requests it came with: a known
+token on a path never seen costs no store read, only the rules (and, where the store's stamp
+may be stale, it is not remembered at all).
 
 Pure: no I/O, no clock (the caller passes the time).
 """
@@ -17,8 +28,9 @@ Pure: no I/O, no clock (the caller passes the time).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from baas_auth.core.credentials import BearerToken, Credential, parse_authorization
 from baas_auth.core.http import RequestInfo
 from baas_auth.core.routing import Route
 from baas_auth.core.tokens import UnknownKeyError
@@ -26,13 +38,38 @@ from baas_auth.errors import AuthError
 from baas_auth.middleware.decisions import Admit
 from baas_auth.model import Principal
 
-__all__ = ["CACHE_SIZE", "Admitted", "KnownToken", "Recalls", "Refused"]
+if TYPE_CHECKING:
+    from baas_auth.api.table import Match
+
+__all__ = [
+    "CACHE_SIZE",
+    "Admitted",
+    "BearerHeaders",
+    "CacheFigures",
+    "Freshness",
+    "KnownToken",
+    "Parsed",
+    "Refused",
+    "may_remember_refusal",
+]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 CACHE_SIZE = 4096
-"""Entries per table: as many as the gate's parsed requests."""
+"""Entries per table."""
+
+
+class Parsed(NamedTuple):
+    """What the checks that need no store made of a request (the ``parsed`` table)."""
+
+    route: Route
+    credential: Credential | None
+    preflight: bool
+    query_string: bytes
+    api: Match | tuple[str, ...] | None = None
+    """The management API's row for the request, or the methods it takes on a path it owns
+    (a 405); None when the API does not serve it. Matched once, carried to the answer."""
 
 
 class Admitted(NamedTuple):
@@ -68,6 +105,17 @@ class KnownToken(NamedTuple):
     expires_at_ms: int | None
 
 
+class CacheFigures(NamedTuple):
+    """How many entries each cache of a middleware's request path holds (a testing and
+    monitoring view: ``AuthMiddleware.cache_figures()``)."""
+
+    parsed: int
+    bearer_headers: int
+    admitted: int
+    refused: int
+    tokens: int
+
+
 def may_remember_refusal(error: Exception) -> bool:
     """Whether a refusal rests on the request and the store alone. Not a store failure (503:
     the next request must try the store again), and not a key id the ring does not know: the
@@ -75,17 +123,64 @@ def may_remember_refusal(error: Exception) -> bool:
     return isinstance(error, AuthError) and not isinstance(error, UnknownKeyError)
 
 
-class Recalls:
-    """The remembered admissions and refusals of one gate, by request key (the gate reads
-    ``admitted`` itself, on its hottest path, and checks the stamp and the expiry), and the
-    tokens it found valid, by token."""
+class BearerHeaders:
+    """Bearer credentials by the Authorization value they were parsed from: a client sends
+    the same header with every path, and parsing it is a pure function of the value. Basic
+    credentials are parsed every time and never kept, so that no secret lingers in memory."""
 
-    __slots__ = ("admitted", "refused", "tokens")
+    __slots__ = ("_parsed",)
 
     def __init__(self) -> None:
+        self._parsed: dict[str, BearerToken] = {}
+
+    def __len__(self) -> int:
+        return len(self._parsed)
+
+    def holds(self, text: str) -> bool:
+        """Whether ``text`` appears in any value kept (tests: no secret lingers)."""
+        return text in repr(self._parsed)
+
+    def parse(self, value: str) -> Credential:
+        known = self._parsed.get(value)
+        if known is not None:
+            return known
+        credential = parse_authorization(value)
+        if isinstance(credential, BearerToken):
+            _bounded(self._parsed)[value] = credential
+        return credential
+
+
+class Freshness:
+    """The caches of one middleware (the list above). The gate reads ``admitted`` itself, on
+    its hottest path, and checks the stamp and the expiry."""
+
+    __slots__ = ("admitted", "bearer_headers", "parsed", "refused", "tokens")
+
+    def __init__(self) -> None:
+        self.parsed: dict[RequestInfo, Parsed] = {}
+        self.bearer_headers = BearerHeaders()
         self.admitted: dict[Hashable, Admitted] = {}
         self.refused: dict[Hashable, Refused] = {}
         self.tokens: dict[str, KnownToken] = {}
+
+    def figures(self) -> CacheFigures:
+        return CacheFigures(
+            len(self.parsed),
+            len(self.bearer_headers),
+            len(self.admitted),
+            len(self.refused),
+            len(self.tokens),
+        )
+
+    def holds(self, text: str) -> bool:
+        """Whether ``text`` appears in anything remembered: a test that no secret lingers."""
+        tables = (self.parsed, self.admitted, self.refused, self.tokens)
+        return self.bearer_headers.holds(text) or any(text in repr(t) for t in tables)
+
+    def remember_parsed(self, request: RequestInfo, parsed: Parsed) -> None:
+        """Keep what the store-free checks made of ``request``, unless it carries a secret."""
+        if parsed.credential is None or isinstance(parsed.credential, BearerToken):
+            _bounded(self.parsed)[request] = parsed
 
     def known_token(self, token: str, stamp: int | None, now_ms: int) -> KnownToken | None:
         """The token's validity as read under ``stamp``, unless it has expired since."""
@@ -105,6 +200,23 @@ class Recalls:
     def remember_refusal(self, key: Hashable, entry: Refused) -> None:
         _bounded(self.refused)[key] = entry
         self.admitted.pop(key, None)
+
+    def refused_under(
+        self,
+        recall: tuple[int, Hashable] | None,
+        error: Exception,
+        request: RequestInfo,
+        route: Route | None,
+        principal: Principal | None = None,
+        expires_at_ms: int | None = None,
+    ) -> None:
+        """Remember a refusal under ``recall`` (its stamp and key; None: not to be remembered)
+        when it rests on the request and the store alone (``may_remember_refusal``)."""
+        if recall is not None and isinstance(error, AuthError) and may_remember_refusal(error):
+            stamp, key = recall
+            self.remember_refusal(
+                key, Refused(stamp, error, request, route, principal, expires_at_ms)
+            )
 
 
 E = TypeVar("E", KnownToken, Refused)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import inspect
 
-from baas_auth.errors import ConfigError
+from baas_auth.errors import ConfigError, NotFoundError
+from baas_auth.middleware.decisions import GateOptions
 from baas_auth.realm import AsyncRealm, Realm
+from baas_auth.realm.directory import get_app
+from baas_auth.realm.store_commands import Flow
 from baas_auth.stores.protocols import AsyncStore, Store
 
-__all__ = ["check_asgi_app", "check_realm", "check_wsgi_app"]
+__all__ = ["check_application", "check_asgi_app", "check_realm", "check_wsgi_app"]
 
 _WSGI_PARAMETERS = ("environ", "start_response")
 _ASGI_PARAMETERS = ("scope", "receive", "send")
@@ -41,6 +44,22 @@ def check_realm(realm: object, middleware: str, *, async_ok: bool) -> None:
             f"{middleware} takes a baas_auth.Realm as its second argument, "
             f"not {type(realm).__name__}"
         )
+
+
+def check_application(options: GateOptions) -> Flow[None]:
+    """A single-app middleware for an app the realm lacks would answer 401 to everyone: a
+    ``ConfigError`` instead, naming the fix. A flow, run by the realm's driver (at
+    construction where the store can be read, else at the first request)."""
+    if options.application is None:
+        return
+    org, app = options.application
+    try:
+        yield from get_app(org, app)
+    except NotFoundError:
+        raise ConfigError(
+            f"application={f'{org}/{app}'!r}: the realm has no such application; create it first "
+            f"(realm.create_app({org!r}, {app!r}), or `baas-auth create-app {org} {app}`)"
+        ) from None
 
 
 def check_wsgi_app(app: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from baas_auth.core.paths import check_route_path, rule_path
 from baas_auth.core.permissions import verb_for_method
+from baas_auth.core.policy import ALL_ACCESS_KINDS
 from baas_auth.errors import AuthenticationError, NotFoundError
 from baas_auth.model import Principal
 from baas_auth.realm.addressing import resolve_prefix
@@ -21,7 +22,6 @@ from baas_auth.realm.views import (
 
 __all__ = ["allows", "guest", "is_self", "manages_org", "permits"]
 
-_ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 
 
 def guest(state: RealmState, org: str, app: str) -> Flow[Principal]:
@@ -69,7 +69,7 @@ def allows(
     verb = verb_for_method(method)
     if verb is None or not principal.covers(org, app):
         return False
-    if principal.kind in _ALL_ACCESS_KINDS:
+    if principal.kind in ALL_ACCESS_KINDS:
         return True
     if principal.kind == "guest":
         matcher = yield from guest_matcher(state, view, org, app, case_sensitive)

@@ -42,7 +42,7 @@ from baas_auth.realm import (
     token_checks,
     token_flows,
 )
-from baas_auth.realm.async_drivers import AsyncDriver
+from baas_auth.realm.async_drivers import AsyncDriver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
 from baas_auth.realm.store_commands import Flow
@@ -92,6 +92,14 @@ class AsyncRealm:
     async def _run(self, flow: Flow[T]) -> T:
         await self._start()
         return await self._driver.run(flow)
+
+    @property
+    def serve(self) -> Serve:
+        """``serve(served, key)``: answer one request of a middleware with this realm's own
+        driver: the answer ``served`` remembers under the store's change stamp, else its flow
+        (``served.flow``) run to the end. The adapters' one call per request (bound once, at
+        construction); the flow starts the realm itself where it has not started."""
+        return self._driver.serve
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} store={type(self.store).__name__}>"

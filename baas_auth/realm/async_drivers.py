@@ -16,13 +16,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
-from baas_auth.realm.drivers import Waker, stamp_of, wait_or_wake
+from baas_auth.errors import StoreError
+from baas_auth.realm.drivers import Served, Waker, stamp_of, wait_or_wake
 from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCommand
 from baas_auth.stores.protocols import AsyncStore, Store
 
-__all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "offload_pool"]
+__all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "Serve", "bridge", "offload_pool"]
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 StampRead = Callable[[], Awaitable["int | None"]]
 """A freshness check that waits on the store, awaited by the ASGI adapter (None: ``stamp``,
@@ -79,8 +81,32 @@ class LoopWaker(Waker):
         self._event.clear()
 
 
+class Serve(Protocol):
+    """``AsyncDriver.serve`` (``BridgeDriver.serve``), as ``AsyncRealm.serve`` hands it out."""
+
+    def __call__(self, served: Served[K, T], key: K) -> Awaitable[T]: ...
+
+
 class _Runner:
     """The loop shared by the async drivers: send results in, throw errors in."""
+
+    stamp: Callable[[], int | None]
+    read_stamp: StampRead | None
+
+    async def serve(self, served: Served[K, T], key: K) -> T:
+        """``Driver.serve`` on the loop: the stamp awaited where reading it waits."""
+        stamp = None
+        if served.remembers:
+            read = self.read_stamp
+            try:
+                stamp = self.stamp() if read is None else await read()
+            except StoreError as error:  # the check is a store read: it fails closed, 503
+                return served.refuse(error)
+            if stamp is not None:
+                answer = served.recall(key, stamp)
+                if answer is not None:
+                    return answer
+        return await self.run(served.flow(key, stamp))
 
     async def run(self, flow: Flow[T]) -> T:
         reply: object = None
@@ -171,3 +197,20 @@ class BridgeDriver(_Runner):
             return command.run(self.store)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.store_thread, command.run, self.store)
+
+
+@runtime_checkable
+class MaybeBlocking(Protocol):
+    """A store that says whether its calls block (``MemoryStore.blocking`` is False)."""
+
+    blocking: bool
+
+
+def bridge(store: Store) -> BridgeDriver:
+    """The event-loop driver of a ``Realm`` (whose own driver blocks) for an ASGI server: a
+    blocking store's calls on one dedicated thread (a SQLite connection belongs to the thread
+    that made it), a store that never blocks (memory) inline."""
+    if isinstance(store, MaybeBlocking) and not store.blocking:
+        return BridgeDriver(store, None)
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baas-auth-store")
+    return BridgeDriver(store, thread)

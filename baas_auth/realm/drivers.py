@@ -14,7 +14,7 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Protocol, TypeVar, cast, runtime_checkable
+from typing import NoReturn, Protocol, TypeVar, cast, runtime_checkable
 
 from baas_auth.errors import StoreError
 from baas_auth.realm.store_commands import (
@@ -28,9 +28,44 @@ from baas_auth.realm.store_commands import (
 )
 from baas_auth.stores.protocols import ChangeStamped, Store
 
-__all__ = ["Driver", "ThreadWaker", "Waker", "announce", "listen", "no_stamp", "stamp_of"]
+__all__ = [
+    "AS_IS",
+    "AsIs",
+    "Driver",
+    "Serve",
+    "Served",
+    "ThreadWaker",
+    "Waker",
+    "announce",
+    "listen",
+    "no_stamp",
+    "stamp_of",
+]
 
 T = TypeVar("T")
+K_contra = TypeVar("K_contra", contravariant=True)
+T_co = TypeVar("T_co", covariant=True)
+K = TypeVar("K")
+
+
+class Served(Protocol[K_contra, T_co]):
+    """One request of a middleware, as a realm's driver serves it (``Realm.serve``): the
+    flow that decides it, written once, and what the driver needs around it. The shape of
+    httpx's ``Auth``: one flow, each driver running it its own way."""
+
+    @property
+    def remembers(self) -> bool:
+        """Whether answers are remembered under the store's change stamp: then the driver
+        reads the stamp first, and gives ``recall``'s answer when there is one."""
+
+    def recall(self, key: K_contra, stamp: int) -> T_co | None:
+        """The answer remembered for ``key`` under ``stamp``, or None."""
+
+    def flow(self, key: K_contra, stamp: int | None) -> Flow[T_co]:
+        """The flow that answers ``key``, under ``stamp`` (None: not read, or none offered)."""
+
+    def refuse(self, error: StoreError) -> T_co:
+        """The answer when the stamp could not be read (the store is down: 503)."""
 
 
 def no_stamp() -> int | None:
@@ -61,6 +96,31 @@ def stamp_is_exact(store: object) -> bool:
     return not (isinstance(store, StampWindowed) and store.max_staleness_ms)
 
 
+class Serve(Protocol):
+    """``Driver.serve``, as ``Realm.serve`` hands it out."""
+
+    def __call__(self, served: Served[K, T], key: K) -> T: ...
+
+
+class AsIs:
+    """A flow served as it is (``Realm.serve(AS_IS, flow)``): an endpoint's answer, a
+    websocket handshake, a check at construction. Never remembered, so no stamp is read."""
+
+    remembers = False
+
+    def recall(self, key: Flow[T], stamp: int) -> T | None:
+        return None
+
+    def flow(self, key: Flow[T], stamp: int | None) -> Flow[T]:
+        return key
+
+    def refuse(self, error: StoreError) -> NoReturn:
+        raise error  # never: no stamp is read for a flow served as it is
+
+
+AS_IS = AsIs()
+
+
 class Driver:
     """Sends each command of a flow to the store (or runs it, for ``Offload``) and the result
     back into the flow; an error is thrown into the flow, which may handle it. ``stamp`` is
@@ -85,6 +145,21 @@ class Driver:
                 reply = self.execute(command)
             except Exception as error:  # handed to the flow: it decides, never this loop
                 failure = error
+
+    def serve(self, served: Served[K, T], key: K) -> T:
+        """Answer one request: its remembered answer while the store's change stamp is the
+        one it was made under, else its flow run to the end."""
+        stamp = None
+        if served.remembers:
+            try:
+                stamp = self.stamp()
+            except StoreError as error:  # the check is a store read (Redis): it fails closed
+                return served.refuse(error)
+            if stamp is not None:
+                answer = served.recall(key, stamp)
+                if answer is not None:
+                    return answer
+        return self.run(served.flow(key, stamp))
 
     def start(self, flow: Flow[None]) -> None:
         """Run a realm's first flow at construction, unless the store is down: then the

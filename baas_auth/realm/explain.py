@@ -14,7 +14,7 @@ from baas_auth.core import record_keys
 from baas_auth.core import records as rec
 from baas_auth.core.paths import check_route_path, rule_path
 from baas_auth.core.permissions import verb_for_method
-from baas_auth.core.policy import explain_rules, guest_sources, rule_sources
+from baas_auth.core.policy import ALL_ACCESS_KINDS, explain_rules, guest_sources, rule_sources
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import Explanation, Principal
 from baas_auth.realm.cache import Snapshot
@@ -24,9 +24,6 @@ from baas_auth.realm.views import fresh_view, roles_of
 
 __all__ = ["explain"]
 
-# The same kinds as ``access.allows``; the equivalence test of tests/realm/test_explain.py
-# compares every kind's answer with ``permits``.
-_ALL_ACCESS_KINDS = frozenset({"app_client", "org_client", "admin_user"})
 T = TypeVar("T")
 
 
@@ -52,7 +49,7 @@ def explain(
         return Explanation(allowed=False, reason="bad-method")
     if not principal.covers(org, app):
         return Explanation(allowed=False, reason="not-this-app", verb=verb)
-    if principal.kind in _ALL_ACCESS_KINDS:
+    if principal.kind in ALL_ACCESS_KINDS:
         return Explanation(allowed=True, reason="all-access", source=principal.kind, verb=verb)
     checked = rule_path(path)
     if principal.kind == "guest":

@@ -7,8 +7,6 @@ import base64
 import pytest
 
 from baas_auth.core.credentials import (
-    BEARER_HEADERS_SIZE,
-    BearerHeaders,
     BearerToken,
     ClientSecretPair,
     check_method,
@@ -19,7 +17,7 @@ from baas_auth.core.credentials import (
     scrub_query,
 )
 from baas_auth.core.http import RequestInfo
-from baas_auth.errors import AuthenticationError, BadRequestError, MethodNotAllowedError
+from baas_auth.errors import MethodNotAllowedError
 
 
 def request(query: bytes = b"", *headers: tuple[str, str], method: str = "GET") -> RequestInfo:
@@ -215,49 +213,3 @@ def test_check_method_refuses_others(method: str) -> None:
 
 def test_check_method_override_accepts_plain_requests() -> None:
     check_method_override(request(b"method=x&a_method=y&q=%2F", ("x-method", "DELETE")))
-
-
-# -- Authorization values parsed once -------------------------------------------------------
-
-
-@pytest.mark.parametrize("header", ["Bearer abc", "bearer abc", "Basic " + "Zm9vOmJhcg=="])
-def test_remembered_headers_parse_as_the_plain_extraction_does(header: str) -> None:
-    headers = BearerHeaders()
-    plain = extract_credential(request(b"", ("authorization", header)))
-    for _ in range(2):
-        found = extract_credential(
-            request(b"", ("authorization", header)), parse_authorization=headers.parse
-        )
-        assert found == plain
-
-
-def test_basic_secrets_are_never_remembered() -> None:
-    headers = BearerHeaders()
-    header = basic("client:s3cret-value")[1]
-    assert headers.parse(header) == ClientSecretPair("client", "s3cret-value", "basic")
-    assert not headers._parsed
-    assert headers.parse("Bearer abc") == BearerToken("abc", "header")
-    assert "s3cret" not in repr(headers._parsed)
-
-
-@pytest.mark.parametrize(
-    ("header", "error"),
-    [
-        ("Bearer", BadRequestError),
-        ("Bearer  abc", BadRequestError),
-        ("Digest x", AuthenticationError),
-    ],
-)
-def test_a_bad_header_is_refused_every_time(header: str, error: type[Exception]) -> None:
-    headers = BearerHeaders()
-    for _ in range(2):
-        with pytest.raises(error):
-            headers.parse(header)
-    assert not headers._parsed
-
-
-def test_remembered_headers_are_bounded() -> None:
-    headers = BearerHeaders()
-    for index in range(BEARER_HEADERS_SIZE + 10):
-        assert headers.parse(f"Bearer t{index}") == BearerToken(f"t{index}", "header")
-    assert 0 < len(headers._parsed) <= BEARER_HEADERS_SIZE

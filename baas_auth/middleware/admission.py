@@ -1,5 +1,8 @@
 """What the framework helpers need of the middleware that admitted a request; no framework here.
 
+Made by the ASGI adapter (``scope["auth"]``), so it lives with the middleware, not with the
+optional framework integrations.
+
 ``Guard`` is that middleware's realm and options: which application a request addressed, and how
 a refusal looks (the middleware's own JSON and challenge). ``AuthCredentials`` is what the ASGI
 adapter puts in ``scope["auth"]``: Starlette's shape (``scopes``), carrying the ``Guard`` so that
@@ -14,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import get_args
 
 from baas_auth.core.http import Response
-from baas_auth.core.responses import error_response
 from baas_auth.core.routing import route_multi_tenant
-from baas_auth.errors import AuthenticationError, AuthError, ForbiddenError, StoreError
+from baas_auth.errors import AuthenticationError, AuthError, StoreError
 from baas_auth.middleware.decisions import GateOptions
+from baas_auth.middleware.refusals import render
 from baas_auth.model import Principal, PrincipalKind
 from baas_auth.realm import AsyncRealm, Realm
 
@@ -61,25 +64,15 @@ class Guard:
         return route.org, route.app
 
     def refusal(self, error: AuthError | StoreError, target: tuple[str, str] | None) -> Response:
-        """``error`` rendered as the middleware renders its own refusals (``Gate.refusal``)."""
-        if isinstance(error, ForbiddenError) and self.options.usergrid_status_codes:
-            error = AuthenticationError(
-                error.error_description, challenge_error=error.challenge_error
-            )
-        return error_response(
-            error, realm_name=self._realm_name(target), now_ms=self.realm.state.now_ms()
-        )
-
-    def _realm_name(self, target: tuple[str, str] | None) -> str:
-        if self.options.realm_name is not None:
-            return self.options.realm_name
-        return "baas" if target is None else "/".join(target)
+        """``error`` rendered as the middleware renders its own refusals (``refusals.render``);
+        ``target`` None: under ``/management``."""
+        return render(error, self.options, target, now_ms=self.realm.state.now_ms())
 
 
 def unguarded_refusal(error: AuthError) -> Response:
     """A refusal where no middleware's options are known (no principal came, or the middleware
     wraps the app from further out): the default challenge realm, the wall clock."""
-    return error_response(error, realm_name="baas", now_ms=int(time.time() * 1000))
+    return render(error, None, None, now_ms=int(time.time() * 1000))
 
 
 def scopes_of(kind: PrincipalKind) -> tuple[str, ...]:
