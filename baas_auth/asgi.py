@@ -23,7 +23,7 @@ from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.middleware.admission import Guard, credentials_by_kind
 from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
-from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_asgi_app, check_realm

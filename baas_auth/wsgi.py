@@ -21,7 +21,7 @@ from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
-from baas_auth.middleware.endpoints import BODY_TOO_LARGE, MAX_BODY_BYTES
+from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
 from baas_auth.middleware.wiring import check_realm, check_wsgi_app

@@ -22,7 +22,8 @@ from baas_auth.model import Principal
 from baas_auth.realm import flows
 from baas_auth.realm.access_flows import allows, manages_org
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, touch_token
+from baas_auth.realm.store_commands import Flow
+from baas_auth.realm.token_commands import touch_token
 
 __all__ = ["authorize"]
 

@@ -30,7 +30,7 @@ from baas_auth.errors import (
     ResourceNotFoundError,
 )
 from baas_auth.middleware.decisions import EndpointCall, GateOptions
-from baas_auth.middleware.endpoints import body_params
+from baas_auth.middleware.endpoint_bodies import body_params
 from baas_auth.model import App, Principal
 from baas_auth.realm import flows
 from baas_auth.realm.addressing import app_name_of, org_name_of

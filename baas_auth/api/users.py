@@ -19,7 +19,7 @@ from baas_auth.errors import (
     NotFoundError,
     ResourceNotFoundError,
 )
-from baas_auth.middleware.endpoints import parse_ttl, token_body
+from baas_auth.middleware.endpoint_bodies import parse_ttl, token_body
 from baas_auth.realm import flows
 from baas_auth.realm.store_commands import Flow
 

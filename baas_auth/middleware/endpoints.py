@@ -6,15 +6,12 @@ between; answers carry ``Cache-Control: no-store``. The caller (``Gate``) render
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 
 from baas_auth.core.credential_names import CREDENTIAL_PARAMS, URI_SECRET_PARAMS
 from baas_auth.core.credentials import (
     BearerToken,
-    ClientSecretPair,
     Credential,
     extract_credential,
     parse_query,
@@ -27,7 +24,6 @@ from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
     ForbiddenError,
-    IllegalArgumentError,
     InvalidClientError,
     MalformedTokenError,
     NotFoundError,
@@ -35,27 +31,21 @@ from baas_auth.errors import (
     UnsupportedGrantTypeError,
 )
 from baas_auth.middleware.decisions import EndpointCall, GateOptions
+from baas_auth.middleware.endpoint_bodies import (
+    Params,
+    body_params,
+    client_pair,
+    describe,
+    param_text,
+    parse_ttl,
+    token_body,
+)
 from baas_auth.model import Principal, TokenGrant
 from baas_auth.realm import flows
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 
-__all__ = [
-    "BODY_TOO_LARGE",
-    "MAX_BODY_BYTES",
-    "Endpoints",
-    "body_params",
-    "describe",
-    "parse_ttl",
-    "token_body",
-]
-
-MAX_BODY_BYTES = 64 * 1024
-BODY_TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes"
-_DIGITS = re.compile(r"[0-9]{1,19}")
-_FORM = "application/x-www-form-urlencoded"
-
-Params = Mapping[str, object]
+__all__ = ["Endpoints"]
 
 
 class Endpoints:
@@ -135,7 +125,7 @@ class Endpoints:
         header = extract_credential(request._replace(query_string=b""))
         if isinstance(header, BearerToken):
             raise BadRequestError("The token endpoint takes no access token")
-        grant_type = _text(params, "grant_type")
+        grant_type = param_text(params, "grant_type")
         if grant_type is None:
             raise BadRequestError("grant_type is required")
         ttl = parse_ttl(params.get("ttl"))
@@ -149,7 +139,7 @@ class Endpoints:
         return json_response(200, (yield from token_body(grant)))
 
     def _password_grant(self, route: Route, params: Params, ttl: int | None) -> Flow[TokenGrant]:
-        username, password = _text(params, "username"), _text(params, "password")
+        username, password = param_text(params, "username"), param_text(params, "password")
         if not username or not password:
             raise BadRequestError("username and password are required")
         if route.org is None or route.app is None:
@@ -166,7 +156,7 @@ class Endpoints:
         before the password is: a client that could not get a client token here (a wrong
         secret, an unknown id, another app's or org's client) is 401 ``invalid_client``, and
         no KDF runs for it. None presented: the grant needs none, as in the original."""
-        client_id, secret = _client_pair(params, header)
+        client_id, secret = client_pair(params, header)
         if client_id is None and secret is None:
             return
         if not client_id or not secret:
@@ -180,7 +170,7 @@ class Endpoints:
     def _client_grant(
         self, route: Route, params: Params, header: object, ttl: int | None
     ) -> Flow[TokenGrant]:
-        client_id, secret = _client_pair(params, header)
+        client_id, secret = client_pair(params, header)
         if not client_id or not secret:
             raise InvalidClientError("client_id and client_secret are required")
         for_app = None if route.org is None or route.app is None else (route.org, route.app)
@@ -218,7 +208,7 @@ class Endpoints:
             yield from self._revoke_all(owner)
             action = "revoked user tokens"
         else:
-            yield from self._revoke_one(_text(params, "token"), owner)
+            yield from self._revoke_one(param_text(params, "token"), owner)
             action = "revoked user token"
         return json_response(200, {"action": action, "timestamp": self._now(), "duration": 0})
 
@@ -260,95 +250,3 @@ class Endpoints:
         )
 
 
-def token_body(grant: TokenGrant) -> Flow[dict[str, object]]:
-    """The answer of a token endpoint for ``grant`` (also of a token minted for a user)."""
-    body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
-    if grant.expires_in is not None:
-        body["expires_in"] = grant.expires_in
-    body.update((yield from describe(grant.principal)))
-    return body
-
-
-def describe(principal: Principal) -> Flow[dict[str, object]]:
-    """The ``user``, ``application`` or ``organization`` part of a token answer."""
-    org, app, uuid = principal.org or "", principal.app or "", principal.uuid or ""
-    if principal.kind == "app_user":
-        user = yield from flows.get_user(org, app, uuid)
-        described = {"uuid": user.uuid, "username": user.username, "email": user.email}
-        return {"user": {**described, "activated": user.activated}}
-    if principal.kind == "admin_user":
-        admin = yield from flows.get_admin(uuid)
-        orgs = {}
-        for name in admin.orgs:
-            orgs[name] = yield from _organization(name)
-        described = {"uuid": admin.uuid, "username": admin.username, "email": admin.email}
-        states = {"activated": admin.activated, "confirmed": admin.confirmed}
-        return {"user": {**described, **states, "organizations": orgs}}
-    if principal.kind == "app_client":
-        return {"application": (yield from flows.get_app(org, app)).uuid}
-    return {"organization": (yield from _organization(org))}
-
-
-def _organization(name: str) -> Flow[dict[str, object]]:
-    org = yield from flows.get_org(name)
-    apps = yield from flows.list_apps(name)
-    listed = {app.full_name: app.uuid for app in apps}
-    return {"uuid": org.uuid, "name": org.name, "applications": listed}
-
-
-def _client_pair(params: Params, header: object) -> tuple[str | None, str | None]:
-    """The client_id and client_secret of the parameters or of a Basic header (not both)."""
-    client_id, secret = _text(params, "client_id"), _text(params, "client_secret")
-    if isinstance(header, ClientSecretPair):
-        if client_id is not None or secret is not None:
-            raise BadRequestError("Client credentials were sent twice")
-        return header.client_id, header.client_secret
-    return client_id, secret
-
-
-def _text(params: Params, name: str) -> str | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequestError(f"The parameter {name!r} must be a string")
-    return value
-
-
-def parse_ttl(value: object) -> int | None:
-    """A ttl parameter: a whole number or a numeric string (ms); None when absent."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise IllegalArgumentError("ttl must be a number >= 0")
-
-
-def body_params(request: RequestInfo, body: bytes) -> list[tuple[str, object]]:
-    """The parameters of a request body: a JSON object (whatever the Content-Type says, as
-    the original SDKs send one without) or a form; 400 for a body too large or neither."""
-    if len(body) > MAX_BODY_BYTES:  # the adapters stop reading past the limit; never truncate
-        raise BadRequestError(BODY_TOO_LARGE)
-    if not body.strip():
-        return []
-    content_type = next((v for k, v in request.headers if k == "content-type"), "")
-    media = content_type.split(";")[0].strip().lower()
-    if body.lstrip()[:1] == b"{":
-        parsed = _json_object(body)
-        if parsed is not None:
-            return list(parsed.items())
-        if media.endswith("json"):
-            raise BadRequestError("The request body is not a JSON object")
-    if media not in ("", _FORM):
-        raise BadRequestError("The request body must be a form or a JSON object")
-    return list(parse_query(body))
-
-
-def _json_object(body: bytes) -> dict[str, object] | None:
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return parsed if isinstance(parsed, dict) else None

@@ -11,7 +11,8 @@ from baas_auth.realm.addressing import resolve_prefix
 from baas_auth.realm.cache import MISS, Snapshot
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, touch_token
+from baas_auth.realm.store_commands import Flow
+from baas_auth.realm.token_commands import touch_token
 from baas_auth.realm.views import (
     app_record,
     fresh_view,

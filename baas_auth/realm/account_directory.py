@@ -18,14 +18,8 @@ from baas_auth.realm import onetime
 from baas_auth.realm.directory import new_uuid
 from baas_auth.realm.lookups import admin_of, app_of, org_of, user_of
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import (
-    Flow,
-    delete_principal_tokens,
-    get,
-    offload,
-    put,
-    transact,
-)
+from baas_auth.realm.store_commands import Flow, get, offload, put, transact
+from baas_auth.realm.token_commands import delete_principal_tokens
 
 __all__ = [
     "add_admin_to_org",

@@ -25,7 +25,8 @@ from baas_auth.realm.account_directory import (
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.password_checks import account_key, check_password
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, delete_principal_tokens, put
+from baas_auth.realm.store_commands import Flow, put
+from baas_auth.realm.token_commands import delete_principal_tokens
 
 __all__ = [
     "Account",

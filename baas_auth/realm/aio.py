@@ -46,7 +46,7 @@ from baas_auth.realm.async_drivers import AsyncDriver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
 from baas_auth.realm.store_commands import Flow
-from baas_auth.stores.protocols import AsyncStore
+from baas_auth.stores.protocols import AsyncStore, check_store
 from baas_auth.stores.urls import open_async_store
 
 __all__ = ["AsyncRealm"]
@@ -69,7 +69,7 @@ class AsyncRealm:
     def __init__(
         self, store: AsyncStore, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> None:
-        flows.check_store(store, AsyncStore)
+        check_store(store, AsyncStore)
         self.store = store
         self.state = RealmState(RealmSettings.from_options(**settings), create=create)
         self._driver = AsyncDriver(store)

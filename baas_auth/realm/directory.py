@@ -21,14 +21,8 @@ from baas_auth.model import App, ClientCredentials, Org
 from baas_auth.realm.caller_warnings import warn_caller
 from baas_auth.realm.lookups import app_of, client_of, org_of
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import (
-    Flow,
-    delete,
-    delete_principal_tokens,
-    put,
-    scan,
-    transact,
-)
+from baas_auth.realm.store_commands import Flow, delete, put, scan, transact
+from baas_auth.realm.token_commands import delete_principal_tokens
 
 __all__ = [
     "SANDBOX_RULE",

@@ -19,7 +19,8 @@ from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import Explanation, Principal
 from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, get, get_many, touch_token
+from baas_auth.realm.store_commands import Flow, get, get_many
+from baas_auth.realm.token_commands import touch_token
 from baas_auth.realm.views import fresh_view, roles_of
 
 __all__ = ["explain"]

@@ -7,7 +7,6 @@ every other flow of a realm under one name, as the management API and older impo
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 from baas_auth.errors import ConfigError
@@ -65,7 +64,6 @@ from baas_auth.realm.reads import (
 )
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
-from baas_auth.realm.store_commands import purge_expired as _purge_expired
 from baas_auth.realm.token_checks import (
     authenticate_client,
     revoke_admin_tokens,
@@ -73,6 +71,7 @@ from baas_auth.realm.token_checks import (
     revoke_user_tokens,
     token_info,
 )
+from baas_auth.realm.token_commands import purge_expired as _purge_expired
 from baas_auth.realm.token_flows import admin_token, client_token, password_token, user_token
 from baas_auth.realm.views import fresh_view
 
@@ -88,7 +87,6 @@ __all__ = [
     "change_roles",
     "change_rules",
     "change_user_password",
-    "check_store",
     "client_token",
     "confirm_admin",
     "create_admin",
@@ -213,36 +211,6 @@ def manages_org(state: RealmState, principal: Principal, org: str) -> Flow[bool]
 
 def purge_expired(state: RealmState) -> Flow[int]:
     return (yield from _purge_expired(state.now_ms()))
-
-
-def check_store(store: object, protocol: type) -> None:
-    """Refuse what is not a store of ``protocol``, naming the fix (behaviour §6.3)."""
-    if isinstance(store, str):
-        raise ConfigError(
-            f"a realm takes a store object; for a URL write {_opener(protocol)}({store!r})"
-        )
-    if not isinstance(store, protocol):
-        members = [name for name, member in vars(protocol).items() if callable(member)]
-        missing = [
-            name
-            for name in members
-            if not name.startswith("_") and not callable(getattr(store, name, None))
-        ]
-        raise ConfigError(
-            f"{type(store).__name__} is not a baas_auth store (see baas_auth.stores."
-            f"{protocol.__name__}); it lacks {', '.join(missing)}"
-        )
-    wants_async = protocol.__name__ == "AsyncStore"
-    if inspect.iscoroutinefunction(getattr(store, "get", None)) != wants_async:
-        realm, other = ("AsyncRealm", "Realm") if wants_async else ("Realm", "AsyncRealm")
-        raise ConfigError(
-            f"{type(store).__name__} is a {'blocking' if wants_async else 'coroutine'} store: "
-            f"{realm} cannot drive it; use {other}({type(store).__name__}(...))"
-        )
-
-
-def _opener(protocol: type) -> str:
-    return "AsyncRealm.open" if protocol.__name__ == "AsyncStore" else "Realm.open"
 
 
 # -- passwords, activation and confirmation (``accounts``) -----------------------------------

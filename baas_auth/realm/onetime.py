@@ -19,7 +19,8 @@ from baas_auth.core import records as rec
 from baas_auth.errors import ConfigError, InvalidGrantError
 from baas_auth.model import UserToken, UserTokenKind
 from baas_auth.realm.state import RealmState, UserTokenHook
-from baas_auth.realm.store_commands import Flow, get_transient, offload, swap_transient
+from baas_auth.realm.store_commands import Flow, offload
+from baas_auth.realm.token_commands import get_transient, swap_transient
 
 __all__ = ["ADMIN_SCOPE", "REFUSED", "OneTimeRecord", "binding_of", "issue", "redeem"]
 

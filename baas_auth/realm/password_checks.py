@@ -16,15 +16,8 @@ from baas_auth.errors import (
     TooManyRequestsError,
 )
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import (
-    Flow,
-    announce,
-    get_transient,
-    listen,
-    offload,
-    pause,
-    swap_transient,
-)
+from baas_auth.realm.store_commands import Flow, announce, listen, offload, pause
+from baas_auth.realm.token_commands import get_transient, swap_transient
 
 __all__ = [
     "account_key",

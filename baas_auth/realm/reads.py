@@ -14,7 +14,8 @@ from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
 from baas_auth.realm.account_directory import _admin_value, _user_value
 from baas_auth.realm.lookups import app_of, load, org_of, user_of
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, get, get_many, scan, touch_token
+from baas_auth.realm.store_commands import Flow, get, get_many, scan
+from baas_auth.realm.token_commands import touch_token
 
 __all__ = [
     "effective_rules",

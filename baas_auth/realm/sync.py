@@ -45,7 +45,7 @@ from baas_auth.realm.drivers import Driver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
 from baas_auth.realm.store_commands import Flow
-from baas_auth.stores.protocols import Store
+from baas_auth.stores.protocols import Store, check_store
 from baas_auth.stores.urls import open_store
 
 __all__ = ["Realm"]
@@ -68,7 +68,7 @@ class Realm:
     def __init__(
         self, store: Store, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> None:
-        flows.check_store(store, Store)
+        check_store(store, Store)
         self.store = store
         self.state = RealmState(RealmSettings.from_options(**settings), create=create)
         self._driver = Driver(store)

@@ -23,8 +23,8 @@ from baas_auth.realm.keys import RELOAD_INTERVAL_MS, UnknownKeyError, load_key_r
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.marker import check_realm
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import (
-    Flow,
+from baas_auth.realm.store_commands import Flow
+from baas_auth.realm.token_commands import (
     GetToken,
     delete_principal_tokens,
     delete_token,

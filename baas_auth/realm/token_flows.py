@@ -23,13 +23,9 @@ from baas_auth.model import Principal, TokenGrant
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.password_checks import account_key, check_password
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import (
-    Flow,
-    offload,
-    put,
-    put_token,
-)
+from baas_auth.realm.store_commands import Flow, offload, put
 from baas_auth.realm.token_checks import authenticate_client
+from baas_auth.realm.token_commands import put_token
 from baas_auth.realm.views import (
     fresh_view,
 )

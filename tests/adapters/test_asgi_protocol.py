@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
-from baas_auth.middleware.endpoints import MAX_BODY_BYTES
+from baas_auth.middleware.endpoint_bodies import MAX_BODY_BYTES
 from tests.adapters.conftest import (
     PASSWORD,
     Call,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from mypy import api as mypy_api
 
-from baas_auth.realm import store_commands
+from baas_auth.realm import store_commands, token_commands
 from baas_auth.realm.store_commands import StoreCommand
 from baas_auth.stores.protocols import AsyncStore, Store
 
@@ -23,8 +23,8 @@ REALM = Path(__file__).resolve().parents[2] / "baas_auth" / "realm"
 
 SNIPPET = """\
 from collections.abc import Awaitable
-from baas_auth.realm.store_commands import Flow, Get, GetToken, StoreCommand, ask, get_tokn
-from baas_auth.realm.store_commands import offload
+from baas_auth.realm.store_commands import Flow, Get, StoreCommand, ask, get_tokn, offload
+from baas_auth.realm.token_commands import GetToken
 from baas_auth.stores.protocols import AsyncStore, Store
 
 def flow() -> Flow[int]:
@@ -77,14 +77,14 @@ SAMPLES: list[StoreCommand[object]] = [
     store_commands.Transact(create={"a": b"1"}, put={"b": b"2"}, delete=["c"]),
     store_commands.Scan("p/"),
     store_commands.Generation(),
-    store_commands.PutToken("t", "user/1", b"r", created_ms=1, expires_at_ms=None),
-    store_commands.GetToken("t"),
-    store_commands.TouchToken("t", 5),
-    store_commands.DeleteToken("t"),
-    store_commands.DeletePrincipalTokens("user/1"),
-    store_commands.PurgeExpired(5),
-    store_commands.GetTransient("k"),
-    store_commands.SwapTransient("k", None, b"n", expires_at_ms=9),
+    token_commands.PutToken("t", "user/1", b"r", created_ms=1, expires_at_ms=None),
+    token_commands.GetToken("t"),
+    token_commands.TouchToken("t", 5),
+    token_commands.DeleteToken("t"),
+    token_commands.DeletePrincipalTokens("user/1"),
+    token_commands.PurgeExpired(5),
+    token_commands.GetTransient("k"),
+    token_commands.SwapTransient("k", None, b"n", expires_at_ms=9),
 ]
 
 Call = tuple[str, tuple[object, ...], dict[str, object]]
@@ -110,13 +110,16 @@ class _Recording:
 
 def test_every_store_method_has_one_command_and_a_sample() -> None:
     """``close`` aside: the realm never closes its store from a flow."""
+    modules = (store_commands, token_commands)
     commands = {
         value
-        for value in vars(store_commands).values()
+        for module in modules
+        for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, StoreCommand) and value is not StoreCommand
     }
     assert {type(sample) for sample in SAMPLES} == commands
-    assert {c.__name__ for c in commands} <= set(store_commands.__all__)
+    exported = {name for module in modules for name in module.__all__}
+    assert {c.__name__ for c in commands} <= exported
     called = set()
     for sample in SAMPLES:
         recording = _Recording(awaited=False)

@@ -30,7 +30,7 @@ from baas_auth import MemoryStore
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError
-from baas_auth.middleware.endpoints import MAX_BODY_BYTES
+from baas_auth.middleware.endpoint_bodies import MAX_BODY_BYTES
 from tests.adapters.conftest import (
     PASSWORD,
     Answer,
