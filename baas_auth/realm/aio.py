@@ -45,8 +45,9 @@ from baas_auth.realm import (
 from baas_auth.realm.async_drivers import AsyncDriver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
+from baas_auth.realm.store_check import check_store
 from baas_auth.realm.store_commands import Flow
-from baas_auth.stores.protocols import AsyncStore, check_store
+from baas_auth.stores.protocols import AsyncStore
 from baas_auth.stores.urls import open_async_store
 
 __all__ = ["AsyncRealm"]

@@ -44,8 +44,9 @@ from baas_auth.realm import (
 from baas_auth.realm.drivers import Driver, Serve
 from baas_auth.realm.keys import KeyRing
 from baas_auth.realm.state import RealmOptions, RealmSettings, RealmState
+from baas_auth.realm.store_check import check_store
 from baas_auth.realm.store_commands import Flow
-from baas_auth.stores.protocols import Store, check_store
+from baas_auth.stores.protocols import Store
 from baas_auth.stores.urls import open_store
 
 __all__ = ["Realm"]

@@ -10,11 +10,8 @@ Every method raises ``StoreError`` (wrapping the driver's error) when the backen
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
-
-from baas_auth.errors import ConfigError
 
 __all__ = [
     "AsyncStore",
@@ -25,7 +22,6 @@ __all__ = [
     "TokenEntry",
     "TokenLookup",
     "TokenTransfer",
-    "check_store",
 ]
 
 
@@ -295,31 +291,3 @@ class GenerationLeap(Protocol):
         ...
 
 
-def check_store(store: object, protocol: type) -> None:
-    """Refuse what is not a store of ``protocol``, naming the fix (behaviour §6.3)."""
-    if isinstance(store, str):
-        raise ConfigError(
-            f"a realm takes a store object; for a URL write {_opener(protocol)}({store!r})"
-        )
-    if not isinstance(store, protocol):
-        members = [name for name, member in vars(protocol).items() if callable(member)]
-        missing = [
-            name
-            for name in members
-            if not name.startswith("_") and not callable(getattr(store, name, None))
-        ]
-        raise ConfigError(
-            f"{type(store).__name__} is not a baas_auth store (see baas_auth.stores."
-            f"{protocol.__name__}); it lacks {', '.join(missing)}"
-        )
-    wants_async = protocol.__name__ == "AsyncStore"
-    if inspect.iscoroutinefunction(getattr(store, "get", None)) != wants_async:
-        realm, other = ("AsyncRealm", "Realm") if wants_async else ("Realm", "AsyncRealm")
-        raise ConfigError(
-            f"{type(store).__name__} is a {'blocking' if wants_async else 'coroutine'} store: "
-            f"{realm} cannot drive it; use {other}({type(store).__name__}(...))"
-        )
-
-
-def _opener(protocol: type) -> str:
-    return "AsyncRealm.open" if protocol.__name__ == "AsyncStore" else "Realm.open"
