@@ -14,6 +14,25 @@ from hypothesis import settings
 from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
 from tests.redis_server import RedisServer
 
+# pytest makes its own folder below it, private to the user (0700), as it does in /tmp
+MEMORY_BACKED_TEMP = Path("/dev/shm")  # noqa: S108
+"""Linux's memory-backed folder: the tests' folders go there unless told otherwise."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Put ``tmp_path`` and the other test folders in memory (``/dev/shm``) where the system has
+    a writable one. Thousands of tests each create a SQLite file, a Redis append-only file or a
+    server's log; on a disk each costs tens of milliseconds of file creation, checkpoints and
+    pytest's own folder bookkeeping, in memory next to nothing, and the files behave the same
+    (locks, shared memory of SQLite's WAL, renames, ``stat``). ``--basetemp`` or
+    ``PYTEST_DEBUG_TEMPROOT`` choose another place (``PYTEST_DEBUG_TEMPROOT=/tmp`` for a disk)."""
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
+        return
+    if MEMORY_BACKED_TEMP.is_dir() and os.access(MEMORY_BACKED_TEMP, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_BACKED_TEMP)
+
+
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
