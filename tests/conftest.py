@@ -14,9 +14,45 @@ from hypothesis import settings
 from baas_auth import MemoryStore, PasswordHasher, Realm, SQLiteStore, Store
 from tests.redis_server import RedisServer
 
-settings.register_profile("ci", max_examples=200, deadline=None)
-settings.register_profile("dev", max_examples=50, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# pytest makes its own folder below it, private to the user (0700), as it does in /tmp
+MEMORY_BACKED_TEMP = Path("/dev/shm")  # noqa: S108
+"""Linux's memory-backed folder: the tests' folders go there unless told otherwise."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Put ``tmp_path`` and the other test folders in memory (``/dev/shm``) where the system has
+    a writable one. Thousands of tests each create a SQLite file, a Redis append-only file or a
+    server's log; on a disk each costs tens of milliseconds of file creation, checkpoints and
+    pytest's own folder bookkeeping, in memory next to nothing, and the files behave the same
+    (locks, shared memory of SQLite's WAL, renames, ``stat``). ``--basetemp`` or
+    ``PYTEST_DEBUG_TEMPROOT`` choose another place (``PYTEST_DEBUG_TEMPROOT=/tmp`` for a disk)."""
+    if config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT"):
+        return
+    if MEMORY_BACKED_TEMP.is_dir() and os.access(MEMORY_BACKED_TEMP, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_BACKED_TEMP)
+
+
+HYPOTHESIS_PROFILES = {"dev": 50, "ci": 100, "thorough": 200}
+"""Examples per property test (where a test sets no count of its own), by profile: ``dev`` by
+default, ``ci`` under ``CI=true``, ``thorough`` (CI's count before the suite ran on both cores)
+on demand. ``HYPOTHESIS_PROFILE`` names one explicitly: ``HYPOTHESIS_PROFILE=thorough``."""
+
+for _name, _examples in HYPOTHESIS_PROFILES.items():
+    settings.register_profile(_name, max_examples=_examples, deadline=None)
+
+
+def hypothesis_profile() -> str:
+    """``HYPOTHESIS_PROFILE``, else ``ci`` under ``CI=true``, else ``dev``."""
+    chosen = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    if chosen not in HYPOTHESIS_PROFILES:
+        raise pytest.UsageError(
+            f"HYPOTHESIS_PROFILE={chosen!r}: choose one of {', '.join(HYPOTHESIS_PROFILES)}"
+        )
+    return chosen
+
+
+settings.load_profile(hypothesis_profile())
 
 FAST_HASHER = PasswordHasher(n=16, r=1, p=1)
 
@@ -59,11 +95,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-def make_realm_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+def tmp_folder(request: pytest.FixtureRequest) -> Path:
+    """The test's ``tmp_path``, asked for only by the fixtures that put a file there: pytest
+    makes each one by listing every folder made before it in the session, so the thousands of
+    tests on a memory or Redis store do without one."""
+    folder: Path = request.getfixturevalue("tmp_path")
+    return folder
+
+
+def make_realm_store(kind: str, tmp_path: Path | None, request: pytest.FixtureRequest) -> Store:
+    """A fresh store of ``kind``; a SQLite file in ``tmp_path`` (None: the test's own)."""
     if kind == "memory":
         return MemoryStore()
     if kind == "sqlite":
-        return SQLiteStore(tmp_path / "auth.db")
+        return SQLiteStore((tmp_path or tmp_folder(request)) / "auth.db")
     from baas_auth.stores.redis import RedisStore
 
     server: RedisServer = request.getfixturevalue("redis_server")
@@ -76,12 +121,12 @@ REALM_KINDS = ["memory", "sqlite", "redis", "redis-async"]
 
 
 @pytest.fixture(params=REALM_KINDS)
-def realm(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> Iterator[Realm]:
+def realm(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Realm]:
     realm: Realm
     if request.param == "redis-async":
         realm = make_async_redis_realm(request, clock)
     else:
-        store = make_realm_store(request.param, tmp_path, request)
+        store = make_realm_store(request.param, None, request)
         realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)
     yield realm
     realm.close()

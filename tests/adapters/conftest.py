@@ -28,7 +28,6 @@ import json
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes
 
@@ -40,7 +39,7 @@ from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import StoreError
 from baas_auth.model import ClientCredentials, Principal
 from baas_auth.wsgi import AuthMiddleware as WsgiAuth
-from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix
+from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix, tmp_folder
 from tests.realm_facade import BlockingRealm
 from tests.redis_server import RedisServer
 from tests.stores.blocking_facade import LoopThread
@@ -221,8 +220,11 @@ def store_kind() -> str:
 
 
 @pytest.fixture
-def world(store_kind: str, tmp_path: Path, clock: FakeClock) -> Iterator[World]:
-    inner = MemoryStore() if store_kind == "memory" else SQLiteStore(tmp_path / "auth.db")
+def world(store_kind: str, request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[World]:
+    if store_kind == "memory":
+        inner: MemoryStore | SQLiteStore = MemoryStore()
+    else:
+        inner = SQLiteStore(tmp_folder(request) / "auth.db")
     store = ProbeStore(inner)
     realm = Realm(store, clock=clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
     yield seed(realm, clock, store)

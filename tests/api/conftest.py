@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,14 +83,14 @@ def who_headers(world: World, who: str) -> dict[str, str]:
 
 
 @pytest.fixture(params=SETUPS)
-def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Api]:
     adapter, store = str(request.param).split("-")
     if adapter == "asgi" and store == "redis":
         world: World = request.getfixturevalue("async_world")
         realm, loop = async_realm_of(world)
         yield Api(world, lambda **options: LoopCaller(realm, loop, **options))
         return
-    probe = ProbeStore(make_realm_store(store, tmp_path, request))
+    probe = ProbeStore(make_realm_store(store, None, request))
     sync_realm = Realm(probe, clock=clock, password_hasher=FAST_HASHER)  # type: ignore[arg-type]
     world = seed(sync_realm, clock, probe)
     yield Api(world, lambda **options: Caller(adapter, sync_realm, **options))

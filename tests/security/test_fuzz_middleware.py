@@ -37,8 +37,9 @@ the order of two refusals (e.g. 400 or 405 first), store failures (503).
 
 Running it:
 
-* CI (``CI=true``) runs ``CI_EXAMPLES`` examples, dev runs ``DEV_EXAMPLES``; both derandomized, so
-  every run tries the same examples, and a CI failure reproduces locally with ``CI=true``.
+* CI (``CI=true``, or ``HYPOTHESIS_PROFILE=ci`` or ``thorough``) runs ``CI_EXAMPLES`` examples,
+  dev runs ``DEV_EXAMPLES``; both derandomized, so every run tries the same examples, and a CI
+  failure reproduces locally with ``CI=true``.
 * A longer hunt: ``BAAS_FUZZ_EXAMPLES=20000 python -m pytest -q -p no:cacheprovider
   tests/security/test_fuzz_middleware.py`` (about 15 ms an example; add
   ``--hypothesis-show-statistics`` to see why requests were admitted or refused).
@@ -67,7 +68,7 @@ from hypothesis import strategies as st
 
 from baas_auth import MemoryStore, Realm
 from tests.adapters.conftest import Answer, Caller
-from tests.conftest import FAST_HASHER, FakeClock
+from tests.conftest import FAST_HASHER, FakeClock, hypothesis_profile
 
 CI_EXAMPLES = 1000
 DEV_EXAMPLES = 100
@@ -80,7 +81,7 @@ def _budget() -> int:
     override = os.environ.get("BAAS_FUZZ_EXAMPLES")
     if override:
         return int(override)
-    return CI_EXAMPLES if os.environ.get("CI") else DEV_EXAMPLES
+    return DEV_EXAMPLES if hypothesis_profile() == "dev" else CI_EXAMPLES
 
 
 # =================================================================================================

@@ -16,21 +16,24 @@ from typing import Any
 import pytest
 
 from baas_auth.stores import MemoryStore, SQLiteStore, Store
-from tests.conftest import fresh_prefix
+from tests.conftest import fresh_prefix, tmp_folder
 from tests.redis_server import RedisServer
 from tests.stores.blocking_facade import BlockingStore, LoopThread
 
 # A new backend joins the contract suite by adding its name here and a branch to make_store.
 STORE_KINDS = ["memory", "sqlite", "redis", "redis-async"]
 
+
 def make_store(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest, stack: ExitStack
+    kind: str, tmp_path: Path | None, request: pytest.FixtureRequest, stack: ExitStack
 ) -> Store:
-    """A fresh, empty store of the given kind, closed (and its loop stopped) by ``stack``."""
+    """A fresh, empty store of the given kind, closed (and its loop stopped) by ``stack``; a
+    SQLite file in ``tmp_path`` (None: the test's own)."""
     if kind == "memory":
         return stack.enter_context(closing(MemoryStore()))
     if kind == "sqlite":
-        return stack.enter_context(closing(SQLiteStore(tmp_path / "store.db")))
+        folder = tmp_path or tmp_folder(request)
+        return stack.enter_context(closing(SQLiteStore(folder / "store.db")))
     if kind in ("redis", "redis-async"):
         server: RedisServer = request.getfixturevalue("redis_server")
         return open_redis_store(kind, server.url, stack, prefix=fresh_prefix())
@@ -58,6 +61,6 @@ def open_redis(request: pytest.FixtureRequest) -> Iterator[Callable[..., Store]]
 
 
 @pytest.fixture(params=STORE_KINDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     with ExitStack() as stack:
-        yield make_store(request.param, tmp_path, request, stack)
+        yield make_store(request.param, None, request, stack)
