@@ -82,7 +82,7 @@ class AsyncRealm:
     ) -> AsyncRealm:
         """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
-        return cls(open_async_store(url), create=create, **settings)
+        return cls(open_async_store(url, create=create), create=create, **settings)
 
     async def _start(self) -> None:
         """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before

@@ -81,8 +81,12 @@ class Realm:
         cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> Realm:
         """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
-        return cls(open_store(url), create=create, **settings)
+        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``.
+
+        A SQLite file that does not exist is made only with ``create=True`` (which also sets
+        up the realm in it at once); without it, a ``ConfigError`` that says so: setting up a
+        new store is an explicit act, never the side effect of a mistyped path."""
+        return cls(open_store(url, create=create), create=create, **settings)
 
     def _start(self) -> None:
         """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before
