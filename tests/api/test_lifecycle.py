@@ -68,8 +68,11 @@ def test_delete_org_ends_every_token_in_it(api: Api) -> None:
 def test_an_admin_changes_its_email_and_deletes_itself(api: Api) -> None:
     world, caller = api.world, api.caller()
     ann = api.headers("ann")
-    taken = caller.put("/management/users/ann", json={"email": "GUS"}, headers=ann)
+    world.realm.create_admin("otto", password=PASSWORD, email="otto@example.com")
+    taken = caller.put("/management/users/ann", json={"email": "OTTO@example.com"}, headers=ann)
     assert taken.status_code == 400
+    assert taken.json()["error"] == "duplicate_unique_property_exists"
+    assert world.realm.get_admin("ann").email == "ann@example.com"
     other = caller.put("/management/users/gus", json={"email": "g@x.io"}, headers=ann)
     assert other.status_code == 403
     changed = caller.put("/management/users/me", json={"email": "ann@new.example"}, headers=ann)
@@ -79,4 +82,4 @@ def test_an_admin_changes_its_email_and_deletes_itself(api: Api) -> None:
     gone = caller.request("DELETE", "/management/users/ann", headers=ann)
     assert gone.status_code == 200, gone.text
     assert caller.get("/acme/shop/credentials", headers=ann).status_code == 401
-    assert [admin.username for admin in world.realm.list_admins()] == ["gus"]
+    assert [admin.username for admin in world.realm.list_admins()] == ["gus", "otto"]

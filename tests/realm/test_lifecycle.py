@@ -5,6 +5,7 @@ an app's users (limit, cursor, prefix and state)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from baas_auth.errors import (
     NotFoundError,
     RevokedTokenError,
 )
+from baas_auth.stores.memory import MemoryStore
 from baas_auth.stores.sqlite import SQLiteStore
 from tests.conftest import FAST_HASHER
 
@@ -194,3 +196,58 @@ def test_a_delete_is_seen_at_once_by_another_realm_on_the_store(tmp_path: Path) 
         other.authenticate_token(tokens["user"])
     one.close()
     other.close()
+
+
+def test_deleting_an_org_of_many_records(realm: Realm) -> None:
+    realm.create_org("acme")
+    for app in ("shop", "vault"):
+        realm.create_app("acme", app)
+        for n in range(40):
+            realm.create_user("acme", app, f"user{n}", email=f"user{n}@example.com")
+    tokens = [realm.issue_user_token("acme", "shop", f"user{n}").access_token for n in range(3)]
+    assert realm.delete_org("acme") > 160
+    for token in tokens:
+        with pytest.raises(RevokedTokenError):
+            realm.authenticate_token(token)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    assert realm.list_users("acme", "shop") == []
+    with pytest.raises(NotFoundError):
+        realm.get_user("acme", "shop", "user1@example.com")
+
+
+class _CountingStore(MemoryStore):
+    """A memory store that counts its directory writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def put(self, key: str, value: bytes) -> None:
+        self.writes.append("put")
+        super().put(key, value)
+
+    def delete(self, key: str) -> bool:
+        self.writes.append("delete")
+        return super().delete(key)
+
+    def transact(self, **changes: Any) -> bool:
+        self.writes.append("transact")
+        return super().transact(**changes)
+
+
+def test_a_delete_is_one_directory_write() -> None:
+    """Every record goes in one ``transact`` (the generation moves once for the lot): no
+    process ever sees half an org, an app without its roles or users without their app."""
+    store = _CountingStore()
+    realm = Realm(store, password_hasher=FAST_HASHER)
+    _populated(realm)
+    realm.create_app("acme", "other")
+    for delete in (
+        lambda: realm.delete_admin("root"),
+        lambda: realm.delete_app("acme", "other"),
+        lambda: realm.delete_org("acme"),
+    ):
+        store.writes.clear()
+        delete()
+        assert store.writes == ["transact"]
