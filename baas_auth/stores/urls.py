@@ -33,7 +33,8 @@ def open_store(url: str, *, create: bool = True) -> Store:
         if not create and not Path(path).exists():
             raise ConfigError(
                 f"no realm at {path}: the file does not exist; "
-                f"Realm.open({url!r}, create=True) makes a new realm there"
+                f"Realm.open({url!r}, create=True) makes a new realm there "
+                f"(as does `baas-auth --realm {url} create-org NAME`)"
             )
         return SQLiteStore(path)
     if urlsplit(url).scheme in _REDIS_SCHEMES:
