@@ -79,7 +79,11 @@ DIFFERENCES = (
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
 ''',
         sync='''        """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
+        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``.
+
+        A SQLite file that does not exist is made only with ``create=True`` (which also sets
+        up the realm in it at once); without it, a ``ConfigError`` that says so: setting up a
+        new store is an explicit act, never the side effect of a mistyped path."""
 ''',
     ),
 )

@@ -3,7 +3,7 @@ with endpoints of its own lists them in its ``ROWS`` and is added here, one line
 
 from __future__ import annotations
 
-from baas_auth.api import client_credentials, roles, users
+from baas_auth.api import client_credentials, lifecycle, roles, users
 from baas_auth.api.table import ApiRow
 
 __all__ = ["ROWS"]
@@ -12,4 +12,5 @@ ROWS: tuple[ApiRow, ...] = (
     *roles.ROWS,
     *client_credentials.ROWS,
     *users.ROWS,
+    *lifecycle.ROWS,
 )

@@ -42,6 +42,10 @@ def _register_users(commands: Commands) -> None:
     add_exist_ok(sub)
     sub = commands.add("list-users", _list_users, "list the users of an application")
     add_org_app(sub)
+    sub.add_argument("--limit", type=int, help="at most this many (1 to 1000), then a cursor")
+    sub.add_argument("--cursor", help="the page after the one that printed this cursor")
+    sub.add_argument("--prefix", help="only users whose username or email starts so")
+    sub.add_argument("--state", choices=("active", "disabled", "unactivated"))
     text = "show a user: its roles, groups and rules, and every rule that applies to it"
     sub = commands.add("show-user", _show_user, text)
     add_org_app(sub)
@@ -58,6 +62,11 @@ def _register_users(commands: Commands) -> None:
     sub = commands.add("delete-user", _delete_user, "delete a user; its tokens stop working")
     add_org_app(sub)
     sub.add_argument("username")
+    text = "change a user's email (none: remove it); its tokens keep working"
+    sub = commands.add("set-email", _set_email, text)
+    add_org_app(sub)
+    sub.add_argument("username")
+    sub.add_argument("email", metavar="EMAIL|none")
 
 
 def _register_admins(commands: Commands) -> None:
@@ -80,6 +89,13 @@ def _register_admins(commands: Commands) -> None:
         sub = commands.add(name, _change_admin, text)
         sub.add_argument("username")
         sub.set_defaults(change=change)
+    text = "change an admin user's email (none: remove it); its tokens keep working"
+    sub = commands.add("set-admin-email", _set_admin_email, text)
+    sub.add_argument("username")
+    sub.add_argument("email", metavar="EMAIL|none")
+    text = "delete an admin user; its tokens stop working"
+    sub = commands.add("delete-admin", _delete_admin, text)
+    sub.add_argument("username")
 
 
 # -- app users ------------------------------------------------------------------------------
@@ -105,9 +121,22 @@ def _create_user(realm: Realm, args: argparse.Namespace, out: Output) -> None:
 
 
 def _list_users(realm: Realm, args: argparse.Namespace, out: Output) -> None:
-    users = [as_object(user) for user in realm.list_users(args.org, args.app)]
     columns = ("username", "email", "activated", "disabled", "uuid")
-    out.table(users, columns, empty=f"no users in {where(args)}")
+    filters = {"prefix": args.prefix, "state": args.state}
+    if args.limit is None and args.cursor is None:
+        users = [as_object(user) for user in realm.list_users(args.org, args.app, **filters)]
+        out.table(users, columns, empty=f"no users in {where(args)}")
+        return
+    limit = 100 if args.limit is None else args.limit
+    page, cursor = realm.list_users_page(
+        args.org, args.app, limit=limit, cursor=args.cursor, **filters
+    )
+    rows = [as_object(user) for user in page]
+    if out.json:  # a page is an object: the users and the cursor of the next page
+        out.record({"users": rows, "cursor": cursor})
+        return
+    out.table(rows, columns, empty=f"no users in {where(args)}")
+    out.text("last page" if cursor is None else f"next page: --cursor {cursor}")
 
 
 def _show_user(realm: Realm, args: argparse.Namespace, out: Output) -> None:
@@ -153,6 +182,16 @@ def _delete_user(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     out.done(f"deleted user {args.username} from {where(args)}", data)
 
 
+def _set_email(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    user = realm.set_user_email(args.org, args.app, args.username, _email(args.email))
+    sentence = f"user {user.username} in {where(args)}: email {user.email or 'none'}"
+    out.done(sentence, as_object(user))
+
+
+def _email(text: str) -> str | None:
+    return None if text.lower() == "none" else text
+
+
 # -- admin users ----------------------------------------------------------------------------
 
 
@@ -196,3 +235,15 @@ def _change_admin(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     admin = realm.update_admin(args.username, **args.change)
     state = "disabled" if admin.disabled else "enabled"
     out.done(f"admin user {admin.username}: {state}", as_object(admin))
+
+
+def _set_admin_email(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    admin = realm.set_admin_email(args.username, _email(args.email))
+    out.done(f"admin user {admin.username}: email {admin.email or 'none'}", as_object(admin))
+
+
+def _delete_admin(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    admin = realm.get_admin(args.username)
+    realm.delete_admin(admin.uuid)
+    data = {"deleted": admin.username, "uuid": admin.uuid}
+    out.done(f"deleted admin user {admin.username}", data)

@@ -33,7 +33,7 @@ def run_demo(url: str, host: str, port: int) -> int:
     """Seed the demo realm, serve the wrapped example API until Ctrl-C; returns the exit status."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)  # stop as cleanly as on Ctrl-C
-    realm = Realm.open(url)
+    realm = Realm.open(url, create=True)  # the demo makes its realm file when missing
     try:
         creds = seed_demo(realm)
         server = make_server(host, port, AuthMiddleware(demo_api, realm))

@@ -60,8 +60,10 @@ def opened_realm(args: argparse.Namespace) -> Iterator[Realm]:
             "one (create-org, create-admin, apply and import make it without)"
         )
     # --create sets up a store that holds no realm at once (its keys and realm marker); the
-    # commands that create things set it up with their first write.
-    realm = _open_new(url, new_file, create=bool(getattr(args, "create", False)))
+    # commands that create things set it up with their first write. A file that does not
+    # exist yet is made (and set up) only where this command may: as Realm.open, with create.
+    create = bool(getattr(args, "create", False)) or (new_file is not None and url != "memory:")
+    realm = _open_new(url, new_file, create=create)
     try:
         yield realm
     except BaseException:

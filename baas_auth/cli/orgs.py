@@ -27,6 +27,9 @@ def register(commands: Commands) -> None:
     commands.add("list-orgs", _list_orgs, "list the organizations")
     sub = commands.add("show-org", _show_org, "show an organization, its apps and admins")
     sub.add_argument("org")
+    text = "delete an organization and everything in it (apps, users, roles, groups, credentials)"
+    sub = commands.add("delete-org", _delete_org, text + "; their tokens stop working")
+    sub.add_argument("org")
     _register_apps(commands)
     _register_credentials(commands)
 
@@ -50,6 +53,9 @@ def _register_apps(commands: Commands) -> None:
     sub = commands.add("list-apps", _list_apps, "list the applications of an organization")
     sub.add_argument("org")
     sub = commands.add("show-app", _show_app, "show an application: ttl, roles, groups, users")
+    add_org_app(sub)
+    text = "delete an application with its users, roles, groups and credentials"
+    sub = commands.add("delete-app", _delete_app, text + "; their tokens stop working")
     add_org_app(sub)
     text = "set an app's accesstokenttl: MS (0: its user tokens never expire) or none"
     for name in ("ttl", "set-ttl"):
@@ -104,7 +110,22 @@ def _show_org(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     out.record({**as_object(org), "apps": apps, "admins": admins})
 
 
+def _delete_org(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    name = realm.get_org(args.org).name
+    count = realm.delete_org(name)
+    sentence = f"deleted organization {name} and everything in it ({count} records)"
+    out.done(sentence, {"deleted": name, "records": count})
+
+
 # -- applications ---------------------------------------------------------------------------
+
+
+def _delete_app(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    app = realm.get_app(args.org, args.app)
+    count = realm.delete_app(app.org, app.name)
+    sentence = f"deleted application {app.full_name} and everything in it ({count} records)"
+    data = {"deleted": app.full_name, "org": app.org, "app": app.name, "records": count}
+    out.done(sentence, data)
 
 
 def _create_app(realm: Realm, args: argparse.Namespace, out: Output) -> None:

@@ -7,10 +7,11 @@ middleware sets ``scope["user"]`` and ``scope["auth"]``, so Starlette's ``@requi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 from starlette.applications import Starlette
@@ -27,9 +28,11 @@ from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import AuthError, BadRequestError, StoreError
 from baas_auth.integrations.requirements import Requirement, check, check_async, refused
 from baas_auth.middleware.admission import AuthCredentials, Guard, unguarded_refusal
-from baas_auth.middleware.decisions import MiddlewareOptions
+from baas_auth.middleware.decisions import GateOptions, MiddlewareOptions
+from baas_auth.middleware.wiring import check_application
 from baas_auth.model import Principal
 from baas_auth.realm import AsyncRealm, Realm
+from baas_auth.realm.drivers import AS_IS
 
 __all__ = [
     "Refused",
@@ -145,10 +148,35 @@ def protect(
     handler that renders ``require`` refusals as the middleware renders its own.
 
     The same as ``app.add_middleware(baas_auth.asgi.AuthMiddleware, realm, **options)`` plus
-    ``app.add_exception_handler(Refused, refusal_handler)``.
+    ``app.add_exception_handler(Refused, refusal_handler)``, except that a wrong
+    ``application=`` is told at once (Starlette builds its middleware only at the app's first
+    call): with a ``Realm``, a ``ConfigError`` here; with an ``AsyncRealm`` (read only on the
+    event loop), the same ``ConfigError`` when the app starts, which fails its startup (the
+    lifespan). A store that is down then leaves the check to the first request, as the
+    middleware does.
     """
+    checked = GateOptions.build(**options)  # a bad option is a ConfigError here, too
+    if isinstance(realm, Realm):
+        with contextlib.suppress(StoreError):
+            realm.serve(AS_IS, check_application(checked))
+    elif checked.application is not None:
+        _check_at_startup(app, realm, checked)
     app.add_middleware(AuthMiddleware, realm, **options)
     app.add_exception_handler(Refused, refusal_handler)
+
+
+def _check_at_startup(app: Starlette, realm: AsyncRealm, options: GateOptions) -> None:
+    """Run the application check when ``app`` starts, before its own lifespan."""
+    own_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(started: Any) -> AsyncIterator[Any]:
+        with contextlib.suppress(StoreError):
+            await realm.serve(AS_IS, check_application(options))
+        async with own_lifespan(started) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def require(

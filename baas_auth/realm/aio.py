@@ -37,6 +37,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    lifecycle,
     members,
     reads,
     token_checks,
@@ -81,7 +82,7 @@ class AsyncRealm:
     ) -> AsyncRealm:
         """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
-        return cls(open_async_store(url), create=create, **settings)
+        return cls(open_async_store(url, create=create), create=create, **settings)
 
     async def _start(self) -> None:
         """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before
@@ -323,6 +324,18 @@ class AsyncRealm:
     async def list_apps(self, org: str) -> list[App]:
         return await self._run(directory.list_apps(org))
 
+    async def delete_org(self, org: str) -> int:
+        """Delete an organization and everything in it: its apps with their roles, groups,
+        users and credentials, and its own credentials; every token of theirs stops working
+        at once. Its admin users stay (they may administer other orgs), no longer admins of
+        it. Returns how many records went."""
+        return await self._run(lifecycle.delete_org(org))
+
+    async def delete_app(self, org: str, app: str) -> int:
+        """Delete an application with its roles, groups, users and credentials; their tokens
+        stop working at once. Returns how many records went."""
+        return await self._run(lifecycle.delete_app(org, app))
+
     async def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
         return await self._run(directory.set_access_token_ttl(org, app, ttl_ms))
@@ -394,6 +407,12 @@ class AsyncRealm:
         """Delete a user; its tokens stop working at once."""
         return await self._run(account_directory.delete_user(org, app, username))
 
+    async def set_user_email(self, org: str, app: str, username: str, email: str | None) -> User:
+        """Give a user a new email (None: no email). The old email stops naming it and the
+        new one names it in the same write; an email another user has (as username or email)
+        is a ConflictError. Its tokens keep working."""
+        return await self._run(lifecycle.set_user_email(org, app, username, email))
+
     # -- admin users ----------------------------------------------------------------------
 
     async def create_admin(
@@ -436,6 +455,14 @@ class AsyncRealm:
             self.state, username, password, disabled, activated, confirmed
         )
         return await self._run(flow)
+
+    async def set_admin_email(self, username: str, email: str | None) -> AdminUser:
+        """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
+        return await self._run(lifecycle.set_admin_email(username, email))
+
+    async def delete_admin(self, username: str) -> None:
+        """Delete an admin user; its tokens stop working at once, in every process."""
+        return await self._run(lifecycle.delete_admin(username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 
@@ -636,9 +663,38 @@ class AsyncRealm:
         """Every organization, by name."""
         return await self._run(reads.list_orgs())
 
-    async def list_users(self, org: str, app: str) -> list[User]:
-        """Every user of an app, by username."""
-        return await self._run(reads.list_users(org, app))
+    async def list_users(
+        self,
+        org: str,
+        app: str,
+        *,
+        prefix: str | None = None,
+        state: lifecycle.UserState | None = None,
+    ) -> list[User]:
+        """Every user of an app, by username; only those whose username or email starts with
+        ``prefix`` (ignoring case), only those in ``state`` (``"active"``, ``"disabled"``,
+        ``"unactivated"``), when given."""
+        if prefix is None and state is None:
+            return await self._run(reads.list_users(org, app))
+        users, _ = await self._run(lifecycle.users_page(org, app, None, None, prefix, state))
+        return users
+
+    async def list_users_page(
+        self,
+        org: str,
+        app: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        prefix: str | None = None,
+        state: lifecycle.UserState | None = None,
+    ) -> tuple[list[User], str | None]:
+        """One page of ``list_users`` (as the original's ``limit`` and ``cursor``): at most
+        ``limit`` users (1 to 1000) after ``cursor``, and the cursor of the next page, None on
+        the last. A cursor is opaque; a user created or deleted between pages is seen or not,
+        never twice."""
+        flow = lifecycle.users_page(org, app, limit, cursor, prefix, state)
+        return await self._run(flow)
 
     async def list_groups(self, org: str, app: str) -> list[Group]:
         """Every group of an app with its rules and roles, by path."""

@@ -36,6 +36,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    lifecycle,
     members,
     reads,
     token_checks,
@@ -80,8 +81,12 @@ class Realm:
         cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> Realm:
         """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``."""
-        return cls(open_store(url), create=create, **settings)
+        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``.
+
+        A SQLite file that does not exist is made only with ``create=True`` (which also sets
+        up the realm in it at once); without it, a ``ConfigError`` that says so: setting up a
+        new store is an explicit act, never the side effect of a mistyped path."""
+        return cls(open_store(url, create=create), create=create, **settings)
 
     def _start(self) -> None:
         """Open the realm the store holds (its keys; a store written by 0.1 upgraded) before
@@ -323,6 +328,18 @@ class Realm:
     def list_apps(self, org: str) -> list[App]:
         return self._run(directory.list_apps(org))
 
+    def delete_org(self, org: str) -> int:
+        """Delete an organization and everything in it: its apps with their roles, groups,
+        users and credentials, and its own credentials; every token of theirs stops working
+        at once. Its admin users stay (they may administer other orgs), no longer admins of
+        it. Returns how many records went."""
+        return self._run(lifecycle.delete_org(org))
+
+    def delete_app(self, org: str, app: str) -> int:
+        """Delete an application with its roles, groups, users and credentials; their tokens
+        stop working at once. Returns how many records went."""
+        return self._run(lifecycle.delete_app(org, app))
+
     def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
         return self._run(directory.set_access_token_ttl(org, app, ttl_ms))
@@ -394,6 +411,12 @@ class Realm:
         """Delete a user; its tokens stop working at once."""
         return self._run(account_directory.delete_user(org, app, username))
 
+    def set_user_email(self, org: str, app: str, username: str, email: str | None) -> User:
+        """Give a user a new email (None: no email). The old email stops naming it and the
+        new one names it in the same write; an email another user has (as username or email)
+        is a ConflictError. Its tokens keep working."""
+        return self._run(lifecycle.set_user_email(org, app, username, email))
+
     # -- admin users ----------------------------------------------------------------------
 
     def create_admin(
@@ -436,6 +459,14 @@ class Realm:
             self.state, username, password, disabled, activated, confirmed
         )
         return self._run(flow)
+
+    def set_admin_email(self, username: str, email: str | None) -> AdminUser:
+        """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
+        return self._run(lifecycle.set_admin_email(username, email))
+
+    def delete_admin(self, username: str) -> None:
+        """Delete an admin user; its tokens stop working at once, in every process."""
+        return self._run(lifecycle.delete_admin(username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 
@@ -636,9 +667,38 @@ class Realm:
         """Every organization, by name."""
         return self._run(reads.list_orgs())
 
-    def list_users(self, org: str, app: str) -> list[User]:
-        """Every user of an app, by username."""
-        return self._run(reads.list_users(org, app))
+    def list_users(
+        self,
+        org: str,
+        app: str,
+        *,
+        prefix: str | None = None,
+        state: lifecycle.UserState | None = None,
+    ) -> list[User]:
+        """Every user of an app, by username; only those whose username or email starts with
+        ``prefix`` (ignoring case), only those in ``state`` (``"active"``, ``"disabled"``,
+        ``"unactivated"``), when given."""
+        if prefix is None and state is None:
+            return self._run(reads.list_users(org, app))
+        users, _ = self._run(lifecycle.users_page(org, app, None, None, prefix, state))
+        return users
+
+    def list_users_page(
+        self,
+        org: str,
+        app: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        prefix: str | None = None,
+        state: lifecycle.UserState | None = None,
+    ) -> tuple[list[User], str | None]:
+        """One page of ``list_users`` (as the original's ``limit`` and ``cursor``): at most
+        ``limit`` users (1 to 1000) after ``cursor``, and the cursor of the next page, None on
+        the last. A cursor is opaque; a user created or deleted between pages is seen or not,
+        never twice."""
+        flow = lifecycle.users_page(org, app, limit, cursor, prefix, state)
+        return self._run(flow)
 
     def list_groups(self, org: str, app: str) -> list[Group]:
         """Every group of an app with its rules and roles, by path."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
@@ -13,8 +14,10 @@ __all__ = ["open_async_store", "open_store"]
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names; ``ConfigError`` for a URL of no known kind."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """The store a URL names; ``ConfigError`` for a URL of no known kind. With ``create``
+    False, a SQLite file that does not exist is a ``ConfigError`` too (``Realm.open``: setting
+    up a new store is an explicit act), rather than an empty file made on the spot."""
     if url == "memory:":
         from baas_auth.stores.memory import MemoryStore
 
@@ -27,16 +30,24 @@ def open_store(url: str) -> Store:
             raise ConfigError(
                 "sqlite URLs name a file: sqlite:///auth.db or sqlite:////abs/auth.db"
             )
+        if not create and not Path(path).exists():
+            raise ConfigError(
+                f"no realm at {path}: the file does not exist; "
+                f"Realm.open({url!r}, create=True) makes a new realm there "
+                f"(as does `baas-auth --realm {url} create-org NAME`)"
+            )
         return SQLiteStore(path)
     if urlsplit(url).scheme in _REDIS_SCHEMES:
         return _redis_store(url)
     raise ConfigError("store URLs start with memory:, sqlite:/// or redis://")
 
 
-def open_async_store(url: str) -> AsyncStore:
+def open_async_store(url: str, *, create: bool = True) -> AsyncStore:
     """The async store a URL names: ``redis://``, ``rediss://`` or ``unix://``. Memory and
     SQLite stores do no network I/O: use ``Realm.open`` (the ASGI adapter keeps a blocking
-    store's calls off the event loop)."""
+    store's calls off the event loop). ``create`` is ``open_store``'s: a Redis server has no
+    file to make, so it changes nothing here."""
+    del create
     if urlsplit(url).scheme not in _REDIS_SCHEMES:
         raise ConfigError(
             "AsyncRealm.open takes redis://, rediss:// or unix:// URLs; for memory: and "

@@ -148,11 +148,27 @@ def test_open_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     assert type(Realm.open("memory:").store).__name__ == "MemoryStore"
     monkeypatch.chdir(tmp_path)
-    Realm.open("sqlite:///relative.db").close()
+    Realm.open("sqlite:///relative.db", create=True).close()
     assert (tmp_path / "relative.db").exists()
+    Realm.open("sqlite:///relative.db").close()  # an existing file needs no create=True
     absolute = tmp_path / "abs.db"
-    Realm.open(f"sqlite:///{absolute}").close()
+    Realm.open(f"sqlite:///{absolute}", create=True).close()
     assert absolute.exists()
     for bad in ("postgres://x", "sqlite://", "sqlite:///", ""):
         with pytest.raises(ConfigError):
             Realm.open(bad)
+
+
+def test_open_refuses_to_make_a_sqlite_file_without_create(tmp_path: Path) -> None:
+    """Setting up an empty store is an explicit act (behaviour §7), for ``Realm.open`` as for
+    the command line: a missing file is a ConfigError that says how, and no file is made."""
+    from baas_auth.errors import ConfigError
+
+    missing = tmp_path / "new.db"
+    with pytest.raises(ConfigError, match=r"create=True"):
+        Realm.open(f"sqlite:///{missing}")
+    assert not missing.exists()
+    realm = Realm.open(f"sqlite:///{missing}", create=True)
+    assert realm.list_orgs() == []
+    realm.close()
+    assert missing.exists()
