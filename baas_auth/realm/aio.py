@@ -14,6 +14,7 @@ from typing import TypeVar
 from typing_extensions import Unpack
 
 from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.identity_providers import DEFAULT_ALGORITHMS, IdentityProvider
 from baas_auth.core.throttle import LoginThrottle
 from baas_auth.model import (
     AdminUser,
@@ -37,6 +38,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    identity_provider_flows,
     members,
     reads,
     token_checks,
@@ -326,6 +328,57 @@ class AsyncRealm:
     async def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
         return await self._run(directory.set_access_token_ttl(org, app, ttl_ms))
+
+    # -- identity providers (behaviour §8) -------------------------------------------------
+
+    async def add_identity_provider(
+        self,
+        org: str,
+        app: str | None,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: Mapping[str, object] | None = None,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+        username_claim: str = "sub",
+        roles_claim: str | None = None,
+        groups_claim: str | None = None,
+        role_map: Mapping[str, str] | None = None,
+        provision: bool = False,
+        leeway_s: int = 30,
+        cooldown_s: float = 30,
+        timeout_s: float = 5,
+    ) -> IdentityProvider:
+        """Trust the JWTs ``issuer`` signs for the app (``app=None``: the org's admin users,
+        by their email claim). Kept in the store: every process sees it from its next
+        request. ``ConfigError`` for a bad setting, ``ConflictError`` for an issuer already
+        trusted there."""
+        settings = {
+            "issuer": issuer,
+            "audience": audience,
+            "jwks_url": jwks_url,
+            "jwks": jwks,
+            "algorithms": tuple(algorithms),
+            "username_claim": username_claim,
+            "roles_claim": roles_claim,
+            "groups_claim": groups_claim,
+            "role_map": role_map,
+            "provision": provision,
+            "leeway_s": leeway_s,
+            "cooldown_s": cooldown_s,
+            "timeout_s": timeout_s,
+        }
+        flow = identity_provider_flows.add_identity_provider(org, app, settings)
+        return await self._run(flow)
+
+    async def identity_providers(self, org: str, app: str | None) -> list[IdentityProvider]:
+        """The providers the app (``app=None``: the org's admin users) trusts, by issuer."""
+        return await self._run(identity_provider_flows.identity_providers(org, app))
+
+    async def remove_identity_provider(self, org: str, app: str | None, issuer: str) -> None:
+        """Stop trusting ``issuer`` there, from every process's next request."""
+        return await self._run(identity_provider_flows.remove_identity_provider(org, app, issuer))
 
     # -- client credentials ---------------------------------------------------------------
 
