@@ -89,6 +89,12 @@ def identity_provider_key(org: str, app: str | None, issuer: str) -> str:
     return identity_provider_prefix(org, app) + digest
 
 
+def federation_cutoff_key(org: str, app: str, name: str) -> str:
+    """When an app user was last disabled, deleted or had all its tokens revoked (ms): its
+    identity providers' tokens issued before then are refused (behaviour §8)."""
+    return f"fedcut:{org}/{app}:{fold(name)}"
+
+
 def principal_key(record: TokenRecord) -> str:
     """The index under which a principal's tokens are kept, for revoke-all."""
     if record.kind == "app_user":

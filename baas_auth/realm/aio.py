@@ -229,7 +229,7 @@ class AsyncRealm:
 
     async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return await self._run(token_checks.revoke_user_tokens(org, app, username))
+        return await self._run(token_checks.revoke_user_tokens(self.state, org, app, username))
 
     async def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
@@ -445,7 +445,7 @@ class AsyncRealm:
 
     async def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return await self._run(account_directory.delete_user(org, app, username))
+        return await self._run(account_directory.delete_user(self.state, org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 

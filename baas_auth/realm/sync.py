@@ -229,7 +229,7 @@ class Realm:
 
     def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return self._run(token_checks.revoke_user_tokens(org, app, username))
+        return self._run(token_checks.revoke_user_tokens(self.state, org, app, username))
 
     def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
@@ -445,7 +445,7 @@ class Realm:
 
     def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return self._run(account_directory.delete_user(org, app, username))
+        return self._run(account_directory.delete_user(self.state, org, app, username))
 
     # -- admin users ----------------------------------------------------------------------
 
