@@ -256,3 +256,76 @@ def test_an_async_realm_verifies_on_its_loop_and_fetches_off_it(
     async_world.realm.revoke_user_tokens("acme", "shop", "alice")
     caller.calls.clear()
     refused(caller, token(key))
+
+
+def test_a_refusal_for_a_kid_the_keys_lack_is_never_remembered() -> None:
+    """The provider may publish the key once the cooldown ends, with no change in the store:
+    the refusal must not be recalled under the same change stamp."""
+    from baas_auth.core.jwt_tokens import UnknownKeyIdError
+    from baas_auth.errors import MalformedTokenError
+    from baas_auth.middleware.freshness import may_remember_refusal
+
+    assert not may_remember_refusal(UnknownKeyIdError())
+    assert may_remember_refusal(MalformedTokenError())
+
+
+class _RecordingOpener:
+    """The key fetcher's opener, recording the thread of every fetch."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.threads: list[int] = []
+
+    def open(self, *args: object, **kwargs: object) -> object:
+        import threading
+
+        self.threads.append(threading.get_ident())
+        return self.inner.open(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_keys_are_fetched_off_the_event_loop(
+    async_world: World, make_async: MakeCaller, keys: KeyServer, key: SigningKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from baas_auth.federation import jwks_fetch
+
+    opener = _RecordingOpener(jwks_fetch._OPENER)
+    monkeypatch.setattr(jwks_fetch, "_OPENER", opener)
+    async_world.realm.add_identity_provider(
+        "acme", "shop", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+    )
+    caller = make_async()
+    assert caller.get(SHOP, headers=bearer(token(key))).status_code == 200
+
+    async def loop_thread() -> int:
+        import threading
+
+        return threading.get_ident()
+
+    loop_ident = caller.run_asgi(loop_thread())
+    assert opener.threads
+    assert loop_ident not in opener.threads
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite"])
+def test_local_control_reaches_another_process_sharing_the_file(
+    world: World, trusting: Caller, key: SigningKey, tmp_path: object, store_kind: str
+) -> None:
+    """Another realm over the same SQLite file (another process's connection) revokes: the
+    first middleware refuses the provider token at its next request."""
+    from pathlib import Path
+
+    from baas_auth import Realm, SQLiteStore
+    from tests.conftest import FAST_HASHER
+
+    tok = token(key)
+    assert trusting.get(SHOP, headers=bearer(tok)).status_code == 200
+    assert isinstance(tmp_path, Path)
+    other = Realm(SQLiteStore(tmp_path / "auth.db"), clock=world.clock,
+                  password_hasher=FAST_HASHER)
+    try:
+        other.revoke_user_tokens("acme", "shop", "alice")
+    finally:
+        other.close()
+    trusting.calls.clear()
+    refused(trusting, tok)
