@@ -193,9 +193,10 @@ def test_jku_and_x5u_are_never_contacted(trusting: Caller, key: SigningKey) -> N
         assert elsewhere.hits == []
 
 
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
 @pytest.mark.parametrize("action", ["disable", "delete", "revoke_all"])
 def test_local_control_refuses_tokens_issued_before(
-    world: World, trusting: Caller, key: SigningKey, action: str
+    world: World, trusting: Caller, key: SigningKey, action: str, store_kind: str
 ) -> None:
     before = token(key)
     assert trusting.get(SHOP, headers=bearer(before)).status_code == 200
@@ -329,3 +330,35 @@ def test_local_control_reaches_another_process_sharing_the_file(
         other.close()
     trusting.calls.clear()
     refused(trusting, tok)
+
+
+def test_a_slow_key_endpoint_never_delays_other_requests_on_the_loop(
+    async_world: World, make_async: MakeCaller, keys: KeyServer, key: SigningKey
+) -> None:
+    import asyncio
+    import threading
+
+    import httpx
+
+    from tests.adapters.conftest import BASE
+
+    async_world.realm.add_identity_provider(
+        "acme", "shop", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+    )
+    own = async_world.token("bob")
+    caller = make_async()
+    keys.hold = threading.Event()
+
+    async def both() -> tuple[int, int, bool]:
+        transport = httpx.ASGITransport(app=caller.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            slow = asyncio.ensure_future(client.get(SHOP, headers=bearer(token(key))))
+            assert await asyncio.to_thread(keys.wait_for_hits, 1)  # the fetch is in flight
+            fast = await client.get(SHOP, headers=bearer(own))
+            still_waiting = not slow.done()
+            assert keys.hold is not None
+            keys.hold.set()
+            return fast.status_code, (await slow).status_code, still_waiting
+
+    fast, slow, still_waiting = caller.run_asgi(both())
+    assert (fast, slow, still_waiting) == (200, 200, True)
