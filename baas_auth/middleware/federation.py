@@ -71,14 +71,14 @@ def federated(
     provider of the app issued it or it does not verify, 503 when the provider's keys were
     never obtained and cannot be fetched."""
     tokens = yield from providers.of_app(org, app, stamp)
-    provider_keys = tokens.provider_for(token)
-    if provider_keys is None:
-        raise MalformedTokenError()  # no provider of this app: like any unverifiable token
 
     def blocking() -> VerifiedClaims:
-        return tokens.verify(token)
+        return tokens.verify(token)  # an issuer none of the app's providers has: 401
 
     claims = yield from network_call(blocking, lambda: tokens.verify_async(token))
+    provider_keys = tokens.key_set(claims.issuer)
+    if provider_keys is None:  # never: the claims were verified with this issuer's keys
+        raise MalformedTokenError()
     view = yield from fresh_view(state)
     principal = yield from federated_principal(
         state, view, org, app, provider_keys.provider, claims
