@@ -362,3 +362,14 @@ def test_a_slow_key_endpoint_never_delays_other_requests_on_the_loop(
 
     fast, slow, still_waiting = caller.run_asgi(both())
     assert (fast, slow, still_waiting) == (200, 200, True)
+
+
+def test_a_directory_change_keeps_the_fetched_keys(
+    world: World, trusting: Caller, keys: KeyServer, key: SigningKey
+) -> None:
+    """A new change stamp re-reads the app's providers, but an unchanged provider keeps its
+    key set: no fetch per directory write."""
+    assert trusting.get(SHOP, headers=bearer(token(key))).status_code == 200
+    world.realm.create_user("acme", "shop", "carol", password="another password")
+    assert trusting.get(SHOP, headers=bearer(token(key, sub="carol"))).status_code == 200
+    assert len(keys.hits) == 1
