@@ -9,7 +9,7 @@ from baas_auth.api.params import text_arg
 from baas_auth.api.shapes import user_entity
 from baas_auth.api.table import ApiCall, ApiResult, ApiRow
 from baas_auth.errors import IllegalArgumentError
-from baas_auth.realm import lifecycle
+from baas_auth.realm import lifecycle_flows
 from baas_auth.realm.account_directory import get_admin
 from baas_auth.realm.store_commands import Flow
 
@@ -26,19 +26,19 @@ def list_users(call: ApiCall) -> Flow[ApiResult]:
     cursor = text_arg(call, "cursor", required=False)
     prefix = text_arg(call, "prefix", required=False)
     state = text_arg(call, "state", required=False)
-    flow = lifecycle.users_page(call.org, call.app or "", limit, cursor, prefix, state)
+    flow = lifecycle_flows.users_page(call.org, call.app or "", limit, cursor, prefix, state)
     users, next_cursor = yield from flow
     fields = {} if next_cursor is None else {"cursor": next_cursor}
     return ApiResult(entities=[user_entity(user) for user in users], fields=fields)
 
 
 def delete_org(call: ApiCall) -> Flow[ApiResult]:
-    count = yield from lifecycle.delete_org(call.org)
+    count = yield from lifecycle_flows.delete_org(call.org)
     return ApiResult(data={"organization": call.org, "deleted_records": count})
 
 
 def delete_app(call: ApiCall) -> Flow[ApiResult]:
-    count = yield from lifecycle.delete_app(call.org, call.app or "")
+    count = yield from lifecycle_flows.delete_app(call.org, call.app or "")
     return ApiResult(data={"application": call.app, "deleted_records": count})
 
 
@@ -48,13 +48,13 @@ def update_admin(call: ApiCall) -> Flow[ApiResult]:
     if unknown or "email" not in call.args:
         raise IllegalArgumentError("Only email can be changed here")
     email = text_arg(call, "email", required=False)
-    admin = yield from lifecycle.set_admin_email(_admin_named(call), email)
+    admin = yield from lifecycle_flows.set_admin_email(_admin_named(call), email)
     return ApiResult(data=_admin_data(admin.uuid, admin.username, admin.email))
 
 
 def delete_admin(call: ApiCall) -> Flow[ApiResult]:
     admin = yield from get_admin(_admin_named(call))
-    yield from lifecycle.delete_admin(admin.uuid)
+    yield from lifecycle_flows.delete_admin(admin.uuid)
     return ApiResult(data=_admin_data(admin.uuid, admin.username, admin.email))
 
 

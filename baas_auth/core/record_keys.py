@@ -6,6 +6,8 @@ lookup is one ``get``. Pure.
 
 from __future__ import annotations
 
+import hashlib
+
 from baas_auth.core.identifiers import fold
 from baas_auth.core.records import TokenRecord
 
@@ -74,6 +76,23 @@ def client_key(client_id: str) -> str:
 
 def client_prefix() -> str:
     return "client:"
+
+
+def identity_provider_prefix(org: str, app: str | None) -> str:
+    """The providers of an app, or (``app`` None) of an org's admin users."""
+    return f"idp:{org}:" if app is None else f"idp:{org}/{app}:"
+
+
+def identity_provider_key(org: str, app: str | None, issuer: str) -> str:
+    """One provider, by a digest of its exact issuer (an issuer is a URL of any length)."""
+    digest = hashlib.sha256(issuer.encode("utf-8")).hexdigest()[:32]
+    return identity_provider_prefix(org, app) + digest
+
+
+def federation_cutoff_key(org: str, app: str, name: str) -> str:
+    """When an app user was last disabled, deleted or had all its tokens revoked (ms): its
+    identity providers' tokens issued before then are refused (behaviour §8)."""
+    return f"fedcut:{org}/{app}:{fold(name)}"
 
 
 def principal_key(record: TokenRecord) -> str:

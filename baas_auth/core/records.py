@@ -22,6 +22,7 @@ __all__ = [
     "AppRecord",
     "ClientRecord",
     "GroupRecord",
+    "IdentityProviderRecord",
     "OrgRecord",
     "RoleRecord",
     "TokenRecord",
@@ -95,6 +96,18 @@ class ClientRecord:
     org: str
     app: str | None
     secret_hash: str
+
+
+@dataclass(slots=True)
+class IdentityProviderRecord:
+    """An identity provider an app (``app`` None: an org's admin users) trusts (behaviour §8).
+    ``settings`` is the JSON of its keyword arguments (``IdentityProvider``'s fields), kept as
+    text: an inline key set and a role map are nested values the checks here do not cover."""
+
+    org: str
+    app: str | None
+    issuer: str
+    settings: str
 
 
 TokenKind = Literal["app_user", "app_client", "org_client", "admin_user"]

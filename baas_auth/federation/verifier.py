@@ -31,14 +31,19 @@ class ProviderTokens:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         max_age_s: float = DEFAULT_MAX_AGE_S,
+        previous: ProviderTokens | None = None,
     ) -> None:
+        """``previous``: the set these providers replace; a provider whose settings did not
+        change keeps its key set (fetched keys, cooldown), so a change elsewhere in the
+        directory never makes a provider's keys be fetched again."""
         self._keys: dict[str, ProviderKeys] = {}
         for provider in providers:
             if provider.issuer in self._keys:
                 raise ConfigError(f"two identity providers have the issuer {provider.issuer!r}")
-            self._keys[provider.issuer] = ProviderKeys(
-                provider, fetch=fetch, clock=clock, max_age_s=max_age_s
-            )
+            kept = None if previous is None else previous.key_set(provider.issuer)
+            if kept is None or kept.provider != provider:
+                kept = ProviderKeys(provider, fetch=fetch, clock=clock, max_age_s=max_age_s)
+            self._keys[provider.issuer] = kept
         self._wall_clock = wall_clock
 
     def key_set(self, issuer: str) -> ProviderKeys | None:

@@ -3,7 +3,9 @@
 Every caller goes through ``Authentication.authenticate``: the gate for every request, and the
 endpoints and the management API (through ``principal``) for theirs. A bearer token found valid
 under the store's change stamp read for this request is not read from the store again while
-that stamp holds (``freshness``'s ``tokens``); client secrets are checked every time.
+that stamp holds (``freshness``'s ``tokens``); client secrets are checked every time. A token
+shaped like a JWT is one of the addressed app's identity providers' (``federation``), remembered
+the same way until its ``exp``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from typing import NamedTuple
 from baas_auth.core.credentials import BearerToken, Credential
 from baas_auth.core.records import AppRecord
 from baas_auth.core.routing import Route
-from baas_auth.errors import AuthenticationError, InvalidClientCredentialsError, InvalidClientError
+from baas_auth.errors import (
+    AuthenticationError,
+    InvalidClientCredentialsError,
+    InvalidClientError,
+    MalformedTokenError,
+)
+from baas_auth.middleware.federation import AppProviders, federated, looks_like_jwt
 from baas_auth.middleware.freshness import Freshness, KnownToken
 from baas_auth.model import Principal
 from baas_auth.realm import flows
@@ -42,6 +50,7 @@ class Authentication:
         self.state = state
         self.freshness = freshness
         self.remember_tokens = remember_tokens
+        self.providers = AppProviders(lambda: state.now_ms() / 1000)
 
     def authenticate(
         self, credential: Credential | None, route: Route, stamp: int | None = None
@@ -55,7 +64,7 @@ class Authentication:
                 raise AuthenticationError("No admin identity for the request")
             return Authenticated((yield from flows.guest(self.state, org, app)), None)
         if isinstance(credential, BearerToken):
-            found = yield from self._bearer(credential.token, stamp)
+            found = yield from self._bearer(credential.token, route, stamp)
         else:
             found = Authenticated((yield from self._client(credential)), None)
         if org is not None and app is not None:
@@ -69,15 +78,23 @@ class Authentication:
         """``authenticate``'s principal: what the endpoints and the management API ask."""
         return (yield from self.authenticate(credential, route)).principal
 
-    def _bearer(self, token: str, stamp: int | None) -> Flow[Authenticated]:
+    def _bearer(self, token: str, route: Route, stamp: int | None) -> Flow[Authenticated]:
         """A token found valid under the stamp read for this request is not read from the
         store again: while the stamp holds, no revocation, deletion or key retirement
         happened anywhere."""
         known = self.freshness.known_token(token, stamp, self.state.now_ms())
         if known is not None:
             return Authenticated(known.principal, known.expires_at_ms)
-        principal = (yield from flows.token_info(self.state, token)).principal
-        expires_at_ms = self._token_expiry(token)
+        expires_at_ms: int | None
+        if looks_like_jwt(token):
+            if route.org is None or route.app is None:
+                raise MalformedTokenError()  # providers sign in app users only, for now
+            principal, expires_at_ms = yield from federated(
+                self.state, self.providers, token, route.org.lower(), route.app.lower(), stamp
+            )
+        else:
+            principal = (yield from flows.token_info(self.state, token)).principal
+            expires_at_ms = self._token_expiry(token)
         if stamp is not None and self._may_remember_token(principal):
             self.freshness.remember_token(token, KnownToken(stamp, principal, expires_at_ms))
         return Authenticated(principal, expires_at_ms)

@@ -226,7 +226,9 @@ class Endpoints:
         if owner.kind == "admin_user":
             yield from flows.revoke_admin_tokens(owner.uuid or "")
         else:
-            yield from flows.revoke_user_tokens(owner.org or "", owner.app or "", owner.uuid or "")
+            yield from flows.revoke_user_tokens(
+                self.state, owner.org or "", owner.app or "", owner.uuid or ""
+            )
 
     def _revoke_target(self, route: Route, caller: Principal) -> Flow[Principal]:
         """Whose tokens the caller may revoke here: its own, or (clients, admins) any user's."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from baas_auth.core.credentials import BearerToken, Credential, parse_authorization
 from baas_auth.core.http import RequestInfo
+from baas_auth.core.jwt_tokens import UnknownKeyIdError
 from baas_auth.core.routing import Route
 from baas_auth.core.tokens import UnknownKeyError
 from baas_auth.errors import AuthError
@@ -119,8 +120,12 @@ class CacheFigures(NamedTuple):
 def may_remember_refusal(error: Exception) -> bool:
     """Whether a refusal rests on the request and the store alone. Not a store failure (503:
     the next request must try the store again), and not a key id the ring does not know: the
-    ring reloads at most once a second, so that refusal may not hold a second later."""
-    return isinstance(error, AuthError) and not isinstance(error, UnknownKeyError)
+    ring reloads at most once a second, so that refusal may not hold a second later. Nor a
+    key id an identity provider's keys lack (``UnknownKeyIdError``): its keys are fetched
+    again once the cooldown ends, with no change to the store's stamp."""
+    return isinstance(error, AuthError) and not isinstance(
+        error, UnknownKeyError | UnknownKeyIdError
+    )
 
 
 class BearerHeaders:

@@ -16,6 +16,7 @@ from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.model import AdminUser, User
 from baas_auth.realm import onetime
 from baas_auth.realm.directory import new_uuid
+from baas_auth.realm.federated_users import record_cutoff
 from baas_auth.realm.lookups import admin_of, app_of, org_of, user_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, offload, put, transact
@@ -91,14 +92,16 @@ def update_user(
         user.activated = bool(activated)
     yield from put(record_keys.user_key(found.org, found.name, user.uuid), rec.encode(user))
     if user.disabled or not user.activated:
+        yield from record_cutoff(state, found.org, found.name, user.username)
         principal = record_keys.user_principal_key(found.org, found.name, user.uuid)
         yield from delete_principal_tokens(principal)
     return _user_value(user)
 
 
-def delete_user(org: str, app: str, name: str) -> Flow[None]:
+def delete_user(state: RealmState, org: str, app: str, name: str) -> Flow[None]:
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
+    yield from record_cutoff(state, found.org, found.name, user.username)
     claims = _claims(user.username, user.email, user.uuid, found)
     yield from transact(delete=[record_keys.user_key(found.org, found.name, user.uuid), *claims])
     principal = record_keys.user_principal_key(found.org, found.name, user.uuid)

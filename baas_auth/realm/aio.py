@@ -14,6 +14,7 @@ from typing import TypeVar
 from typing_extensions import Unpack
 
 from baas_auth.core.hashing import PasswordHasher
+from baas_auth.core.identity_providers import DEFAULT_ALGORITHMS, IdentityProvider
 from baas_auth.core.throttle import LoginThrottle
 from baas_auth.model import (
     AdminUser,
@@ -37,7 +38,8 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
-    lifecycle,
+    identity_provider_flows,
+    lifecycle_flows,
     members,
     reads,
     token_checks,
@@ -228,7 +230,7 @@ class AsyncRealm:
 
     async def revoke_user_tokens(self, org: str, app: str, username: str) -> int:
         """Revoke every token of an app user; returns how many there were."""
-        return await self._run(token_checks.revoke_user_tokens(org, app, username))
+        return await self._run(token_checks.revoke_user_tokens(self.state, org, app, username))
 
     async def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
@@ -329,16 +331,67 @@ class AsyncRealm:
         users and credentials, and its own credentials; every token of theirs stops working
         at once. Its admin users stay (they may administer other orgs), no longer admins of
         it. Returns how many records went."""
-        return await self._run(lifecycle.delete_org(org))
+        return await self._run(lifecycle_flows.delete_org(org))
 
     async def delete_app(self, org: str, app: str) -> int:
         """Delete an application with its roles, groups, users and credentials; their tokens
         stop working at once. Returns how many records went."""
-        return await self._run(lifecycle.delete_app(org, app))
+        return await self._run(lifecycle_flows.delete_app(org, app))
 
     async def set_access_token_ttl(self, org: str, app: str, ttl_ms: int | None) -> App:
         """Set the app's ``accesstokenttl`` (ms; 0 = user tokens never expire; None removes it)."""
         return await self._run(directory.set_access_token_ttl(org, app, ttl_ms))
+
+    # -- identity providers (behaviour §8) -------------------------------------------------
+
+    async def add_identity_provider(
+        self,
+        org: str,
+        app: str | None,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: Mapping[str, object] | None = None,
+        algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+        username_claim: str = "sub",
+        roles_claim: str | None = None,
+        groups_claim: str | None = None,
+        role_map: Mapping[str, str] | None = None,
+        provision: bool = False,
+        leeway_s: int = 30,
+        cooldown_s: float = 30,
+        timeout_s: float = 5,
+    ) -> IdentityProvider:
+        """Trust the JWTs ``issuer`` signs for the app (``app=None``: the org's admin users,
+        by their email claim). Kept in the store: every process sees it from its next
+        request. ``ConfigError`` for a bad setting, ``ConflictError`` for an issuer already
+        trusted there."""
+        settings = {
+            "issuer": issuer,
+            "audience": audience,
+            "jwks_url": jwks_url,
+            "jwks": jwks,
+            "algorithms": tuple(algorithms),
+            "username_claim": username_claim,
+            "roles_claim": roles_claim,
+            "groups_claim": groups_claim,
+            "role_map": role_map,
+            "provision": provision,
+            "leeway_s": leeway_s,
+            "cooldown_s": cooldown_s,
+            "timeout_s": timeout_s,
+        }
+        flow = identity_provider_flows.add_identity_provider(org, app, settings)
+        return await self._run(flow)
+
+    async def identity_providers(self, org: str, app: str | None) -> list[IdentityProvider]:
+        """The providers the app (``app=None``: the org's admin users) trusts, by issuer."""
+        return await self._run(identity_provider_flows.identity_providers(org, app))
+
+    async def remove_identity_provider(self, org: str, app: str | None, issuer: str) -> None:
+        """Stop trusting ``issuer`` there, from every process's next request."""
+        return await self._run(identity_provider_flows.remove_identity_provider(org, app, issuer))
 
     # -- client credentials ---------------------------------------------------------------
 
@@ -405,13 +458,13 @@ class AsyncRealm:
 
     async def delete_user(self, org: str, app: str, username: str) -> None:
         """Delete a user; its tokens stop working at once."""
-        return await self._run(account_directory.delete_user(org, app, username))
+        return await self._run(account_directory.delete_user(self.state, org, app, username))
 
     async def set_user_email(self, org: str, app: str, username: str, email: str | None) -> User:
         """Give a user a new email (None: no email). The old email stops naming it and the
         new one names it in the same write; an email another user has (as username or email)
         is a ConflictError. Its tokens keep working."""
-        return await self._run(lifecycle.set_user_email(org, app, username, email))
+        return await self._run(lifecycle_flows.set_user_email(org, app, username, email))
 
     # -- admin users ----------------------------------------------------------------------
 
@@ -458,11 +511,11 @@ class AsyncRealm:
 
     async def set_admin_email(self, username: str, email: str | None) -> AdminUser:
         """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
-        return await self._run(lifecycle.set_admin_email(username, email))
+        return await self._run(lifecycle_flows.set_admin_email(username, email))
 
     async def delete_admin(self, username: str) -> None:
         """Delete an admin user; its tokens stop working at once, in every process."""
-        return await self._run(lifecycle.delete_admin(username))
+        return await self._run(lifecycle_flows.delete_admin(username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 
@@ -669,14 +722,14 @@ class AsyncRealm:
         app: str,
         *,
         prefix: str | None = None,
-        state: lifecycle.UserState | None = None,
+        state: lifecycle_flows.UserState | None = None,
     ) -> list[User]:
         """Every user of an app, by username; only those whose username or email starts with
         ``prefix`` (ignoring case), only those in ``state`` (``"active"``, ``"disabled"``,
         ``"unactivated"``), when given."""
         if prefix is None and state is None:
             return await self._run(reads.list_users(org, app))
-        users, _ = await self._run(lifecycle.users_page(org, app, None, None, prefix, state))
+        users, _ = await self._run(lifecycle_flows.users_page(org, app, None, None, prefix, state))
         return users
 
     async def list_users_page(
@@ -687,13 +740,13 @@ class AsyncRealm:
         limit: int = 100,
         cursor: str | None = None,
         prefix: str | None = None,
-        state: lifecycle.UserState | None = None,
+        state: lifecycle_flows.UserState | None = None,
     ) -> tuple[list[User], str | None]:
         """One page of ``list_users`` (as the original's ``limit`` and ``cursor``): at most
         ``limit`` users (1 to 1000) after ``cursor``, and the cursor of the next page, None on
         the last. A cursor is opaque; a user created or deleted between pages is seen or not,
         never twice."""
-        flow = lifecycle.users_page(org, app, limit, cursor, prefix, state)
+        flow = lifecycle_flows.users_page(org, app, limit, cursor, prefix, state)
         return await self._run(flow)
 
     async def list_groups(self, org: str, app: str) -> list[Group]:

@@ -18,7 +18,14 @@ from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from baas_auth.errors import StoreError
 from baas_auth.realm.drivers import Served, Waker, stamp_of, wait_or_wake
-from baas_auth.realm.store_commands import Command, Flow, Offload, Pause, StoreCommand
+from baas_auth.realm.store_commands import (
+    Command,
+    Flow,
+    NetworkCall,
+    Offload,
+    Pause,
+    StoreCommand,
+)
 from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["AsyncDriver", "BridgeDriver", "LoopWaker", "Serve", "bridge", "offload_pool"]
@@ -127,7 +134,10 @@ class _Runner:
 
     @staticmethod
     async def wait_or_wake(command: Command) -> object:
-        """Listening, pausing (without blocking the loop) and announcing (``drive``)."""
+        """Listening, pausing (without blocking the loop) and announcing (``drive``); and
+        a network call, by its awaitable entry (which keeps any wait off the loop)."""
+        if isinstance(command, NetworkCall):
+            return await command.awaited()
         if isinstance(command, Pause):
             if not isinstance(command.waker, LoopWaker):  # never: made by this driver
                 raise TypeError("a pause on a waker of another driver")

@@ -22,6 +22,7 @@ from baas_auth.realm.store_commands import (
     Command,
     Flow,
     Listen,
+    NetworkCall,
     Offload,
     Pause,
     StoreCommand,
@@ -172,6 +173,8 @@ class Driver:
             return command.run(self.store)
         if isinstance(command, Offload):
             return command.function(*command.args)
+        if isinstance(command, NetworkCall):
+            return command.blocking()
         return wait_or_wake(command, ThreadWaker)
 
 

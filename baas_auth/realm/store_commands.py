@@ -28,6 +28,7 @@ __all__ = [
     "Get",
     "GetMany",
     "Listen",
+    "NetworkCall",
     "Offload",
     "Pause",
     "Put",
@@ -42,6 +43,7 @@ __all__ = [
     "get",
     "get_many",
     "listen",
+    "network_call",
     "offload",
     "pause",
     "put",
@@ -192,7 +194,16 @@ class Announce(NamedTuple):
     topic: str
 
 
-Command = StoreCommand[Any] | Offload | Listen | Pause | Announce
+class NetworkCall(NamedTuple):
+    """Work that may wait on the network (an identity provider's keys): a blocking driver
+    calls ``blocking()``; an event-loop driver awaits ``awaited()``, which keeps any wait off
+    the loop's thread (behaviour §8)."""
+
+    blocking: Callable[[], Any]
+    awaited: Callable[[], Awaitable[Any]]
+
+
+Command = StoreCommand[Any] | Offload | Listen | Pause | Announce | NetworkCall
 
 Flow = Generator[Command, Any, T]
 """A flow returning ``T``: it yields commands and is sent their results."""
@@ -225,6 +236,14 @@ def announce(topic: str) -> Flow[None]:
 
 
 # -- one flow per store command, as the flows spell them (each is ``ask``'s generator, no more) --
+
+
+def network_call(
+    blocking: Callable[[], T], awaited: Callable[[], Awaitable[T]]
+) -> Flow[T]:
+    """``blocking()`` on a blocking driver, ``await awaited()`` on an event loop."""
+    result: T = yield NetworkCall(blocking, awaited)
+    return result
 
 
 def get(key: str) -> Flow[bytes | None]:

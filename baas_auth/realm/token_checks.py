@@ -19,6 +19,7 @@ from baas_auth.errors import (
 )
 from baas_auth.model import Principal, TokenInfo
 from baas_auth.realm.cache import MISS, Snapshot
+from baas_auth.realm.federated_users import record_cutoff
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, UnknownKeyError, load_key_ring
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.marker import check_realm
@@ -181,10 +182,11 @@ def revoke_token(state: RealmState, token: object, owner: Principal | None) -> F
     return (yield from delete_token(verified.token_id))
 
 
-def revoke_user_tokens(org: str, app: str, name: str) -> Flow[int]:
+def revoke_user_tokens(state: RealmState, org: str, app: str, name: str) -> Flow[int]:
     found = yield from app_of(org, app)
     user = yield from user_of(found, name)
     key = record_keys.user_principal_key(found.org, found.name, user.uuid)
+    yield from record_cutoff(state, found.org, found.name, user.username)
     return (yield from delete_principal_tokens(key))
 
 

@@ -1,0 +1,133 @@
+"""Who a verified identity provider token stands for in an app (behaviour §8), read only after
+every check of the token has passed.
+
+- Local control first: a cutoff is kept per username whenever the local user is disabled,
+  deleted or has all its tokens revoked; a provider token issued (``iat``) at or before it is
+  refused, and so is one without ``iat`` once a cutoff exists (its age cannot be known).
+- A local user of that username: the token is that user's (roles, groups, rules); disabled or
+  not activated is 401.
+- None, and the provider provisions: the user is created (no password, the mapped roles).
+- None otherwise: a visitor with the ``default`` role and the mapped roles, whose policy is
+  kept in the snapshot it was authenticated in (its uuid is derived from issuer and subject).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from baas_auth.core import record_keys
+from baas_auth.core import records as rec
+from baas_auth.core.identifiers import fold
+from baas_auth.core.identity_providers import IdentityProvider
+from baas_auth.core.jwt_tokens import VerifiedClaims
+from baas_auth.core.policy import user_policy
+from baas_auth.errors import ConfigError, RevokedTokenError, StoreError
+from baas_auth.model import Principal
+from baas_auth.realm.cache import Snapshot
+from baas_auth.realm.directory import new_uuid
+from baas_auth.realm.state import RealmState
+from baas_auth.realm.store_commands import Flow, get, put, transact
+from baas_auth.realm.views import roles_of
+
+__all__ = ["VISITOR_PREFIX", "federated_principal", "record_cutoff"]
+
+VISITOR_PREFIX = "idp-"
+"""How the uuid of a caller with no local user starts (a local user's uuid never does)."""
+
+
+def record_cutoff(state: RealmState, org: str, app: str, username: str) -> Flow[None]:
+    """Refuse the provider tokens of ``username`` issued until now (a directory write: every
+    process decides its next request afresh)."""
+    key = record_keys.federation_cutoff_key(org, app, username)
+    yield from put(key, str(state.now_ms()).encode("ascii"))
+
+
+def federated_principal(
+    state: RealmState,
+    view: Snapshot,
+    org: str,
+    app: str,
+    provider: IdentityProvider,
+    claims: VerifiedClaims,
+) -> Flow[Principal]:
+    """The principal of a verified token of ``provider`` for the app ``org/app``."""
+    yield from _check_cutoff(org, app, claims)
+    user = yield from _local_user(org, app, claims.username)
+    if user is None and provider.provision:
+        user = yield from _provision(view, org, app, claims)
+    if user is None:
+        return (yield from _visitor(state, view, org, app, provider, claims))
+    if user.disabled or not user.activated:
+        raise RevokedTokenError()
+    return Principal(kind="app_user", org=org, app=app, uuid=user.uuid, username=user.username)
+
+
+def _check_cutoff(org: str, app: str, claims: VerifiedClaims) -> Flow[None]:
+    raw = yield from get(record_keys.federation_cutoff_key(org, app, claims.username))
+    if raw is None:
+        return
+    try:
+        cutoff_ms = int(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise StoreError("a stored federation cutoff is not a number") from None
+    if claims.issued_at is None or claims.issued_at * 1000 <= cutoff_ms:
+        raise RevokedTokenError()
+
+
+def _local_user(org: str, app: str, username: str) -> Flow[rec.UserRecord | None]:
+    """The app's user of exactly that username (not one whose email it is: refused, 401)."""
+    claimed = yield from get(record_keys.user_id_key(org, app, username))
+    if claimed is None:
+        return None
+    user_uuid = rec.decode_text(claimed, "user index entry")
+    raw = yield from get(record_keys.user_key(org, app, user_uuid))
+    if raw is None:
+        return None  # deleted between the two reads: no local user
+    user = rec.decode(rec.UserRecord, raw)
+    if fold(user.username) != fold(username):
+        raise RevokedTokenError()  # the name is another user's email: never taken as theirs
+    return user
+
+
+def _provision(
+    view: Snapshot, org: str, app: str, claims: VerifiedClaims
+) -> Flow[rec.UserRecord | None]:
+    """Create the user on first sight; another request that created it first wins."""
+    roles = yield from _existing_roles(view, org, app, claims.roles)
+    user = rec.UserRecord(new_uuid(), claims.username, None, None, roles=roles)
+    records = {
+        record_keys.user_key(org, app, user.uuid): rec.encode(user),
+        record_keys.user_id_key(org, app, user.username): user.uuid.encode("utf-8"),
+    }
+    if (yield from transact(create=records)):
+        return user
+    return (yield from _local_user(org, app, claims.username))
+
+
+def _visitor(
+    state: RealmState,
+    view: Snapshot,
+    org: str,
+    app: str,
+    provider: IdentityProvider,
+    claims: VerifiedClaims,
+) -> Flow[Principal]:
+    digest = hashlib.sha256(f"{provider.issuer}\0{claims.subject}".encode()).hexdigest()[:32]
+    visitor_uuid = VISITOR_PREFIX + digest
+    roles = yield from _existing_roles(view, org, app, claims.roles)
+    user = rec.UserRecord(visitor_uuid, claims.username, None, None, roles=roles)
+    app_roles = yield from roles_of(view, org, app)
+    try:
+        policy = user_policy(user, app_roles, [], state.rules)
+    except ConfigError as error:
+        raise StoreError(f"a stored rule does not parse: {error}") from error
+    view.users.remember((org, app, visitor_uuid), policy)
+    return Principal(kind="app_user", org=org, app=app, uuid=visitor_uuid, username=user.username)
+
+
+def _existing_roles(
+    view: Snapshot, org: str, app: str, names: tuple[str, ...]
+) -> Flow[list[str]]:
+    """The mapped role names the app has (others are ignored)."""
+    app_roles = yield from roles_of(view, org, app)
+    return [name for name in names if name in app_roles and name != "default"]
