@@ -37,6 +37,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    introspection,
     members,
     reads,
     token_checks,
@@ -202,6 +203,16 @@ class AsyncRealm:
     async def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
         return await self._run(token_checks.token_info(self.state, token))
+
+    async def introspect(
+        self, token: str, *, org: str | None = None, app: str | None = None
+    ) -> dict[str, object]:
+        """The RFC 7662 answer for ``token`` in the app ``org``/``app`` (or, with ``app``
+        None, the management tokens of ``org``: its admins' and its org clients'; with neither,
+        every management token): ``{"active": False}`` and nothing else for a token that is
+        malformed, unknown, expired, revoked, of a disabled or deleted account, or of another
+        app or org. The caller is trusted here: the endpoints check the client asking."""
+        return await self._run(introspection.introspect(self.state, token, org, app))
 
     async def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.
