@@ -26,6 +26,7 @@ from baas_auth.errors import (
     BadRequestError,
     ForbiddenError,
     InvalidClientError,
+    InvalidGrantError,
     MalformedTokenError,
     NotFoundError,
     ResourceNotFoundError,
@@ -43,7 +44,7 @@ from baas_auth.middleware.endpoint_bodies import (
 )
 from baas_auth.middleware.lifecycle_endpoints import REFUSED_IN_URI, LifecycleEndpoints
 from baas_auth.model import Principal, TokenGrant
-from baas_auth.realm import flows
+from baas_auth.realm import flows, refresh_flows
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 
@@ -146,6 +147,9 @@ class Endpoints:
             grant = yield from self._password_grant(route, params, ttl)
         elif grant_type == "client_credentials":
             grant = yield from self._client_grant(route, params, header, ttl)
+        elif grant_type == "refresh_token":
+            yield from self._check_presented_client(route, params, header)
+            grant = yield from self._refresh_grant(route, params, ttl)
         else:
             raise UnsupportedGrantTypeError(f"Unsupported grant type: {grant_type[:40]!r}")
         return json_response(200, (yield from token_body(grant)))
@@ -162,6 +166,15 @@ class Endpoints:
                 self.state, route.org, route.app, username, password, ttl
             )
         )
+
+    def _refresh_grant(self, route: Route, params: Params, ttl: int | None) -> Flow[TokenGrant]:
+        token = param_text(params, "refresh_token")
+        if not token:
+            raise BadRequestError("refresh_token is required")
+        if route.org is None or route.app is None:
+            raise InvalidGrantError("Admin users have no refresh tokens here")
+        yield from flows.guest(self.state, route.org, route.app)  # 401 for an unknown app
+        return (yield from refresh_flows.refresh(self.state, route.org, route.app, token, ttl))
 
     def _check_presented_client(self, route: Route, params: Params, header: object) -> Flow[None]:
         """Client credentials that come with a password grant are verified (RFC 6749 §3.2.1)

@@ -40,6 +40,7 @@ from baas_auth.realm import (
     introspection,
     members,
     reads,
+    refresh_flows,
     token_checks,
     token_flows,
 )
@@ -203,6 +204,23 @@ class AsyncRealm:
     async def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
         return await self._run(token_checks.token_info(self.state, token))
+
+    async def refresh_token(
+        self, org: str, app: str, refresh_token: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """A new access token and a new refresh token for ``refresh_token``, which is spent
+        (rotation). ``InvalidGrantError`` for any other: unknown, expired, of another app, of a
+        family ended; a spent one presented again ends its whole family (behaviour §9)."""
+        return await self._run(refresh_flows.refresh(self.state, org, app, refresh_token, ttl_ms))
+
+    async def set_refresh_token_ttl(
+        self, org: str, app: str, ttl_ms: int | None, *, grace_ms: int = 0
+    ) -> App:
+        """Switch refresh tokens on for the app (``ttl_ms`` > 0: how long a family lives from
+        its password grant; rotation never extends it) or off (None or 0, the default).
+        ``grace_ms`` (at most 60 000) lets the immediately previous refresh token be presented
+        again that long after it was spent without ending its family (400 all the same)."""
+        return await self._run(refresh_flows.set_refresh_token_ttl(org, app, ttl_ms, grace_ms))
 
     async def introspect(
         self, token: str, *, org: str | None = None, app: str | None = None

@@ -12,6 +12,7 @@ from baas_auth.core import records as rec
 from baas_auth.errors import InvalidTokenError, NotFoundError
 from baas_auth.model import Principal, TokenInfo
 from baas_auth.realm.account_directory import get_admin
+from baas_auth.realm.refresh_flows import end_family_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_checks import token_info, verify
@@ -32,9 +33,36 @@ def introspect(
     "inactive": a resource server must not read a store outage as a revocation."""
     org, app = _lower(org), _lower(app)
     info = yield from _active_info(state, token)
-    if info is None or not belongs_to(info.principal, org, app):
+    if info is None:
+        return (yield from _refresh_claims(state, token, org, app))
+    if not belongs_to(info.principal, org, app):
         return {"active": False}
     return _claims(info, org, app)
+
+
+def _refresh_claims(
+    state: RealmState, token: object, org: str | None, app: str | None
+) -> Flow[dict[str, object]]:
+    """A live refresh token of this app (its record present: never spent, nor removed with
+    its user's tokens): active, as a ``refresh_token``; anything else inactive."""
+    if not isinstance(token, str) or not token:
+        return {"active": False}
+    try:
+        verified = yield from verify(state, token, allow_expired=False)
+    except InvalidTokenError:
+        return {"active": False}
+    raw = (yield from get_token(verified.token_id)).record
+    if raw is None:
+        return {"active": False}
+    record = rec.decode(rec.TokenRecord, raw)
+    owner = Principal(
+        kind=record.kind, org=record.org, app=record.app, uuid=record.subject,
+        username=record.username,
+    )  # fmt: skip
+    if not record.refresh or not belongs_to(owner, org, app):
+        return {"active": False}
+    info = TokenInfo(owner, record.created_ms, record.expires_at_ms)
+    return {**_claims(info, org, app), "token_type": "refresh_token"}
 
 
 def _active_info(state: RealmState, token: object) -> Flow[TokenInfo | None]:
@@ -100,6 +128,8 @@ def revoke_for(state: RealmState, token: object, org: str | None, app: str | Non
     record = rec.decode(rec.TokenRecord, raw)
     if not (yield from _record_belongs(record, org, app)):
         return False
+    if record.refresh:  # a refresh token goes with its whole family (behaviour §9)
+        yield from end_family_of(state, verified.token_id)
     return (yield from delete_token(verified.token_id))
 
 

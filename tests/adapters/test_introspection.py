@@ -256,3 +256,44 @@ def test_async_realm_on_redis(make_async: MakeCaller, async_world: World) -> Non
     assert_inactive(_form(caller, f"{SHOP}/introspect", {"token": token}, headers=headers))
     assert async_world.realm.introspect(token, org="acme", app="shop") == INACTIVE
     assert PASSWORD  # the world's users sign in with it
+
+
+# -- refresh tokens over HTTP ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+def test_refresh_grant_rotation_and_replay(caller: Caller, world: World) -> None:
+    world.realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    alice = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+    first = _form(caller, f"{SHOP}/token", alice).json()
+    r1 = first["refresh_token"]
+    assert caller.get(f"{SHOP}/books", headers=bearer(r1)).status_code == 401  # not a Bearer
+    claims = _form(caller, f"{SHOP}/introspect", {"token": r1}, headers=_shop_basic(world)).json()
+    assert (claims["active"], claims["token_type"]) == (True, "refresh_token")
+    asked = {"grant_type": "refresh_token", "refresh_token": r1}
+    second = _form(caller, f"{SHOP}/token", asked)
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["refresh_token"] != r1
+    assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 200
+    replay = _form(caller, f"{SHOP}/token", asked)
+    assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+    assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 401
+    as_refresh = {"grant_type": "refresh_token", "refresh_token": first["access_token"]}
+    assert _form(caller, f"{SHOP}/token", as_refresh).status_code == 400
+    other = _form(
+        caller, f"{SHOP}/token", asked, headers={"Authorization": basic(world.vault_creds)}
+    )
+    assert (other.status_code, other.json()["error"]) == (401, "invalid_client")
+
+
+def test_revoking_a_refresh_token_ends_its_family(caller: Caller, world: World) -> None:
+    world.realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    grant = world.realm.password_token("acme", "shop", "alice", PASSWORD)
+    assert grant.refresh_token is not None
+    headers = _shop_basic(world)
+    done = _form(caller, f"{SHOP}/revoke", {"token": grant.refresh_token}, headers=headers)
+    assert (done.status_code, done.content) == (200, b"")
+    assert caller.get(f"{SHOP}/books", headers=bearer(grant.access_token)).status_code == 401
+    asked = {"grant_type": "refresh_token", "refresh_token": grant.refresh_token}
+    assert _form(caller, f"{SHOP}/token", asked).status_code == 400
