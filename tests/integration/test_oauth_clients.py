@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from baas_auth import Realm
@@ -83,3 +84,29 @@ def test_authlib_with_a_wrong_secret_is_refused(
         answer = session.introspect_token(f"{server}/introspect", token=access)
         assert answer.status_code == 401
         assert "active" not in answer.text
+
+
+def test_authlib_refreshes_and_a_replay_ends_the_family(
+    server: str, shop_client: ClientCredentials, shared_realm: Realm
+) -> None:
+    shared_realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    try:
+        with _session(shop_client, "client_secret_post") as session:
+            first = session.fetch_token(
+                f"{server}/token", grant_type="password", username="alice", password=PASSWORD
+            )
+            spent = first["refresh_token"]
+            second = session.refresh_token(f"{server}/token", refresh_token=spent)
+            assert second["refresh_token"] != spent
+            claims = session.introspect_token(
+                f"{server}/introspect", token=second["access_token"]
+            ).json()
+            assert claims["active"] is True
+            replayed = {"grant_type": "refresh_token", "refresh_token": spent}
+            # plain requests: the session would add its new access token as a Bearer header
+            replay = requests.post(f"{server}/token", data=replayed, timeout=20)
+            assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+            after = session.introspect_token(f"{server}/introspect", token=second["access_token"])
+            assert after.json() == {"active": False}
+    finally:
+        shared_realm.set_refresh_token_ttl("acme", "shop", None)
