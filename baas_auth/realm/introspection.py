@@ -12,7 +12,7 @@ from baas_auth.core import records as rec
 from baas_auth.errors import InvalidTokenError, NotFoundError
 from baas_auth.model import Principal, TokenInfo
 from baas_auth.realm.account_directory import get_admin
-from baas_auth.realm.refresh_flows import end_family_of
+from baas_auth.realm.refresh_families import end_family_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_checks import token_info, verify

@@ -1,13 +1,13 @@
 """Refresh tokens (behaviour §9), as flows: switched on per app, rotated on every use, and kept
 in families whose replay ends them.
 
-A password grant of an app with ``refresh_token_ttl_ms`` starts a **family**: a transient record
-(``refresh-family:<id>``) naming its current refresh token, the one before it and every token it
-issued, living until the family's end (the grant's time plus the app's refresh TTL: rotation
-never extends it). Each refresh token is stored twice, only by its hash: a token record marked
-``refresh`` in its user's index (so revoke-all, a password change, disabling and deleting the user
-remove it, and it is never accepted as a Bearer credential), and ``refresh:<hash>`` naming its
-family (so a spent one is still recognised). A refresh replaces the family record by
+A password grant of an app with ``refresh_token_ttl_ms`` starts a **family**
+(``refresh_families``), living until the grant's time plus the app's refresh TTL: rotation never
+extends it. Each refresh token is stored twice, only by its hash: a token record marked
+``refresh`` in its user's index (so revoke-all, disabling and deleting the user remove it, and it
+is never accepted as a Bearer credential), and ``refresh:<hash>`` naming its family (so a spent
+one is still recognised). The family keeps a digest of the user's password hash: a password
+changed since ends it at its next use. A refresh replaces the family record by
 compare-and-swap: among concurrent refreshes with one token exactly one wins; the others, and any
 later presentation of a spent token, are replays, which end the family (RFC 9700 §4.14.2) except
 for the immediately previous token within the app's grace window.
@@ -16,7 +16,7 @@ for the immediately previous token within the app's grace window.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
@@ -26,6 +26,14 @@ from baas_auth.model import App, Principal, TokenGrant
 from baas_auth.realm.directory import get_app
 from baas_auth.realm.lookups import app_of, user_of
 from baas_auth.realm.onetime import binding_of
+from baas_auth.realm.refresh_families import (
+    REFUSED,
+    FamilyRecord,
+    end_family,
+    family_key,
+    refresh_key,
+    replayed,
+)
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, put
 from baas_auth.realm.token_checks import verify
@@ -38,46 +46,9 @@ from baas_auth.realm.token_commands import (
 )
 from baas_auth.realm.views import fresh_view
 
-__all__ = [
-    "MAX_GRACE_MS",
-    "FamilyRecord",
-    "end_family_of",
-    "refresh",
-    "set_refresh_token_ttl",
-    "start_family",
-]
+__all__ = ["MAX_GRACE_MS", "refresh", "set_refresh_token_ttl", "start_family"]
 
 MAX_GRACE_MS = 60_000
-_REFUSED = "The refresh token is invalid, expired or revoked"
-_END_ATTEMPTS = 8  # compare-and-swap rounds to mark a family ended; each loses only to a change
-
-
-@dataclass(slots=True)
-class FamilyRecord:
-    """Every token issued from one password grant, and which refresh token is current."""
-
-    org: str
-    app: str
-    subject: str
-    username: str
-    ends_ms: int
-    current: str
-    """The hash of the only refresh token that may be used now."""
-    previous: str = ""
-    previous_spent_ms: int = 0
-    tokens: list[str] = field(default_factory=list)
-    """The hashes of every access and refresh token of the family."""
-    ended: bool = False
-    password: str = ""
-    """A digest of the user's password hash at the grant: any change of password ends it."""
-
-
-def _family_key(family_id: str) -> str:
-    return "refresh-family:" + family_id
-
-
-def _refresh_key(token_id: str) -> str:
-    return "refresh:" + token_id
 
 
 # -- the setting ----------------------------------------------------------------------------
@@ -123,7 +94,7 @@ def start_family(
         password=binding_of(password_hash),
     )
     stored = rec.encode(family)
-    key = _family_key(family_id)
+    key = family_key(family_id)
     if not (yield from swap_transient(key, None, stored, expires_at_ms=family.ends_ms)):
         raise ConfigError("refresh family collision; try again")  # 128 random bits: never
     yield from _store_refresh(state, family, family_id, refresh_id, now)
@@ -144,7 +115,7 @@ def _store_refresh(
         created_ms=now,
         expires_at_ms=family.ends_ms,
     )
-    key = _refresh_key(refresh_id)
+    key = refresh_key(refresh_id)
     yield from swap_transient(key, None, family_id.encode(), expires_at_ms=family.ends_ms)
 
 
@@ -157,22 +128,22 @@ def refresh(
     """A new access token and a new refresh token for ``token``, which is spent; 400
     ``invalid_grant`` for any token that is not the current one of a live family of this app."""
     refresh_id, family_id = yield from _family_of(state, token)
-    key = _family_key(family_id)
+    key = family_key(family_id)
     raw = yield from get_transient(key)
     if raw is None:
-        raise InvalidGrantError(_REFUSED)
+        raise InvalidGrantError(REFUSED)
     family = rec.decode(FamilyRecord, raw)
     if (family.org, family.app) != (org.lower(), app.lower()) or family.ended:
-        raise InvalidGrantError(_REFUSED)  # another app's token is left alone
+        raise InvalidGrantError(REFUSED)  # another app's token is left alone
     found = yield from app_of(org, app)
     now = state.now_ms()
     if refresh_id != family.current:
-        yield from _replayed(key, family, refresh_id, found, now)
+        yield from replayed(key, family, refresh_id, found, now)
     if (yield from get_token(refresh_id)).record is None:
         yield from _gone(key, refresh_id, found, now)
     if now >= family.ends_ms or not found.refresh_token_ttl_ms:
-        yield from _end(key)
-        raise InvalidGrantError(_REFUSED)
+        yield from end_family(key)
+        raise InvalidGrantError(REFUSED)
     yield from _check_user_now(key, found, family)
     return (yield from _rotate(state, found, key, raw, family, refresh_id, ttl_ms))
 
@@ -181,10 +152,10 @@ def _family_of(state: RealmState, token: object) -> Flow[tuple[str, str]]:
     try:
         verified = yield from verify(state, token, allow_expired=False)
     except InvalidTokenError:
-        raise InvalidGrantError(_REFUSED) from None
-    named = yield from get_transient(_refresh_key(verified.token_id))
+        raise InvalidGrantError(REFUSED) from None
+    named = yield from get_transient(refresh_key(verified.token_id))
     if named is None:  # an access token, or a refresh token of a family long over
-        raise InvalidGrantError(_REFUSED)
+        raise InvalidGrantError(REFUSED)
     return verified.token_id, rec.decode_text(named, "refresh family id")
 
 
@@ -196,9 +167,9 @@ def _gone(key: str, refresh_id: str, app: rec.AppRecord, now: int) -> Flow[None]
     if latest is not None:
         family = rec.decode(FamilyRecord, latest)
         if family.current != refresh_id:
-            yield from _replayed(key, family, refresh_id, app, now)
-    yield from _end(key)
-    raise InvalidGrantError(_REFUSED)
+            yield from replayed(key, family, refresh_id, app, now)
+    yield from end_family(key)
+    raise InvalidGrantError(REFUSED)
 
 
 def _check_user_now(key: str, app: rec.AppRecord, family: FamilyRecord) -> Flow[None]:
@@ -215,8 +186,8 @@ def _check_user_now(key: str, app: rec.AppRecord, family: FamilyRecord) -> Flow[
         or not user.activated
         or binding_of(user.password_hash) != family.password
     ):
-        yield from _end(key)
-        raise InvalidGrantError(_REFUSED)
+        yield from end_family(key)
+        raise InvalidGrantError(REFUSED)
 
 
 def _rotate(
@@ -250,8 +221,8 @@ def _rotate(
     if not (yield from swap_transient(key, raw, new, expires_at_ms=family.ends_ms)):
         latest = yield from get_transient(key)  # a concurrent refresh won: this is a replay
         if latest is None:
-            raise InvalidGrantError(_REFUSED)
-        yield from _replayed(key, rec.decode(FamilyRecord, latest), spent_id, app, now)
+            raise InvalidGrantError(REFUSED)
+        yield from replayed(key, rec.decode(FamilyRecord, latest), spent_id, app, now)
     yield from delete_token(spent_id)
     record = rec.TokenRecord(
         "app_user", family.subject, signing.kid, now, expires_at(now, ttl),
@@ -280,45 +251,3 @@ def _rotate(
         username=family.username,
     )
     return TokenGrant(access, expires_in_seconds(ttl), principal, refresh_token)
-
-
-def _replayed(
-    key: str, family: FamilyRecord, presented: str, app: rec.AppRecord, now: int
-) -> Flow[None]:
-    """A refresh token presented that is not the current one: refused, and the family ended,
-    unless it is the immediately previous one within the app's grace window."""
-    grace = app.refresh_grace_ms
-    if grace > 0 and presented == family.previous and now - family.previous_spent_ms <= grace:
-        raise InvalidGrantError(_REFUSED)
-    yield from _end(key)
-    raise InvalidGrantError(_REFUSED)
-
-
-# -- ending -----------------------------------------------------------------------------------
-
-
-def end_family_of(state: RealmState, token_id: str) -> Flow[bool]:
-    """End the family of the refresh token ``token_id`` (RFC 7009 revocation of a refresh
-    token); False when it is none."""
-    named = yield from get_transient(_refresh_key(token_id))
-    if named is None:
-        return False
-    yield from _end(_family_key(rec.decode_text(named, "refresh family id")))
-    return True
-
-
-def _end(key: str) -> Flow[None]:
-    """Mark the family ended (kept until its end, so its spent tokens stay recognised), then
-    revoke every token it issued."""
-    for _ in range(_END_ATTEMPTS):
-        raw = yield from get_transient(key)
-        if raw is None:
-            return
-        family = rec.decode(FamilyRecord, raw)
-        ended = rec.encode(replace(family, ended=True))
-        expiry = family.ends_ms
-        if family.ended or (yield from swap_transient(key, raw, ended, expires_at_ms=expiry)):
-            for token_id in family.tokens:
-                yield from delete_token(token_id)
-            return
-    raise InvalidGrantError(_REFUSED)  # the family kept changing: refused, never granted
