@@ -13,6 +13,7 @@ from baas_auth.errors import InvalidTokenError, NotFoundError
 from baas_auth.model import Principal, TokenInfo
 from baas_auth.realm.account_directory import get_admin
 from baas_auth.realm.refresh_families import end_family_of
+from baas_auth.realm.refresh_flows import is_current
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_checks import token_info, verify
@@ -60,6 +61,8 @@ def _refresh_claims(
         username=record.username,
     )  # fmt: skip
     if not record.refresh or not belongs_to(owner, org, app):
+        return {"active": False}
+    if not (yield from is_current(state, verified.token_id)):
         return {"active": False}
     info = TokenInfo(owner, record.created_ms, record.expires_at_ms)
     return {**_claims(info, org, app), "token_type": "refresh_token"}

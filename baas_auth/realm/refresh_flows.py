@@ -46,7 +46,7 @@ from baas_auth.realm.token_commands import (
 )
 from baas_auth.realm.views import fresh_view
 
-__all__ = ["MAX_GRACE_MS", "refresh", "set_refresh_token_ttl", "start_family"]
+__all__ = ["MAX_GRACE_MS", "is_current", "refresh", "set_refresh_token_ttl", "start_family"]
 
 MAX_GRACE_MS = 60_000
 
@@ -170,6 +170,24 @@ def _gone(key: str, refresh_id: str, app: rec.AppRecord, now: int) -> Flow[None]
             yield from replayed(key, family, refresh_id, app, now)
     yield from end_family(key)
     raise InvalidGrantError(REFUSED)
+
+
+def is_current(state: RealmState, token_id: str) -> Flow[bool]:
+    """Whether ``token_id`` is the current refresh token of a family that a refresh would
+    still accept (not ended, within its life, its user usable with the same password)."""
+    named = yield from get_transient(refresh_key(token_id))
+    raw = None if named is None else (yield from get_transient(family_key(named.decode())))
+    if raw is None:
+        return False
+    family = rec.decode(FamilyRecord, raw)
+    if family.ended or family.current != token_id or state.now_ms() >= family.ends_ms:
+        return False
+    try:
+        user = yield from user_of((yield from app_of(family.org, family.app)), family.subject)
+    except NotFoundError:
+        return False
+    usable = user.uuid == family.subject and user.activated and not user.disabled
+    return usable and binding_of(user.password_hash) == family.password
 
 
 def _check_user_now(key: str, app: rec.AppRecord, family: FamilyRecord) -> Flow[None]:

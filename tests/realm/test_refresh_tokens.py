@@ -44,7 +44,15 @@ def test_off_by_default(shop: Realm) -> None:
 
 def test_rotation_spends_the_old_token(shop: Realm) -> None:
     first = _on(shop)
+    assert first.refresh_token is not None
+    live = shop.introspect(first.refresh_token, org="acme", app="shop")
+    assert (live["active"], live["token_type"], live["username"]) == (
+        True,
+        "refresh_token",
+        "alice",
+    )
     second = _refresh(shop, first.refresh_token)
+    assert shop.introspect(first.refresh_token, org="acme", app="shop") == {"active": False}
     assert second.refresh_token not in (None, first.refresh_token)
     assert second.access_token != first.access_token
     assert shop.token_info(second.access_token).principal.username == "alice"
@@ -112,6 +120,9 @@ def test_account_changes_end_families(shop: Realm, how: str) -> None:
         shop.delete_user("acme", "shop", "alice")
     else:
         shop.update_user("acme", "shop", "alice", password="a new wonderland")
+    assert grant.refresh_token is not None
+    if how != "delete":
+        assert shop.introspect(grant.refresh_token, org="acme", app="shop") == {"active": False}
     with pytest.raises(InvalidGrantError):
         _refresh(shop, grant.refresh_token)
 
