@@ -6,12 +6,15 @@ concurrent refreshes."""
 
 from __future__ import annotations
 
+import multiprocessing
+from pathlib import Path
+
 import pytest
 
-from baas_auth import Realm
+from baas_auth import Realm, SQLiteStore
 from baas_auth.errors import ConfigError, InvalidGrantError, RevokedTokenError
 from baas_auth.model import TokenGrant
-from tests.conftest import FakeClock
+from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix
 from tests.threads import run_threads
 
 PASSWORD = "wonderland"
@@ -170,3 +173,38 @@ def test_concurrent_refreshes_have_exactly_one_winner(
     assert (len(won), len(refused)) == (1, 5)
     # the others were replays: without grace they end the family, within it they do not
     assert _alive(shop, won[0].access_token) is (grace_ms > 0)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_concurrent_refreshes_across_processes_have_exactly_one_winner(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from tests.realm.refresh_process import refresh_once
+
+    prefix = fresh_prefix()
+    if kind == "sqlite":
+        where = str(tmp_path / "auth.db")
+        realm = Realm(SQLiteStore(where), password_hasher=FAST_HASHER)
+    else:
+        from baas_auth.stores.redis import RedisStore
+
+        where = request.getfixturevalue("redis_server").url
+        realm = Realm(RedisStore(where, prefix=prefix), password_hasher=FAST_HASHER)
+    try:
+        realm.create_org("acme")
+        realm.create_app("acme", "shop")
+        realm.create_user("acme", "shop", "alice", password=PASSWORD)
+        grant = _on(realm, grace_ms=60_000)
+    finally:
+        realm.close()
+    context = multiprocessing.get_context("spawn")
+    count = 4
+    barrier, results = context.Barrier(count), context.Queue()
+    args = (kind, where, prefix, grant.refresh_token, barrier, results)
+    processes = [context.Process(target=refresh_once, args=args) for _ in range(count)]
+    for process in processes:
+        process.start()
+    outcomes = sorted(results.get(timeout=120) for _ in range(count))
+    for process in processes:
+        process.join(timeout=60)
+    assert outcomes == ["refused"] * (count - 1) + ["won"]
