@@ -297,3 +297,14 @@ def test_revoking_a_refresh_token_ends_its_family(caller: Caller, world: World) 
     assert caller.get(f"{SHOP}/books", headers=bearer(grant.access_token)).status_code == 401
     asked = {"grant_type": "refresh_token", "refresh_token": grant.refresh_token}
     assert _form(caller, f"{SHOP}/token", asked).status_code == 400
+
+
+def test_strict_token_endpoint_refuses_a_refresh_token_in_the_uri(
+    make: MakeCaller, world: World
+) -> None:
+    world.realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    grant = world.realm.password_token("acme", "shop", "alice", PASSWORD)
+    url = f"{SHOP}/token?refresh_token={grant.refresh_token}"
+    response = make(strict=True).post(url, data={"grant_type": "refresh_token"})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    assert str(grant.refresh_token) not in response.text
