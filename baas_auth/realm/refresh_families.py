@@ -22,6 +22,8 @@ __all__ = [
     "end_family",
     "end_family_of",
     "family_key",
+    "live_members",
+    "member",
     "refresh_key",
     "replayed",
 ]
@@ -44,10 +46,28 @@ class FamilyRecord:
     previous: str = ""
     previous_spent_ms: int = 0
     tokens: list[str] = field(default_factory=list)
-    """The hashes of every access and refresh token of the family."""
+    """Every access and refresh token of the family that may still be live, each as
+    ``<hash> <expiry ms>`` (``member``; expiry 0: never): the ones spent or expired are dropped
+    at each refresh, so a long family's record stays small."""
     ended: bool = False
     password: str = ""
     """A digest of the user's password hash at the grant: any change of password ends it."""
+
+
+def member(token_id: str, expires_at_ms: int | None) -> str:
+    """A token's entry in ``FamilyRecord.tokens``."""
+    return f"{token_id} {expires_at_ms or 0}"
+
+
+def live_members(members: list[str], now_ms: int, spent_id: str) -> list[str]:
+    """The entries of tokens that may still be live: not ``spent_id``, not expired."""
+    kept = []
+    for entry in members:
+        token_id, _, expiry = entry.partition(" ")
+        never = not expiry.isdigit() or expiry == "0"  # unreadable: kept, to be revoked
+        if token_id != spent_id and (never or int(expiry) > now_ms):
+            kept.append(entry)
+    return kept
 
 
 def family_key(family_id: str) -> str:
@@ -91,7 +111,7 @@ def end_family(key: str) -> Flow[None]:
         ended = rec.encode(replace(family, ended=True))
         expiry = family.ends_ms
         if family.ended or (yield from swap_transient(key, raw, ended, expires_at_ms=expiry)):
-            for token_id in family.tokens:
-                yield from delete_token(token_id)
+            for entry in family.tokens:
+                yield from delete_token(entry.partition(" ")[0])
             return
     raise InvalidGrantError(REFUSED)  # the family kept changing: refused, never granted

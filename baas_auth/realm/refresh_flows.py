@@ -20,7 +20,13 @@ from dataclasses import replace
 
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
-from baas_auth.core.tokens import expires_at, expires_in_seconds, issue_token, resolve_ttl_ms
+from baas_auth.core.tokens import (
+    VerifiedToken,
+    expires_at,
+    expires_in_seconds,
+    issue_token,
+    resolve_ttl_ms,
+)
 from baas_auth.errors import ConfigError, InvalidGrantError, InvalidTokenError, NotFoundError
 from baas_auth.model import App, Principal, TokenGrant
 from baas_auth.realm.directory import get_app
@@ -31,6 +37,8 @@ from baas_auth.realm.refresh_families import (
     FamilyRecord,
     end_family,
     family_key,
+    live_members,
+    member,
     refresh_key,
     replayed,
 )
@@ -72,7 +80,11 @@ def set_refresh_token_ttl(org: str, app: str, ttl_ms: int | None, grace_ms: int)
 
 
 def start_family(
-    state: RealmState, app: rec.AppRecord, grant: TokenGrant, access_id: str, password_hash: str
+    state: RealmState,
+    app: rec.AppRecord,
+    grant: TokenGrant,
+    access: VerifiedToken,
+    password_hash: str,
 ) -> Flow[TokenGrant]:
     """``grant`` (a password grant's) with a refresh token, when the app has them on."""
     principal = grant.principal
@@ -90,7 +102,10 @@ def start_family(
         principal.username or "",
         now + app.refresh_token_ttl_ms,
         refresh_id,
-        tokens=[access_id, refresh_id],
+        tokens=[
+            member(access.token_id, access.expires_at_ms),
+            member(refresh_id, now + app.refresh_token_ttl_ms),
+        ],
         password=binding_of(password_hash),
     )
     stored = rec.encode(family)
@@ -233,7 +248,11 @@ def _rotate(
         current=refresh_id,
         previous=spent_id,
         previous_spent_ms=now,
-        tokens=[*family.tokens, access_id, refresh_id],
+        tokens=[
+            *live_members(family.tokens, now, spent_id),
+            member(access_id, expires_at(now, ttl)),
+            member(refresh_id, family.ends_ms),
+        ],
     )
     new = rec.encode(rotated)
     if not (yield from swap_transient(key, raw, new, expires_at_ms=family.ends_ms)):

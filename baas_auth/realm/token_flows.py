@@ -91,9 +91,9 @@ def password_token(
     grant = yield from _issue_user(state, found, user, ttl)
     if not found.refresh_token_ttl_ms:
         return grant
-    access_id = state.ring().verify(grant.access_token, now_ms=0, allow_expired=True).token_id
+    access = state.ring().verify(grant.access_token, now_ms=0, allow_expired=True)
     stored_hash = user.password_hash or ""  # as stored now, after any rehash above
-    return (yield from refresh_flows.start_family(state, found, grant, access_id, stored_hash))
+    return (yield from refresh_flows.start_family(state, found, grant, access, stored_hash))
 
 
 def user_token(

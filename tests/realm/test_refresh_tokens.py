@@ -208,3 +208,23 @@ def test_concurrent_refreshes_across_processes_have_exactly_one_winner(
     for process in processes:
         process.join(timeout=60)
     assert outcomes == ["refused"] * (count - 1) + ["won"]
+
+
+def test_a_family_record_keeps_only_tokens_that_may_be_live() -> None:
+    from baas_auth.realm.refresh_families import live_members, member
+
+    entries = [member("a1", 1_000), member("r1", 9_000), member("a2", 5_000), member("n", None)]
+    assert live_members(entries, 2_000, "r1") == [member("a2", 5_000), member("n", None)]
+
+
+def test_many_refreshes_then_a_replay_still_ends_the_live_tokens(
+    shop: Realm, clock: FakeClock
+) -> None:
+    first = _on(shop)
+    grant = first
+    for _ in range(5):
+        clock.advance_ms(1_000)
+        grant = _refresh(shop, grant.refresh_token)
+    with pytest.raises(InvalidGrantError):
+        _refresh(shop, first.refresh_token)
+    assert not _alive(shop, grant.access_token)
