@@ -308,3 +308,15 @@ def test_strict_token_endpoint_refuses_a_refresh_token_in_the_uri(
     response = make(strict=True).post(url, data={"grant_type": "refresh_token"})
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
     assert str(grant.refresh_token) not in response.text
+
+
+def test_refresh_grant_on_the_async_realm(make_async: MakeCaller, async_world: World) -> None:
+    caller = make_async()
+    async_world.realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    alice = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+    r1 = _form(caller, f"{SHOP}/token", alice).json()["refresh_token"]
+    asked = {"grant_type": "refresh_token", "refresh_token": r1}
+    body = _form(caller, f"{SHOP}/token", asked).json()
+    assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 200
+    assert _form(caller, f"{SHOP}/token", asked).status_code == 400  # the replay
+    assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 401
