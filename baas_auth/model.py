@@ -208,6 +208,8 @@ class TokenGrant:
     access_token: str = field(repr=False)
     expires_in: int | None
     principal: Principal
+    refresh_token: str | None = field(default=None, repr=False)
+    """A refresh token, when the app has them switched on (behaviour §9)."""
 
 
 @dataclass(frozen=True, slots=True)

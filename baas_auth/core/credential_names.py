@@ -24,8 +24,9 @@ SECRET_PARAMS = frozenset(
 """Parameters whose values are secret wherever they appear: masked in logs (a client_id is
 not a secret; a ``token`` is the one a revoke endpoint is asked to revoke)."""
 
-URI_SECRET_PARAMS = frozenset(CREDENTIAL_PARAMS | {"password", "username"})
-"""What the strict profile's token endpoint refuses in the URI (RFC 6749: POST the grant)."""
+URI_SECRET_PARAMS = frozenset(CREDENTIAL_PARAMS | {"password", "username", "refresh_token"})
+"""What the strict profile's token endpoint refuses in the URI (RFC 6749: POST the grant,
+and a refresh token is as secret as a password)."""
 
 OVERRIDE_HEADERS = ("x-http-method-override", "x-http-method", "x-method-override")
 """Method-override headers (lower case, ``-`` spelled): refused (behaviour §5.1, §6.3)."""

@@ -44,6 +44,11 @@ class AppRecord:
     org: str
     name: str
     access_token_ttl_ms: int | None = None
+    refresh_token_ttl_ms: int | None = None
+    """The life of a refresh-token family from its password grant (None: no refresh tokens)."""
+    refresh_grace_ms: int = 0
+    """How long the immediately previous refresh token may be presented again without ending
+    its family (behaviour §9)."""
 
 
 @dataclass(slots=True)
@@ -126,6 +131,8 @@ class TokenRecord:
     org: str | None = None
     app: str | None = None
     username: str | None = None
+    refresh: bool = False
+    """A refresh token's record: never accepted as a Bearer credential (behaviour §9)."""
 
 
 R = TypeVar("R")

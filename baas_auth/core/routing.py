@@ -12,8 +12,9 @@ from baas_auth.errors import AuthenticationError
 
 __all__ = ["Endpoint", "Route", "route_multi_tenant", "route_single_app"]
 
-Endpoint = Literal["token", "me", "revoke_one", "revoke_all", "api"]
-"""Which endpoint of the middleware answers; ``api`` is the management API (``baas_auth.api``)."""
+Endpoint = Literal["token", "me", "revoke_one", "revoke_all", "introspect", "revocation", "api"]
+"""Which endpoint of the middleware answers; ``api`` is the management API (``baas_auth.api``),
+``introspect`` RFC 7662 introspection and ``revocation`` RFC 7009 revocation (behaviour §9)."""
 
 _REVOKE = {"revoketoken": "revoke_one", "revoketokens": "revoke_all"}
 
@@ -35,6 +36,10 @@ class Route(NamedTuple):
 def _endpoint(segments: list[str]) -> tuple[Endpoint | None, str | None]:
     if segments == ["token"]:
         return "token", None
+    if segments == ["introspect"]:
+        return "introspect", None
+    if segments == ["revoke"]:
+        return "revocation", None
     if len(segments) == 3 and segments[0] == "users" and segments[2] in _REVOKE:
         kind: Endpoint = "revoke_one" if segments[2] == "revoketoken" else "revoke_all"
         return kind, segments[1]

@@ -51,6 +51,8 @@ def token_body(grant: TokenGrant) -> Flow[dict[str, object]]:
     body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
     if grant.expires_in is not None:
         body["expires_in"] = grant.expires_in
+    if grant.refresh_token is not None:
+        body["refresh_token"] = grant.refresh_token
     body.update((yield from describe(grant.principal)))
     return body
 

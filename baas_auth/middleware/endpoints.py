@@ -1,4 +1,5 @@
-"""The endpoints the middleware serves itself (behaviour §6): token, ``/management/me``, revoke.
+"""The endpoints the middleware serves itself (behaviour §6, §9): token, ``/management/me``,
+revoke, and (``lifecycle_endpoints``) RFC 7662 introspection and RFC 7009 revocation.
 
 Parameters come from the query (GET), a form or a JSON body (POST/PUT); the realm is called in
 between; answers carry ``Cache-Control: no-store``. The caller (``Gate``) renders refusals.
@@ -25,6 +26,7 @@ from baas_auth.errors import (
     BadRequestError,
     ForbiddenError,
     InvalidClientError,
+    InvalidGrantError,
     MalformedTokenError,
     NotFoundError,
     ResourceNotFoundError,
@@ -40,12 +42,15 @@ from baas_auth.middleware.endpoint_bodies import (
     parse_ttl,
     token_body,
 )
+from baas_auth.middleware.lifecycle_endpoints import REFUSED_IN_URI, LifecycleEndpoints
 from baas_auth.model import Principal, TokenGrant
-from baas_auth.realm import flows
+from baas_auth.realm import flows, refresh_flows
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 
 __all__ = ["Endpoints"]
+
+_POST_ONLY = frozenset({"introspect", "revocation"})
 
 
 class Endpoints:
@@ -60,12 +65,15 @@ class Endpoints:
         self.state = state
         self.options = options
         self.authenticate = authenticate
+        self.lifecycle = LifecycleEndpoints(state, authenticate)
 
     def _allowed(self, route: Route) -> tuple[str, ...]:
         if route.endpoint == "token":
             return ("POST",) if self.options.strict else ("GET", "POST")
         if route.endpoint == "me":
             return ("GET",)
+        if route.endpoint in _POST_ONLY:
+            return ("POST",)
         return ("PUT", "POST")
 
     def start(
@@ -86,6 +94,9 @@ class Endpoints:
             return (yield from self._token(route, request, params))
         if route.endpoint == "me":
             return (yield from self._me(request))
+        if route.endpoint in _POST_ONLY:
+            header = extract_credential(request._replace(query_string=b""))
+            return (yield from self.lifecycle.finish(route, params, header))
         return (yield from self._revoke(route, request, params))
 
     def _now(self) -> int:
@@ -113,6 +124,8 @@ class Endpoints:
 
     def _uri_refused(self, route: Route) -> frozenset[str]:
         """Parameter names the query string may not carry here (behaviour §2, §6 strict)."""
+        if route.endpoint in _POST_ONLY:
+            return REFUSED_IN_URI | CREDENTIAL_PARAMS
         if self.options.strict and route.endpoint == "token":
             return URI_SECRET_PARAMS
         if not self.options.allow_query_credentials:
@@ -134,6 +147,9 @@ class Endpoints:
             grant = yield from self._password_grant(route, params, ttl)
         elif grant_type == "client_credentials":
             grant = yield from self._client_grant(route, params, header, ttl)
+        elif grant_type == "refresh_token":
+            yield from self._check_presented_client(route, params, header)
+            grant = yield from self._refresh_grant(route, params, ttl)
         else:
             raise UnsupportedGrantTypeError(f"Unsupported grant type: {grant_type[:40]!r}")
         return json_response(200, (yield from token_body(grant)))
@@ -150,6 +166,15 @@ class Endpoints:
                 self.state, route.org, route.app, username, password, ttl
             )
         )
+
+    def _refresh_grant(self, route: Route, params: Params, ttl: int | None) -> Flow[TokenGrant]:
+        token = param_text(params, "refresh_token")
+        if not token:
+            raise BadRequestError("refresh_token is required")
+        if route.org is None or route.app is None:
+            raise InvalidGrantError("Admin users have no refresh tokens here")
+        yield from flows.guest(self.state, route.org, route.app)  # 401 for an unknown app
+        return (yield from refresh_flows.refresh(self.state, route.org, route.app, token, ttl))
 
     def _check_presented_client(self, route: Route, params: Params, header: object) -> Flow[None]:
         """Client credentials that come with a password grant are verified (RFC 6749 §3.2.1)

@@ -39,9 +39,11 @@ from baas_auth.realm import (
     flows,
     grants,
     identity_provider_flows,
+    introspection,
     lifecycle_flows,
     members,
     reads,
+    refresh_flows,
     token_checks,
     token_flows,
 )
@@ -205,6 +207,33 @@ class AsyncRealm:
     async def token_info(self, token: str) -> TokenInfo:
         """What a valid token is: its principal, issue time and expiry (errors as above)."""
         return await self._run(token_checks.token_info(self.state, token))
+
+    async def refresh_token(
+        self, org: str, app: str, refresh_token: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """A new access token and a new refresh token for ``refresh_token``, which is spent
+        (rotation). ``InvalidGrantError`` for any other: unknown, expired, of another app, of a
+        family ended; a spent one presented again ends its whole family (behaviour §9)."""
+        return await self._run(refresh_flows.refresh(self.state, org, app, refresh_token, ttl_ms))
+
+    async def set_refresh_token_ttl(
+        self, org: str, app: str, ttl_ms: int | None, *, grace_ms: int = 0
+    ) -> App:
+        """Switch refresh tokens on for the app (``ttl_ms`` > 0: how long a family lives from
+        its password grant; rotation never extends it) or off (None or 0, the default).
+        ``grace_ms`` (at most 60 000) lets the immediately previous refresh token be presented
+        again that long after it was spent without ending its family (400 all the same)."""
+        return await self._run(refresh_flows.set_refresh_token_ttl(org, app, ttl_ms, grace_ms))
+
+    async def introspect(
+        self, token: str, *, org: str | None = None, app: str | None = None
+    ) -> dict[str, object]:
+        """The RFC 7662 answer for ``token`` in the app ``org``/``app`` (or, with ``app``
+        None, the management tokens of ``org``: its admins' and its org clients'; with neither,
+        every management token): ``{"active": False}`` and nothing else for a token that is
+        malformed, unknown, expired, revoked, of a disabled or deleted account, or of another
+        app or org. The caller is trusted here: the endpoints check the client asking."""
+        return await self._run(introspection.introspect(self.state, token, org, app))
 
     async def revoke_token(self, token: str, *, owner: Principal | None = None) -> bool:
         """Revoke one token of any kind (expired ones too); False if it was already gone.

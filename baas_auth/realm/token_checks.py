@@ -123,6 +123,8 @@ def token_info(state: RealmState, token: object) -> Flow[TokenInfo]:
 def _token_info(
     state: RealmState, view: Snapshot, record: rec.TokenRecord, token_id: str
 ) -> Flow[TokenInfo | None]:
+    if record.refresh:  # a refresh token is never a Bearer credential (behaviour §9)
+        return None
     principal = yield from _principal(state, view, record, token_id)
     if principal is None:
         return None

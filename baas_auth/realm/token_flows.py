@@ -20,6 +20,7 @@ from baas_auth.errors import (
     NotFoundError,
 )
 from baas_auth.model import Principal, TokenGrant
+from baas_auth.realm import refresh_flows
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.password_checks import account_key, check_password
 from baas_auth.realm.state import RealmState
@@ -87,7 +88,12 @@ def password_token(
     check_usable(user.activated, user.disabled)
     key = record_keys.user_key(found.org, found.name, user.uuid)
     yield from _rehash_if_needed(state, key, user, password)
-    return (yield from _issue_user(state, found, user, ttl))
+    grant = yield from _issue_user(state, found, user, ttl)
+    if not found.refresh_token_ttl_ms:
+        return grant
+    access = state.ring().verify(grant.access_token, now_ms=0, allow_expired=True)
+    stored_hash = user.password_hash or ""  # as stored now, after any rehash above
+    return (yield from refresh_flows.start_family(state, found, grant, access, stored_hash))
 
 
 def user_token(

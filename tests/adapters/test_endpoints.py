@@ -196,7 +196,7 @@ def test_never_expiring_tokens_omit_expires_in(caller: Caller, world: World) -> 
         ({**ALICE, "password": "wrong"}, 400, "invalid_grant"),
         ({**ALICE, "username": "nobody"}, 400, "invalid_grant"),
         ({**ALICE, "username": "victor"}, 400, "invalid_grant"),
-        ({"grant_type": "refresh_token", "refresh_token": "x"}, 400, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, 400, "unsupported_grant_type"),
         ({"grant_type": ""}, 400, "invalid_request"),
         ({"username": "alice", "password": PASSWORD}, 400, "invalid_request"),
     ],
