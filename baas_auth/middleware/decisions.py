@@ -90,7 +90,8 @@ class DecisionEvent(NamedTuple):
     status: int | None
     """The status the middleware answered with; None for ``allow`` (the inner app answers)."""
     reason: str
-    """A refusal's ``error`` code; for an allow ``rule``, ``all-access``, ``management`` or
+    """A refusal's ``error`` code (``route_requirement``: refused by a route's ``require``,
+    after the middleware's allow); for an allow ``rule``, ``all-access``, ``management`` or
     ``cors-preflight``; for an answer the endpoint (``token``, ``me``, ``revoke_one``, …)."""
     duration_ms: float
     """From the start of the decision to its end (an endpoint's: to its answer). NaN only in
