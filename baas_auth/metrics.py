@@ -1,0 +1,132 @@
+"""Decision metrics for Prometheus and OpenTelemetry (SPEC §10): ``on_decision`` hooks that count
+decisions by outcome, status and reason code, and time them.
+
+``PrometheusMetrics`` needs ``prometheus_client`` (``pip install 'baas-auth[prometheus]'``),
+``OpenTelemetryMetrics`` needs ``opentelemetry-api`` (``'baas-auth[otel]'``); each is imported
+only when its class is used. Both are plain callables of a ``DecisionEvent``: pass one as
+``on_decision=``, or call it from your own hook. Labels are bounded: ``decision`` (3 values),
+``status`` (the few the middleware answers, ``-`` for an allow) and ``reason`` (a fixed set of
+codes); never a path, a token, a username or a query value. The application (``org/app``) is a
+label only when asked for (``by_app=True``), and only for a request whose principal was known,
+so a scanner naming apps that do not exist adds no series. Health requests are no decisions
+and are not counted (``docs/observability.md``, "Metrics").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from baas_auth.middleware.decisions import DecisionEvent
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from prometheus_client import CollectorRegistry
+
+__all__ = ["DURATION_BUCKETS_S", "OpenTelemetryMetrics", "PrometheusMetrics", "labels_of"]
+
+DURATION_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+"""A decision takes tens of microseconds when remembered, milliseconds with a store round
+trip, and more only for a password grant's hash or a slow store."""
+_NO_APP = "-"
+_NO_STATUS = "-"
+_MS_PER_S = 1000.0
+
+Labels = tuple[str, str, str] | tuple[str, str, str, str]
+
+
+def labels_of(event: DecisionEvent, by_app: bool) -> Labels:
+    """``(decision, status, reason)``, and ``app`` with ``by_app``: what a decision is counted
+    under. The app is ``-`` unless the request's principal was known (the app then exists)."""
+    status = _NO_STATUS if event.status is None else str(event.status)
+    if not by_app:
+        return event.decision, status, event.reason
+    known = event.principal is not None and event.org is not None and event.app is not None
+    app = f"{event.org}/{event.app}" if known else _NO_APP
+    return event.decision, status, event.reason, app
+
+
+class PrometheusMetrics:
+    """``baas_auth_decisions_total{decision,status,reason[,app]}`` and
+    ``baas_auth_decision_duration_seconds{decision}``, registered in ``registry`` (default:
+    prometheus_client's global one). One per process: expose it with prometheus_client's
+    ``make_wsgi_app``/``make_asgi_app`` or ``start_http_server``.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        by_app: bool = False,
+        namespace: str = "baas_auth",
+    ) -> None:
+        from prometheus_client import REGISTRY, Counter, Histogram
+
+        names = ["decision", "status", "reason", *(["app"] if by_app else [])]
+        where = REGISTRY if registry is None else registry
+        self.by_app = by_app
+        self.decisions = Counter(
+            "decisions", "Requests decided by the middleware", names,
+            namespace=namespace, registry=where,
+        )  # fmt: skip
+        self.durations = Histogram(
+            "decision_duration_seconds", "Time to decide a request", ["decision"],
+            namespace=namespace, registry=where, buckets=DURATION_BUCKETS_S,
+        )  # fmt: skip
+        # The children, by label values: prometheus_client's ``labels`` takes a lock and
+        # validates each time; a bounded dict lookup does not.
+        self._counts: dict[Labels, Any] = {}
+        self._timings: dict[str, Any] = {}
+
+    def __call__(self, event: DecisionEvent) -> None:
+        labels = labels_of(event, self.by_app)
+        count = self._counts.get(labels)
+        if count is None:
+            count = self._counts[labels] = self.decisions.labels(*labels)
+        count.inc()
+        if math.isnan(event.duration_ms):  # a store failure that began while nobody listened
+            return
+        timing = self._timings.get(event.decision)
+        if timing is None:
+            timing = self._timings[event.decision] = self.durations.labels(event.decision)
+        timing.observe(event.duration_ms / _MS_PER_S)
+
+
+class OpenTelemetryMetrics:
+    """The counter ``baas_auth.decisions`` (attributes ``decision``, ``status``, ``reason``,
+    and ``app`` with ``by_app``) and the histogram ``baas_auth.decision.duration`` (seconds,
+    attribute ``decision``), from the meter ``baas_auth`` of ``meter_provider`` (default: the
+    global one, which your SDK set up)."""
+
+    def __init__(
+        self, meter_provider: MeterProvider | None = None, *, by_app: bool = False
+    ) -> None:
+        from opentelemetry import metrics
+
+        from baas_auth import __version__
+
+        meter = metrics.get_meter("baas_auth", __version__, meter_provider)
+        self.by_app = by_app
+        self.decisions = meter.create_counter(
+            "baas_auth.decisions", unit="{request}", description="Requests decided"
+        )
+        self.durations = meter.create_histogram(
+            "baas_auth.decision.duration", unit="s", description="Time to decide a request",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S),
+        )  # fmt: skip
+        self._attributes: dict[Labels, dict[str, str]] = {}
+        self._timing_attributes: dict[str, dict[str, str]] = {}
+
+    def __call__(self, event: DecisionEvent) -> None:
+        labels = labels_of(event, self.by_app)
+        attributes = self._attributes.get(labels)
+        if attributes is None:
+            names = ("decision", "status", "reason", "app")
+            attributes = self._attributes[labels] = dict(zip(names, labels, strict=False))
+        self.decisions.add(1, attributes)
+        if math.isnan(event.duration_ms):
+            return
+        timing = self._timing_attributes.get(event.decision)
+        if timing is None:
+            timing = self._timing_attributes[event.decision] = {"decision": event.decision}
+        self.durations.record(event.duration_ms / _MS_PER_S, timing)
