@@ -15,13 +15,18 @@ and are not counted (``docs/observability.md``, "Metrics").
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+import threading
+from bisect import bisect_left
+from collections.abc import Iterator
+from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from baas_auth.middleware.decisions import DecisionEvent
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
     from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics_core import Metric
 
 __all__ = ["DURATION_BUCKETS_S", "OpenTelemetryMetrics", "PrometheusMetrics", "labels_of"]
 
@@ -47,10 +52,13 @@ def labels_of(event: DecisionEvent, by_app: bool) -> Labels:
 
 
 class PrometheusMetrics:
-    """``baas_auth_decisions_total{decision,status,reason[,app]}`` and
+    """``baas_auth_decisions_total{decision,status,reason[,app]}`` and the histogram
     ``baas_auth_decision_duration_seconds{decision}``, registered in ``registry`` (default:
     prometheus_client's global one). One per process: expose it with prometheus_client's
     ``make_wsgi_app``/``make_asgi_app`` or ``start_http_server``.
+
+    A collector of its own: a decision adds to plain counts under a lock (well under a
+    microsecond), and the metric families are built only when Prometheus scrapes.
     """
 
     def __init__(
@@ -60,36 +68,82 @@ class PrometheusMetrics:
         by_app: bool = False,
         namespace: str = "baas_auth",
     ) -> None:
-        from prometheus_client import REGISTRY, Counter, Histogram
+        from prometheus_client import REGISTRY
 
-        names = ["decision", "status", "reason", *(["app"] if by_app else [])]
-        where = REGISTRY if registry is None else registry
         self.by_app = by_app
-        self.decisions = Counter(
-            "decisions", "Requests decided by the middleware", names,
-            namespace=namespace, registry=where,
-        )  # fmt: skip
-        self.durations = Histogram(
-            "decision_duration_seconds", "Time to decide a request", ["decision"],
-            namespace=namespace, registry=where, buckets=DURATION_BUCKETS_S,
-        )  # fmt: skip
-        # The children, by label values: prometheus_client's ``labels`` takes a lock and
-        # validates each time; a bounded dict lookup does not.
-        self._counts: dict[Labels, Any] = {}
-        self._timings: dict[str, Any] = {}
+        self._namespace = namespace
+        self._lock = threading.Lock()
+        self._counts: dict[Labels, int] = {}
+        self._timings: dict[str, _Timings] = {}
+        (REGISTRY if registry is None else registry).register(self)
 
     def __call__(self, event: DecisionEvent) -> None:
         labels = labels_of(event, self.by_app)
-        count = self._counts.get(labels)
-        if count is None:
-            count = self._counts[labels] = self.decisions.labels(*labels)
-        count.inc()
-        if math.isnan(event.duration_ms):  # a store failure that began while nobody listened
-            return
-        timing = self._timings.get(event.decision)
-        if timing is None:
-            timing = self._timings[event.decision] = self.durations.labels(event.decision)
-        timing.observe(event.duration_ms / _MS_PER_S)
+        duration_ms = event.duration_ms
+        with self._lock:
+            self._counts[labels] = self._counts.get(labels, 0) + 1
+            if math.isnan(duration_ms):  # a store failure that began while nobody listened
+                return
+            timings = self._timings.get(event.decision)
+            if timings is None:
+                timings = self._timings[event.decision] = _Timings()
+            timings.add(duration_ms)
+
+    def describe(self) -> Iterator[Metric]:
+        """The families, without samples: lets the registry refuse a second one by name."""
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        names = ["decision", "status", "reason", *(["app"] if self.by_app else [])]
+        yield CounterMetricFamily(f"{self._namespace}_decisions", "", labels=names)
+        yield HistogramMetricFamily(
+            f"{self._namespace}_decision_duration_seconds", "", labels=["decision"]
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        """The metric families, for prometheus_client's registry (at each scrape)."""
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        with self._lock:
+            counts = list(self._counts.items())
+            timings = [(decision, t.snapshot()) for decision, t in self._timings.items()]
+        names = ["decision", "status", "reason", *(["app"] if self.by_app else [])]
+        decisions = CounterMetricFamily(
+            f"{self._namespace}_decisions", "Requests decided by the middleware", labels=names
+        )
+        for labels, count in counts:
+            decisions.add_metric(list(labels), count)
+        yield decisions
+        durations = HistogramMetricFamily(
+            f"{self._namespace}_decision_duration_seconds",
+            "Time to decide a request",
+            labels=["decision"],
+        )
+        for decision, (buckets, total_s) in timings:
+            durations.add_metric([decision], buckets, total_s)
+        yield durations
+
+
+_BOUNDS_MS = tuple(bound * _MS_PER_S for bound in DURATION_BUCKETS_S)
+
+
+class _Timings:
+    """One decision kind's durations: a count per bucket (the last: above every bound), and
+    their sum. Updated under its owner's lock."""
+
+    __slots__ = ("counts", "total_ms")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(_BOUNDS_MS) + 1)
+        self.total_ms = 0.0
+
+    def add(self, duration_ms: float) -> None:
+        self.counts[bisect_left(_BOUNDS_MS, duration_ms)] += 1
+        self.total_ms += duration_ms
+
+    def snapshot(self) -> tuple[list[tuple[str, float]], float]:
+        """Cumulative ``(le, count)`` pairs, ``+Inf`` last, and the sum in seconds."""
+        bounds = [*(repr(bound) for bound in DURATION_BUCKETS_S), "+Inf"]
+        return list(zip(bounds, accumulate(self.counts), strict=True)), self.total_ms / _MS_PER_S
 
 
 class OpenTelemetryMetrics:

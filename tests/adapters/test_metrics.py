@@ -123,3 +123,35 @@ def test_a_route_guards_refusal_is_counted(world: World, by_app: bool) -> None:
     if by_app:
         labels["app"] = "acme/shop"
     assert registry.get_sample_value(COUNTER, labels) == 1
+
+
+def _event(decision: str, duration_ms: float) -> Any:
+    from baas_auth import DecisionEvent
+
+    return DecisionEvent(None, "GET", "/x", None, None, decision, None, "rule", duration_ms)  # type: ignore[arg-type]
+
+
+def test_prometheus_durations_fall_in_their_buckets() -> None:
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    for duration_ms in (0.05, 1.0, 3.0, 400.0, float("nan")):
+        metrics(_event("allow", duration_ms))
+    bucket = "baas_auth_decision_duration_seconds_bucket"
+    value = registry.get_sample_value
+    assert value(bucket, {"decision": "allow", "le": "0.0001"}) == 1
+    assert value(bucket, {"decision": "allow", "le": "0.001"}) == 2  # a bound is inclusive
+    assert value(bucket, {"decision": "allow", "le": "0.005"}) == 3
+    assert value(bucket, {"decision": "allow", "le": "0.25"}) == 3
+    assert value(bucket, {"decision": "allow", "le": "+Inf"}) == 4  # NaN: counted, not timed
+    assert value(DURATIONS, {"decision": "allow"}) == 4
+    assert value("baas_auth_decision_duration_seconds_sum", {"decision": "allow"}) == (
+        pytest.approx(0.40405)
+    )
+    assert value(COUNTER, {"decision": "allow", "status": "-", "reason": "rule"}) == 5
+
+
+def test_two_in_one_registry_are_refused() -> None:
+    registry = CollectorRegistry()
+    PrometheusMetrics(registry)
+    with pytest.raises(ValueError, match="Duplicated"):
+        PrometheusMetrics(registry)
