@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from baas_auth.middleware.decisions import DecisionEvent
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
     from prometheus_client import CollectorRegistry
     from prometheus_client.metrics_core import Metric
 
@@ -150,7 +150,16 @@ class OpenTelemetryMetrics:
     """The counter ``baas_auth.decisions`` (attributes ``decision``, ``status``, ``reason``,
     and ``app`` with ``by_app``) and the histogram ``baas_auth.decision.duration`` (seconds,
     attribute ``decision``), from the meter ``baas_auth`` of ``meter_provider`` (default: the
-    global one, which your SDK set up)."""
+    global one, which your SDK set up).
+
+    The SDK's own instruments take several microseconds per measurement, so a decision only
+    adds to plain counts and a list of durations under a lock: the counts are reported by an
+    observable counter, and its callback, run when the reader collects, hands the durations
+    waiting to the histogram (they reach the exporter at that collection or the next). At most
+    ``MAX_WAITING`` durations wait; past that a decision is counted but not timed.
+    """
+
+    MAX_WAITING = 100_000
 
     def __init__(
         self, meter_provider: MeterProvider | None = None, *, by_app: bool = False
@@ -161,26 +170,39 @@ class OpenTelemetryMetrics:
 
         meter = metrics.get_meter("baas_auth", __version__, meter_provider)
         self.by_app = by_app
-        self.decisions = meter.create_counter(
-            "baas_auth.decisions", unit="{request}", description="Requests decided"
-        )
+        self._lock = threading.Lock()
+        self._counts: dict[Labels, int] = {}
+        self._waiting: list[tuple[str, float]] = []
         self.durations = meter.create_histogram(
             "baas_auth.decision.duration", unit="s", description="Time to decide a request",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S),
         )  # fmt: skip
-        self._attributes: dict[Labels, dict[str, str]] = {}
-        self._timing_attributes: dict[str, dict[str, str]] = {}
+        self.decisions = meter.create_observable_counter(
+            "baas_auth.decisions",
+            callbacks=[self._observe],
+            unit="{request}",
+            description="Requests decided",
+        )
 
     def __call__(self, event: DecisionEvent) -> None:
         labels = labels_of(event, self.by_app)
-        attributes = self._attributes.get(labels)
-        if attributes is None:
-            names = ("decision", "status", "reason", "app")
-            attributes = self._attributes[labels] = dict(zip(names, labels, strict=False))
-        self.decisions.add(1, attributes)
-        if math.isnan(event.duration_ms):
-            return
-        timing = self._timing_attributes.get(event.decision)
-        if timing is None:
-            timing = self._timing_attributes[event.decision] = {"decision": event.decision}
-        self.durations.record(event.duration_ms / _MS_PER_S, timing)
+        duration_ms = event.duration_ms
+        with self._lock:
+            self._counts[labels] = self._counts.get(labels, 0) + 1
+            if not math.isnan(duration_ms) and len(self._waiting) < self.MAX_WAITING:
+                self._waiting.append((event.decision, duration_ms))
+
+    def _observe(self, options: CallbackOptions) -> Iterator[Observation]:
+        """At each collection: the counts so far, and the waiting durations recorded."""
+        from opentelemetry.metrics import Observation
+
+        with self._lock:
+            counts = list(self._counts.items())
+            waiting, self._waiting = self._waiting, []
+        attributes: dict[str, dict[str, str]] = {}
+        for decision, duration_ms in waiting:
+            of = attributes.setdefault(decision, {"decision": decision})
+            self.durations.record(duration_ms / _MS_PER_S, of)
+        names = ("decision", "status", "reason", "app")
+        for labels, count in counts:
+            yield Observation(count, dict(zip(names, labels, strict=False)))
