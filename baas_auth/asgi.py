@@ -26,6 +26,7 @@ from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, Mid
 from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
+from baas_auth.middleware.health import HealthCheck
 from baas_auth.middleware.wiring import check_asgi_app, check_realm
 from baas_auth.realm import AsyncRealm, Realm
 from baas_auth.realm.async_drivers import bridge
@@ -66,6 +67,8 @@ class AuthMiddleware:
         self.options = GateOptions.build(**options)
         self._gate = Gate(realm.state, self.options, remember_tokens=stamp_is_exact(realm.store))
         self._serve = realm.serve if isinstance(realm, AsyncRealm) else bridge(realm.store).serve
+        path = self.options.health_path
+        self._health = None if path is None else HealthCheck(realm.state, path)
         # scope["auth"] per principal kind, made once: Starlette's request.auth and @requires,
         # and the realm that baas_auth's framework helpers check roles and rules with.
         self._auth = credentials_by_kind(Guard(realm, self.options))
@@ -86,6 +89,12 @@ class AuthMiddleware:
             request = _request_info(scope, False)
         except BadRequestError as error:
             await _send_response(scope, receive, send, self._gate.refusal(error, None))
+            return
+        health = self._health
+        if health is not None and request.path == health.path:
+            # Answered here, before the decision: no credential read, nothing remembered.
+            answer = await self._serve(AS_IS, health.answer(request.method))
+            await _send_response(scope, receive, send, answer)
             return
         # One call: the decision remembered under the store's change stamp (the steady state
         # ends there, one coroutine deep), else the gate's flow run by the realm's driver.

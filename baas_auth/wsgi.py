@@ -24,6 +24,7 @@ from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, Mid
 from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
+from baas_auth.middleware.health import HealthCheck
 from baas_auth.middleware.wiring import check_realm, check_wsgi_app
 from baas_auth.realm import Realm
 from baas_auth.realm.drivers import AS_IS, stamp_is_exact
@@ -75,6 +76,8 @@ class AuthMiddleware:
         exact = stamp_is_exact(realm.store)
         self._gate = Gate(realm.state, self.options, remember_tokens=exact, read_request=_read)
         self._serve = realm.serve
+        path = self.options.health_path
+        self._health = None if path is None else HealthCheck(realm.state, path)
         with contextlib.suppress(StoreError):  # a store down at start-up: checked at a request
             realm.serve(AS_IS, self._gate.check_application())
 
@@ -84,6 +87,11 @@ class AuthMiddleware:
         return f"<baas_auth.wsgi.AuthMiddleware {mode} app={self.app!r}>"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        health = self._health
+        if health is not None and environ.get("PATH_INFO") == health.path:
+            # Answered here, before the decision: no credential read, nothing remembered.
+            method = environ.get("REQUEST_METHOD", "")
+            return _send(self._serve(AS_IS, health.answer(method)), start_response)
         # One call, keyed by the raw environ values the request is read from (so the steady
         # state reads no more): the decision remembered under the store's change stamp, else
         # the gate's flow run by the realm's driver.

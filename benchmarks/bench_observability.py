@@ -1,6 +1,7 @@
 """What seeing decisions costs: the ASGI middleware with and without an ``on_decision`` hook
-(single-app mode, a valid bearer token on ``/users/me``, the memory store), and
-``Realm.explain`` for an allow and a refusal.
+(single-app mode, a valid bearer token on ``/users/me``, the memory store), with the metrics
+hooks of ``baas_auth.integrations.metrics`` (Prometheus, OpenTelemetry: where their packages
+are installed), and ``Realm.explain`` for an allow and a refusal.
 
 Run: ``python benchmarks/bench_observability.py [--quick] [--json PATH]``. Each row prints as it
 is measured; the hook rows are measured one after the other in the same process, so compare
@@ -30,21 +31,45 @@ async def _ok(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+def _metrics_hooks() -> list[tuple[str, Any]]:
+    """The metrics hooks whose packages are installed, each on a registry or provider of its
+    own (the process's global ones are left alone)."""
+    hooks: list[tuple[str, Any]] = []
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from baas_auth.integrations.metrics import PrometheusMetrics
+    except ImportError:
+        pass
+    else:
+        hooks.append(("PrometheusMetrics", PrometheusMetrics(CollectorRegistry())))
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        from baas_auth.integrations.metrics import OpenTelemetryMetrics
+    except ImportError:
+        pass
+    else:
+        provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        hooks.append(("OpenTelemetryMetrics (SDK)", OpenTelemetryMetrics(provider)))
+    return hooks
+
+
 def hook_rows(seed: Seeded, settings: Settings, report: Report) -> None:
-    """The same request through a middleware without a hook, then with one that keeps events."""
+    """The same request through a middleware without a hook, then with one that keeps events,
+    then with each metrics hook."""
     events: list[DecisionEvent] = []
     loop = asyncio.new_event_loop()
+    variants: list[tuple[str, Any]] = [
+        ("no on_decision hook", None),
+        ("on_decision=list.append", events.append),
+        *((f"on_decision={name}", hook) for name, hook in _metrics_hooks()),
+    ]
     try:
-        for label, app in (
-            (
-                "ASGI valid token, no on_decision hook",
-                AuthMiddleware(_ok, seed.realm, application="acme/shop"),
-            ),
-            (
-                "ASGI valid token, on_decision=list.append",
-                AuthMiddleware(_ok, seed.realm, application="acme/shop", on_decision=events.append),
-            ),
-        ):
+        for name, hook in variants:
+            label = f"ASGI valid token, {name}"
+            app = AuthMiddleware(_ok, seed.realm, application="acme/shop", on_decision=hook)
             scope = asgi_scope(f"Bearer {seed.token}")
             status, _ = asgi_answer(loop, app, scope)
             if status != 200:

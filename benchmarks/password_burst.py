@@ -1,4 +1,4 @@
-"""How long a token-bearing request waits while a burst of password grants runs (SPEC §6.2).
+"""How long a token-bearing request waits while a burst of password grants runs (behaviour §6.2).
 
 Starts a real uvicorn server on a free loopback port, serving a plain ASGI app behind
 ``baas_auth.asgi.AuthMiddleware`` over a SQLite realm (the embedded default) with the default

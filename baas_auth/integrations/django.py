@@ -227,11 +227,12 @@ def _refusal(request: HttpRequest, requirement: Requirement) -> HttpResponse | N
         )
     principal: Principal | None = request.principal
     path = _route_path(request)
+    started = guard.start()
     try:
         check(guard, requirement, principal, path)
-    except (AuthError, StoreError) as error:
-        target = None if principal is None else guard.application(principal, path)
-        return _django(guard.refusal(error, target))
+    except (AuthError, StoreError) as error:  # a decision: reported after the middleware's
+        method = request.method or ""
+        return _django(guard.refuse(error, principal, method, path, started))
     return None
 
 

@@ -98,11 +98,11 @@ def _refusal(requirement: Requirement) -> FlaskResponse | None:
             return _flask(unguarded_refusal(error))
         return None
     path = _route_path()
+    started = guard.start()
     try:
         check(guard, requirement, principal, path)
-    except (AuthError, StoreError) as error:
-        target = None if principal is None else guard.application(principal, path)
-        return _flask(guard.refusal(error, target))
+    except (AuthError, StoreError) as error:  # a decision: reported after the middleware's
+        return _flask(guard.refuse(error, principal, request.method, path, started))
     return None
 
 

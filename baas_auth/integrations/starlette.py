@@ -91,10 +91,12 @@ async def enforce(conn: HTTPConnection, requirement: Requirement) -> Response | 
         return unguarded_refusal(refused(None))
     guard = _guard_of(conn)
     path = _route_path(conn)
+    started = guard.start()
     try:
         await _check(guard, requirement, principal, path)
-    except (AuthError, StoreError) as error:
-        return guard.refusal(error, guard.application(principal, path))
+    except (AuthError, StoreError) as error:  # a decision: reported after the middleware's
+        method = conn.scope.get("method", "GET")  # a websocket's handshake is a GET
+        return guard.refuse(error, principal, method, path, started)
     return None
 
 

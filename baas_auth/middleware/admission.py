@@ -7,6 +7,10 @@ optional framework integrations.
 a refusal looks (the middleware's own JSON and challenge). ``AuthCredentials`` is what the ASGI
 adapter puts in ``scope["auth"]``: Starlette's shape (``scopes``), carrying the ``Guard`` so that
 ``require(role=…)`` needs no second configuration.
+
+A refusal by a route's requirement is a decision too (behaviour §10): ``Guard.refuse`` renders it
+and reports it to the middleware's ``on_decision`` hook and the ``baas_auth`` logger, after the
+middleware's ``allow`` of the same request, with the reason ``route_requirement``.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
-from baas_auth.core.http import Response
-from baas_auth.core.routing import route_multi_tenant
+from baas_auth.core.http import RequestInfo, Response
+from baas_auth.core.routing import Route, route_multi_tenant
 from baas_auth.errors import AuthenticationError, AuthError, StoreError
 from baas_auth.middleware.decisions import GateOptions
+from baas_auth.middleware.events import DecisionEvents
 from baas_auth.middleware.refusals import render
 from baas_auth.model import Principal, PrincipalKind
 from baas_auth.realm import AsyncRealm, Realm
 
 __all__ = [
     "AUTHENTICATED",
+    "ROUTE_REQUIREMENT",
     "AuthCredentials",
     "Guard",
     "credentials_by_kind",
@@ -35,6 +41,9 @@ __all__ = [
 
 AUTHENTICATED = "authenticated"
 """The scope of every principal but the guest (Starlette's ``@requires("authenticated")``)."""
+ROUTE_REQUIREMENT = "route_requirement"
+"""The reason of a refusal made by a route's requirement (``require(...)``) after the middleware
+allowed the request; a store failure there keeps its own code (``service_unavailable``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,40 @@ class Guard:
         """``error`` rendered as the middleware renders its own refusals (``refusals.render``);
         ``target`` None: under ``/management``."""
         return render(error, self.options, target, now_ms=self.realm.state.now_ms())
+
+    def start(self) -> int | None:
+        """When a route's check began, for its event; None while nobody would hear of it."""
+        return DecisionEvents(self.options.on_decision).start()
+
+    def refuse(
+        self,
+        error: AuthError | StoreError,
+        principal: Principal | None,
+        method: str,
+        route_path: str,
+        started: int | None,
+    ) -> Response:
+        """``error``, raised by a route's requirement for ``principal`` on ``method
+        route_path``, rendered (``refusal``) and reported as the decision that follows the
+        middleware's allow: ``refuse``, the status answered, ``route_requirement``. ``started``
+        is ``start()``'s value, taken before the check."""
+        target = None if principal is None else self.application(principal, route_path)
+        response = self.refusal(error, target)
+        # A store failure is logged even when nothing else is: an operator must hear of it.
+        if started is not None or isinstance(error, StoreError):
+            reason = error.error if isinstance(error, StoreError) else ROUTE_REQUIREMENT
+            org, app = (None, None) if target is None else target
+            DecisionEvents(self.options.on_decision).emit(
+                started,
+                RequestInfo(method, route_path),
+                Route(org, app, route_path),
+                principal,
+                "refuse",
+                response.status,
+                reason,
+                error,
+            )
+        return response
 
 
 def unguarded_refusal(error: AuthError) -> Response:

@@ -35,6 +35,9 @@ __all__ = [
 
 SAFE_REALM_NAME = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
 """What may stand in a challenge's ``realm="…"`` without escaping."""
+HEALTH_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+"""What a health path may be: an absolute path of plain segments, compared as the server
+passes it (no percent-encoding, query or fragment to read otherwise)."""
 
 
 class Admit(NamedTuple):
@@ -87,7 +90,8 @@ class DecisionEvent(NamedTuple):
     status: int | None
     """The status the middleware answered with; None for ``allow`` (the inner app answers)."""
     reason: str
-    """A refusal's ``error`` code; for an allow ``rule``, ``all-access``, ``management`` or
+    """A refusal's ``error`` code (``route_requirement``: refused by a route's ``require``,
+    after the middleware's allow); for an allow ``rule``, ``all-access``, ``management`` or
     ``cors-preflight``; for an answer the endpoint (``token``, ``me``, ``revoke_one``, …)."""
     duration_ms: float
     """From the start of the decision to its end (an endpoint's: to its answer). NaN only in
@@ -123,6 +127,9 @@ class MiddlewareOptions(TypedDict, total=False):
     on_decision: DecisionHook | None
     """Called with a ``DecisionEvent`` once per request; an error it raises is logged on the
     ``baas_auth`` logger and changes nothing."""
+    health_path: str | None
+    """A path (e.g. ``"/healthz"``) the middleware answers itself, without credentials: 200
+    while the store answers, 503 otherwise (``docs/deployment.md``); None (the default): off."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +146,7 @@ class GateOptions:
     endpoints: bool
     management_api: bool = False
     on_decision: DecisionHook | None = None
+    health_path: str | None = None
 
     @classmethod
     def build(cls, **options: Unpack[MiddlewareOptions]) -> GateOptions:
@@ -168,6 +176,7 @@ class GateOptions:
             endpoints=given["endpoints"] is True,
             management_api=given["management_api"] is True,
             on_decision=on_decision,
+            health_path=_checked_health_path(given["health_path"]),
         )
 
 
@@ -182,6 +191,7 @@ _DEFAULTS: dict[str, object] = {
     "endpoints": True,
     "management_api": False,
     "on_decision": None,
+    "health_path": None,
 }
 _FLAGS = tuple(name for name, value in _DEFAULTS.items() if isinstance(value, bool))
 
@@ -208,6 +218,17 @@ def _checked_hook(hook: object) -> DecisionHook | None:
             "hand the event on from a plain function (a queue, loop.call_soon_threadsafe)"
         )
     return cast(DecisionHook, hook)
+
+
+def _checked_health_path(path: object) -> str | None:
+    if path is None:
+        return None
+    if not isinstance(path, str) or not HEALTH_PATH.fullmatch(path):
+        raise ConfigError(
+            f"health_path is an absolute path of letters, digits and '._~-' segments, such as"
+            f" '/healthz', or None; not {path!r}"
+        )
+    return path
 
 
 def _parse_application(application: object) -> tuple[str, str] | None:

@@ -112,17 +112,25 @@ def _log(event: DecisionEvent, error: BaseException | None) -> None:
 
 def _write(level: int, event: DecisionEvent, what: str) -> None:
     safe = event._replace(method=_clean_method(event.method), path=_clean(event.path))
+    status = "-" if safe.status is None else safe.status
+    who = _who(safe.principal)
+    extra = {"decision_event": safe}
+    if math.isnan(safe.duration_ms):  # a store failure that began while nobody listened
+        message = "%s %s %s: %s %s (%s)"
+        LOGGER.log(level, message, what, safe.method, safe.path, status, safe.reason, who,
+                   extra=extra)  # fmt: skip
+        return
     LOGGER.log(
         level,
-        "%s %s %s: %s %s (%s) in %s ms",
+        "%s %s %s: %s %s (%s) in %.2f ms",
         what,
         safe.method,
         safe.path,
-        "-" if safe.status is None else safe.status,
+        status,
         safe.reason,
-        _who(safe.principal),
-        "?" if math.isnan(safe.duration_ms) else f"{safe.duration_ms:.2f}",
-        extra={"decision_event": safe},
+        who,
+        safe.duration_ms,
+        extra=extra,
     )
 
 

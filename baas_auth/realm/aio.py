@@ -38,6 +38,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    health_flows,
     identity_provider_flows,
     introspection,
     lifecycle_flows,
@@ -137,6 +138,12 @@ class AsyncRealm:
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def ping(self) -> None:
+        """Check that the store answers within its timeout (and, once this realm is served,
+        still holds it): ``StoreError`` when it does not. What the middleware's health path
+        checks (``health_path=``); starts nothing and writes nothing."""
+        await self._driver.run(health_flows.ping(self.state))
 
     # -- keys -----------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from baas_auth.realm import (
     explain,
     flows,
     grants,
+    health_flows,
     identity_provider_flows,
     introspection,
     lifecycle_flows,
@@ -141,6 +142,12 @@ class Realm:
 
     def close(self) -> None:
         self.store.close()
+
+    def ping(self) -> None:
+        """Check that the store answers within its timeout (and, once this realm is served,
+        still holds it): ``StoreError`` when it does not. What the middleware's health path
+        checks (``health_path=``); starts nothing and writes nothing."""
+        self._driver.run(health_flows.ping(self.state))
 
     # -- keys -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ASGI adapter over an ``AsyncRealm`` (SPEC §7), and where each realm's store I/O runs.
+"""The ASGI adapter over an ``AsyncRealm`` (behaviour §7), and where each realm's store I/O runs.
 
 An ``AsyncRealm`` over ``AsyncRedisStore`` behind ``baas_auth.asgi.AuthMiddleware`` serves the
 same answers as a ``Realm`` (guest 401, token 200, rules 403, the token endpoint's grants,

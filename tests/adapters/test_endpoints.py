@@ -849,7 +849,7 @@ def test_endpoints_off_passes_the_paths_to_the_app(make: MakeCaller, method: str
 def test_endpoints_off_management_needs_an_admin(make: MakeCaller, world: World) -> None:
     caller = make(endpoints=False)
     assert caller.get("/management/token").status_code == 401
-    # SPEC §6.1: only the caller's own orgs and own user are reachable under /management.
+    # behaviour §6.1: only the caller's own orgs and own user are reachable under /management.
     anns = bearer(world.token("ann"))
     assert caller.get("/management/me", headers=anns).status_code == 403
     assert not caller.called

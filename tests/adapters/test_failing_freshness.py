@@ -1,4 +1,4 @@
-"""A freshness check that fails is a store failure (SPEC §7 "the freshness check is part of the
+"""A freshness check that fails is a store failure (behaviour §7 "the freshness check is part of the
 decision"): 503 ``service_unavailable``, never 500, never a remembered admission, and the inner
 app not called; on both adapters, over memory and SQLite (``Realm``) and Redis (``AsyncRealm``).
 

@@ -1,4 +1,4 @@
-"""A lost store is a failure, not an empty realm (SPEC §7), on both adapters.
+"""A lost store is a failure, not an empty realm (behaviour §7), on both adapters.
 
 A running middleware whose store no longer holds the realm it was serving (Redis flushed, or
 restarted empty; a SQLite file whose content was replaced by an empty file's or another realm's)

@@ -239,7 +239,7 @@ def test_empty_path_info_is_root(make: MakeCaller) -> None:
     ("options", "path", "status"),
     [
         ({}, "/acme/vault/Books/1", 200),
-        ({}, "/acme/vault/books/1", 403),  # SPEC §5.2 rev 2: case-sensitive in both modes
+        ({}, "/acme/vault/books/1", 403),  # behaviour §5.2: case-sensitive in both modes
         ({}, "/ACME/Vault/BOOKS/1", 403),
         ({"case_sensitive_paths": False}, "/acme/vault/books/1", 200),
         ({}, "/ACME/VAULT/Books/1", 200),

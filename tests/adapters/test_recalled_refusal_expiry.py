@@ -1,7 +1,7 @@
 """A remembered refusal of a valid token ends with the token's expiry, as an admission does.
 
 A 403 rests on the token being valid: once the expiry written in it has passed, the answer is
-401 ``expired_token`` (SPEC §4), which tells a client to get a new token, never the 403 it was
+401 ``expired_token`` (behaviour §4), which tells a client to get a new token, never the 403 it was
 given before. Found by the revocation checker (tests/revocation): a token with a short life,
 refused on a path its user may not use, kept getting 403 after it had expired.
 """

@@ -1,4 +1,4 @@
-"""Fail closed and recover (SPEC §7), in process, on both adapters over Redis.
+"""Fail closed and recover (behaviour §7), in process, on both adapters over Redis.
 
 Three deployments, each on a redis-server of its own (its own port and append-only file): the
 WSGI adapter over a ``Realm`` on ``RedisStore``, the ASGI adapter over the same, and the ASGI

@@ -1,4 +1,4 @@
-"""A Redis server that loses acknowledged writes (SPEC §7, "the freshness check is part of the
+"""A Redis server that loses acknowledged writes (behaviour §7, "the freshness check is part of the
 decision"), on both adapters, with and without a bounded-staleness window.
 
 The server is restarted from a copy of its append-only file taken earlier, as a restore from an

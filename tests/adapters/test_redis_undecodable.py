@@ -1,4 +1,4 @@
-"""A Redis directory key that is not UTF-8 (SPEC §6.3: a store record that cannot be decoded is
+"""A Redis directory key that is not UTF-8 (behaviour §6.3: a store record that cannot be decoded is
 a store failure): 503 with ``StoreError`` for every request that reads the app's roles, guests
 included, never 500; on both adapters, over ``RedisStore`` and ``AsyncRedisStore``.
 

@@ -1,4 +1,4 @@
-"""The documented recovery after a lost store (SPEC §7, docs/deployment.md "A lost store"), as
+"""The documented recovery after a lost store (behaviour §7, docs/deployment.md "A lost store"), as
 an operator runs it: ``baas-auth backup`` while the realm serves; the store is lost (Redis
 flushed; a SQLite file's content replaced by an empty database's); the very same middleware
 answers 503; ``baas-auth restore`` of the backup; the same middleware serves the same tokens

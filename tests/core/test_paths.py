@@ -94,7 +94,7 @@ def test_strip_root_path_refuses_paths_outside_root(path: str, root_path: str) -
     ids=["under", "exact-without-slash", "exact", "two-segments"],
 )
 def test_root_path_with_a_trailing_slash_is_refused(path: str, root_path: str) -> None:
-    """SPEC §5.2 rev 2: Starlette routes /api/x/y whole under root_path /api/ (its
+    """behaviour §5.2: Starlette routes /api/x/y whole under root_path /api/ (its
     get_route_path strips only on a '/' after the root), Django routes 'x/y': refuse."""
     with pytest.raises(BadRequestError, match="trailing slash"):
         strip_root_path(path, root_path)

@@ -19,7 +19,7 @@ def test_create_org_creates_sandbox_with_open_guest(realm: Realm):
 
 
 def test_new_app_has_the_three_default_roles_without_rules(realm: Realm):
-    # SPEC §5.4 rev 2: least privilege by default.
+    # behaviour §5.4: least privilege by default.
     realm.create_org("acme")
     realm.create_app("acme", "shop")
     roles = {role.name: role.rules for role in realm.list_roles("acme", "shop")}

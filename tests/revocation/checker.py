@@ -9,7 +9,7 @@ request that may be judged on the new state: a new ``Realm`` and a new WSGI midd
 same store, seen through ``Forgetful`` (no change stamp, so nothing is remembered, not even for
 one request). Nothing else writes, so that answer is the state's.
 
-The model (SPEC §7): a request that started after step k returned is judged on state k+1 or a
+The model (behaviour §7): a request that started after step k returned is judged on state k+1 or a
 later one, up to the last step that had begun when it ended. With a window
 (``max_staleness_ms``), a state no older than the window: every step that returned before
 ``start - window`` on the histories' fake clock must be seen. An answer outside the fresh answers

@@ -1,5 +1,5 @@
 """The revocation checker (``checker``): remembered decisions never admit what a fresh decision
-refuses (SPEC §3, §5, §7), on every store, adapter and cache state, under threads, processes,
+refuses (behaviour §3, §5, §7), on every store, adapter and cache state, under threads, processes,
 a staleness window and a Redis restored from an older snapshot.
 
 * Every scenario hunts for its share of the budget (``BAAS_CHECKER_BUDGET_S``; CI's is fixed),
@@ -94,7 +94,7 @@ ROLLBACK_OF_AN_ISSUED_TOKEN = (
 """A token issued after the snapshot, admitted and remembered, then lost with the restore: had
 issuing moved no stamp, it would be remembered under the snapshot's stamp, which the restore
 brings back with the token gone. Issuing moves the Redis stamp, so the admission is decided
-afresh: SPEC §7 [rev 3], "whatever was remembered before the loss is decided afresh"."""
+afresh: behaviour §7, "whatever was remembered before the loss is decided afresh"."""
 
 
 @pytest.fixture(scope="module")

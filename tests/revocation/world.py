@@ -286,7 +286,7 @@ DECISIVE = (
     "delete_credentials",
     "retire_key",
 )
-"""Writes that can turn an admission into a refusal (SPEC §3, §5.3, §7)."""
+"""Writes that can turn an admission into a refusal (behaviour §3, §5.3, §7)."""
 
 RESTORING = (
     "enable",
@@ -394,7 +394,8 @@ class _Generator:
         if caller != "guest":
             latest = self.issued[caller] - 1
             caller = f"{caller}#{rng.choice((0, latest, max(0, latest - 1)))}"
-        # A path of this step only: a known token on a path never seen (SPEC §7's cache states).
+        # A path of this step only: a known token on a path never seen (the cache states of
+        # behaviour §7).
         path = rng.choice((*PATHS, f"/books/n{index}"))
         return Request(caller, path)
 

@@ -1,4 +1,4 @@
-"""Holes 7, 8, 9 and 11 of the first release, and malformed endpoint values (SPEC §5.2, §6.2,
+"""Holes 7, 8, 9 and 11 of the first release, and malformed endpoint values (behaviour §5.2, §6.2,
 §6.3 rev 2): the edges where an adapter hands the decision something other than what the inner
 app (or its router) will act on.
 

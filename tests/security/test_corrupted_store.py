@@ -1,4 +1,4 @@
-"""Hole 10 of the first release: a store record that does not decode (SPEC §6.3 rev 2, §7).
+"""Hole 10 of the first release: a store record that does not decode (behaviour §6.3, §7).
 
 The first release read records with ``json.loads`` and ``Record(**data)``: invalid JSON, a list,
 invalid UTF-8 or a missing field raised out of the middleware (a 500, or a crashed ASGI task),

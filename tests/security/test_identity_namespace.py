@@ -1,4 +1,4 @@
-"""Hole 1 of the first release: impersonation through the identifier namespace (SPEC §1 rev 2).
+"""Hole 1 of the first release: impersonation through the identifier namespace (behaviour §1).
 
 A user could be created whose username was another user's uuid or email; then the attacker's
 ``me`` matched ``/users/<victim-uuid>/**``, and Realm calls given the victim's uuid acted on

@@ -1,4 +1,4 @@
-"""Hole 2 of the first release: ``/management/…`` was not scoped (SPEC §6.1 rev 2).
+"""Hole 2 of the first release: ``/management/…`` was not scoped (behaviour §6.1).
 
 An admin or org client of org ``evil`` reached the inner app on
 ``/management/orgs/acme/credentials`` and ``/management/users/someoneelse``. Now an org's paths

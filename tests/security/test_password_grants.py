@@ -1,4 +1,4 @@
-"""Password grants under attack (SPEC §6.2 rev 2): holes 5 and 6 of the first release.
+"""Password grants under attack (behaviour §6.2): holes 5 and 6 of the first release.
 
 Hole 5: under ASGI all decisions shared one thread (SQLite) or ran on the event loop (memory),
 so a burst of password grants stalled every token-bearing request behind the KDF. Hole 6: 30
@@ -292,7 +292,7 @@ def test_unknown_and_known_accounts_answer_alike_over_http(caller: Caller) -> No
     assert [status for status, _ in answers[:6]] == [400] * 5 + [429]
 
 
-# -- minimum password length (SPEC §1 rev 2) ------------------------------------------------------
+# -- minimum password length (behaviour §1) ------------------------------------------------------
 
 
 @pytest.mark.parametrize("password", ["", "short", "7 chars"])
@@ -393,7 +393,7 @@ def test_a_burst_of_password_grants_does_not_delay_token_requests(
     assert all(name.startswith("baas-auth-kdf") for name in GatedHasher.threads)
 
 
-# -- only failures count (SPEC §6.2 rev 3) --------------------------------------------------------
+# -- only failures count (behaviour §6.2) --------------------------------------------------------
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

@@ -1,4 +1,4 @@
-"""Wiring mistakes fail at construction, with a message that says the fix (SPEC §6.3 rev 2).
+"""Wiring mistakes fail at construction, with a message that says the fix (behaviour §6.3).
 
 The first release took whatever it was given: a WSGI middleware around a FastAPI app, or an
 ASGI one around Flask, was built without complaint and failed at the first request with a raw
