@@ -86,7 +86,16 @@ def _kid_bytes(kid: str) -> bytes:
 
 
 class UnknownKeyError(MalformedTokenError):
-    """A well-formed token signed with a key id this realm does not hold (yet, or any more)."""
+    """A well-formed token signed with a key id this realm does not hold (yet, or any more).
+
+    The same 401 ``auth_bad_access_token`` as a damaged token (a client must sign in again
+    either way), but its description says why, so that a token refused after ``retire-key`` is
+    not taken for a corrupt one when an operator reads the answer or the log."""
+
+    default_description = (
+        "Unable to authenticate: the access token was signed with a key this realm does not "
+        "hold (a retired key, or not this realm's)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -307,8 +307,11 @@ def test_rotated_keys_keep_old_tokens_until_retired(shop: Realm):
     with pytest.raises(ConfigError):
         shop.retire_signing_key(new_kid)
     shop.retire_signing_key(old_kid)
-    with pytest.raises(MalformedTokenError):
+    with pytest.raises(MalformedTokenError) as refused:
         shop.authenticate_token(old.access_token)
+    assert refused.value.error == "auth_bad_access_token"  # the code clients know stays
+    assert "a key this realm does not hold (a retired key" in refused.value.error_description
+    assert "corrupt" not in refused.value.error_description
     shop.authenticate_token(new.access_token)
     with pytest.raises(ConfigError):
         shop.retire_signing_key(old_kid)
