@@ -13,6 +13,7 @@ from baas_auth.cli.registry import Commands, add_org_app, where
 from baas_auth.errors import StoreError
 from baas_auth.model import TokenGrant
 from baas_auth.realm import Realm
+from baas_auth.realm.keys import KeyDates
 
 __all__ = ["register"]
 
@@ -155,8 +156,44 @@ def _list_keys(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     if ring is None:  # the store did not answer when the realm was opened
         raise StoreError("the realm's signing keys could not be read")
     older = sorted(ring.kids - {ring.current.kid})
-    rows = [{"kid": kid, "current": kid == ring.current.kid} for kid in [ring.current.kid, *older]]
-    out.table(rows, ("kid", "current"), empty="no signing keys")
+    ttl, current, as_json = _longest_lifetime_ms(realm), ring.current.kid, out.json
+    rows = [
+        _key_row(kid, ring.dates.get(kid, KeyDates()), ttl, current=kid == current, as_json=as_json)
+        for kid in [current, *older]
+    ]
+    columns = ("kid", "current", "signing_since", "signing_until", "retire_after")
+    out.table(rows, columns, empty="no signing keys")
+
+
+def _longest_lifetime_ms(realm: Realm) -> int | None:
+    """The longest a token can live: the realm's ceiling, or an app's longer `accesstokenttl`;
+    None when an app's tokens never expire (`accesstokenttl` 0)."""
+    apps = [app for org in realm.list_orgs() for app in realm.list_apps(org.name)]
+    app_ttls = [app.access_token_ttl_ms for app in apps]
+    if 0 in app_ttls:
+        return None
+    return max([realm.max_token_ttl_ms, *(ttl for ttl in app_ttls if ttl is not None)])
+
+
+def _key_row(
+    kid: str, when: KeyDates, longest_ttl_ms: int | None, *, current: bool, as_json: bool
+) -> dict[str, object]:
+    """A key, when it signed, and from when no token it signed can still be live (its last
+    moment of signing plus the longest token lifetime): then it can be retired. None: not
+    known (a key stored before dates were kept), or never (an app's tokens never expire)."""
+    until = when.until_ms
+    retire_after = None if until is None or longest_ttl_ms is None else until + longest_ttl_ms
+    moments = {"since_ms": when.since_ms, "until_ms": until, "retire_after_ms": retire_after}
+    if as_json:
+        return {"kid": kid, "current": current, **moments}
+    shown = {name: "-" if ms is None else _when(ms) for name, ms in moments.items()}
+    return {
+        "kid": kid,
+        "current": current,
+        "signing_since": shown["since_ms"],
+        "signing_until": "now" if current else shown["until_ms"],
+        "retire_after": shown["retire_after_ms"],
+    }
 
 
 def _retire_key(realm: Realm, args: argparse.Namespace, out: Output) -> None:

@@ -191,7 +191,7 @@ def rotate_signing_key(state: RealmState) -> Flow[str]:
     yield from set_up_realm(state)
     if state.keys is None:
         raise ConfigError("the realm's keys are not loaded")
-    kid = yield from rotate_key(state.keys)
+    kid = yield from rotate_key(state.keys, state.now_ms())
     state.keys = yield from load_key_ring(state.settings.signing_keys, state.keys)
     return kid
 

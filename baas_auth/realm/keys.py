@@ -13,7 +13,8 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from baas_auth.core.tokens import (
     SigningKey,
@@ -27,6 +28,7 @@ from baas_auth.realm.store_commands import Flow, create, get, get_many, put
 
 __all__ = [
     "RELOAD_INTERVAL_MS",
+    "KeyDates",
     "KeyRing",
     "UnknownKeyError",
     "holds_keys",
@@ -43,10 +45,31 @@ RELOAD_INTERVAL_MS = 1000
 _VERIFIED_CACHE_SIZE = 20_000
 
 
+@dataclass(frozen=True, slots=True)
+class KeyDates:
+    """When a stored signing key signed tokens: from ``since_ms`` (it became current) until
+    ``until_ms`` (a rotation replaced it; None while it is current). None where unknown: keys
+    stored before their dates were kept, and keys from configuration."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+
+StoredKey = tuple[SigningKey, KeyDates]
+
+
 class KeyRing:
     """Signing keys (current first), the client-secret hashing key, and verified tokens."""
 
-    __slots__ = ("_by_kid_bytes", "_verified", "configured", "current", "kids", "secret_key")
+    __slots__ = (
+        "_by_kid_bytes",
+        "_verified",
+        "configured",
+        "current",
+        "dates",
+        "kids",
+        "secret_key",
+    )
 
     def __init__(
         self,
@@ -54,8 +77,11 @@ class KeyRing:
         secret_key: bytes,
         *,
         configured: bool,
+        dates: Mapping[str, KeyDates] | None = None,
     ) -> None:
         self.current = keys[0]
+        self.dates: Mapping[str, KeyDates] = dict(dates or {})
+        """Each stored key's dates, by key id (what ``list-keys`` shows)."""
         self.kids = frozenset(key.kid for key in keys)
         self.secret_key = secret_key
         self.configured = configured
@@ -90,10 +116,12 @@ def load_key_ring(
     secret_key = known.secret_key if known is not None else (yield from _secret_key())
     if configured is not None:
         return KeyRing(configured, secret_key, configured=True)
-    keys = yield from _stored_keys()
-    if not keys:
+    stored = yield from _stored_keys()
+    if not stored:
         raise StoreError("the store lost the realm's signing keys")
-    return KeyRing(keys, secret_key, configured=False)
+    keys = [key for key, _ in stored]
+    dates = {key.kid: when for key, when in stored}
+    return KeyRing(keys, secret_key, configured=False, dates=dates)
 
 
 def provisional_ring(configured: Sequence[SigningKey] | None) -> KeyRing:
@@ -103,11 +131,11 @@ def provisional_ring(configured: Sequence[SigningKey] | None) -> KeyRing:
     return KeyRing(keys, secrets.token_bytes(32), configured=configured is not None)
 
 
-def store_keys(ring: KeyRing) -> Flow[None]:
+def store_keys(ring: KeyRing, now_ms: int) -> Flow[None]:
     """Keep ``ring``'s keys in a store being set up; keys another process stored first win."""
     yield from create(_SECRET_KEY_RECORD, base64.b64encode(ring.secret_key))
     if not ring.configured:
-        yield from create(_KEYS_RECORD, _encode_keys([ring.current]))
+        yield from create(_KEYS_RECORD, _encode_keys([(ring.current, KeyDates(now_ms))]))
 
 
 def holds_keys() -> Flow[bool]:
@@ -116,23 +144,28 @@ def holds_keys() -> Flow[bool]:
     return any(raw is not None for raw in found)
 
 
-def rotate_key(ring: KeyRing) -> Flow[str]:
-    """Make a new current signing key; returns its id."""
+def rotate_key(ring: KeyRing, now_ms: int) -> Flow[str]:
+    """Make a new current signing key; returns its id. The key it replaces signs until now."""
     _require_stored(ring)
     key = SigningKey.generate()
     stored = yield from _stored_keys()
-    yield from put(_KEYS_RECORD, _encode_keys([key, *stored]))
+    replaced = [(old, _ended(when, now_ms)) for old, when in stored[:1]]
+    yield from put(_KEYS_RECORD, _encode_keys([(key, KeyDates(now_ms)), *replaced, *stored[1:]]))
     return key.kid
+
+
+def _ended(when: KeyDates, now_ms: int) -> KeyDates:
+    return when if when.until_ms is not None else KeyDates(when.since_ms, now_ms)
 
 
 def retire_key(ring: KeyRing, kid: str) -> Flow[None]:
     """Drop a signing key: every token it signed stops working."""
     _require_stored(ring)
     keys = yield from _stored_keys()
-    remaining = [key for key in keys if key.kid != kid]
+    remaining = [(key, when) for key, when in keys if key.kid != kid]
     if len(remaining) == len(keys):
         raise ConfigError(f"no signing key {kid!r}")
-    if keys[0].kid == kid:
+    if keys[0][0].kid == kid:
         raise ConfigError("the current signing key cannot be retired; rotate first")
     yield from put(_KEYS_RECORD, _encode_keys(remaining))
 
@@ -155,7 +188,7 @@ def _secret_key() -> Flow[bytes]:
     return key
 
 
-def _stored_keys() -> Flow[list[SigningKey]]:
+def _stored_keys() -> Flow[list[StoredKey]]:
     raw = yield from get(_KEYS_RECORD)
     if raw is None:
         return []
@@ -167,10 +200,31 @@ def _stored_keys() -> Flow[list[SigningKey]]:
         raise StoreError("the stored signing keys are corrupted") from None
 
 
-def _decode_key(entry: dict[str, str]) -> SigningKey:
-    return SigningKey(entry["kid"], base64.b64decode(entry["secret"], validate=True))
+def _decode_key(entry: dict[str, object]) -> StoredKey:
+    secret = entry["secret"]
+    if not isinstance(secret, str) or not isinstance(entry["kid"], str):
+        raise TypeError("a stored key's id and secret are text")
+    key = SigningKey(entry["kid"], base64.b64decode(secret, validate=True))
+    return key, KeyDates(_moment(entry.get("since_ms")), _moment(entry.get("until_ms")))
 
 
-def _encode_keys(keys: Sequence[SigningKey]) -> bytes:
-    entries = [{"kid": k.kid, "secret": base64.b64encode(k.secret).decode()} for k in keys]
+def _moment(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("a stored key's date is a whole number of milliseconds")
+    return value
+
+
+def _encode_keys(keys: Sequence[StoredKey]) -> bytes:
+    entries = [_entry(key, when) for key, when in keys]
     return json.dumps(entries).encode()
+
+
+def _entry(key: SigningKey, when: KeyDates) -> dict[str, object]:
+    entry: dict[str, object] = {"kid": key.kid, "secret": base64.b64encode(key.secret).decode()}
+    if when.since_ms is not None:
+        entry["since_ms"] = when.since_ms
+    if when.until_ms is not None:
+        entry["until_ms"] = when.until_ms
+    return entry

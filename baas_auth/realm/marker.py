@@ -46,7 +46,8 @@ def open_realm(state: RealmState) -> Flow[None]:
     if marker is None:
         yield from _not_being_copied()
     if marker is None and (yield from _holds_a_realm()):
-        yield from store_keys(provisional_ring(state.settings.signing_keys))  # any missing
+        ring = provisional_ring(state.settings.signing_keys)
+        yield from store_keys(ring, state.now_ms())  # any missing
         marker = yield from _mark()
     if marker is None:
         if state.create:
@@ -69,7 +70,8 @@ def set_up_realm(state: RealmState) -> Flow[None]:
         yield from check_realm(state)
         return
     yield from _not_being_copied()
-    yield from store_keys(state.keys or provisional_ring(state.settings.signing_keys))
+    ring = state.keys or provisional_ring(state.settings.signing_keys)
+    yield from store_keys(ring, state.now_ms())
     yield from upgrade_layout()
     marker = yield from _mark()
     state.keys = yield from load_key_ring(state.settings.signing_keys)

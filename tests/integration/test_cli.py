@@ -265,7 +265,13 @@ def test_tokens_and_keys(shop: Cli) -> None:
     second = shop.json("rotate-key")["kid"]
     assert [(k["kid"], k["current"]) for k in shop.json("list-keys")] == [
         (second, True), (first, False)]
-    assert shop.ok("list-keys").splitlines()[0].split() == ["KID", "CURRENT"]
+    header = shop.ok("list-keys").splitlines()[0].split()
+    assert header == ["KID", "CURRENT", "SIGNING_SINCE", "SIGNING_UNTIL", "RETIRE_AFTER"]
+    older = shop.json("list-keys")[1]
+    assert older["until_ms"] >= older["since_ms"]
+    assert older["retire_after_ms"] == older["until_ms"] + 7 * 86_400_000  # the longest lifetime
+    shop.ok("set-ttl", "acme", "shop", "0")  # this app's tokens never expire: no safe moment
+    assert shop.json("list-keys")[1]["retire_after_ms"] is None
     assert shop.json("retire-key", first) == {"retired": first}
     assert "no signing key" in shop.fails("retire-key", first)
     assert shop.fails("token-info", stdin=token + "\n")  # signed with the retired key

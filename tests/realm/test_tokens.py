@@ -406,3 +406,29 @@ def test_raising_the_password_cost_rehashes_at_the_next_login(clock: FakeClock):
     realm.password_token("acme", "sandbox", "u", "pw-secret")  # the new hash still verifies
     with pytest.raises(InvalidGrantError):
         realm.password_token("acme", "sandbox", "u", "wrong")
+
+
+def test_a_rotated_key_says_when_it_signed(shop: Realm, clock: FakeClock):
+    first = shop.keys.current.kid
+    created = shop.keys.dates[first]
+    assert created.since_ms is not None
+    assert created.until_ms is None
+    clock.now += 60
+    second = shop.rotate_signing_key()
+    clock.now += 60
+    third = shop.rotate_signing_key()
+    dates = shop.keys.dates
+    assert dates[first].since_ms == created.since_ms
+    assert dates[first].until_ms == dates[second].since_ms == created.since_ms + 60_000
+    assert dates[second].until_ms == dates[third].since_ms == created.since_ms + 120_000
+    assert dates[third].until_ms is None
+    shop.retire_signing_key(first)
+    assert first not in shop.keys.dates
+    assert shop.keys.dates[second].until_ms == created.since_ms + 120_000
+
+
+def test_keys_stored_without_dates_still_load(shop: Realm):
+    shop.store.put("meta:signing_keys", b'[{"kid": "AAAAAAAA", "secret": "' + b"A" * 44 + b'"}]')
+    shop.rotate_signing_key()  # reloads the stored keys, then adds a dated one
+    assert shop.keys.dates["AAAAAAAA"].since_ms is None
+    assert shop.keys.dates["AAAAAAAA"].until_ms is not None
