@@ -9,7 +9,6 @@ from pathlib import Path
 
 from baas_auth.cli.output import Output
 from baas_auth.cli.registry import Commands
-from baas_auth.core.identity_providers import IdentityProvider
 from baas_auth.errors import ConfigError
 from baas_auth.realm import Realm
 
@@ -72,12 +71,12 @@ def _add(realm: Realm, args: argparse.Namespace, out: Output) -> None:
         cooldown_s=args.cooldown_s,
         timeout_s=args.timeout_s,
     )
-    out.done(f"{_where(args)} trusts {provider.issuer}", _described(provider))
+    out.done(f"{_where(args)} trusts {provider.issuer}", provider.as_dict())
 
 
 def _list(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     rows = [
-        {**_described(provider), "keys": provider.jwks_url or "inline"}
+        {**provider.as_dict(), "keys": provider.jwks_url or "inline"}
         for provider in realm.identity_providers(args.org, args.app)
     ]
     out.table(rows, _COLUMNS, empty=f"{_where(args)} trusts no identity provider")
@@ -108,19 +107,3 @@ def _role_map(pairs: list[str]) -> dict[str, str]:
     return mapped
 
 
-def _described(provider: IdentityProvider) -> dict[str, object]:
-    return {
-        "issuer": provider.issuer,
-        "audience": provider.audience,
-        "jwks_url": provider.jwks_url,
-        "jwks": None if provider.jwks is None else dict(provider.jwks),
-        "algorithms": list(provider.algorithms),
-        "username_claim": provider.username_claim,
-        "roles_claim": provider.roles_claim,
-        "groups_claim": provider.groups_claim,
-        "role_map": None if provider.role_map is None else dict(provider.role_map),
-        "provision": provider.provision,
-        "leeway_s": provider.leeway_s,
-        "cooldown_s": provider.cooldown_s,
-        "timeout_s": provider.timeout_s,
-    }

@@ -110,6 +110,25 @@ class IdentityProvider:
         _bounded(self.cooldown_s, 1, _MAX_COOLDOWN_S, "cooldown_s")
         _bounded(self.timeout_s, 0.1, _MAX_TIMEOUT_S, "timeout_s")
 
+    def as_dict(self) -> dict[str, object]:
+        """Every setting as plain JSON values: how the realm stores a provider, and how the
+        command line shows one."""
+        return {
+            "issuer": self.issuer,
+            "audience": self.audience,
+            "jwks_url": self.jwks_url,
+            "jwks": None if self.jwks is None else dict(self.jwks),
+            "algorithms": list(self.algorithms),
+            "username_claim": self.username_claim,
+            "roles_claim": self.roles_claim,
+            "groups_claim": self.groups_claim,
+            "role_map": None if self.role_map is None else dict(self.role_map),
+            "provision": self.provision,
+            "leeway_s": self.leeway_s,
+            "cooldown_s": self.cooldown_s,
+            "timeout_s": self.timeout_s,
+        }
+
     def _check_key_source(self) -> None:
         if (self.jwks_url is None) == (self.jwks is None):
             raise ConfigError("give exactly one of jwks_url and jwks (an inline key set)")

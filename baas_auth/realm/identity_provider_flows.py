@@ -77,19 +77,4 @@ def _owner(org: str, app: str | None) -> Flow[tuple[str, str | None]]:
 
 
 def _settings(provider: IdentityProvider) -> str:
-    fields = {
-        "issuer": provider.issuer,
-        "audience": provider.audience,
-        "jwks_url": provider.jwks_url,
-        "jwks": None if provider.jwks is None else dict(provider.jwks),
-        "algorithms": list(provider.algorithms),
-        "username_claim": provider.username_claim,
-        "roles_claim": provider.roles_claim,
-        "groups_claim": provider.groups_claim,
-        "role_map": None if provider.role_map is None else dict(provider.role_map),
-        "provision": provider.provision,
-        "leeway_s": provider.leeway_s,
-        "cooldown_s": provider.cooldown_s,
-        "timeout_s": provider.timeout_s,
-    }
-    return json.dumps(fields, separators=(",", ":"), sort_keys=True)
+    return json.dumps(provider.as_dict(), separators=(",", ":"), sort_keys=True)
