@@ -191,7 +191,8 @@ def is_current(state: RealmState, token_id: str) -> Flow[bool]:
     """Whether ``token_id`` is the current refresh token of a family that a refresh would
     still accept (not ended, within its life, its user usable with the same password)."""
     named = yield from get_transient(refresh_key(token_id))
-    raw = None if named is None else (yield from get_transient(family_key(named.decode())))
+    family_id = None if named is None else rec.decode_text(named, "refresh family id")
+    raw = None if family_id is None else (yield from get_transient(family_key(family_id)))
     if raw is None:
         return False
     family = rec.decode(FamilyRecord, raw)
