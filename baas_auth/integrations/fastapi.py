@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
-from baas_auth.integrations.requirements import Requirement, refused
+from baas_auth.integrations.requirements import Requirement, mark_guard, refused
 from baas_auth.integrations.starlette import (
     Refused,
     enforce,
@@ -108,6 +108,7 @@ def require(
         return principal
 
     dependency.__qualname__ = dependency.__name__ = f"require({requirement})"
+    mark_guard(dependency, requirement)
     return dependency
 
 
