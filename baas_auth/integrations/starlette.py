@@ -170,6 +170,18 @@ def protect(
     by that guard when no rule allows an authenticated caller (``route_guard_of``);
     ``route_guard=None`` leaves every decision to the rules.
     """
+    install(app, realm, options)
+
+
+def install(
+    app: Starlette,
+    realm: Realm | AsyncRealm,
+    options: MiddlewareOptions,
+    middleware: Any = AuthMiddleware,
+    **arguments: Any,
+) -> None:
+    """``protect``, with the middleware class to add (``AuthMiddleware``, or one that hands
+    it the requests it does not answer itself) and its own keyword ``arguments``."""
     if "route_guard" not in options:
         options["route_guard"] = route_guard_of(app)
     checked = GateOptions.build(**options)  # a bad option is a ConfigError here, too
@@ -178,7 +190,8 @@ def protect(
             realm.serve(AS_IS, check_application(checked))
     elif checked.application is not None:
         _check_at_startup(app, realm, checked)
-    app.add_middleware(AuthMiddleware, realm, **options)
+    keywords: dict[str, Any] = {**arguments, **options}
+    app.add_middleware(middleware, realm, **keywords)
     app.add_exception_handler(Refused, refusal_handler)
 
 
