@@ -76,10 +76,13 @@ def route_guard_of(app: Flask) -> RouteGuard:
             dict(environ), server_name=app.config.get("SERVER_NAME")
         )
         try:
-            endpoint, _ = adapter.match()
+            rule, _ = adapter.match(return_rule=True)
         except (HTTPException, RequestRedirect):  # 404, 405, or a redirect to add a slash
             return False
-        view = app.view_functions.get(str(endpoint))
+        automatic = getattr(rule, "provide_automatic_options", False)  # set by Flask
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and automatic:
+            return False  # Flask answers it itself, without calling the view or its guard
+        view = app.view_functions.get(str(rule.endpoint))
         if view is None:
             return False
         required = _REQUIRED.get(view)  # @require above @app.route: the bare view

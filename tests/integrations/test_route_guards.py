@@ -295,6 +295,17 @@ def test_without_a_guard_nothing_opens(site: Site, world: World) -> None:
     assert site.called == ["delete_shelf"]  # no handler ran for a refused request
 
 
+def test_an_answer_the_framework_makes_without_the_guard_is_no_guard(
+    site: Site, world: World
+) -> None:
+    """Flask answers OPTIONS itself (``provide_automatic_options``), without calling the view
+    and so without its guard: such a request is not the guard's to decide."""
+    assert site.call("DELETE", "/shelves/1", world.bearer("alice"))[0] == 200
+    status, body = site.call("OPTIONS", "/shelves/1", world.bearer("bob"))
+    assert status == 403, body
+    assert site.called == ["delete_shelf"]
+
+
 def test_the_guest_and_other_apps_tokens_are_refused_as_before(site: Site, world: World) -> None:
     assert site.call("DELETE", "/shelves/1", world.bearer("alice"))[0] == 200
     other_app = _bearer_of_another_app(world)
