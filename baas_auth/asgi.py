@@ -23,6 +23,7 @@ from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.middleware.admission import Guard, credentials_by_kind
 from baas_auth.middleware.decisions import (
+    ROUTE_GUARD_KEY,
     Admit,
     Decision,
     EndpointCall,
@@ -173,6 +174,8 @@ class AuthMiddleware:
     def _child_scope(self, scope: Scope, admit: Admit) -> Scope:
         child = dict(scope)  # the caller's scope is never mutated
         child[PRINCIPAL_KEY] = admit.principal
+        if admit.guarded:
+            child[ROUTE_GUARD_KEY] = True
         if admit.principal is not None:
             child["user"] = admit.principal
             child["auth"] = self._auth[admit.principal.kind]

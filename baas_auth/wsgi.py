@@ -21,6 +21,7 @@ from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.middleware.decisions import (
+    ROUTE_GUARD_KEY,
     Admit,
     EndpointCall,
     GateOptions,
@@ -133,6 +134,8 @@ class AuthMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit
     ) -> Iterable[bytes]:
         environ[PRINCIPAL_KEY] = admit.principal
+        if admit.guarded:
+            environ[ROUTE_GUARD_KEY] = True
         _scrub_environ(environ, admit.query_string)
         if admit.query_token:
             start_response = _private_when_ok(start_response)

@@ -21,10 +21,10 @@ from django.urls import Resolver404, resolve  # type: ignore[import-untyped]
 
 from baas_auth.core.http import Response
 from baas_auth.core.paths import wsgi_route_path
-from baas_auth.errors import AuthError, BadRequestError, ConfigError, StoreError
+from baas_auth.errors import AuthError, BadRequestError, ConfigError, ForbiddenError, StoreError
 from baas_auth.integrations.requirements import Requirement, check, decides, mark_guard
 from baas_auth.middleware.admission import Guard
-from baas_auth.middleware.decisions import MiddlewareOptions
+from baas_auth.middleware.decisions import ROUTE_GUARD_KEY, MiddlewareOptions
 from baas_auth.model import Principal
 from baas_auth.realm import Realm
 from baas_auth.wsgi import PRINCIPAL_KEY
@@ -83,6 +83,21 @@ class AuthMiddleware:
             return started.django_response(body)
         started.copy_cache_control(response)
         return response
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        """Refuse a request admitted only for its view's guard to decide (no rule allowed it)
+        when the view Django is about to call carries none: ``route_guard``'s match and
+        Django's own must agree (a middleware that sets ``request.urlconf`` could change it)."""
+        if not request.META.get(ROUTE_GUARD_KEY) or decides(view):
+            return None
+        path = _route_path(request)
+        started = self.guard.start()
+        refusal = self.guard.refuse(
+            ForbiddenError(), request.principal, request.method or "", path, started
+        )
+        return _django(refusal)
 
     def _call_django(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The 'inner WSGI app': the rest of Django's chain, for an admitted request."""

@@ -20,7 +20,7 @@ from werkzeug.routing import RequestRedirect
 
 from baas_auth.core.http import Response
 from baas_auth.core.paths import wsgi_route_path
-from baas_auth.errors import AuthError, BadRequestError, StoreError
+from baas_auth.errors import AuthError, BadRequestError, ForbiddenError, StoreError
 from baas_auth.integrations.requirements import (
     Requirement,
     check,
@@ -29,7 +29,7 @@ from baas_auth.integrations.requirements import (
     screen,
 )
 from baas_auth.middleware.admission import Guard, unguarded_refusal
-from baas_auth.middleware.decisions import MiddlewareOptions, RouteGuard
+from baas_auth.middleware.decisions import ROUTE_GUARD_KEY, MiddlewareOptions, RouteGuard
 from baas_auth.model import Principal
 from baas_auth.realm import Realm
 from baas_auth.wsgi import PRINCIPAL_KEY, AuthMiddleware
@@ -83,20 +83,41 @@ def route_guard_of(app: Flask) -> RouteGuard:
         if environ.get("REQUEST_METHOD") == "OPTIONS" and automatic:
             return False  # Flask answers it itself, without calling the view or its guard
         view = app.view_functions.get(str(rule.endpoint))
-        if view is None:
-            return False
-        required = _REQUIRED.get(view)  # @require above @app.route: the bare view
-        return decides(view) or (required is not None and required.decides)
+        return view is not None and _view_decides(view)
 
     return guarded
 
 
 def _required_of_unguarded_view() -> FlaskResponse | None:
     """The refusal for a view registered before ``require`` wrapped it (the decorators in the
-    other order), so that their order never leaves a route open; None for every other view."""
+    other order), so that their order never leaves a route open; None for every other view.
+    And the refusal of a request admitted only for its view's guard to decide (no rule allowed
+    it) when the view Flask dispatches to carries none: ``route_guard``'s match and Flask's
+    own must agree."""
     view = current_app.view_functions.get(request.endpoint or "")
     requirement = None if view is None else _REQUIRED.get(view)
+    if request.environ.get(ROUTE_GUARD_KEY) and not _guarded(view):
+        guard = _guard()
+        if guard is None:  # init_app set this hook: never reached
+            raise RuntimeError("baas_auth: the middleware of init_app is not found")
+        path, started = _route_path(), guard.start()
+        return _flask(guard.refuse(ForbiddenError(), _principal(), request.method, path, started))
     return None if requirement is None else _refusal(requirement)
+
+
+def _guarded(view: Callable[..., Any] | None) -> bool:
+    """Whether Flask calls ``view`` for this request with a deciding guard before it."""
+    automatic = getattr(request.url_rule, "provide_automatic_options", False)
+    if view is None or (request.method == "OPTIONS" and automatic):
+        return False  # no view, or one Flask answers for itself (automatic OPTIONS)
+    return _view_decides(view)
+
+
+def _view_decides(view: Callable[..., Any]) -> bool:
+    """Whether ``view`` is guarded by ``require`` with a requirement that decides: the
+    guarded wrapper, or the bare view of ``@require`` above ``@app.route``."""
+    required = _REQUIRED.get(view)
+    return decides(view) or (required is not None and required.decides)
 
 
 def _principal() -> Principal | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from baas_auth.api.table import Match
 
 __all__ = [
+    "ROUTE_GUARD_KEY",
     "SAFE_REALM_NAME",
     "Admit",
     "Decision",
@@ -37,6 +38,9 @@ __all__ = [
 
 SAFE_REALM_NAME = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
 """What may stand in a challenge's ``realm="…"`` without escaping."""
+ROUTE_GUARD_KEY = "baas_auth.route_guard"
+"""The WSGI environ or ASGI scope key set (True) on a request admitted only for the route's
+guard to decide (``Admit.guarded``)."""
 HEALTH_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 """What a health path may be: an absolute path of plain segments, compared as the server
 passes it (no percent-encoding, query or fragment to read otherwise)."""
@@ -50,6 +54,10 @@ class Admit(NamedTuple):
     """The query string the inner app sees: credentials removed, the rest byte-identical."""
     query_token: bool = False
     """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
+    guarded: bool = False
+    """No rule allowed it: admitted for the route's guard to decide (``route_guard``). The
+    adapters mark the request (``ROUTE_GUARD_KEY``), so that a framework helper that sees the
+    view actually called can refuse it if that view carries no guard."""
 
 
 class EndpointCall(NamedTuple):

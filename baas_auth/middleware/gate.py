@@ -257,7 +257,7 @@ class Gate:
                 call.started_ns, call.request, call.route, call.admit.principal, "allow", None,
                 ROUTE_GUARD,
             )
-        return call.admit
+        return call.admit._replace(guarded=True)
 
     def _claimed(self, where: Mapping[str, Any]) -> bool:
         """What ``route_guard`` says; an error in it (a router that cannot match this request)

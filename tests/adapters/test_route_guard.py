@@ -16,6 +16,7 @@ import pytest
 
 from baas_auth import DecisionEvent
 from baas_auth.errors import ConfigError
+from baas_auth.middleware.decisions import ROUTE_GUARD_KEY
 from tests.adapters.conftest import MakeCaller, World, bearer
 
 GUARDED = "/acme/vault/shelves/1"
@@ -42,6 +43,10 @@ def test_a_route_guard_takes_what_no_rule_allows(make: MakeCaller, world: World)
         assert caller.request("DELETE", GUARDED, headers=victor).status_code == 200
         assert caller.last.principal is not None
         assert caller.last.principal.username == "victor"
+        assert caller.last.raw[ROUTE_GUARD_KEY] is True  # for the helpers' second look
+    assert caller.request("GET", "/acme/vault/Books/1", headers=victor).status_code == 200
+    assert ROUTE_GUARD_KEY not in caller.last.raw  # a rule allowed this one
+    events.pop()
     assert [(e.decision, e.reason) for e in events] == [("allow", "route-guard")] * 3
     calls = len(caller.calls)
     for _ in range(3):

@@ -3,7 +3,9 @@ rule covers, guarded or not, and a static view."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -47,6 +49,18 @@ class Rack(View):
 def static_file(request: HttpRequest, name: str) -> JsonResponse:
     CALLED.append("static")
     return JsonResponse({"file": name})
+
+
+class SwitchUrlconf:
+    """A middleware (after baas_auth's) that routes by another URLconf, where the shelves have
+    no guard: the view Django calls is not the one baas_auth's route_guard matched."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.urlconf = "tests.integrations.django_switched_urls"
+        return self.get_response(request)
 
 
 urlpatterns = [

@@ -170,7 +170,7 @@ def _asgi_call(client: ASGIClient) -> Callable[[str, str, dict[str, str]], tuple
 
 
 def _flask(
-    world: World, called: list[str], events: list[DecisionEvent], static: Path
+    world: World, called: list[str], events: list[DecisionEvent], static: Path, **options: Any
 ) -> Site:
     app = Flask(__name__, static_folder=str(static))
     require = flask_helpers.require
@@ -204,7 +204,9 @@ def _flask(
         called.append("secret")
         return jsonify(secret=True)
 
-    flask_helpers.init_app(app, world.realm, application="acme/shop", on_decision=events.append)
+    flask_helpers.init_app(
+        app, world.realm, application="acme/shop", on_decision=events.append, **options
+    )
     client = app.test_client()
 
     def call(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
@@ -215,12 +217,16 @@ def _flask(
 
 
 @contextlib.contextmanager
-def _django(world: World, events: list[DecisionEvent]) -> Iterator[Site]:
+def _django(
+    world: World, events: list[DecisionEvent], *more_middleware: str, **options: Any
+) -> Iterator[Site]:
     django_guard_urls.CALLED.clear()
-    baas_auth = {"REALM": world.realm, "APPLICATION": "acme/shop", "ON_DECISION": events.append}
+    baas_auth = {
+        "REALM": world.realm, "APPLICATION": "acme/shop", "ON_DECISION": events.append, **options
+    }
     with override_settings(
         ROOT_URLCONF="tests.integrations.django_guard_urls",
-        MIDDLEWARE=["baas_auth.integrations.django.AuthMiddleware"],
+        MIDDLEWARE=["baas_auth.integrations.django.AuthMiddleware", *more_middleware],
         BAAS_AUTH=baas_auth,
     ):
         client = DjangoClient()
@@ -330,3 +336,44 @@ def test_the_guards_decision_is_reported(site: Site, world: World) -> None:
         ("refuse", 403, "route_requirement", "bob"),
         ("refuse", 403, "unauthorized", "bob"),
     ]
+
+
+# -- the view actually called must carry the guard -------------------------------------------------
+
+
+def _says_yes(where: Any) -> bool:
+    """A route_guard that claims every request: the view actually dispatched to must still
+    carry a guard, or the request is refused before it runs."""
+    return True
+
+
+def test_flask_refuses_a_claimed_request_whose_view_has_no_guard(
+    world: World, tmp_path: Path
+) -> None:
+    called: list[str] = []
+    site = _flask(world, called, [], tmp_path, route_guard=_says_yes)
+    assert site.call("DELETE", "/shelves/1", world.bearer("alice"))[0] == 200
+    for method, path in (("POST", "/secret"), ("GET", "/anyone"), ("DELETE", "/nowhere")):
+        status, body = site.call(method, path, world.bearer("alice"))
+        assert status == 403, (method, path, body)
+        assert body["error"] == "unauthorized"
+    assert called == ["delete_shelf"]
+
+
+@pytest.mark.parametrize(
+    ("more_middleware", "options", "path"),
+    [
+        # A middleware after baas_auth's sets request.urlconf: Django then calls another view.
+        (("tests.integrations.django_guard_urls.SwitchUrlconf",), {}, "/shelves/2"),
+        ((), {"ROUTE_GUARD": _says_yes}, "/secret"),
+    ],
+    ids=["urlconf-switched", "claims-everything"],
+)
+def test_django_refuses_a_claimed_request_whose_view_has_no_guard(
+    world: World, more_middleware: tuple[str, ...], options: dict[str, Any], path: str
+) -> None:
+    with _django(world, [], *more_middleware, **options) as site:
+        status, body = site.call("DELETE", path, world.bearer("alice"))
+        assert status == 403, body
+        assert body["error"] == "unauthorized"
+        assert site.called == []
