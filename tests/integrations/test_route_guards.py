@@ -57,7 +57,9 @@ class Site:
     ``APIRouter``'s dependencies, a Flask view with ``@require`` above ``@app.route``."""
 
 
-def _fastapi(world: World, called: list[str], events: list[DecisionEvent]) -> Site:
+def _fastapi(
+    world: World, called: list[str], events: list[DecisionEvent], realm: Any = None
+) -> Site:
     api = FastAPI()
 
     editor = Depends(fastapi_helpers.require(role="editor"))
@@ -99,7 +101,9 @@ def _fastapi(world: World, called: list[str], events: list[DecisionEvent]) -> Si
 
     api.include_router(drawers, prefix="")
     api.mount("/files", _sub_app(called))
-    fastapi_helpers.protect(api, world.realm, application="acme/shop", on_decision=events.append)
+    fastapi_helpers.protect(
+        api, realm or world.realm, application="acme/shop", on_decision=events.append
+    )
     return Site(_asgi_call(ASGIClient(api)), called, events)
 
 
@@ -377,3 +381,11 @@ def test_django_refuses_a_claimed_request_whose_view_has_no_guard(
         assert status == 403, body
         assert body["error"] == "unauthorized"
         assert site.called == []
+
+
+def test_with_an_async_realm(world: World) -> None:
+    site = _fastapi(world, [], [], world.async_realm())
+    assert site.call("DELETE", "/shelves/1", world.bearer("alice"))[0] == 200
+    assert site.call("DELETE", "/shelves/1", world.bearer("bob"))[0] == 403
+    assert site.call("POST", "/secret", world.bearer("alice"))[0] == 403
+    assert site.called == ["delete_shelf"]
