@@ -80,6 +80,7 @@ class GuardCall(NamedTuple):
     request (a guard on the route decides) or refuses it with ``error``, as without the hook."""
 
     admit: Admit
+    """What the adapter calls the app with if a guard takes the request (``guarded``)."""
     error: AuthError
     request: RequestInfo
     route: Route

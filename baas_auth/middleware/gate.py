@@ -216,6 +216,7 @@ class Gate:
         route, credential = parsed.route, parsed.credential
         found = yield from self.authentication.authenticate(credential, route, stamp)
         principal = found.principal
+        query_token = isinstance(credential, BearerToken) and credential.source == "query"
         recallable = recall is not None and self.authentication.recallable(
             credential, principal, route
         )
@@ -226,8 +227,7 @@ class Gate:
         except (AuthError, StoreError) as error:  # here, the event can say who was refused
             if isinstance(error, NoRuleAllows) and self.options.route_guard is not None:
                 # Neither remembered nor reported yet: the route's guard may take it (settle).
-                query_token = isinstance(credential, BearerToken) and credential.source == "query"
-                admit = Admit(principal, parsed.query_string, query_token)
+                admit = Admit(principal, parsed.query_string, query_token, guarded=True)
                 return GuardCall(admit, error, request, route, started)
             # A refusal of a valid token: it ends with the token (then 401 expired_token).
             where = recall if recallable else None
@@ -238,7 +238,6 @@ class Gate:
         if started is not None:
             reason = allow_reason(principal, route)
             self.events.emit(started, request, route, principal, "allow", None, reason)
-        query_token = isinstance(credential, BearerToken) and credential.source == "query"
         admit = Admit(principal, parsed.query_string, query_token)
         if recall is not None and recallable:
             admitted = Admitted(recall[0], found.expires_at_ms, admit, request, route)
@@ -257,7 +256,7 @@ class Gate:
                 call.started_ns, call.request, call.route, call.admit.principal, "allow", None,
                 ROUTE_GUARD,
             )
-        return call.admit._replace(guarded=True)
+        return call.admit
 
     def _claimed(self, where: Mapping[str, Any]) -> bool:
         """What ``route_guard`` says; an error in it (a router that cannot match this request)
