@@ -22,7 +22,15 @@ from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import BadRequestError, StoreError
 from baas_auth.middleware.admission import Guard, credentials_by_kind
-from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
+from baas_auth.middleware.decisions import (
+    ROUTE_GUARD_KEY,
+    Admit,
+    Decision,
+    EndpointCall,
+    GateOptions,
+    GuardCall,
+    MiddlewareOptions,
+)
 from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
@@ -136,10 +144,12 @@ class AuthMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
-        decision: Admit | EndpointCall | Response,
+        decision: Decision,
         *,
         websocket: bool = False,
     ) -> None:
+        if isinstance(decision, GuardCall):  # no rule allows it: a guard on the route may
+            decision = self._gate.settle(decision, scope)
         if isinstance(decision, EndpointCall):
             answer = await self._answer(decision, receive)
             if answer is None:
@@ -164,6 +174,8 @@ class AuthMiddleware:
     def _child_scope(self, scope: Scope, admit: Admit) -> Scope:
         child = dict(scope)  # the caller's scope is never mutated
         child[PRINCIPAL_KEY] = admit.principal
+        if admit.guarded:
+            child[ROUTE_GUARD_KEY] = True
         if admit.principal is not None:
             child["user"] = admit.principal
             child["auth"] = self._auth[admit.principal.kind]

@@ -20,7 +20,14 @@ from baas_auth.core.credential_names import DECISION_HEADERS
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.paths import wsgi_route_path
 from baas_auth.errors import BadRequestError, StoreError
-from baas_auth.middleware.decisions import Admit, EndpointCall, GateOptions, MiddlewareOptions
+from baas_auth.middleware.decisions import (
+    ROUTE_GUARD_KEY,
+    Admit,
+    EndpointCall,
+    GateOptions,
+    GuardCall,
+    MiddlewareOptions,
+)
 from baas_auth.middleware.endpoint_bodies import BODY_TOO_LARGE, MAX_BODY_BYTES
 from baas_auth.middleware.freshness import CacheFigures
 from baas_auth.middleware.gate import Gate
@@ -100,6 +107,8 @@ class AuthMiddleware:
             return self._call_app(environ, start_response, decision)
         if isinstance(decision, EndpointCall):
             decision = self._answer(decision, environ)
+        elif isinstance(decision, GuardCall):  # no rule allows it: a guard on the route may
+            decision = self._gate.settle(decision, environ)
         if isinstance(decision, Response):
             return _send(decision, start_response)
         return self._call_app(environ, start_response, decision)
@@ -125,6 +134,8 @@ class AuthMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse, admit: Admit
     ) -> Iterable[bytes]:
         environ[PRINCIPAL_KEY] = admit.principal
+        if admit.guarded:
+            environ[ROUTE_GUARD_KEY] = True
         _scrub_environ(environ, admit.query_string)
         if admit.query_token:
             start_response = _private_when_ok(start_response)

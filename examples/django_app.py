@@ -33,6 +33,7 @@ from django.core.handlers.wsgi import WSGIHandler  # type: ignore[import-untyped
 from django.core.wsgi import get_wsgi_application  # type: ignore[import-untyped]
 from django.http import HttpRequest, JsonResponse  # type: ignore[import-untyped]
 from django.urls import path  # type: ignore[import-untyped]
+from django.views.decorators.http import require_http_methods  # type: ignore[import-untyped]
 
 from baas_auth import Realm
 from baas_auth.errors import ConflictError
@@ -46,13 +47,21 @@ def books(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": principal.display_name, "kind": principal.kind, "books": BOOKS})
 
 
+@require_http_methods(["PUT", "DELETE"])  # Django routes by path: say which methods
 @require(role="editor")  # the role is looked up in the realm; 403 without it
-def put_book(request: HttpRequest, book_id: int) -> JsonResponse:
+def edit_book(request: HttpRequest, book_id: int) -> JsonResponse:
     # request.user is a PrincipalUser here: django.contrib.auth is not installed.
-    return JsonResponse({"updated": book_id, "by": request.user.get_username()})
+    by = request.user.get_username()
+    if request.method == "DELETE":  # no rule allows DELETE: this view's guard decides
+        return JsonResponse({"deleted": book_id, "by": by})
+    return JsonResponse({"updated": book_id, "by": by})
 
 
-urlpatterns = [path("books", books), path("books/", books), path("books/<int:book_id>", put_book)]
+urlpatterns = [
+    path("books", books),
+    path("books/", books),
+    path("books/<int:book_id>", edit_book),
+]
 
 
 def build_app(realm: Realm) -> WSGIHandler:

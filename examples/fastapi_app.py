@@ -35,6 +35,12 @@ def build_app(realm: Realm) -> FastAPI:
         # The rules let every signed-in user send PUT /books/…; only editors get this far.
         return {"updated": book_id, "by": caller.display_name}
 
+    @api.delete("/books/{book_id}", dependencies=[Depends(require(role="editor"))])
+    def delete_book(book_id: int) -> dict[str, object]:
+        # No rule lets anyone send DELETE: the route's guard decides (docs/frameworks.md,
+        # "Guards and rules"); a route with neither a rule nor a guard stays refused.
+        return {"deleted": book_id}
+
     # The middleware, and the handler that renders require()'s refusals as the middleware's
     # own JSON; /token and the revoke endpoints come with it.
     protect(api, realm, application="acme/shop")

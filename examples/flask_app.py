@@ -38,6 +38,16 @@ def build_app(realm: Realm) -> Flask:
     def put_book(book_id: int) -> Response:
         return jsonify(updated=book_id, by=current_principal.username)
 
+    @flask_app.delete("/books/<int:book_id>")
+    @require(role="editor")  # no rule allows DELETE: this guard decides (either order)
+    def delete_book(book_id: int) -> Response:
+        return jsonify(deleted=book_id, by=current_principal.username)
+
+    @flask_app.get("/profile")
+    @require()  # no rule names /profile: any signed-in caller, decided by the guard
+    def profile() -> Response:
+        return jsonify(user=current_principal.username, kind=current_principal.kind)
+
     # The three lines: wrap the WSGI app; /token and /users/{user}/revoketokens come with it.
     init_app(flask_app, realm, application="acme/shop")
     return flask_app

@@ -42,6 +42,11 @@ async def put_book(request: Request) -> JSONResponse:
     return JSONResponse({"updated": request.path_params["book_id"], "by": request.user.username})
 
 
+@require(role="editor")  # no rule allows DELETE: this guard decides, for editors only
+async def delete_book(request: Request) -> JSONResponse:
+    return JSONResponse({"deleted": request.path_params["book_id"], "by": request.user.username})
+
+
 async def echo(websocket: WebSocket) -> None:
     """Reached only by callers the rules allow to ``get`` /ws."""
     await websocket.accept()
@@ -56,6 +61,7 @@ def build_app(realm: Realm) -> Starlette:
         routes=[
             Route("/books", books),
             Route("/books/{book_id:int}", put_book, methods=["PUT"]),
+            Route("/books/{book_id:int}", delete_book, methods=["DELETE"]),
             Route("/whoami", whoami),
             WebSocketRoute("/ws", echo),
         ]

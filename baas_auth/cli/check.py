@@ -15,6 +15,13 @@ from baas_auth.realm import Realm
 
 __all__ = ["register"]
 
+_NO_RULE = "no-rule-matched"
+_ROUTE_GUARD_NOTE = (
+    "refused by the rules alone; behind a framework helper (protect, init_app, the Django "
+    "middleware) a require(...) guard on the route would decide (docs/frameworks.md, "
+    "'Guards and rules')"
+)
+
 
 def register(commands: Commands) -> None:
     text = "may a principal send METHOD to PATH of an app, and which rule decides"
@@ -97,4 +104,6 @@ def _answer(principal: Principal, explained: Explanation) -> dict[str, object]:
         answer["considered"] = [f"{r.rule}  ({r.source})" for r in explained.considered]
     if explained.lapsed:
         answer["lapsed"] = list(explained.lapsed)
+    if explained.reason == _NO_RULE and principal.is_authenticated:
+        answer["route_guard"] = _ROUTE_GUARD_NOTE
     return answer

@@ -17,19 +17,20 @@ from django.apps import apps  # type: ignore[import-untyped]
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
+from django.urls import Resolver404, resolve  # type: ignore[import-untyped]
 
 from baas_auth.core.http import Response
 from baas_auth.core.paths import wsgi_route_path
-from baas_auth.errors import AuthError, BadRequestError, ConfigError, StoreError
-from baas_auth.integrations.requirements import Requirement, check
+from baas_auth.errors import AuthError, BadRequestError, ConfigError, ForbiddenError, StoreError
+from baas_auth.integrations.requirements import Requirement, check, decides, mark_guard
 from baas_auth.middleware.admission import Guard
-from baas_auth.middleware.decisions import MiddlewareOptions
+from baas_auth.middleware.decisions import ROUTE_GUARD_KEY, MiddlewareOptions
 from baas_auth.model import Principal
 from baas_auth.realm import Realm
 from baas_auth.wsgi import PRINCIPAL_KEY
 from baas_auth.wsgi import AuthMiddleware as WSGIAuthMiddleware
 
-__all__ = ["AuthMiddleware", "PrincipalUser", "require"]
+__all__ = ["AuthMiddleware", "PrincipalUser", "require", "route_guard"]
 
 View = TypeVar("View", bound=Callable[..., Any])
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -47,6 +48,10 @@ class AuthMiddleware:
     and the middleware options in upper case (``APPLICATION="acme/shop"``, ``STRICT``, …).
     Sets ``request.principal``; sets ``request.user`` (a ``PrincipalUser``) only when
     ``django.contrib.auth`` is not installed, whose ``request.user`` it leaves alone.
+
+    A view guarded by ``@require`` is decided by its guard when no rule allows an
+    authenticated caller (``route_guard``); ``"ROUTE_GUARD": None`` leaves every decision to
+    the rules.
     """
 
     sync_capable = True
@@ -55,6 +60,8 @@ class AuthMiddleware:
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         realm, options = _configuration(getattr(settings, "BAAS_AUTH", None))
+        if "route_guard" not in options:
+            options["route_guard"] = route_guard
         try:
             self.wsgi = WSGIAuthMiddleware(self._call_django, realm, **options)
         except ConfigError as error:
@@ -77,6 +84,21 @@ class AuthMiddleware:
         started.copy_cache_control(response)
         return response
 
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        """Refuse a request admitted only for its view's guard to decide (no rule allowed it)
+        when the view Django is about to call carries none: ``route_guard``'s match and
+        Django's own must agree (a middleware that sets ``request.urlconf`` could change it)."""
+        if not request.META.get(ROUTE_GUARD_KEY) or decides(view):
+            return None
+        path = _route_path(request)
+        started = self.guard.start()
+        refusal = self.guard.refuse(
+            ForbiddenError(), request.principal, request.method or "", path, started
+        )
+        return _django(refusal)
+
     def _call_django(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The 'inner WSGI app': the rest of Django's chain, for an admitted request."""
         request: HttpRequest = environ[_REQUEST]
@@ -90,6 +112,24 @@ class AuthMiddleware:
         # Through start_response so that the adapter can mark an answer to a query token private.
         start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
         return []
+
+
+def route_guard(environ: Mapping[str, Any]) -> bool:
+    """Whether the view Django's URL resolver gives the request's path was guarded by
+    ``@require`` with a requirement that decides (``docs/frameworks.md``, "Guards and rules"):
+    only ``django.urls.resolve``, no view called. No match (a 404, a path that needs its
+    slash appended): False. A class-based view decorated with ``method_decorator(require(…),
+    name="dispatch")`` carries the guard's mark through ``as_view``."""
+    request = environ.get(_REQUEST)
+    if isinstance(request, HttpRequest):
+        path, urlconf = request.path_info, getattr(request, "urlconf", None)
+    else:
+        path, urlconf = wsgi_route_path(str(environ.get("PATH_INFO", ""))), None
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return False
+    return decides(match.func)
 
 
 def _configuration(config: object) -> tuple[Realm, MiddlewareOptions]:
@@ -214,6 +254,7 @@ def require(
             answer = _refusal(request, requirement)
             return answer if answer is not None else view(request, *args, **kwargs)
 
+        mark_guard(guarded, requirement)
         return cast(View, guarded)
 
     return decorate

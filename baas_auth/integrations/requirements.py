@@ -27,7 +27,15 @@ from baas_auth.middleware.admission import Guard
 from baas_auth.model import Principal, Role
 from baas_auth.realm import AsyncRealm, Realm
 
-__all__ = ["Requirement", "check", "check_async", "refused", "screen"]
+__all__ = [
+    "Requirement",
+    "check",
+    "check_async",
+    "decides",
+    "mark_guard",
+    "refused",
+    "screen",
+]
 
 _GUEST_REFUSED = "No application guest access authorized"  # the middleware's words (gate.py)
 _LOGGER = logging.getLogger("baas_auth")
@@ -79,6 +87,30 @@ class Requirement:
     @property
     def needs_realm(self) -> bool:
         return self.role is not None or bool(self.permissions)
+
+    @property
+    def decides(self) -> bool:
+        """Whether a route guarded by this requirement is decided by it when no rule allows an
+        authenticated caller: it asks something of the caller. ``require(authenticated=False)``
+        alone asks nothing (it hands out the caller, guest included): it decides nothing."""
+        return self.authenticated or self.needs_realm
+
+
+_GUARD_ATTRIBUTE = "__baas_auth_requirement__"
+"""Set on the function a ``require`` makes (a guarded view, a FastAPI dependency): what the
+framework helpers' ``route_guard`` looks for on the route that would answer a request."""
+
+
+def mark_guard(function: object, requirement: Requirement) -> None:
+    """Mark ``function`` (made by ``require``) as a guard enforcing ``requirement``."""
+    setattr(function, _GUARD_ATTRIBUTE, requirement)
+
+
+def decides(function: object) -> bool:
+    """Whether ``function`` is a guard ``require`` made that decides (``Requirement.decides``),
+    or a wrapper copying its attributes (``functools.wraps``)."""
+    requirement = getattr(function, _GUARD_ATTRIBUTE, None)
+    return isinstance(requirement, Requirement) and requirement.decides
 
 
 def _permissions(rule: str) -> tuple[tuple[str, str], ...]:

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 from starlette.applications import Starlette
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response as StarletteResponse
+from starlette.routing import BaseRoute, Match
 from starlette.websockets import WebSocket
 from typing_extensions import Unpack
 
@@ -26,9 +27,16 @@ from baas_auth.asgi import PRINCIPAL_KEY, AuthMiddleware
 from baas_auth.core.http import Response
 from baas_auth.core.paths import strip_root_path
 from baas_auth.errors import AuthError, BadRequestError, StoreError
-from baas_auth.integrations.requirements import Requirement, check, check_async, refused
+from baas_auth.integrations.requirements import (
+    Requirement,
+    check,
+    check_async,
+    decides,
+    mark_guard,
+    refused,
+)
 from baas_auth.middleware.admission import AuthCredentials, Guard, unguarded_refusal
-from baas_auth.middleware.decisions import GateOptions, MiddlewareOptions
+from baas_auth.middleware.decisions import GateOptions, MiddlewareOptions, RouteGuard
 from baas_auth.middleware.wiring import check_application
 from baas_auth.model import Principal
 from baas_auth.realm import AsyncRealm, Realm
@@ -41,6 +49,7 @@ __all__ = [
     "protect",
     "refusal_handler",
     "require",
+    "route_guard_of",
     "to_starlette",
 ]
 
@@ -156,15 +165,102 @@ def protect(
     event loop), the same ``ConfigError`` when the app starts, which fails its startup (the
     lifespan). A store that is down then leaves the check to the first request, as the
     middleware does.
+
+    A route whose endpoint (or, in FastAPI, a dependency) is a ``require(…)`` guard is decided
+    by that guard when no rule allows an authenticated caller (``route_guard_of``);
+    ``route_guard=None`` leaves every decision to the rules.
     """
+    install(app, realm, options)
+
+
+def install(
+    app: Starlette,
+    realm: Realm | AsyncRealm,
+    options: MiddlewareOptions,
+    middleware: Any = AuthMiddleware,
+    **arguments: Any,
+) -> None:
+    """``protect``, with the middleware class to add (``AuthMiddleware``, or one that hands
+    it the requests it does not answer itself) and its own keyword ``arguments``."""
+    if "route_guard" not in options:
+        options["route_guard"] = route_guard_of(app)
     checked = GateOptions.build(**options)  # a bad option is a ConfigError here, too
     if isinstance(realm, Realm):
         with contextlib.suppress(StoreError):
             realm.serve(AS_IS, check_application(checked))
     elif checked.application is not None:
         _check_at_startup(app, realm, checked)
-    app.add_middleware(AuthMiddleware, realm, **options)
+    keywords: dict[str, Any] = {**arguments, **options}
+    app.add_middleware(middleware, realm, **keywords)
     app.add_exception_handler(Refused, refusal_handler)
+
+
+def route_guard_of(app: Starlette) -> RouteGuard:
+    """The ``route_guard`` of ``app``: whether the route Starlette's router would choose for a
+    scope carries a ``require`` guard that decides (``docs/frameworks.md``, "Guards and
+    rules"). Only ``route.matches``, which has no side effects; the routes are read at each
+    call, so routes added after ``protect`` count. A ``Mount`` (a sub-app, static files), a
+    ``Host``, a route matched only by path (405) or no route at all: False."""
+
+    def guarded(scope: Mapping[str, Any]) -> bool:
+        # Matching may note things in the scope (FastAPI does, and restores them): a copy, one
+        # level deep, so the request's own scope is never touched.
+        copy = {key: dict(value) if isinstance(value, dict) else value
+                for key, value in scope.items()}
+        return _guarded_route(app.router.routes, copy)
+
+    return guarded
+
+
+def _guarded_route(routes: Iterable[BaseRoute], scope: dict[str, Any]) -> bool:
+    for route in routes:  # the router's order: the first full match answers
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return _guards(route, scope)
+    return False
+
+
+def _guards(route: BaseRoute, scope: dict[str, Any]) -> bool:
+    """Whether ``route`` (chosen for ``scope``) runs a deciding guard before its code: a
+    FastAPI dependency made by ``require``, or an endpoint (an ``HTTPEndpoint`` method) that
+    ``@require`` decorated. Anything else, such as a ``Mount``, is no guarded route."""
+    dependant = getattr(route, "dependant", None)  # FastAPI's routes
+    if dependant is not None:
+        return _guarded_dependencies(dependant)
+    if hasattr(route, "effective_candidates"):  # FastAPI's include_router()
+        return _guarded_inclusion(route, scope)
+    endpoint = getattr(route, "endpoint", None)
+    if inspect.isclass(endpoint):  # an HTTPEndpoint: the method's handler decides
+        method = str(scope.get("method", "")).lower()
+        if method == "head" and not hasattr(endpoint, "head"):
+            method = "get"
+        return scope.get("type") == "http" and decides(getattr(endpoint, method, None))
+    return decides(endpoint)
+
+
+def _guarded_inclusion(included: Any, scope: dict[str, Any]) -> bool:
+    """A router FastAPI included (``include_router``): the route it would choose, with the
+    dependencies the inclusion adds. FastAPI's own matching, read through its internal
+    ``_match``; if that ever changes shape, the error (or no guard found) leaves the request
+    refused, as ``route_guard`` fails closed."""
+    match, _, route, context = included._match(scope)
+    if match is not Match.FULL or route is None:
+        return False
+    dependant = getattr(context, "dependant", None)
+    if dependant is not None:
+        return _guarded_dependencies(dependant)
+    return _guards(route, scope)
+
+
+def _guarded_dependencies(dependant: Any) -> bool:
+    """Whether a FastAPI route's dependency tree holds a ``require`` dependency."""
+    pending = [dependant]
+    while pending:  # a finite tree: FastAPI resolved it when the route was declared
+        current = pending.pop()
+        if decides(getattr(current, "call", None)):
+            return True
+        pending.extend(getattr(current, "dependencies", ()))
+    return False
 
 
 def _check_at_startup(app: Starlette, realm: AsyncRealm, options: GateOptions) -> None:
@@ -210,6 +306,7 @@ def require(
                 return to_starlette(refusal)
             return await _call(endpoint, *args, **kwargs)
 
+        mark_guard(guarded, requirement)
         return cast(Endpoint, guarded)
 
     return decorate

@@ -1,11 +1,16 @@
 """What an authenticated request may do: ``/management`` by behaviour §6.1, an application's
-paths by its rules (behaviour §5), and why an admission was allowed, for its event."""
+paths by its rules (behaviour §5), and why an admission was allowed, for its event.
+
+A refusal for want of a rule (an authenticated caller of its own application, a method the
+rules know, and no rule allowing it) is a ``NoRuleAllows``: the one refusal a route guard of the
+wrapped framework may take over (``GuardCall``); every other stays as it is."""
 
 from __future__ import annotations
 
 from baas_auth.core.paths import rule_path, split_segments
 from baas_auth.core.policy import ALL_ACCESS_KINDS
 from baas_auth.core.routing import Route
+from baas_auth.core.rules import verb_for_method
 from baas_auth.errors import AuthenticationError, ForbiddenError
 from baas_auth.model import Principal
 from baas_auth.realm import flows
@@ -13,9 +18,14 @@ from baas_auth.realm.access_flows import allows, manages_org
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 
-__all__ = ["allow_reason", "authorize"]
+__all__ = ["NoRuleAllows", "allow_reason", "authorize"]
 
 _ORG_AREAS = frozenset({"orgs", "organizations"})
+
+
+class NoRuleAllows(ForbiddenError):
+    """403: an authenticated caller of the addressed application, and no rule of its roles
+    allows the method on the path. Answered as every ``ForbiddenError``."""
 
 
 def authorize(
@@ -40,6 +50,8 @@ def authorize(
         return
     if not principal.is_authenticated:
         raise AuthenticationError("No application guest access authorized")
+    if verb_for_method(method) is not None and principal.covers(route.org, route.app):
+        raise NoRuleAllows()
     raise ForbiddenError()
 
 

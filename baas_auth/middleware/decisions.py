@@ -9,20 +9,21 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 from typing_extensions import TypedDict, Unpack
 
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.identifiers import org_or_app_name
 from baas_auth.core.routing import Route
-from baas_auth.errors import ConfigError
+from baas_auth.errors import AuthError, ConfigError
 from baas_auth.model import Principal
 
 if TYPE_CHECKING:
     from baas_auth.api.table import Match
 
 __all__ = [
+    "ROUTE_GUARD_KEY",
     "SAFE_REALM_NAME",
     "Admit",
     "Decision",
@@ -30,11 +31,16 @@ __all__ = [
     "DecisionHook",
     "EndpointCall",
     "GateOptions",
+    "GuardCall",
     "MiddlewareOptions",
+    "RouteGuard",
 ]
 
 SAFE_REALM_NAME = re.compile(r"[A-Za-z0-9 _./:@+-]{1,128}")
 """What may stand in a challenge's ``realm="…"`` without escaping."""
+ROUTE_GUARD_KEY = "baas_auth.route_guard"
+"""The WSGI environ or ASGI scope key set (True) on a request admitted only for the route's
+guard to decide (``Admit.guarded``)."""
 HEALTH_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 """What a health path may be: an absolute path of plain segments, compared as the server
 passes it (no percent-encoding, query or fragment to read otherwise)."""
@@ -48,6 +54,10 @@ class Admit(NamedTuple):
     """The query string the inner app sees: credentials removed, the rest byte-identical."""
     query_token: bool = False
     """A query token authenticated the request: a 2xx answer gets ``Cache-Control: private``."""
+    guarded: bool = False
+    """No rule allowed it: admitted for the route's guard to decide (``route_guard``). The
+    adapters mark the request (``ROUTE_GUARD_KEY``), so that a framework helper that sees the
+    view actually called can refuse it if that view carries no guard."""
 
 
 class EndpointCall(NamedTuple):
@@ -64,7 +74,20 @@ class EndpointCall(NamedTuple):
     """The management API's row for the request, matched once when it was read."""
 
 
-Decision = Admit | EndpointCall | Response
+class GuardCall(NamedTuple):
+    """An authenticated caller whom no rule allows, on a middleware with a ``route_guard``: the
+    adapter asks it about the request (its environ or scope), then ``Gate.settle`` admits the
+    request (a guard on the route decides) or refuses it with ``error``, as without the hook."""
+
+    admit: Admit
+    """What the adapter calls the app with if a guard takes the request (``guarded``)."""
+    error: AuthError
+    request: RequestInfo
+    route: Route
+    started_ns: int | None
+
+
+Decision = Admit | EndpointCall | Response | GuardCall
 
 
 class DecisionEvent(NamedTuple):
@@ -92,13 +115,21 @@ class DecisionEvent(NamedTuple):
     reason: str
     """A refusal's ``error`` code (``route_requirement``: refused by a route's ``require``,
     after the middleware's allow); for an allow ``rule``, ``all-access``, ``management`` or
-    ``cors-preflight``; for an answer the endpoint (``token``, ``me``, ``revoke_one``, …)."""
+    ``cors-preflight``, ``route-guard`` (no rule allowed it; a guard on the framework route
+    decides) or ``public-docs`` (FastAPI's docs pages, ``protect(…, public_docs=True)``); for
+    an answer the endpoint (``token``, ``me``, ``revoke_one``, …)."""
     duration_ms: float
     """From the start of the decision to its end (an endpoint's: to its answer). NaN only in
     the log record of a store failure that began while no one listened for events."""
 
 
 DecisionHook = Callable[[DecisionEvent], object]
+
+RouteGuard = Callable[[Mapping[str, Any]], bool]
+"""``route_guard``: given the WSGI environ or ASGI scope of a request, whether the framework
+route that would answer it carries a route guard (``require(…)``) that decides who may call it.
+Asked only for an authenticated caller whom no rule allows; it must only match, with no side
+effects (``docs/frameworks.md``, "Guards and rules"). The framework helpers set it."""
 
 
 class MiddlewareOptions(TypedDict, total=False):
@@ -130,6 +161,10 @@ class MiddlewareOptions(TypedDict, total=False):
     health_path: str | None
     """A path (e.g. ``"/healthz"``) the middleware answers itself, without credentials: 200
     while the store answers, 503 otherwise (``docs/deployment.md``); None (the default): off."""
+    route_guard: RouteGuard | None
+    """Whether a route guard of the wrapped framework decides a request that no rule allows an
+    authenticated caller (``RouteGuard``); set by ``protect``, ``init_app`` and the Django
+    middleware. None (the default): the rules alone decide."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +182,7 @@ class GateOptions:
     management_api: bool = False
     on_decision: DecisionHook | None = None
     health_path: str | None = None
+    route_guard: RouteGuard | None = None
 
     @classmethod
     def build(cls, **options: Unpack[MiddlewareOptions]) -> GateOptions:
@@ -177,6 +213,7 @@ class GateOptions:
             management_api=given["management_api"] is True,
             on_decision=on_decision,
             health_path=_checked_health_path(given["health_path"]),
+            route_guard=_checked_route_guard(given["route_guard"]),
         )
 
 
@@ -192,6 +229,7 @@ _DEFAULTS: dict[str, object] = {
     "management_api": False,
     "on_decision": None,
     "health_path": None,
+    "route_guard": None,
 }
 _FLAGS = tuple(name for name, value in _DEFAULTS.items() if isinstance(value, bool))
 
@@ -218,6 +256,16 @@ def _checked_hook(hook: object) -> DecisionHook | None:
             "hand the event on from a plain function (a queue, loop.call_soon_threadsafe)"
         )
     return cast(DecisionHook, hook)
+
+
+def _checked_route_guard(guard: object) -> RouteGuard | None:
+    if guard is None:
+        return None
+    if not callable(guard) or inspect.iscoroutinefunction(guard):
+        raise ConfigError(
+            f"route_guard is a plain function of a WSGI environ or ASGI scope, not {guard!r}"
+        )
+    return cast(RouteGuard, guard)
 
 
 def _checked_health_path(path: object) -> str | None:

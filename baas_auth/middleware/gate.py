@@ -11,7 +11,8 @@ is reported once, here, to ``events``, so both adapters report alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import logging
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, cast
 
 from baas_auth.api.dispatch import ManagementApi
@@ -25,8 +26,14 @@ from baas_auth.errors import (
     StoreError,
 )
 from baas_auth.middleware.authentication import Authentication
-from baas_auth.middleware.authorization import allow_reason, authorize
-from baas_auth.middleware.decisions import Admit, Decision, EndpointCall, GateOptions
+from baas_auth.middleware.authorization import NoRuleAllows, allow_reason, authorize
+from baas_auth.middleware.decisions import (
+    Admit,
+    Decision,
+    EndpointCall,
+    GateOptions,
+    GuardCall,
+)
 from baas_auth.middleware.endpoints import Endpoints
 from baas_auth.middleware.events import DecisionEvents
 from baas_auth.middleware.freshness import Admitted, Freshness, Parsed
@@ -40,9 +47,12 @@ from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.views import fresh_view
 
-__all__ = ["Gate"]
+__all__ = ["ROUTE_GUARD", "Gate"]
 
 _GONE = ResourceNotFoundError("The resource no longer exists")
+_LOGGER = logging.getLogger("baas_auth")
+ROUTE_GUARD = "route-guard"
+"""The reason of an allow that no rule made: a guard on the framework's route decides."""
 Recall = tuple[int, Hashable]  # the stamp a decision is made under, the key it is kept by
 
 
@@ -202,10 +212,11 @@ class Gate:
         started: int | None,
         recall: Recall | None,
         stamp: int | None,
-    ) -> Flow[Admit | Response]:
+    ) -> Flow[Admit | Response | GuardCall]:
         route, credential = parsed.route, parsed.credential
         found = yield from self.authentication.authenticate(credential, route, stamp)
         principal = found.principal
+        query_token = isinstance(credential, BearerToken) and credential.source == "query"
         recallable = recall is not None and self.authentication.recallable(
             credential, principal, route
         )
@@ -214,6 +225,10 @@ class Gate:
                 self.state, principal, request.method, route, self.options.case_sensitive
             )
         except (AuthError, StoreError) as error:  # here, the event can say who was refused
+            if isinstance(error, NoRuleAllows) and self.options.route_guard is not None:
+                # Neither remembered nor reported yet: the route's guard may take it (settle).
+                admit = Admit(principal, parsed.query_string, query_token, guarded=True)
+                return GuardCall(admit, error, request, route, started)
             # A refusal of a valid token: it ends with the token (then 401 expired_token).
             where = recall if recallable else None
             self.freshness.refused_under(
@@ -223,12 +238,38 @@ class Gate:
         if started is not None:
             reason = allow_reason(principal, route)
             self.events.emit(started, request, route, principal, "allow", None, reason)
-        query_token = isinstance(credential, BearerToken) and credential.source == "query"
         admit = Admit(principal, parsed.query_string, query_token)
         if recall is not None and recallable:
             admitted = Admitted(recall[0], found.expires_at_ms, admit, request, route)
             self.freshness.remember_admission(recall[1], admitted)
         return admit
+
+    def settle(self, call: GuardCall, where: Mapping[str, Any]) -> Admit | Response:
+        """Admit a ``GuardCall`` when the framework's route for ``where`` (the request's WSGI
+        environ or ASGI scope) carries a guard, which then decides (reason ``route-guard``);
+        else refuse it as the rules did. Reported here, once."""
+        if not self._claimed(where):
+            principal = call.admit.principal
+            return self._refuse(call.error, call.started_ns, call.request, call.route, principal)
+        if call.started_ns is not None:
+            self.events.emit(
+                call.started_ns, call.request, call.route, call.admit.principal, "allow", None,
+                ROUTE_GUARD,
+            )
+        return call.admit
+
+    def _claimed(self, where: Mapping[str, Any]) -> bool:
+        """What ``route_guard`` says; an error in it (a router that cannot match this request)
+        is logged and leaves the request refused: it never opens a route."""
+        route_guard = self.options.route_guard
+        if route_guard is None:
+            return False
+        try:
+            return route_guard(where) is True
+        except Exception:  # any failure of the framework's router: refuse
+            _LOGGER.warning("baas_auth: route_guard failed; the request stays refused",
+                            exc_info=True)
+            return False
 
     def answer(self, pending: EndpointCall, body: bytes) -> Flow[Response]:
         """The response of an endpoint, given the request body the adapter read (``b""`` when

@@ -51,6 +51,8 @@ def test_check_says_why(
     assert answer["source"] == source
     if not allowed and "--user" in argv:
         assert "get,put:/books/**  (role:editor)" in answer["considered"]
+    # A signed-in caller no rule allows: a route guard could decide (the guest: never).
+    assert ("route_guard" in answer) is (not allowed and "--user" in argv)
 
 
 def test_check_a_token_read_from_standard_input(shop: Cli) -> None:

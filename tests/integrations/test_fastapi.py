@@ -8,7 +8,7 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI
 
-from baas_auth import AsyncRealm, Principal, Realm
+from baas_auth import AsyncRealm, DecisionEvent, Principal, Realm
 from baas_auth.asgi import AuthMiddleware
 from baas_auth.errors import ConfigError
 from baas_auth.integrations.fastapi import (
@@ -211,3 +211,51 @@ def test_a_token_url_per_deployment(world: World) -> None:
     )
     assert client.put("/acme/shop/books/1", headers=world.bearer("alice")).status_code == 200
     assert client.put("/acme/shop/books/1", headers=world.bearer("bob")).status_code == 403
+
+
+# -- protect(…, public_docs=True) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("application", ["acme/shop", None])
+def test_public_docs_in_either_mode(world: World, application: str | None) -> None:
+    events: list[DecisionEvent] = []
+    api = FastAPI(title="books", root_path="")
+
+    @api.get("/books")
+    def books(caller: CurrentPrincipal) -> dict[str, object]:
+        return {"user": caller.display_name}
+
+    protect(
+        api, world.realm, application=application, public_docs=True, on_decision=events.append
+    )
+    client = ASGIClient(api)
+    for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"):
+        answer = client.get(f"{path}?access_token={world.token('bob')}")
+        assert answer.status_code == 200, (path, answer.text)
+    assert [(e.decision, e.reason, e.principal) for e in events] == [
+        ("allow", "public-docs", None)
+    ] * 4
+    for path in ("/openapi.json/extra", "/docs/", "/docs/x", "/redoc/../books"):
+        assert client.get(path).status_code in (400, 401), path
+    assert client.post("/openapi.json").status_code == 401
+    assert client.get("/books").status_code == 401  # the rest is the middleware's
+
+
+def test_public_docs_need_docs(world: World) -> None:
+    api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    with pytest.raises(ConfigError, match="no OpenAPI schema"):
+        protect(api, world.realm, public_docs=True)
+
+
+def test_a_403_keeps_the_original_body_code_with_the_rfc_6750_challenge(world: World) -> None:
+    """SPEC §4: ``"error": "unauthorized"`` in the body, as the original system's clients read
+    it; ``error="insufficient_scope"`` in the challenge, as RFC 6750 says; from the middleware
+    and from a guard alike."""
+    client = ASGIClient(_protected(world.realm))
+    by_rule = client.get("/whoami/x", headers=world.bearer("bob"))  # no rule, no route
+    by_guard = client.put("/books/1", headers=world.bearer("bob"))  # the guard's own refusal
+    for answer in (by_rule, by_guard):
+        assert answer.status_code == 403
+        assert answer.json()["error"] == "unauthorized"
+        challenge = 'Bearer realm="acme/shop", error="insufficient_scope"'
+        assert answer.headers["www-authenticate"] == challenge
