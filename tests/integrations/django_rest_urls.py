@@ -53,6 +53,12 @@ def private(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_user(request))
 
 
+async def async_user(request: HttpRequest) -> JsonResponse:
+    """Django's async accessor of the user (``request.auser()``)."""
+    user = await request.auser()
+    return JsonResponse({"class": user.__class__.__name__, "username": user.get_username()})
+
+
 @user_passes_test(lambda user: user.is_active and user.is_staff, login_url="/admin/login/")
 def admin_index(request: HttpRequest) -> JsonResponse:
     """What the admin asks of ``request.user``: an active staff member."""
@@ -91,6 +97,7 @@ def _api(*permissions: Any) -> Any:
 
 urlpatterns = [
     path("books/private", private),
+    path("books/async-user", async_user),
     path("admin/", admin_index),
     path("books/api/me", Me.as_view()),
     path("books/api/signed-in", _api(IsSignedIn)),

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
 import examples.django_app  # noqa: F401 - configures Django's settings if nothing has yet
@@ -79,6 +80,20 @@ def test_login_required_sees_the_signed_in_caller(world: World, client: Client) 
         "is_authenticated": True,
         "is_staff": False,
     }
+
+
+def test_under_asgi_too(world: World, client: Client) -> None:
+    from django.test import AsyncClient
+
+    async def calls() -> list[object]:
+        http = AsyncClient()
+        private = await http.get("/books/private", headers=world.bearer("carol"))
+        user = await http.get("/books/async-user", headers=world.bearer("carol"))
+        return [private.status_code, private.json()["class"], user.json()]
+
+    assert anyio.run(calls) == [
+        200, "PrincipalUser", {"class": "PrincipalUser", "username": "carol"}
+    ]
 
 
 def test_login_required_still_redirects_an_anonymous_caller(world: World, client: Client) -> None:
