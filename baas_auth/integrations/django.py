@@ -42,6 +42,7 @@ _OPTIONS = {name.upper(): name for name in MiddlewareOptions.__annotations__}
 _REQUEST = "baas_auth.django.request"  # the request, handed through the WSGI adapter
 _RESPONSE = "baas_auth.django.response"  # and Django's response, handed back
 _GUARD = "baas_auth_guard"  # the request attribute ``require`` reads
+_USER = "baas_auth_user"  # the PrincipalUser made for the request, if any
 _NOTED = "baas_auth_noted_refusal"  # a permission class's refusal, reported if the answer refuses
 _REFUSING_STATUSES = frozenset({401, 403})
 
@@ -110,9 +111,6 @@ class AuthMiddleware:
         if user is not None:
             _set_user(request, user)
         return None
-
-
-_USER = "baas_auth_user"  # the PrincipalUser made for the request, if any
 
 
 def _set_user(request: HttpRequest, user: PrincipalUser) -> None:
@@ -309,19 +307,41 @@ class PrincipalUser:
         Raises:
             StoreError: the store failed.
         """
+        found = self._groups()
+        if found is None:
+            return ()
+        realm, org, app, paths = found
+        return tuple(path for path in paths if _group_exists(realm, org, app, path))
+
+    def is_member(self, path: str) -> bool:
+        """Whether the caller is a member of the group ``path`` itself (not of a group below
+        it only); app users only. Paths compare ignoring case, as the realm names them.
+
+        Raises:
+            StoreError: the store failed.
+        """
+        found = self._groups()
+        if found is None:
+            return False
+        realm, org, app, paths = found
+        if path.lower() not in {member.lower() for member in paths}:
+            return False
+        return _group_exists(realm, org, app, path)
+
+    def _groups(self) -> tuple[Realm, str, str, tuple[str, ...]] | None:
+        """The realm, org, app and the group paths its record lists (deleted groups too)."""
         guard, target = self._application()
         uuid = self.principal.uuid
         if target is None or self.principal.kind != "app_user" or uuid is None:
-            return ()
+            return None
         org, app = target
         realm = guard.realm
         if not isinstance(realm, Realm):
             raise TypeError("PrincipalUser reads a Realm; the Django middleware has one")
         try:
-            paths = realm.user_groups(org, app, uuid)
+            return realm, org, app, realm.user_groups(org, app, uuid)
         except NotFoundError:  # deleted since its token was accepted
-            return ()
-        return tuple(path for path in paths if _group_exists(realm, org, app, path))
+            return None
 
     def _application(self) -> tuple[Guard, tuple[str, str] | None]:
         if self._guard is None:
@@ -411,8 +431,8 @@ def require(
 
 
 def _refusal(request: HttpRequest, requirement: Requirement) -> HttpResponse | None:
-    guard = getattr(request, _GUARD, None)
-    if not isinstance(guard, Guard):
+    guard = guard_of(request)
+    if guard is None:
         raise RuntimeError(
             "baas_auth: require() needs baas_auth.integrations.django.AuthMiddleware in MIDDLEWARE"
         )

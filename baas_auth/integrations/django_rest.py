@@ -127,7 +127,8 @@ def _requirement(requirement: Requirement) -> Check:
 
 def _rules_allow(guard: Guard, principal: Principal | None, request: HttpRequest) -> None:
     screen(Requirement(authenticated=False), principal)
-    assert principal is not None  # screen refuses a missing principal
+    if principal is None:  # screen has refused it already
+        raise refused(None)
     path = route_path(request)
     target = guard.application(principal, path)
     realm = _realm(guard)
@@ -177,13 +178,11 @@ def in_group(path: str) -> type[BasePermission]:
     Raises:
         ConfigError: a bad group path (when the view is declared).
     """
-    wanted = ids.group_path(path).lower()
+    wanted = ids.group_path(path)
 
     def is_member(guard: Guard, principal: Principal | None, request: HttpRequest) -> None:
         screen(Requirement.build(), principal)
-        assert principal is not None  # screen refuses a missing principal
-        member = PrincipalUser(principal, guard).group_paths()
-        if wanted not in {group.lower() for group in member}:
+        if principal is None or not PrincipalUser(principal, guard).is_member(wanted):
             raise refused(principal)
 
     return _permission_class("InGroup" + path.replace("/", "_"), is_member)

@@ -152,8 +152,12 @@ def test_the_principal_user_reads_roles_and_groups(world: World, client: Client)
     assert carol.holds_role("editor")  # through /staff
     assert not carol.holds_role("auditor")
     assert carol.group_paths() == ("/staff",)
+    assert carol.is_member("/staff")
+    assert carol.is_member("/STAFF")  # group paths are names: their case does not matter
+    assert not carol.is_member("/staff/editors")
     world.realm.delete_group("acme", "shop", "/staff")
     assert carol.group_paths() == ()
+    assert not carol.is_member("/staff")
 
 
 # -- Django REST framework -----------------------------------------------------------------
