@@ -241,7 +241,7 @@ def test_a_refusal_overruled_by_or_is_not_reported(
 
 
 def test_a_store_failure_in_a_permission_is_503(
-    world: World, client: Client, monkeypatch: pytest.MonkeyPatch
+    world: World, client: Client, events: list[DecisionEvent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from baas_auth.errors import StoreError
 
@@ -254,6 +254,9 @@ def test_a_store_failure_in_a_permission_is_503(
     answer = client.get("/books/api/editors", headers=headers)
     assert answer.status_code == 503
     assert answer["retry-after"] == "1"
+    assert [(e.decision, e.status, e.reason) for e in events] == [
+        ("allow", None, "rule"), ("refuse", 503, "service_unavailable")
+    ]
 
 
 def test_bad_permission_arguments_fail_when_declared() -> None:
