@@ -1,5 +1,6 @@
-"""Framework helpers, each optional: ``baas_auth.integrations.fastapi``, ``.starlette``, ``.flask``
-and ``.django`` import their framework when they are imported themselves, never from here.
+"""Framework helpers, each optional: ``baas_auth.integrations.fastapi``, ``.starlette``, ``.flask``,
+``.django`` and ``.django_rest`` import their framework when they are imported themselves,
+never from here.
 
 This package holds the framework-free parts they share: what a route requires (``Requirement``),
 the middleware's realm and options (``Guard``), and ``scope["auth"]`` (``AuthCredentials``).

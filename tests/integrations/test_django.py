@@ -66,7 +66,9 @@ def test_the_guests_user_is_anonymous(world: World, client: Client) -> None:
 
 def test_principal_user_has_no_django_permissions(world: World) -> None:
     user = PrincipalUser(world.realm.authenticate_token(world.token("alice")))
-    assert user.pk == user.id == user.principal.uuid
+    assert user.pk is None  # no database user is it
+    assert user.id is None
+    assert user.uuid == user.principal.uuid
     assert not user.is_staff
     assert not user.is_superuser
     assert not user.has_perm("books.change_book")
@@ -75,12 +77,15 @@ def test_principal_user_has_no_django_permissions(world: World) -> None:
     assert repr(user) == "<PrincipalUser app_user 'alice'>"
 
 
-def test_request_user_is_left_to_django_contrib_auth(world: World) -> None:
+def test_with_django_contrib_auth_only_a_guests_user_is_left_alone(world: World) -> None:
+    """See test_django_users.py for contrib.auth with its sessions and middleware."""
     apps = ["django.contrib.contenttypes", "django.contrib.auth"]
+    world.realm.grant("acme", "shop", "get:/whoami", role="guest")
     with _settings(world.realm, INSTALLED_APPS=apps):
-        body = Client().get("/whoami", headers=world.bearer("alice")).json()
-    assert body["principal"] == "alice"
-    assert body["user"] is None  # no AuthenticationMiddleware here: nobody set it
+        signed_in = Client().get("/whoami", headers=world.bearer("alice")).json()
+        guest = Client().get("/whoami").json()
+    assert (signed_in["principal"], signed_in["user"]) == ("alice", "alice")
+    assert (guest["kind"], guest["user"]) == ("guest", None)  # nobody set it
 
 
 def test_refusals_are_the_middlewares(client: Client) -> None:

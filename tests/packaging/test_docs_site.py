@@ -78,7 +78,7 @@ def test_public_modules_are_in_the_api_reference() -> None:
         *(
             f"baas_auth.integrations.{path.stem}"
             for path in (ROOT / "baas_auth" / "integrations").glob("*.py")
-            if path.stem in {"fastapi", "starlette", "flask", "django"}
+            if path.stem in {"fastapi", "starlette", "flask", "django", "django_rest"}
         ),
     }
     assert modules - _directives() == set()
