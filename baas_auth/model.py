@@ -110,6 +110,10 @@ class Role:
     name: str
     inactivity_ms: int = 0
     rules: tuple[str, ...] = ()
+    uuid: str = field(default="", compare=False)
+    """The role's uuid: the original system's for an imported role; for one made here, derived
+    from its app's uuid and its name (stable). Roles are addressed by name or by uuid. Left out
+    of equality, so values compared before uuids were shown compare as they did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,10 @@ class Group:
     path: str
     rules: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    uuid: str = field(default="", compare=False)
+    """The group's uuid: the original system's for an imported group; for one made here,
+    derived from its app's uuid and its path (stable). Groups are addressed by path or uuid.
+    Left out of equality, as the role's."""
 
 
 ImportOutcome = Literal["created", "unchanged", "skipped"]
