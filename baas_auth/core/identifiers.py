@@ -105,10 +105,9 @@ def is_uuid(text: str) -> bool:
 
 
 def derived_uuid(app_uuid: str, kind: str, name: str) -> str:
-    """The uuid of a role or group made here (``kind`` ``role`` or ``group``): a version-5
-    uuid of its app's uuid and its lower-cased name, so every process and every store reads
-    the same one without it being written (records of earlier versions have one too), and a
-    role deleted and made again under its name is the same role to a rule, as by name."""
+    """The uuid of a role or group whose record has none (``kind`` ``role`` or ``group``; a
+    record of an earlier version): a version-5 uuid of its app's uuid and its lower-cased
+    name, so every process and every store reads the same one without it being written."""
     try:
         namespace = uuid_module.UUID(app_uuid)
     except ValueError:  # an app record always holds a uuid; a foreign one still gets a name

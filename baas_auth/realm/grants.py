@@ -14,6 +14,7 @@ from baas_auth.core import records as rec
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError, ConflictError, NotFoundError
 from baas_auth.model import Group, Role
+from baas_auth.realm.directory import new_uuid
 from baas_auth.realm.lookups import app_of, load, user_of
 from baas_auth.realm.store_commands import Flow, create, delete, get, put, scan
 
@@ -65,7 +66,7 @@ def _role_of(app: rec.AppRecord, name: str) -> Flow[rec.RoleRecord]:
             rec.RoleRecord,
             record_keys.role_key(app.org, app.name, name.lower()),
             record_keys.role_prefix(app.org, app.name),
-            lambda role: role_uuid(app, role) == name.lower(),
+            lambda role: role_uuid(app, role).lower() == name.lower(),
             f"no role {name!r} in {app.org}/{app.name}",
         )
     )
@@ -84,7 +85,7 @@ def _group_of(app: rec.AppRecord, path: str) -> Flow[rec.GroupRecord]:
             rec.GroupRecord,
             record_keys.group_key(app.org, app.name, "/" + bare),
             record_keys.group_prefix(app.org, app.name),
-            lambda group: group_uuid(app, group) == bare,
+            lambda group: group_uuid(app, group).lower() == bare,
             missing,
         )
     )
@@ -106,12 +107,14 @@ def _by_uuid(
 
 
 def role_uuid(app: rec.AppRecord, role: rec.RoleRecord) -> str:
-    """The role's uuid: the imported one, else derived from the app and its name."""
+    """The role's uuid: the one stored with it (imported, or made with it), else (a record of
+    an earlier version) one derived from the app's uuid and its name."""
     return role.uuid or ids.derived_uuid(app.uuid, "role", role.name)
 
 
 def group_uuid(app: rec.AppRecord, group: rec.GroupRecord) -> str:
-    """The group's uuid: the imported one, else derived from the app and its path."""
+    """The group's uuid: the one stored with it, else (a record of an earlier version) one
+    derived from the app's uuid and its path."""
     return group.uuid or ids.derived_uuid(app.uuid, "group", group.path)
 
 
@@ -139,7 +142,7 @@ def create_role(org: str, app: str, name: str, inactivity_ms: int) -> Flow[Role]
     found = yield from app_of(org, app)
     if isinstance(inactivity_ms, bool) or not isinstance(inactivity_ms, int) or inactivity_ms < 0:
         raise ConfigError("inactivity_ms is a whole number of milliseconds >= 0")
-    role = rec.RoleRecord(ids.role_name(name), inactivity_ms, [])
+    role = rec.RoleRecord(ids.role_name(name), inactivity_ms, [], new_uuid())
     key = record_keys.role_key(found.org, found.name, role.name)
     if not (yield from create(key, rec.encode(role))):
         raise ConflictError(f"the role {role.name!r} exists")
@@ -219,7 +222,7 @@ def _joined(app: rec.AppRecord, path: str) -> Flow[str]:
 
 def create_group(org: str, app: str, path: str) -> Flow[Group]:
     found = yield from app_of(org, app)
-    group = rec.GroupRecord(ids.group_path(path))
+    group = rec.GroupRecord(ids.group_path(path), uuid=new_uuid())
     key = record_keys.group_key(found.org, found.name, group.path)
     if not (yield from create(key, rec.encode(group))):
         raise ConflictError(f"the group {group.path!r} exists")

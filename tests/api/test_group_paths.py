@@ -85,6 +85,17 @@ def test_a_nested_group_by_its_encoded_path(nested: Api, encoded: str) -> None:
     assert not caller.called
 
 
+def test_single_app_mode_reads_group_paths_alike(nested: Api) -> None:
+    caller = nested.caller(application="acme/shop")
+    uuid = _uuid_of_group(nested, "/staff/managers")
+    for path in ("staff/managers", "staff%2Fmanagers", uuid):
+        response = caller.get(f"/groups/{path}/users", headers=nested.headers("ann"))
+        assert response.status_code == 200, (path, response.text)
+        assert listed(response.json()) == ["alice"]
+    assert caller.get("/books%2Fx", headers=nested.headers("ann")).status_code == 400
+    assert not caller.called
+
+
 def test_a_group_by_its_uuid(nested: Api) -> None:
     uuid = _uuid_of_group(nested, "/staff/managers")
     assert _get(nested, f"/acme/shop/groups/{uuid}/users") == ["alice"]

@@ -1,7 +1,7 @@
 """Role and group uuids in the Python reads, on every store (the ``realm`` fixture): each value
-carries its uuid, the same at every read and in every realm over the store; an imported one
-keeps the original's; records written before uuids were shown get one on read; a role or group
-is named by its uuid as by its name, in its own app only."""
+carries its uuid, stored with it, the same at every read and in every realm over the store; an
+imported one keeps the original's; records written before uuids were kept get one on read; a
+role or group is named by its uuid as by its name, in its own app only."""
 
 from __future__ import annotations
 
@@ -31,6 +31,26 @@ def test_every_read_carries_the_uuid(shop: Realm) -> None:
     assert [g.uuid for g in shop.role_groups("acme", "shop", "editor")] == [group.uuid]
     uuids = [r.uuid for r in shop.list_roles("acme", "shop")]
     assert len(set(uuids)) == len(uuids)
+
+
+def test_the_uuid_is_stored_and_a_new_role_of_the_same_name_has_another(shop: Realm) -> None:
+    role = shop.create_role("acme", "shop", "editor")
+    group = shop.create_group("acme", "shop", "/staff")
+    admin = shop.get_role("acme", "shop", "admin")
+    for key, uuid in (
+        ("role:acme/shop:editor", role.uuid),
+        ("group:acme/shop:/staff", group.uuid),
+        ("role:acme/shop:admin", admin.uuid),
+    ):
+        raw = shop.store.get(key)
+        assert raw is not None
+        assert json.loads(raw)["uuid"] == uuid
+    shop.delete_role("acme", "shop", "editor")
+    shop.delete_group("acme", "shop", "/staff")
+    assert shop.create_role("acme", "shop", "editor").uuid != role.uuid
+    assert shop.create_group("acme", "shop", "/staff").uuid != group.uuid
+    with pytest.raises(NotFoundError):
+        shop.get_role("acme", "shop", role.uuid)
 
 
 def test_the_same_name_in_two_apps_has_two_uuids(shop: Realm) -> None:
@@ -91,6 +111,9 @@ def test_an_import_keeps_the_originals_uuids(realm: Realm) -> None:
     auditor = realm.get_role("acme", "shop", "auditor")  # the document gave it none
     assert len(auditor.uuid) == UUID_LENGTH
     assert realm.get_role("acme", "shop", auditor.uuid).name == "auditor"
+    again = realm.import_identities(export_document())  # its own uuid is not the document's
+    assert again.skipped == ()
+    assert realm.get_role("acme", "shop", "auditor").uuid == auditor.uuid
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
