@@ -157,6 +157,7 @@ class RouteTable:
         self.stops = _stops(self.rows)
         seen: set[tuple[str, str, Area]] = set()
         for row in self.rows:
+            _check_paths(row)
             key = (row.method, "/".join(_shape(row.segments)), row.area)
             if key in seen:
                 raise ValueError(f"two rows for {row.method} {row.pattern} ({row.area})")
@@ -198,6 +199,15 @@ def _param(part: str) -> str:
     if part.startswith("{") and part.endswith("}"):
         return part[1:-1].rstrip("+")
     return ""
+
+
+def _check_paths(row: ApiRow) -> None:
+    """A ``{name+}`` ends its pattern or comes before a literal (where it stops): one before
+    another parameter could not say where it ends."""
+    parts = row.segments
+    for index, part in enumerate(parts[:-1]):
+        if part.endswith("+}") and parts[index + 1].startswith("{"):
+            raise ValueError(f"{row.pattern}: a {{name+}} segment is followed by a literal")
 
 
 def _stops(rows: Iterable[ApiRow]) -> frozenset[str]:
