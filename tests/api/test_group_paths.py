@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from baas_auth.errors import StoreError
+from baas_auth.realm import grants
+from baas_auth.realm.store_commands import Flow
 from tests.api.conftest import Api, assert_api_response, listed
 
 
@@ -276,4 +279,24 @@ def test_an_explicit_write_by_uuid_needs_the_exact_path(vault: Api) -> None:
     )
     assert response.status_code == 200, response.text
     assert realm.user_roles("acme", "vault", "victor") == ("auditor",)
+    assert not caller.called
+
+
+def test_a_store_failing_while_a_uuid_is_looked_up_is_503(
+    nested: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan that finds a role or group by uuid fails: 503, never a refusal or an allow."""
+    realm = nested.world.realm
+    role = realm.get_role("acme", "shop", "editor").uuid
+    group = _uuid_of_group(nested, "/staff/managers")
+
+    def failing_scan(prefix: str) -> Flow[list[tuple[str, bytes]]]:
+        raise StoreError(f"the store is down while scanning {prefix}")
+        yield  # a flow, as the one it stands for
+
+    monkeypatch.setattr(grants, "scan", failing_scan)
+    caller = nested.caller()
+    for path in (f"/roles/{role}", f"/groups/{group}/users", f"/roles/editor/groups/{group}"):
+        response = caller.get(f"/acme/shop{path}", headers=nested.headers("ann"))
+        assert response.status_code == 503, (path, response.text)
     assert not caller.called
