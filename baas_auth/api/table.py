@@ -207,7 +207,9 @@ def _check_paths(row: ApiRow) -> None:
     parts = row.segments
     for index, part in enumerate(parts[:-1]):
         if part.endswith("+}") and parts[index + 1].startswith("{"):
-            raise ValueError(f"{row.pattern}: a {{name+}} segment is followed by a literal")
+            raise ValueError(
+                f"{row.pattern}: a {{name+}} segment must end the pattern or come before a literal"
+            )
 
 
 def _stops(rows: Iterable[ApiRow]) -> frozenset[str]:
@@ -226,6 +228,9 @@ def _stops(rows: Iterable[ApiRow]) -> frozenset[str]:
 def _match(
     pattern: tuple[str, ...], segments: list[str], area: Area, stops: frozenset[str]
 ) -> dict[str, str] | None:
+    spans = any(part.endswith("+}") for part in pattern)
+    if len(segments) < len(pattern) or (not spans and len(segments) != len(pattern)):
+        return None  # most rows, told at once (a request's first sight runs every row)
     params: dict[str, str] = {}
     position = 0
     for index, expected in enumerate(pattern):

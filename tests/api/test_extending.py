@@ -158,7 +158,7 @@ def test_where_a_group_path_ends(path: str, group: str, rest: dict[str, str]) ->
 
 def test_a_path_parameter_before_another_parameter_is_refused() -> None:
     row = ApiRow("GET", "/things/{path+}/{other}", who_calls)
-    with pytest.raises(ValueError, match="followed by a literal"):
+    with pytest.raises(ValueError, match="come before a literal"):
         RouteTable((*ROWS, row))
 
 
