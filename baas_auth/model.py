@@ -110,6 +110,11 @@ class Role:
     name: str
     inactivity_ms: int = 0
     rules: tuple[str, ...] = ()
+    uuid: str = field(default="", compare=False)
+    """The role's uuid: the original system's for an imported role, a new one for a role made
+    here (one stored by an earlier version has one derived from its app's uuid and its name).
+    Roles are addressed by name or by uuid. Left out of equality, so values compared before
+    uuids were shown compare as they did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,10 @@ class Group:
     path: str
     rules: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    uuid: str = field(default="", compare=False)
+    """The group's uuid: the original system's for an imported group, a new one for a group
+    made here (one stored by an earlier version has one derived from its app's uuid and its
+    path). Groups are addressed by path or uuid. Left out of equality, as the role's."""
 
 
 ImportOutcome = Literal["created", "unchanged", "skipped"]

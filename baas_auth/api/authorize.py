@@ -10,7 +10,7 @@ clients and admins only, whatever the rules say.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from baas_auth.api.table import ApiRow
 from baas_auth.core.paths import rule_path
@@ -37,11 +37,14 @@ def authorize(
     org: str,
     app: str | None,
     params: Mapping[str, str],
-    path: str,
+    paths: Sequence[str],
     case_sensitive: bool,
 ) -> Flow[None]:
-    """Return when ``principal`` may call ``row`` on ``path`` of ``org``/``app``; else raise
-    the refusal (401 for a guest, 403 for anyone else). ``app`` is None for an org's row."""
+    """Return when ``principal`` may call ``row`` on one of ``paths`` of ``org``/``app``; else
+    raise the refusal (401 for a guest, 403 for anyone else). ``app`` is None for an org's
+    row. ``paths`` are the spellings of the one resource the row acts on (the path as sent;
+    with a role or group by its name and by its uuid, ``baas_auth.api.holders``): the rules
+    judge the resource, whichever way it was named."""
     management = row.area == "management"
     if row.access == "anyone":
         return
@@ -57,8 +60,11 @@ def authorize(
         return
     if row.access in ("rules", "explicit"):
         where = (org, app)
-        if (yield from _by_rules(state, principal, row, rule_path(path), where, case_sensitive)):
-            return
+        for path in paths:
+            if (
+                yield from _by_rules(state, principal, row, rule_path(path), where, case_sensitive)
+            ):
+                return
     _refuse(principal)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from baas_auth.api.authorize import authorize
+from baas_auth.api.holders import addressed
 from baas_auth.api.rows import ROWS
 from baas_auth.api.shapes import api_response
 from baas_auth.api.table import ApiCall, ApiResult, Area, Match, RouteTable
@@ -96,8 +97,8 @@ class ManagementApi:
             raise BadRequestError("No such endpoint")
         args = _args(request, body)
         principal = yield from self._caller(route, request, match)
-        org, app = yield from self._target(route, match, principal)
-        call = ApiCall(self.state, principal, org, app, match.params, args, request)
+        org, app, params = yield from self._target(route, match, principal)
+        call = ApiCall(self.state, principal, org, app, params, args, request)
         try:
             app_value = None if app is None else (yield from flows.get_app(org, app))
             result = yield from match.row.handler(call)
@@ -120,15 +121,17 @@ class ManagementApi:
 
     def _target(
         self, route: Route, match: Match, principal: Principal
-    ) -> Flow[tuple[str, str | None]]:
-        """The org and app addressed (names), after checking the caller may address them:
-        the caller is authorized before anything is looked up, so a 404 tells only those
-        entitled to know."""
+    ) -> Flow[tuple[str, str | None, dict[str, str]]]:
+        """The org and app addressed (names) and the row's parameters (a role or group named
+        by uuid turned to its name), after checking the caller may address them: the caller
+        is authorized before anything else is looked up, so a 404 tells only those entitled
+        to know."""
         row = match.row
         if route.org is not None:
             org, app = route.org, route.app
         else:
             org, app = match.params.get("org", ""), match.params.get("app")
+        names, paths = yield from addressed(org, app, match)
         yield from authorize(
             self.state,
             principal,
@@ -136,17 +139,17 @@ class ManagementApi:
             org,
             app,
             match.params,
-            match.path,
+            paths,
             self.options.case_sensitive,
         )
         if route.org is not None or "org" not in match.params:
-            return org, app
+            return org, app, names
         try:
             org = yield from org_name_of(self.state, org)
             app = None if app is None else (yield from app_name_of(self.state, org, app))
         except NotFoundError as error:
             raise ResourceNotFoundError(str(error)) from None
-        return org, app
+        return org, app, names
 
     def _render(
         self,

@@ -136,8 +136,11 @@ def role_entities(roles: list[Role], names: tuple[str, ...]) -> list[Entity]:
     return [role_entity(role) for role in sorted(roles, key=_by_name) if role.name in wanted]
 
 
-def group_entities(paths: tuple[str, ...]) -> list[Entity]:
-    return [group_entity(Group(path)) for path in paths]
+def group_entities(groups: list[Group], paths: tuple[str, ...]) -> list[Entity]:
+    """The entities of the groups at ``paths``, in that order (a membership of a group deleted
+    since is listed by its path alone, as the realm lists it)."""
+    by_path = {group.path.lower(): group for group in groups}
+    return [group_entity(by_path.get(path.lower(), Group(path))) for path in paths]
 
 
 def _by_name(role: Role) -> str:

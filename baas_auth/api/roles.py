@@ -1,7 +1,7 @@
 """Roles, their rules and who holds them, over HTTP (rows of the management API): the
 original system's ``/roles``, ``/roles/{role}[/permissions|/users[/{user}]|/groups[/{group}]]``,
 ``/users/{user}/roles[/{role}]|/permissions|/groups`` and
-``/groups/{group}/roles[/{role}]|/permissions|/users[/{user}]``.
+``/groups/{group+}/roles[/{role}]|/permissions|/users[/{user}]``.
 
 Reads are judged by the app's rules; every write hands out privileges, so it is ``explicit``
 (``baas_auth.api.authorize``)."""
@@ -77,9 +77,9 @@ def roles_of_user(call: ApiCall) -> Flow[ApiResult]:
 
 
 def groups_of_user(call: ApiCall) -> Flow[ApiResult]:
-    return ApiResult(
-        entities=group_entities((yield from flows.user_groups(*_where(call), user_name(call))))
-    )
+    paths = yield from flows.user_groups(*_where(call), user_name(call))
+    groups = yield from flows.list_groups(*_where(call))
+    return ApiResult(entities=group_entities(groups, paths))
 
 
 def roles_of_group(call: ApiCall) -> Flow[ApiResult]:
@@ -112,14 +112,14 @@ ROWS: tuple[ApiRow, ...] = (
     ApiRow("GET", "/roles/{role}/users", users_of_role),
     *_rows("/roles/{role}/users/{user}", link_handlers("role-user", "user")),
     ApiRow("GET", "/roles/{role}/groups", groups_of_role),
-    *_rows("/roles/{role}/groups/{group}", link_handlers("role-group", "group")),
+    *_rows("/roles/{role}/groups/{group+}", link_handlers("role-group", "group")),
     ApiRow("GET", "/users/{user}/roles", roles_of_user),
     *_rows("/users/{user}/roles/{role}", link_handlers("role-user", "role")),
     *_rows("/users/{user}/permissions", rule_handlers("user")),
     ApiRow("GET", "/users/{user}/groups", groups_of_user),
-    ApiRow("GET", "/groups/{group}/roles", roles_of_group),
-    *_rows("/groups/{group}/roles/{role}", link_handlers("role-group", "role")),
-    *_rows("/groups/{group}/permissions", rule_handlers("group")),
-    ApiRow("GET", "/groups/{group}/users", users_of_group),
-    *_rows("/groups/{group}/users/{user}", link_handlers("group-user", "user")),
+    ApiRow("GET", "/groups/{group+}/roles", roles_of_group),
+    *_rows("/groups/{group+}/roles/{role}", link_handlers("role-group", "role")),
+    *_rows("/groups/{group+}/permissions", rule_handlers("group")),
+    ApiRow("GET", "/groups/{group+}/users", users_of_group),
+    *_rows("/groups/{group+}/users/{user}", link_handlers("group-user", "user")),
 )

@@ -68,6 +68,7 @@ def _uri(org: str, app: App | None, path: str) -> str:
 
 def role_entity(role: Role) -> dict[str, object]:
     return {
+        "uuid": role.uuid,
         "type": "role",
         "name": role.name,
         "roleName": role.name,
@@ -93,6 +94,7 @@ def user_entity(user: User) -> dict[str, object]:
 
 def group_entity(group: Group) -> dict[str, object]:
     return {
+        "uuid": group.uuid,
         "type": "group",
         "path": group.path,
         "name": group.path.lstrip("/"),

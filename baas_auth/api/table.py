@@ -7,8 +7,17 @@ is exact and case-sensitive, except the spellings the original's clients use: un
 ``/management`` ``orgs``/``organizations`` and ``apps``/``applications`` (any case), and after
 the first segment of an app path ``user`` for ``users`` and ``group`` for ``groups`` (the
 Usergrid SDK names a link by the entity's singular type). Rules are checked against the
-row's own spelling (``Match.path``), so an alias never slips past a rule. Other modules add
-rows by listing them in ``baas_auth.api.rows``.
+row's own spelling (``Match.path``), so an alias never slips past a rule.
+
+A ``{name+}`` segment is a group's path, which may hold slashes (``/groups/{group+}/users``
+serves ``/groups/staff/managers/users``). Where it ends is decided by the path alone, the same
+for every row, so no two rows can read one path two ways: it takes the segment after the
+literal before it, then every following segment up to the first that is a sub-resource of a
+group (the literals, and their aliases, that follow a ``{name+}`` in any row: ``users``,
+``roles``, ``permissions``); at the end of a pattern it takes the rest. As the original's
+``groups`` service reads a path. A group whose path holds such a segment
+(``/staff/users``) is reached by its uuid. Other modules add rows by listing them in
+``baas_auth.api.rows``.
 Does no I/O.
 """
 
@@ -131,9 +140,12 @@ class Match(NamedTuple):
     def path(self) -> str:
         """The path in the row's own spelling (``/roles/r/users/u`` for ``/roles/r/user/u``):
         what the rules are checked against."""
-        parts = [
-            self.params[part[1:-1]] if part.startswith("{") else part for part in self.row.segments
-        ]
+        return self.path_with(self.params)
+
+    def path_with(self, params: Mapping[str, str]) -> str:
+        """The row's path with ``params`` in its ``{name}`` segments (a role or a group named
+        by its uuid instead of its name, or the other way round)."""
+        parts = [params[_param(part)] if _param(part) else part for part in self.row.segments]
         return "/" + "/".join(parts)
 
 
@@ -142,8 +154,10 @@ class RouteTable:
 
     def __init__(self, rows: Iterable[ApiRow]) -> None:
         self.rows = tuple(rows)
+        self.stops = _stops(self.rows)
         seen: set[tuple[str, str, Area]] = set()
         for row in self.rows:
+            _check_paths(row)
             key = (row.method, "/".join(_shape(row.segments)), row.area)
             if key in seen:
                 raise ValueError(f"two rows for {row.method} {row.pattern} ({row.area})")
@@ -154,7 +168,7 @@ class RouteTable:
         segments = _split(path)
         for row in self.rows:
             if row.area == area and row.method == method:
-                params = _match(row.segments, segments, area)
+                params = _match(row.segments, segments, area, self.stops)
                 if params is not None:
                     return Match(row, params)
         return None
@@ -165,7 +179,7 @@ class RouteTable:
         found = [
             row
             for row in self.rows
-            if row.area == area and _match(row.segments, segments, area) is not None
+            if row.area == area and _match(row.segments, segments, area, self.stops) is not None
         ]
         if not any(row.owns_path for row in found):
             return ()
@@ -180,16 +194,72 @@ def _shape(segments: Iterable[str]) -> list[str]:
     return ["{}" if part.startswith("{") else part for part in segments]
 
 
-def _match(pattern: tuple[str, ...], segments: list[str], area: Area) -> dict[str, str] | None:
-    if len(pattern) != len(segments):
-        return None
+def _param(part: str) -> str:
+    """The parameter a pattern segment names (``group`` for ``{group+}``), else ``""``."""
+    if part.startswith("{") and part.endswith("}"):
+        return part[1:-1].rstrip("+")
+    return ""
+
+
+def _check_paths(row: ApiRow) -> None:
+    """A ``{name+}`` ends its pattern or comes before a literal (where it stops): one before
+    another parameter could not say where it ends."""
+    parts = row.segments
+    for index, part in enumerate(parts[:-1]):
+        if part.endswith("+}") and parts[index + 1].startswith("{"):
+            raise ValueError(
+                f"{row.pattern}: a {{name+}} segment must end the pattern or come before a literal"
+            )
+
+
+def _stops(rows: Iterable[ApiRow]) -> frozenset[str]:
+    """The segments that end a ``{name+}`` path: every literal (and its aliases) that follows
+    one in a row."""
+    found: set[str] = set()
+    for row in rows:
+        parts = row.segments
+        for index, part in enumerate(parts[:-1]):
+            if part.endswith("+}") and not parts[index + 1].startswith("{"):
+                following = parts[index + 1]
+                found.update(_LINK_ALIASES.get(following, frozenset({following})))
+    return frozenset(found)
+
+
+def _match(
+    pattern: tuple[str, ...], segments: list[str], area: Area, stops: frozenset[str]
+) -> dict[str, str] | None:
+    spans = any(part.endswith("+}") for part in pattern)
+    if len(segments) < len(pattern) or (not spans and len(segments) != len(pattern)):
+        return None  # most rows, told at once (a request's first sight runs every row)
     params: dict[str, str] = {}
-    for index, (expected, given) in enumerate(zip(pattern, segments, strict=True)):
-        if expected.startswith("{") and expected.endswith("}"):
-            params[expected[1:-1]] = given
-        elif not _literal_matches(expected, given, area, first=index == 0):
+    position = 0
+    for index, expected in enumerate(pattern):
+        if position >= len(segments):
             return None
-    return params
+        name = _param(expected)
+        if expected.endswith("+}"):
+            end = _path_end(segments, position, last=index == len(pattern) - 1, stops=stops)
+            params[name] = "/".join(segments[position:end])
+            position = end
+        elif name:
+            params[name] = segments[position]
+            position += 1
+        elif _literal_matches(expected, segments[position], area, first=index == 0):
+            position += 1
+        else:
+            return None
+    return params if position == len(segments) else None
+
+
+def _path_end(segments: list[str], start: int, *, last: bool, stops: frozenset[str]) -> int:
+    """Where a ``{name+}`` path that starts at ``start`` ends (exclusive): the end of the
+    path when the pattern ends with it; else the first sub-resource segment after ``start``."""
+    if last:
+        return len(segments)
+    end = start + 1
+    while end < len(segments) and segments[end] not in stops:
+        end += 1
+    return end
 
 
 def _literal_matches(expected: str, given: str, area: Area, *, first: bool) -> bool:

@@ -10,17 +10,19 @@ redeeming a token answers one refusal for every way a token or an account can be
 
 from __future__ import annotations
 
+from baas_auth.api.shapes import user_entity
 from baas_auth.api.table import Access, ApiCall, ApiResult, ApiRow, Area
 from baas_auth.core.credentials import parse_query
 from baas_auth.errors import (
     AuthenticationError,
     BadRequestError,
     ForbiddenError,
+    IllegalArgumentError,
     NotFoundError,
     ResourceNotFoundError,
 )
 from baas_auth.middleware.endpoint_bodies import parse_ttl, token_body
-from baas_auth.realm import flows
+from baas_auth.realm import flows, lifecycle_flows
 from baas_auth.realm.store_commands import Flow
 
 __all__ = ["ROWS"]
@@ -157,6 +159,23 @@ def _request_reset(call: ApiCall, name: str) -> Flow[None]:
         return
 
 
+# -- emails ---------------------------------------------------------------------------------
+
+
+def set_email(call: ApiCall) -> Flow[ApiResult]:
+    """``PUT /users/{user}/email`` {"email": …} (null or empty: none): the user itself, or the
+    app's clients and admins. The app's ``PUT /users/{user}`` stays the wrapped app's (it
+    holds the user's other properties); this path changes only what the realm keeps. A taken
+    email is 400 ``duplicate_unique_property_exists``, a malformed one 400."""
+    unknown = sorted(set(call.args) - {"email"})
+    if unknown or "email" not in call.args:
+        raise IllegalArgumentError('Send {"email": …} (null removes it), and nothing else')
+    user = yield from lifecycle_flows.set_user_email(
+        call.org, call.app or "", _subject(call), _text(call, "email")
+    )
+    return ApiResult(entities=[user_entity(user)])
+
+
 # -- activation and confirmation --------------------------------------------------------------
 
 
@@ -211,6 +230,8 @@ def _rows(where: Area) -> tuple[ApiRow, ...]:
 
 ROWS: tuple[ApiRow, ...] = (
     ApiRow("GET", "/users/{user}/token", mint_token, "admin", "app", "get user token"),
+    # Other methods on this path stay the wrapped app's (it may keep an ``email`` property).
+    ApiRow("PUT", "/users/{user}/email", set_email, "self", "app", "update user", False),
     *_rows("app"),
     *_rows("management"),
     ApiRow("GET", "/users/{user}/confirm", confirm, "anyone", "management", "confirm user"),

@@ -35,7 +35,7 @@ def _register_roles(commands: Commands) -> None:
     add_org_app(sub)
     sub = commands.add("show-role", _show_role, "show a role and its rules")
     add_org_app(sub)
-    sub.add_argument("name")
+    sub.add_argument("name", help="the role's name or uuid")
     text = "delete a role (deleting guest makes the app refuse anonymous requests)"
     sub = commands.add("delete-role", _delete_role, text)
     add_org_app(sub)
@@ -70,7 +70,7 @@ def _register_groups(commands: Commands) -> None:
     add_org_app(sub)
     sub = commands.add("show-group", _show_group, "show a group: its rules, roles and members")
     add_org_app(sub)
-    sub.add_argument("path")
+    sub.add_argument("path", help="the group's path (such as /staff) or uuid")
     sub = commands.add("delete-group", _delete_group, "delete a group")
     add_org_app(sub)
     sub.add_argument("path")
@@ -102,7 +102,8 @@ def _create_role(realm: Realm, args: argparse.Namespace, out: Output) -> None:
 
 def _list_roles(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     roles = [as_object(role) for role in realm.list_roles(args.org, args.app)]
-    out.table(roles, ("name", "inactivity_ms", "rules"), empty=f"no roles in {where(args)}")
+    columns = ("name", "inactivity_ms", "rules", "uuid")
+    out.table(roles, columns, empty=f"no roles in {where(args)}")
 
 
 def _show_role(realm: Realm, args: argparse.Namespace, out: Output) -> None:
@@ -174,7 +175,8 @@ def _create_group(realm: Realm, args: argparse.Namespace, out: Output) -> None:
 
 def _list_groups(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     groups = [as_object(group) for group in realm.list_groups(args.org, args.app)]
-    out.table(groups, ("path", "roles", "rules"), empty=f"no groups in {where(args)}")
+    columns = ("path", "roles", "rules", "uuid")
+    out.table(groups, columns, empty=f"no groups in {where(args)}")
 
 
 def _show_group(realm: Realm, args: argparse.Namespace, out: Output) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid as uuid_module
 
 from baas_auth.errors import ConfigError
 
@@ -101,6 +102,17 @@ def looks_like_uuid(text: str) -> bool:
 def is_uuid(text: str) -> bool:
     """Whether ``text`` is a uuid as this library writes them (lower-case, hyphenated)."""
     return _UUID.fullmatch(text) is not None
+
+
+def derived_uuid(app_uuid: str, kind: str, name: str) -> str:
+    """The uuid of a role or group whose record has none (``kind`` ``role`` or ``group``; a
+    record of an earlier version): a version-5 uuid of its app's uuid and its lower-cased
+    name, so every process and every store reads the same one without it being written."""
+    try:
+        namespace = uuid_module.UUID(app_uuid)
+    except ValueError:  # an app record always holds a uuid; a foreign one still gets a name
+        namespace = uuid_module.uuid5(uuid_module.NAMESPACE_URL, app_uuid)
+    return str(uuid_module.uuid5(namespace, f"{kind}:{name.lower()}"))
 
 
 def identifier(text: object) -> str | None:

@@ -29,6 +29,8 @@ _BAD_SEGMENT = re.compile(r"//|/\.\.?(?:/|\Z)")
 # Percent-encodings of bytes that change how a path splits or decodes: / \ % . ; # ? and NUL.
 # `%25` also catches double encoding (`%252f`). Raw C0 controls and DEL are refused as well.
 _FORBIDDEN_RAW = re.compile(rb"%(?:2[fFeE5]|5[cC]|3[bBfF]|23|00)|[\x00-\x1f\x7f]")
+# The same without the encoded '/': for a path the middleware answers itself (a group's path).
+_FORBIDDEN_RAW_BUT_SLASH = re.compile(rb"%(?:2[eE5]|5[cC]|3[bBfF]|23|00)|[\x00-\x1f\x7f]")
 
 # Absolute-form request target (RFC 9112 §3.2.2): scheme and authority precede the path.
 _ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
@@ -99,18 +101,21 @@ def check_route_path(path: str, *, allow_trailing_slash: bool = False) -> None:
         raise BadRequestError("The request path contains a '.' or '..' segment")
 
 
-def check_raw_path(raw: bytes) -> None:
+def check_raw_path(raw: bytes, *, encoded_slash: bool = False) -> None:
     """Raise ``BadRequestError`` if the raw request target's path hides an encoded separator.
 
     ``raw`` is an ASGI ``raw_path`` or a WSGI ``RAW_URI``/``REQUEST_URI``; any query is cut off
-    first, and so are the scheme and authority of an absolute-form target.
+    first, and so are the scheme and authority of an absolute-form target. ``encoded_slash``
+    lets ``%2F`` through: only for a path no router but the middleware's reads (the
+    management API's group paths), whose decoded path is the one it matches and checks.
     """
     path = raw.split(b"?", 1)[0]
     if path[:1] != b"/":
         match = _ABSOLUTE_FORM.match(path)
         if match:
             path = path[match.end() :]
-    if _FORBIDDEN_RAW.search(path):
+    forbidden = _FORBIDDEN_RAW_BUT_SLASH if encoded_slash else _FORBIDDEN_RAW
+    if forbidden.search(path):
         raise BadRequestError(
             "The raw request path contains a control byte or an encoded '/', '\\', '%', '.', "
             "';', '#', '?' or NUL"

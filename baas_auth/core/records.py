@@ -57,7 +57,8 @@ class RoleRecord:
     inactivity_ms: int = 0
     rules: list[str] = field(default_factory=list)
     uuid: str | None = None
-    """The original system's uuid of an imported role (None for one made here)."""
+    """The role's uuid: the original system's for an imported role, a new one for a role made
+    here; None in records of earlier versions (``realm.grants.role_uuid`` derives one)."""
 
 
 @dataclass(slots=True)
@@ -66,7 +67,8 @@ class GroupRecord:
     rules: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     uuid: str | None = None
-    """The original system's uuid of an imported group (None for one made here)."""
+    """The group's uuid: the original system's for an imported group, a new one for a group
+    made here; None in records of earlier versions (``realm.grants.group_uuid`` derives one)."""
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ a request seen again skips straight to authentication.
 from __future__ import annotations
 
 from baas_auth.api.dispatch import ManagementApi
+from baas_auth.api.table import Match
 from baas_auth.core.credentials import (
     Credential,
     check_method,
@@ -19,7 +20,7 @@ from baas_auth.core.http import RequestInfo
 from baas_auth.core.identifiers import is_uuid
 from baas_auth.core.paths import check_raw_path, check_route_path
 from baas_auth.core.routing import Route, route_multi_tenant, route_single_app
-from baas_auth.errors import AuthenticationError
+from baas_auth.errors import AuthenticationError, BadRequestError
 from baas_auth.middleware.decisions import GateOptions
 from baas_auth.middleware.freshness import Freshness, Parsed
 
@@ -37,12 +38,41 @@ class RequestReader:
         self.api = api
 
     def route(self, request: RequestInfo) -> Route:
-        """The route, after the checks of the method and the path that come before routing."""
+        """The route, after the checks of the method and the path that come before routing.
+
+        An encoded ``/`` in the raw path is refused (behaviour §5.2), except in a request the
+        management API answers on a row with a group's path (``/groups/staff%2Fmanagers/users``,
+        as the original's SDKs send it): no other router reads that path, and the API matches
+        and checks the decoded one, which is the same as ``/groups/staff/managers/users``."""
         check_method(request.method)
+        refused: BadRequestError | None = None
         if request.raw_path is not None:
-            check_raw_path(request.raw_path)
+            try:
+                check_raw_path(request.raw_path)
+            except BadRequestError as error:
+                refused = error
         check_route_path(request.path, allow_trailing_slash=True)
-        return self._route(request)
+        try:
+            route = self._route(request)
+        except AuthenticationError:
+            if refused is not None:
+                raise refused from None
+            raise
+        if refused is not None and not self._takes_encoded_slash(request, route):
+            raise refused
+        return route
+
+    def _takes_encoded_slash(self, request: RequestInfo, route: Route) -> bool:
+        if not self.options.management_api or route.endpoint is not None:
+            return False
+        try:
+            check_raw_path(request.raw_path or b"", encoded_slash=True)
+        except BadRequestError:
+            return False
+        match = self.api.route(route, request.method)
+        return isinstance(match, Match) and any(
+            part.endswith("+}") for part in match.row.segments
+        )
 
     def parse(self, request: RequestInfo, route: Route) -> Parsed:
         """The checks that depend on the request alone, after routing (and the API's match),

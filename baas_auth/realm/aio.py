@@ -678,6 +678,7 @@ class AsyncRealm:
         return await self._run(grants.delete_role(org, app, name))
 
     async def get_role(self, org: str, app: str, name: str) -> Role:
+        """A role by its name or its uuid (of this app only), as every method taking a role."""
         return await self._run(grants.get_role(org, app, name))
 
     async def list_roles(self, org: str, app: str) -> list[Role]:
@@ -790,6 +791,8 @@ class AsyncRealm:
         return await self._run(reads.list_groups(org, app))
 
     async def get_group(self, org: str, app: str, path: str) -> Group:
+        """A group by its path (``/staff/managers``) or its uuid (of this app only), as every
+        method taking a group."""
         return await self._run(reads.get_group(org, app, path))
 
     async def role_users(self, org: str, app: str, role: str) -> list[User]:

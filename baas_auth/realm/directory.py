@@ -191,7 +191,7 @@ def _app_records(app: rec.AppRecord, roles: str) -> dict[str, bytes]:
     found = {record_keys.app_key(app.org, app.name): rec.encode(app)}
     for role, rules in _initial_roles(roles).items():
         key = record_keys.role_key(app.org, app.name, role)
-        found[key] = rec.encode(rec.RoleRecord(role, 0, rules))
+        found[key] = rec.encode(rec.RoleRecord(role, 0, rules, new_uuid()))
     return found
 
 

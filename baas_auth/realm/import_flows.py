@@ -27,7 +27,7 @@ from baas_auth.core.import_document import (
 from baas_auth.core.legacy_hashes import BCRYPT_MISSING, bcrypt_available
 from baas_auth.errors import ConfigError
 from baas_auth.model import ImportReport
-from baas_auth.realm.directory import _app_records
+from baas_auth.realm.directory import _app_records, new_uuid
 from baas_auth.realm.import_accounts import import_admin, import_user
 from baas_auth.realm.import_run import (
     ImportRun,
@@ -211,7 +211,8 @@ def _import_role(run: ImportRun, org: str, app: str, role: ImportedRole) -> Flow
         found = rec.decode(rec.RoleRecord, raw)
         outcome = exists_as(found.uuid, role.uuid, f"the role {role.name!r}")
     else:
-        record = rec.RoleRecord(role.name, role.inactivity_ms, list(role.rules), role.uuid)
+        uuid = role.uuid or new_uuid()  # the original's, else one of its own, as made here
+        record = rec.RoleRecord(role.name, role.inactivity_ms, list(role.rules), uuid)
         made = yield from run.create({key: rec.encode(record)})
         outcome = ("created", None) if made else skipped("the role was made meanwhile")
     run.add("role", role.name, outcome, uuid=role.uuid, where=where)
@@ -232,7 +233,7 @@ def _import_group(run: ImportRun, org: str, app: str, group: ImportedGroup) -> F
         roles, missing = yield from known_names(
             run, "role", group.roles, lambda name: record_keys.role_key(org, app, name), where
         )
-        record = rec.GroupRecord(group.path, list(group.rules), roles, group.uuid)
+        record = rec.GroupRecord(group.path, list(group.rules), roles, group.uuid or new_uuid())
         made = yield from run.create({key: rec.encode(record)})
         outcome = ("created", None) if made else skipped("the group was made meanwhile")
     run.add("group", group.path, outcome, uuid=group.uuid, where=where)

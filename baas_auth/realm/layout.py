@@ -7,7 +7,9 @@ claims in one index. Rules that the stricter grammar refuses are dropped (they c
 match a canonical path). Layout 2 keyed those claims by the lower-cased name; layout 3 by the
 folded one (``records.fold``), which differs only for names with non-ASCII characters: those
 claims move, and a claim whose folded key another account already holds (a look-alike of its
-name) is dropped and reported. A flow, run once before a realm's first operation.
+name) is dropped and reported. Role and group records stored without a uuid need no upgrade:
+``realm.grants`` derives theirs from the app's uuid and their name at every read (the same in
+every process), so the layout stays 3. A flow, run once before a realm's first operation.
 """
 
 from __future__ import annotations

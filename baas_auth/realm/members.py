@@ -8,7 +8,7 @@ from baas_auth.core import record_keys
 from baas_auth.core import records as rec
 from baas_auth.model import Group, User
 from baas_auth.realm.account_directory import _user_value
-from baas_auth.realm.grants import _group_of, _role_of
+from baas_auth.realm.grants import _group_of, _role_of, group_value
 from baas_auth.realm.lookups import app_of
 from baas_auth.realm.store_commands import Flow, scan
 
@@ -29,7 +29,7 @@ def role_groups(org: str, app: str, role: str) -> Flow[list[Group]]:
     name = (yield from _role_of(found, role)).name
     rows = yield from scan(record_keys.group_prefix(found.org, found.name))
     groups = [rec.decode(rec.GroupRecord, raw) for _, raw in rows]
-    return [Group(g.path, tuple(g.rules), tuple(g.roles)) for g in groups if name in g.roles]
+    return [group_value(found, group) for group in groups if name in group.roles]
 
 
 def group_users(org: str, app: str, path: str) -> Flow[list[User]]:

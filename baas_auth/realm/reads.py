@@ -5,14 +5,14 @@ what one user holds (its own roles, groups and rules) and what applies to it (th
 
 from __future__ import annotations
 
-from baas_auth.core import identifiers as ids
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
 from baas_auth.core.policy import user_policy
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
 from baas_auth.realm.account_directory import _admin_value, _user_value
-from baas_auth.realm.lookups import app_of, load, org_of, user_of
+from baas_auth.realm.grants import _group_of, group_value
+from baas_auth.realm.lookups import app_of, org_of, user_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, get_many, scan
 from baas_auth.realm.token_commands import touch_token
@@ -50,14 +50,13 @@ def list_groups(org: str, app: str) -> Flow[list[Group]]:
     """Every group of the app with its rules and roles, by path (ignoring case)."""
     found = yield from app_of(org, app)
     rows = yield from scan(record_keys.group_prefix(found.org, found.name))
-    return [_group_value(rec.decode(rec.GroupRecord, raw)) for _, raw in rows]
+    return [group_value(found, rec.decode(rec.GroupRecord, raw)) for _, raw in rows]
 
 
 def get_group(org: str, app: str, path: str) -> Flow[Group]:
+    """The group ``path`` names (``/staff``), or the group of that uuid."""
     found = yield from app_of(org, app)
-    key = record_keys.group_key(found.org, found.name, ids.group_path(path))
-    missing = f"no group {path!r} in {found.org}/{found.name}"
-    return _group_value((yield from load(rec.GroupRecord, key, missing)))
+    return group_value(found, (yield from _group_of(found, path)))
 
 
 def list_admins() -> Flow[list[AdminUser]]:
@@ -138,10 +137,6 @@ def _groups_of(app: rec.AppRecord, user: rec.UserRecord) -> Flow[list[rec.GroupR
     keys = [record_keys.group_key(app.org, app.name, path) for path in user.groups]
     rows = (yield from get_many(keys)) if keys else []
     return [rec.decode(rec.GroupRecord, raw) for raw in rows if raw is not None]
-
-
-def _group_value(group: rec.GroupRecord) -> Group:
-    return Group(group.path, tuple(group.rules), tuple(group.roles))
 
 
 _DEFAULT_ROLE = "default"  # every active user has it (baas_auth.core.policy)

@@ -682,6 +682,7 @@ class Realm:
         return self._run(grants.delete_role(org, app, name))
 
     def get_role(self, org: str, app: str, name: str) -> Role:
+        """A role by its name or its uuid (of this app only), as every method taking a role."""
         return self._run(grants.get_role(org, app, name))
 
     def list_roles(self, org: str, app: str) -> list[Role]:
@@ -794,6 +795,8 @@ class Realm:
         return self._run(reads.list_groups(org, app))
 
     def get_group(self, org: str, app: str, path: str) -> Group:
+        """A group by its path (``/staff/managers``) or its uuid (of this app only), as every
+        method taking a group."""
         return self._run(reads.get_group(org, app, path))
 
     def role_users(self, org: str, app: str, role: str) -> list[User]:

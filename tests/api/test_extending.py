@@ -124,11 +124,42 @@ TABLE = RouteTable(ROWS)
         ("management", "GET", "/orgs/acme/credentials/x", None),
         ("management", "GET", "/roles", None),
         ("app", "GET", "/orgs/acme/credentials", None),
+        ("app", "GET", "/groups/a/b/c/users", "/groups/a/b/c/users"),
+        ("app", "DELETE", "/groups/a/b/user/u", "/groups/a/b/users/u"),
+        ("app", "GET", "/groups/a/users/users", "/groups/a/users/users"),
+        ("app", "GET", "/groups/users/users", "/groups/users/users"),
+        ("app", "GET", "/groups/a/b/roles/r", "/groups/a/b/roles/r"),
+        ("app", "GET", "/roles/r/groups/a/users/b", "/roles/r/groups/a/users/b"),
+        ("app", "GET", "/groups/a/b", None),
+        ("app", "GET", "/groups/users", None),
+        ("app", "GET", "/groups/a/users/b/c", None),
     ],
 )
 def test_matching(area: str, method: str, path: str, expected: str | None) -> None:
     match = TABLE.match(area, method, path)  # type: ignore[arg-type]
     assert (None if match is None else match.path) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "group", "rest"),
+    [
+        ("/groups/a/b/c/users", "a/b/c", {}),
+        ("/groups/a/users/users", "a", {"user": "users"}),  # never the group a/users
+        ("/groups/users/roles/r", "users", {"role": "r"}),  # the first segment is the group's
+        ("/groups/a/permissions", "a", {}),
+        ("/roles/r/groups/a/users/b", "a/users/b", {"role": "r"}),  # at the end: the rest
+    ],
+)
+def test_where_a_group_path_ends(path: str, group: str, rest: dict[str, str]) -> None:
+    methods = ("GET", "DELETE")
+    match = next(m for m in (TABLE.match("app", v, path) for v in methods) if m is not None)
+    assert match.params == {"group": group, **rest}
+
+
+def test_a_path_parameter_before_another_parameter_is_refused() -> None:
+    row = ApiRow("GET", "/things/{path+}/{other}", who_calls)
+    with pytest.raises(ValueError, match="come before a literal"):
+        RouteTable((*ROWS, row))
 
 
 def test_allowed_methods() -> None:

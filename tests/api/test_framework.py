@@ -63,7 +63,9 @@ def test_get_roles_answer_shape(api: Api) -> None:
     assert body["uri"] == "/acme/shop/roles"
     assert body["params"] == {"limit": ["5"]}
     assert body["count"] == 3
+    admin = api.world.realm.get_role("acme", "shop", "admin")
     assert body["entities"][0] == {
+        "uuid": admin.uuid,
         "type": "role",
         "name": "admin",
         "roleName": "admin",

@@ -207,8 +207,9 @@ def test_roles_groups_and_rules(shop: Cli) -> None:
     shop.ok("create-role", "acme", "shop", "auditor")
     shop.ok("assign-role", "acme", "shop", "auditor", "--group", "/staff")
     assert "added alice to /staff" in shop.ok("add-to-group", "acme", "shop", "/staff", "alice")
+    staff_uuid = shop.json("show-group", "acme", "shop", "/staff")["uuid"]
     assert shop.json("list-groups", "acme", "shop") == [
-        {"path": "/Staff", "rules": ["post:/notes"], "roles": ["auditor"]}]
+        {"path": "/Staff", "rules": ["post:/notes"], "roles": ["auditor"], "uuid": staff_uuid}]
     group = shop.json("show-group", "acme", "shop", "/staff")
     assert group["members"] == ["alice"]
 
@@ -243,6 +244,35 @@ def test_roles_groups_and_rules(shop: Cli) -> None:
     assert "deleted role editor" in shop.ok("delete-role", "acme", "shop", "editor")
     assert "no role 'editor'" in shop.fails("show-role", "acme", "shop", "editor")
     assert shop.ok("list-groups", "acme", "shop").strip() == "no groups in acme/shop"
+    realm.close()
+
+
+def test_roles_and_groups_show_their_uuids_and_are_named_by_them(shop: Cli) -> None:
+    made = shop.json("create-role", "acme", "shop", "editor")
+    shown = shop.json("show-role", "acme", "shop", "editor")
+    realm = shop.open()
+    editor = realm.get_role("acme", "shop", "editor")
+    assert made["uuid"] == shown["uuid"] == editor.uuid != ""
+    assert shop.json("show-role", "acme", "shop", editor.uuid)["name"] == "editor"
+    assert f"uuid           {editor.uuid}" in shop.ok("show-role", "acme", "shop", "editor")
+    roles = {role["name"]: role["uuid"] for role in shop.json("list-roles", "acme", "shop")}
+    assert roles == {role.name: role.uuid for role in realm.list_roles("acme", "shop")}
+    table = shop.ok("list-roles", "acme", "shop").splitlines()
+    assert table[0].split() == ["NAME", "INACTIVITY_MS", "RULES", "UUID"]
+    assert any(line.startswith("editor ") and editor.uuid in line for line in table)
+
+    group = shop.json("create-group", "acme", "shop", "/staff/managers")
+    managers = realm.get_group("acme", "shop", "/staff/managers")
+    assert group["uuid"] == managers.uuid != ""
+    shop.ok("add-to-group", "acme", "shop", managers.uuid, "alice")
+    by_uuid = shop.json("show-group", "acme", "shop", managers.uuid)
+    assert (by_uuid["path"], by_uuid["uuid"], by_uuid["members"]) == (
+        "/staff/managers", managers.uuid, ["alice"])
+    assert managers.uuid in shop.ok("show-group", "acme", "shop", "/staff/managers")
+    assert [g["uuid"] for g in shop.json("list-groups", "acme", "shop")] == [managers.uuid]
+    assert managers.uuid in shop.ok("list-groups", "acme", "shop")
+    shop.ok("assign-role", "acme", "shop", editor.uuid, "--group", managers.uuid)
+    assert realm.get_group("acme", "shop", "/staff/managers").roles == ("editor",)
     realm.close()
 
 
