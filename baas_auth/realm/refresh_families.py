@@ -9,6 +9,7 @@ token it issued, so a spent one is still recognised. Ending a family marks its r
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from baas_auth.core import records as rec
 from baas_auth.errors import InvalidGrantError
@@ -51,6 +52,9 @@ class FamilyRecord:
     at each refresh, so a long family's record stays small."""
     ended: bool = False
     password: str = ""
+    kind: Literal["app_user", "admin_user"] = "app_user"
+    """Whose family it is: an app user's (``org``/``app`` its app) or an admin user's (both
+    empty: an admin belongs to the realm)."""
     """A digest of the user's password hash at the grant: any change of password ends it."""
 
 
@@ -79,11 +83,10 @@ def refresh_key(token_id: str) -> str:
 
 
 def replayed(
-    key: str, family: FamilyRecord, presented: str, app: rec.AppRecord, now: int
+    key: str, family: FamilyRecord, presented: str, grace: int, now: int
 ) -> Flow[None]:
     """A refresh token presented that is not the current one: refused, and the family ended,
-    unless it is the immediately previous one within the app's grace window."""
-    grace = app.refresh_grace_ms
+    unless it is the immediately previous one within the grace window (``grace`` ms)."""
     if grace > 0 and presented == family.previous and now - family.previous_spent_ms <= grace:
         raise InvalidGrantError(REFUSED)
     yield from end_family(key)
