@@ -24,6 +24,7 @@ from baas_auth.core import identifiers as ids
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.realm.directory import RolesPreset
+from baas_auth.realm.refresh_flows import MAX_GRACE_MS
 
 __all__ = ["ManifestError", "read_manifest"]
 
@@ -107,6 +108,10 @@ def _app(name: str, table: _Table) -> AppSpec:
     app.preset = cast(RolesPreset, preset)
     if "accesstokenttl" in table.data:
         app.ttl_ms = _ms(table.take("accesstokenttl", int, 0), table)
+    app.refresh_ttl_ms = _ms(table.take("refreshtokenttl", int, 0), table) or None
+    app.refresh_grace_ms = _ms(table.take("refreshtokengrace", int, 0), table)
+    if app.refresh_grace_ms > MAX_GRACE_MS:
+        raise ManifestError(f"{table.where}.refreshtokengrace: at most {MAX_GRACE_MS} ms")
     app.roles = _keyed(table.tables("roles", _role), table.where + ".roles")
     app.groups = _keyed(table.tables("groups", _group), table.where + ".groups")
     app.users = _keyed(table.tables("users", _user), table.where + ".users")

@@ -65,6 +65,9 @@ class AppSpec:
     preset: RolesPreset = "locked"
     """The roles a new app starts with (create_app's ``roles=``); never changes an app."""
     ttl_ms: int | None = None
+    refresh_ttl_ms: int | None = None
+    """``refreshtokenttl``: how long a refresh-token family lives (None: no refresh tokens)."""
+    refresh_grace_ms: int = 0
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     groups: dict[str, GroupSpec] = field(default_factory=dict)
     users: dict[str, UserSpec] = field(default_factory=dict)
@@ -120,6 +123,10 @@ def _app_data(app: AppSpec) -> dict[str, object]:
     data: dict[str, object] = {}
     if app.ttl_ms is not None:
         data["accesstokenttl"] = app.ttl_ms
+    if app.refresh_ttl_ms is not None:
+        data["refreshtokenttl"] = app.refresh_ttl_ms
+        if app.refresh_grace_ms:
+            data["refreshtokengrace"] = app.refresh_grace_ms
     tables = {
         "roles": {role.name: _role_data(role) for role in app.roles.values()},
         "groups": {group.path: _group_data(group) for group in app.groups.values()},
