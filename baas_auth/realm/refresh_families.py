@@ -18,6 +18,7 @@ from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_commands import delete_token, get_transient, swap_transient
 
 __all__ = [
+    "MAX_LIVE_ACCESS",
     "REFUSED",
     "FamilyRecord",
     "end_family",
@@ -25,11 +26,17 @@ __all__ = [
     "family_key",
     "live_members",
     "member",
+    "newest",
     "refresh_key",
     "replayed",
 ]
 
 REFUSED = "The refresh token is invalid, expired or revoked"
+MAX_LIVE_ACCESS = 16
+"""The most access tokens a family keeps live: a refresh beyond revokes the oldest. A client
+that refreshes far more often than its access tokens expire would otherwise grow the record
+that every refresh reads, checks and writes back (a chain of 500 quick refreshes cost 2 ms
+each in that alone)."""
 _END_ATTEMPTS = 8  # compare-and-swap rounds to mark a family ended; each loses only to a change
 
 
@@ -72,6 +79,13 @@ def live_members(members: list[str], now_ms: int, spent_id: str) -> list[str]:
         if token_id != spent_id and (never or int(expiry) > now_ms):
             kept.append(entry)
     return kept
+
+
+def newest(live: list[str]) -> tuple[list[str], list[str]]:
+    """The entries of the ``MAX_LIVE_ACCESS`` newest live access tokens (entries are in the
+    order they were issued), and the ids of the older ones, to revoke."""
+    cut = max(0, len(live) - MAX_LIVE_ACCESS)
+    return live[cut:], [entry.partition(" ")[0] for entry in live[:cut]]
 
 
 def family_key(family_id: str) -> str:

@@ -41,6 +41,7 @@ from baas_auth.realm.refresh_families import (
     family_key,
     live_members,
     member,
+    newest,
     refresh_key,
     replayed,
 )
@@ -351,16 +352,15 @@ def _rotate(
     signing = state.ring().current
     access, access_id = issue_token(signing, expires_at_ms=expires_at(now, ttl))
     refresh_token, refresh_id = issue_token(signing, expires_at_ms=family.ends_ms)
+    # Once the spent refresh token is dropped, every live entry is an access token.
+    issued = member(access_id, expires_at(now, ttl))
+    kept, older = newest([*live_members(family.tokens, now, spent_id), issued])
     rotated = replace(
         family,
         current=refresh_id,
         previous=spent_id,
         previous_spent_ms=now,
-        tokens=[
-            *live_members(family.tokens, now, spent_id),
-            member(access_id, expires_at(now, ttl)),
-            member(refresh_id, family.ends_ms),
-        ],
+        tokens=[*kept, member(refresh_id, family.ends_ms)],
     )
     new = rec.encode(rotated)
     if not (yield from swap_transient(key, raw, new, expires_at_ms=family.ends_ms)):
@@ -368,7 +368,8 @@ def _rotate(
         if latest is None:
             raise InvalidGrantError(REFUSED)
         yield from replayed(key, rec.decode(FamilyRecord, latest), spent_id, policy.grace_ms, now)
-    yield from delete_token(spent_id)
+    for token_id in (spent_id, *older):
+        yield from delete_token(token_id)
     record = _token_record(family, signing.kid, now, expires_at(now, ttl))
     yield from put_token(
         access_id,

@@ -237,3 +237,20 @@ def test_many_refreshes_then_a_replay_still_ends_the_live_tokens(
     with pytest.raises(InvalidGrantError):
         _refresh(shop, first.refresh_token)
     assert not _alive(shop, grant.access_token)
+
+
+def test_a_family_keeps_a_bounded_number_of_live_access_tokens(shop: Realm) -> None:
+    """A client refreshing far more often than its access tokens expire: the family keeps the
+    newest MAX_LIVE_ACCESS of them and revokes older ones, so its record (read and written at
+    every refresh) stays small, and a replay still ends every token it kept."""
+    from baas_auth.realm.refresh_families import MAX_LIVE_ACCESS
+
+    first = _on(shop)
+    grants = [first]
+    for _ in range(MAX_LIVE_ACCESS + 4):
+        grants.append(_refresh(shop, grants[-1].refresh_token))
+    alive = [_alive(shop, grant.access_token) for grant in grants]
+    assert alive == [False] * (len(grants) - MAX_LIVE_ACCESS) + [True] * MAX_LIVE_ACCESS
+    with pytest.raises(InvalidGrantError):
+        _refresh(shop, first.refresh_token)
+    assert not any(_alive(shop, grant.access_token) for grant in grants)
