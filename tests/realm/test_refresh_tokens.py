@@ -254,3 +254,25 @@ def test_a_family_keeps_a_bounded_number_of_live_access_tokens(shop: Realm) -> N
     with pytest.raises(InvalidGrantError):
         _refresh(shop, first.refresh_token)
     assert not any(_alive(shop, grant.access_token) for grant in grants)
+
+
+def test_a_copy_refuses_the_refresh_tokens_of_its_source() -> None:
+    """Families are transient records, which a copy leaves behind: in the copy a refresh token
+    is refused (its users sign in again), never granted from a family it cannot see."""
+    from baas_auth import MemoryStore
+    from baas_auth.stores.transfer import copy_realm
+    from tests.conftest import FAST_HASHER
+
+    source = MemoryStore()
+    realm = Realm(source, password_hasher=FAST_HASHER)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password=PASSWORD)
+    grant = _on(realm)
+    copy = MemoryStore()
+    copy_realm(source, copy)
+    copied = Realm(copy, password_hasher=FAST_HASHER)
+    assert _alive(copied, grant.access_token)
+    with pytest.raises(InvalidGrantError):
+        _refresh(copied, grant.refresh_token)
+    assert _refresh(realm, grant.refresh_token).refresh_token  # the source's family lives on
