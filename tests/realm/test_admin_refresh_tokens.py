@@ -1,21 +1,17 @@
 """Admin users' refresh tokens (behaviour §9, "admins per realm") on every store (memory,
-SQLite, Redis, async Redis): a realm-wide setting, off by default; rotation, replay ending the
-family, the grace window, a bounded life, and revoke-all, a password change, disabling, deleting
-or unconfirming the admin ending its families; neither an app's refresh token nor an admin's is
-accepted in the other's place."""
+SQLite, Redis, async Redis): a realm-wide setting, off by default; rotation, the orgs of now, and
+revoke-all, a password change, disabling, deleting or unconfirming the admin ending its
+families; neither an app's refresh token nor an admin's is accepted in the other's place. Replay,
+the grace window, the bounded life and concurrent refreshes are ``test_refresh_tokens``' tests,
+run for admins too (its ``holder``)."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from baas_auth import AsyncRealm, Realm
+from baas_auth import Realm
 from baas_auth.errors import ConfigError, InvalidGrantError, RevokedTokenError
 from baas_auth.model import RefreshSettings, TokenGrant
-from tests.conftest import FakeClock
-from tests.realm_facade import BlockingRealm
-from tests.threads import run_threads
 
 PASSWORD = "admin-password"
 DAY_MS = 86_400_000
@@ -94,42 +90,6 @@ def test_a_refresh_gets_the_orgs_of_now(admins: Realm) -> None:
     assert admins.token_info(refreshed.access_token).principal.orgs == {"acme", "globex"}
 
 
-def test_replay_of_a_spent_token_ends_the_whole_family(admins: Realm) -> None:
-    r1 = _on(admins)
-    r2 = _refresh(admins, r1.refresh_token)
-    r3 = _refresh(admins, r2.refresh_token)
-    with pytest.raises(InvalidGrantError):
-        _refresh(admins, r1.refresh_token)
-    for grant in (r1, r2, r3):
-        assert not _alive(admins, grant.access_token)
-    with pytest.raises(InvalidGrantError):
-        _refresh(admins, r3.refresh_token)
-
-
-def test_grace_covers_only_the_immediately_previous_token(admins: Realm, clock: FakeClock) -> None:
-    r1 = _on(admins, grace_ms=10_000)
-    r2 = _refresh(admins, r1.refresh_token)
-    r3 = _refresh(admins, r2.refresh_token)
-    clock.advance_ms(5_000)
-    with pytest.raises(InvalidGrantError):  # r2 within the window: refused, the family lives
-        _refresh(admins, r2.refresh_token)
-    assert _alive(admins, r3.access_token)
-    clock.advance_ms(5_001)
-    with pytest.raises(InvalidGrantError):  # r2 after it: the family ends
-        _refresh(admins, r2.refresh_token)
-    assert not _alive(admins, r3.access_token)
-
-
-def test_family_life_is_bounded(admins: Realm, clock: FakeClock) -> None:
-    grant = _on(admins, ttl_ms=2 * DAY_MS)
-    for _ in range(3):  # rotation never extends the family
-        clock.advance_ms(DAY_MS // 2)
-        grant = _refresh(admins, grant.refresh_token)
-    clock.advance_ms(DAY_MS // 2 + 1)
-    with pytest.raises(InvalidGrantError):
-        _refresh(admins, grant.refresh_token)
-
-
 def test_switched_off_the_families_end(admins: Realm) -> None:
     grant = _on(admins)
     admins.set_admin_refresh_token_ttl(None)
@@ -188,30 +148,3 @@ def test_settings_are_checked(admins: Realm) -> None:
     with pytest.raises(ConfigError):
         admins.set_admin_refresh_token_ttl(-1)
     assert admins.admin_refresh_settings() == RefreshSettings(None, 0)
-
-
-def test_concurrent_refreshes_have_exactly_one_winner(admins: Realm) -> None:
-    grant = _on(admins)
-    won: list[TokenGrant] = []
-    refused: list[object] = []
-    if isinstance(admins, BlockingRealm):  # AsyncRealm: six refreshes in flight on its loop
-        outcomes = admins.loop.run(_refresh_at_once(admins.inner, grant.refresh_token, 6))
-        won = [o for o in outcomes if isinstance(o, TokenGrant)]
-        refused = [o for o in outcomes if isinstance(o, InvalidGrantError)]
-    else:
-
-        def work(index: int) -> None:
-            try:
-                won.append(_refresh(admins, grant.refresh_token))
-            except InvalidGrantError:
-                refused.append(index)
-
-        run_threads(6, work)
-    assert (len(won), len(refused)) == (1, 5)
-    assert not _alive(admins, won[0].access_token)  # the others were replays: no grace
-
-
-async def _refresh_at_once(realm: AsyncRealm, token: str | None, count: int) -> list[object]:
-    assert token is not None
-    calls = [realm.refresh_admin_token(token) for _ in range(count)]
-    return list(await asyncio.gather(*calls, return_exceptions=True))
