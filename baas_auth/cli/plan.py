@@ -53,7 +53,22 @@ class Planner:
             self._org(org, self.current.orgs.get(org.name))
         for key, admin in desired.admins.items():
             self._admin(admin, self.current.admins.get(key), existing_orgs | set(desired.orgs))
+        self._admin_refresh(desired.admin_refresh, self.current.admin_refresh)
         return self.changes
+
+    def _admin_refresh(
+        self, wanted: tuple[int | None, int] | None, held: tuple[int | None, int] | None
+    ) -> None:
+        """Admin users' refresh tokens, when the file has ``[admin_tokens]`` and it differs."""
+        if wanted is None:
+            return
+        wanted = (wanted[0], wanted[1] if wanted[0] else 0)
+        held = (None, 0) if held is None else (held[0], held[1] if held[0] else 0)
+        if wanted == held:
+            return
+        text = f"admin users: refresh tokens {_refresh(*held)} -> {_refresh(*wanted)}"
+        run = calling("set_admin_refresh_token_ttl", wanted[0], grace_ms=wanted[1])
+        self._add("~", "admin", text, run)
 
     def _add(self, op: str, kind: str, text: str, run: Run) -> None:
         self.changes.append(Change(op, kind, text, run))

@@ -25,6 +25,8 @@ def read_realm(realm: Realm, orgs: Iterable[str] | None = None) -> RealmSpec:
         spec.admins[admin.username.lower()] = AdminSpec(
             admin.username, admin.email, None, list(admin.orgs), admin.disabled
         )
+    settings = realm.admin_refresh_settings()
+    spec.admin_refresh = (settings.refresh_token_ttl_ms, settings.refresh_grace_ms)
     return spec
 
 
