@@ -21,6 +21,7 @@ __all__ = [
     "Org",
     "Principal",
     "PrincipalKind",
+    "RefreshSettings",
     "Role",
     "SourcedRule",
     "TokenGrant",
@@ -51,10 +52,24 @@ class App:
     name: str
     access_token_ttl_ms: int | None = None
     """The app's ``accesstokenttl``: default and ceiling for its user tokens; 0 never expires."""
+    refresh_token_ttl_ms: int | None = None
+    """How long a refresh-token family of its users lives (None: no refresh tokens)."""
+    refresh_grace_ms: int = 0
+    """How long the immediately previous refresh token may be presented again."""
 
     @property
     def full_name(self) -> str:
         return f"{self.org}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSettings:
+    """The realm's refresh-token setting for its admin users (an app's is on its ``App``)."""
+
+    refresh_token_ttl_ms: int | None = None
+    """How long a family lives from its password grant (None: admins get no refresh tokens)."""
+    refresh_grace_ms: int = 0
+    """How long the immediately previous refresh token may be presented again."""
 
 
 @dataclass(frozen=True, slots=True)

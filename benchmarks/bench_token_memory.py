@@ -13,6 +13,13 @@ realm's form (64 hex digits). Measured:
   keys and values as one call at a time, a million of them in seconds.
 
     PYTHONPATH=. python benchmarks/bench_token_memory.py [--tokens 1000000] [--users 10000]
+
+``--grants N`` measures instead what a whole password grant leaves in each store through a
+``Realm`` (lowered scrypt cost), with refresh tokens off and on: an access token's record; with
+them on also the refresh token's record, the entry naming its family and the family's record
+(behaviour §9). Per grant, on ``--users`` users:
+
+    PYTHONPATH=. python benchmarks/bench_token_memory.py --grants 20000 --users 100
 """
 
 from __future__ import annotations
@@ -147,12 +154,101 @@ def _pipelined_puts(store: object, client: object, count: int, users: int) -> No
     pipe.execute()
 
 
+# -- whole grants through a Realm, refresh tokens off and on ----------------------------------
+
+
+def _grants(realm: object, count: int, users: int) -> None:
+    grant = realm.password_token  # type: ignore[attr-defined]
+    for index in range(count):
+        grant("acme", "shop", f"user{index % users:05d}", "wonderland")
+
+
+def _seeded_realm(store: Store, users: int, refresh: bool) -> object:
+    from baas_auth import PasswordHasher, Realm
+
+    realm = Realm(store, password_hasher=PasswordHasher(n=16, r=1, p=1))
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    for index in range(users):
+        realm.create_user("acme", "shop", f"user{index:05d}", password="wonderland")
+    if refresh:
+        realm.set_refresh_token_ttl("acme", "shop", 30 * 86_400_000)
+    _grants(realm, users, users)  # every lazily made record exists before the measure
+    return realm
+
+
+def grants_memory(count: int, users: int, refresh: bool) -> float:
+    realm = _seeded_realm(MemoryStore(), users, refresh)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    _grants(realm, count, users)
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return grown / count
+
+
+def grants_sqlite(count: int, users: int, refresh: bool) -> float:
+    path = Path(tempfile.mkdtemp(prefix="baas-auth-bench-")) / "grants.db"
+    realm = _seeded_realm(SQLiteStore(path), users, refresh)
+    before = _checkpointed_size(path)
+    _grants(realm, count, users)
+    realm.close()  # type: ignore[attr-defined]
+    return (_checkpointed_size(path) - before) / count
+
+
+def grants_redis(count: int, users: int, refresh: bool, notes: Notes) -> float | None:
+    server = start_redis(notes)  # type: ignore[arg-type]
+    if server is None:
+        return None
+    from baas_auth.stores.redis import RedisStore
+
+    try:
+        realm = _seeded_realm(RedisStore(server.url(4)), users, refresh)
+        client = server.client(4)
+        before = client.info("memory")["used_memory"]
+        _grants(realm, count, users)
+        after = client.info("memory")["used_memory"]
+        realm.close()  # type: ignore[attr-defined]
+        client.close()
+        return (after - before) / count
+    finally:
+        server.stop()
+
+
+def grant_rows(count: int, users: int, only: str | None) -> None:
+    notes = Notes()
+    measures = {
+        "memory store (tracemalloc)": lambda refresh: grants_memory(count, users, refresh),
+        "SQLite (file growth)": lambda refresh: grants_sqlite(count, users, refresh),
+        "Redis (INFO used_memory growth)": lambda r: grants_redis(count, users, r, notes),
+    }
+    print(f"\n{count:,} password grants, {users:,} users\n")
+    print("| store | bytes per grant, refresh tokens off | on | a refresh token's share |")
+    print("|---|---|---|---|")
+    for name, measure in measures.items():
+        if only is not None and not name.lower().startswith(only):
+            continue
+        off, on = measure(False), measure(True)
+        if off is None or on is None:
+            print(f"| {name} | skipped | skipped | |")
+            continue
+        print(f"| {name} | {off:.0f} | {on:.0f} | {on - off:.0f} |")
+    for note in notes.notes:
+        print(f"Note: {note}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tokens", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--only", choices=("memory", "sqlite", "redis"))
+    parser.add_argument("--grants", type=int, default=0, help="whole grants through a Realm")
     args = parser.parse_args()
+    if args.grants:
+        grant_rows(args.grants, args.users, args.only)
+        return
     notes = Notes()
     rows: list[tuple[str, float | None]] = []
     if args.only in (None, "memory"):

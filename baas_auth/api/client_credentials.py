@@ -1,7 +1,8 @@
 """Client credentials and the app's token lifetime over HTTP (rows of the management API):
 ``GET|POST /{org}/{app}/credentials``, ``GET|POST /management/orgs/{org}/credentials`` and
-``/management/orgs/{org}/apps/{app}/credentials``, and ``PUT /{org}/{app}`` with
-``accesstokenttl``.
+``/management/orgs/{org}/apps/{app}/credentials``, and the app's token settings:
+``PUT /{org}/{app}`` with ``accesstokenttl``, ``refreshtokenttl`` and ``refreshtokengrace``, read
+back with ``GET /management/orgs/{org}/apps/{app}``.
 
 A GET shows client_ids only; a secret appears once, in the answer of the POST that made it.
 A POST regenerates the secret of the one pair the org or app has (making one when it has
@@ -16,6 +17,7 @@ from baas_auth.api.table import ApiCall, ApiResult, ApiRow
 from baas_auth.errors import BadRequestError, IllegalArgumentError, NotFoundError
 from baas_auth.model import App, ClientCredentials, ClientInfo
 from baas_auth.realm import flows
+from baas_auth.realm.refresh_flows import MAX_GRACE_MS, set_refresh_token_ttl
 from baas_auth.realm.store_commands import Flow
 
 __all__ = ["ROWS"]
@@ -67,17 +69,41 @@ def _shown_once(creds: ClientCredentials) -> dict[str, str]:
 
 
 def update_app(call: ApiCall) -> Flow[ApiResult]:
-    """``accesstokenttl`` (ms; 0: the app's user tokens never expire; null removes it). It
-    applies to tokens issued from now on; those issued before keep their life."""
-    unknown = sorted(set(call.args) - {"accesstokenttl"})
+    """``accesstokenttl`` (ms; 0: the app's user tokens never expire; null removes it),
+    ``refreshtokenttl`` (ms a refresh-token family lives; null or 0: no refresh tokens) and
+    ``refreshtokengrace`` (0 to 60 000 ms), any of them. Every value is checked before any is
+    written. They apply to tokens issued from now on; those issued before keep their life."""
+    unknown = sorted(set(call.args) - set(_SETTINGS))
     if unknown:
-        raise IllegalArgumentError(f"Only accesstokenttl can be changed here, not {unknown[0]!r}")
-    if "accesstokenttl" not in call.args:
-        raise IllegalArgumentError("Send accesstokenttl, in milliseconds")
-    value = call.arg("accesstokenttl")
-    ttl = None if value is None else whole_number(value, "accesstokenttl")
-    app = yield from flows.set_access_token_ttl(call.org, call.app or "", ttl)
+        named = ", ".join(_SETTINGS)
+        raise IllegalArgumentError(f"Only {named} can be changed here, not {unknown[0]!r}")
+    if not call.args:
+        raise IllegalArgumentError("Send accesstokenttl or refreshtokenttl, in milliseconds")
+    given = {name: _ms_or_none(call.arg(name), name) for name in _SETTINGS if name in call.args}
+    grace = given.get("refreshtokengrace")
+    if grace is not None and grace > MAX_GRACE_MS:
+        raise IllegalArgumentError(f"refreshtokengrace must be at most {MAX_GRACE_MS}")
+    org, name = call.org, call.app or ""
+    app = yield from flows.get_app(org, name)
+    if "accesstokenttl" in given:
+        app = yield from flows.set_access_token_ttl(org, name, given["accesstokenttl"])
+    if "refreshtokenttl" in given or "refreshtokengrace" in given:
+        ttl = given.get("refreshtokenttl", app.refresh_token_ttl_ms)
+        kept = given.get("refreshtokengrace", app.refresh_grace_ms) or 0  # null: none
+        app = yield from set_refresh_token_ttl(org, name, ttl, kept)
     return ApiResult(entities=[_app_entity(app)])
+
+
+_SETTINGS = ("accesstokenttl", "refreshtokenttl", "refreshtokengrace")
+
+
+def _ms_or_none(value: object, name: str) -> int | None:
+    return None if value is None else whole_number(value, name)
+
+
+def read_app(call: ApiCall) -> Flow[ApiResult]:
+    """The app's entity with its token settings."""
+    return ApiResult(entities=[_app_entity((yield from flows.get_app(call.org, call.app or "")))])
 
 
 def _app_entity(app: App) -> dict[str, object]:
@@ -87,6 +113,8 @@ def _app_entity(app: App) -> dict[str, object]:
         "name": app.full_name,
         "applicationName": app.name,
         "accesstokenttl": app.access_token_ttl_ms,
+        "refreshtokenttl": app.refresh_token_ttl_ms,
+        "refreshtokengrace": app.refresh_grace_ms,
     }
 
 
@@ -97,6 +125,14 @@ ROWS: tuple[ApiRow, ...] = (
     ApiRow("GET", "/credentials", show, access="admin", action="get application keys"),
     ApiRow("POST", "/credentials", regenerate, access="admin", action="generate application keys"),
     ApiRow("PUT", "/", update_app, access="admin", owns_path=False),
+    ApiRow(
+        "GET",
+        "/orgs/{org}/apps/{app}",
+        read_app,
+        access="org_admin",
+        area="management",
+        action="get application",
+    ),
     ApiRow(
         "GET",
         _ORG,

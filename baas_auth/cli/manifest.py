@@ -24,6 +24,7 @@ from baas_auth.core import identifiers as ids
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.realm.directory import RolesPreset
+from baas_auth.realm.refresh_flows import MAX_GRACE_MS
 
 __all__ = ["ManifestError", "read_manifest"]
 
@@ -49,8 +50,26 @@ def read_manifest(stream: BinaryIO, source: str) -> RealmSpec:
         raise ManifestError(f"{source}: version {version}; this baas-auth reads version 1")
     orgs = top.tables("orgs", _org)
     admins = top.tables("admins", _admin)
+    admin_refresh = _admin_tokens(top) if "admin_tokens" in top.data else None
     top.done()
-    return RealmSpec(_keyed(orgs, top.where + ".orgs"), _keyed(admins, top.where + ".admins"))
+    orgs_by_name = _keyed(orgs, top.where + ".orgs")
+    return RealmSpec(orgs_by_name, _keyed(admins, top.where + ".admins"), admin_refresh)
+
+
+def _admin_tokens(top: _Table) -> tuple[int | None, int]:
+    """``[admin_tokens]``: admin users' refresh tokens, as an app's (left out: off)."""
+    table = _Table(top.take("admin_tokens", dict, {}), top.where + ".admin_tokens")
+    settings = _refresh_settings(table)
+    table.done()
+    return settings
+
+
+def _refresh_settings(table: _Table) -> tuple[int | None, int]:
+    ttl = _ms(table.take("refreshtokenttl", int, 0), table) or None
+    grace = _ms(table.take("refreshtokengrace", int, 0), table)
+    if grace > MAX_GRACE_MS:
+        raise ManifestError(f"{table.where}.refreshtokengrace: at most {MAX_GRACE_MS} ms")
+    return ttl, grace
 
 
 class _Table:
@@ -107,6 +126,7 @@ def _app(name: str, table: _Table) -> AppSpec:
     app.preset = cast(RolesPreset, preset)
     if "accesstokenttl" in table.data:
         app.ttl_ms = _ms(table.take("accesstokenttl", int, 0), table)
+    app.refresh_ttl_ms, app.refresh_grace_ms = _refresh_settings(table)
     app.roles = _keyed(table.tables("roles", _role), table.where + ".roles")
     app.groups = _keyed(table.tables("groups", _group), table.where + ".groups")
     app.users = _keyed(table.tables("users", _user), table.where + ".users")

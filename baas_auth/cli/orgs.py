@@ -10,7 +10,9 @@ from baas_auth.cli.registry import (
     Commands,
     add_exist_ok,
     add_org_app,
+    add_refresh_ttl_arguments,
     created_or_existing,
+    refresh_sentence,
     ttl_value,
 )
 from baas_auth.model import ClientCredentials
@@ -62,6 +64,10 @@ def _register_apps(commands: Commands) -> None:
         sub = commands.add(name, _set_ttl, text)
         add_org_app(sub)
         sub.add_argument("ttl", metavar="MS|none", type=ttl_value)
+    text = "switch an app's refresh tokens on (MS: how long a family lives) or off (none or 0)"
+    sub = commands.add("set-refresh-ttl", _set_refresh_ttl, text)
+    add_org_app(sub)
+    add_refresh_ttl_arguments(sub)
 
 
 def _register_credentials(commands: Commands) -> None:
@@ -144,7 +150,7 @@ def _create_app(realm: Realm, args: argparse.Namespace, out: Output) -> None:
 
 def _list_apps(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     apps = [as_object(app) for app in realm.list_apps(args.org)]
-    columns = ("name", "access_token_ttl_ms", "uuid")
+    columns = ("name", "access_token_ttl_ms", "refresh_token_ttl_ms", "uuid")
     out.table(apps, columns, empty=f"no applications in {args.org}")
 
 
@@ -162,6 +168,12 @@ def _set_ttl(realm: Realm, args: argparse.Namespace, out: Output) -> None:
     app = realm.set_access_token_ttl(args.org, args.app, args.ttl)
     shown = "removed" if app.access_token_ttl_ms is None else f"{app.access_token_ttl_ms} ms"
     out.done(f"accesstokenttl of {app.full_name}: {shown}", as_object(app))
+
+
+def _set_refresh_ttl(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    app = realm.set_refresh_token_ttl(args.org, args.app, args.ttl, grace_ms=args.grace_ms)
+    shown = refresh_sentence(app.refresh_token_ttl_ms, app.refresh_grace_ms)
+    out.done(f"refresh tokens of {app.full_name}: {shown}", as_object(app))
 
 
 # -- credentials ----------------------------------------------------------------------------

@@ -53,7 +53,22 @@ class Planner:
             self._org(org, self.current.orgs.get(org.name))
         for key, admin in desired.admins.items():
             self._admin(admin, self.current.admins.get(key), existing_orgs | set(desired.orgs))
+        self._admin_refresh(desired.admin_refresh, self.current.admin_refresh)
         return self.changes
+
+    def _admin_refresh(
+        self, wanted: tuple[int | None, int] | None, held: tuple[int | None, int] | None
+    ) -> None:
+        """Admin users' refresh tokens, when the file has ``[admin_tokens]`` and it differs."""
+        if wanted is None:
+            return
+        wanted = (wanted[0], wanted[1] if wanted[0] else 0)
+        held = (None, 0) if held is None else (held[0], held[1] if held[0] else 0)
+        if wanted == held:
+            return
+        text = f"admin users: refresh tokens {_refresh(*held)} -> {_refresh(*wanted)}"
+        run = calling("set_admin_refresh_token_ttl", wanted[0], grace_ms=wanted[1])
+        self._add("~", "admin", text, run)
 
     def _add(self, op: str, kind: str, text: str, run: Run) -> None:
         self.changes.append(Change(op, kind, text, run))
@@ -78,12 +93,23 @@ class Planner:
         elif have.ttl_ms != app.ttl_ms:
             text = f"app {self.scope}: accesstokenttl {_ttl(have.ttl_ms)} -> {_ttl(app.ttl_ms)}"
             self._add("~", "app", text, calling("set_access_token_ttl", org, app.name, app.ttl_ms))
+        self._refresh(org, app, have)
         self._check_references(app, have, where)
         self._roles(org, app, have)
         self._groups(org, app, have)
         self._users(org, app, have, where)
         if self.prune:
             self._prune(org, app, have)
+
+    def _refresh(self, org: str, app: AppSpec, have: AppSpec) -> None:
+        """The app's refresh-token setting, when the file's differs (left out: off)."""
+        wanted = (app.refresh_ttl_ms, app.refresh_grace_ms if app.refresh_ttl_ms else 0)
+        held = (have.refresh_ttl_ms, have.refresh_grace_ms if have.refresh_ttl_ms else 0)
+        if wanted == held:
+            return
+        text = f"app {self.scope}: refresh tokens {_refresh(*held)} -> {_refresh(*wanted)}"
+        run = calling("set_refresh_token_ttl", org, app.name, wanted[0], grace_ms=wanted[1])
+        self._add("~", "app", text, run)
 
     def _check_references(self, app: AppSpec, have: AppSpec, where: str) -> None:
         """Every role, group and member the file names exists, in the file or (without
@@ -278,6 +304,12 @@ class Planner:
 
 def _ttl(ttl_ms: int | None) -> str:
     return "none" if ttl_ms is None else f"{ttl_ms}"
+
+
+def _refresh(ttl_ms: int | None, grace_ms: int) -> str:
+    if ttl_ms is None:
+        return "off"
+    return f"{ttl_ms} ms" + (f", grace {grace_ms} ms" if grace_ms else "")
 
 
 def _yes(value: bool) -> str:

@@ -91,6 +91,25 @@ def ttl_value(text: str) -> int | None:
     return int(text)
 
 
+def add_refresh_ttl_arguments(sub: argparse.ArgumentParser) -> None:
+    """``MS|none`` (a refresh-token family's life) and ``--grace-ms``."""
+    sub.add_argument("ttl", metavar="MS|none", type=ttl_value, help="none or 0: off")
+    sub.add_argument(
+        "--grace-ms",
+        type=int,
+        default=0,
+        help="how long the previous refresh token may be retried without ending its family "
+        "(0 to 60000; 0)",
+    )
+
+
+def refresh_sentence(ttl_ms: int | None, grace_ms: int) -> str:
+    """A refresh setting in words, for the commands that change one."""
+    if not ttl_ms:
+        return "off"
+    return f"a family lives {ttl_ms} ms" + (f", grace {grace_ms} ms" if grace_ms else "")
+
+
 def created_or_existing(
     args: argparse.Namespace, create: Callable[[], T], existing: Callable[[], T]
 ) -> tuple[T, bool]:

@@ -25,11 +25,18 @@ def read_realm(realm: Realm, orgs: Iterable[str] | None = None) -> RealmSpec:
         spec.admins[admin.username.lower()] = AdminSpec(
             admin.username, admin.email, None, list(admin.orgs), admin.disabled
         )
+    settings = realm.admin_refresh_settings()
+    spec.admin_refresh = (settings.refresh_token_ttl_ms, settings.refresh_grace_ms)
     return spec
 
 
 def _app(realm: Realm, app: App) -> AppSpec:
-    spec = AppSpec(app.name, ttl_ms=app.access_token_ttl_ms)
+    spec = AppSpec(
+        app.name,
+        ttl_ms=app.access_token_ttl_ms,
+        refresh_ttl_ms=app.refresh_token_ttl_ms,
+        refresh_grace_ms=app.refresh_grace_ms,
+    )
     for role in realm.list_roles(app.org, app.name):
         spec.roles[role.name] = RoleSpec(role.name, role.inactivity_ms, list(role.rules))
     for group in realm.list_groups(app.org, app.name):

@@ -65,6 +65,9 @@ class AppSpec:
     preset: RolesPreset = "locked"
     """The roles a new app starts with (create_app's ``roles=``); never changes an app."""
     ttl_ms: int | None = None
+    refresh_ttl_ms: int | None = None
+    """``refreshtokenttl``: how long a refresh-token family lives (None: no refresh tokens)."""
+    refresh_grace_ms: int = 0
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     groups: dict[str, GroupSpec] = field(default_factory=dict)
     users: dict[str, UserSpec] = field(default_factory=dict)
@@ -89,6 +92,9 @@ class AdminSpec:
 class RealmSpec:
     orgs: dict[str, OrgSpec] = field(default_factory=dict)
     admins: dict[str, AdminSpec] = field(default_factory=dict)
+    admin_refresh: tuple[int | None, int] | None = None
+    """Admin users' refresh tokens (``[admin_tokens]``): (family life or None for off, grace);
+    None: the file says nothing, and the realm's setting is left as it is."""
 
 
 def preset_roles(preset: str) -> dict[str, RoleSpec]:
@@ -113,13 +119,23 @@ def file_data(spec: RealmSpec) -> dict[str, object]:
     }
     admins = {admin.username: _admin_data(admin) for admin in spec.admins.values()}
     data: dict[str, object] = {"version": FORMAT_VERSION, "orgs": orgs}
+    if spec.admin_refresh is not None and spec.admin_refresh[0] is not None:
+        data["admin_tokens"] = _refresh_data(*spec.admin_refresh)
     return {**data, "admins": admins} if admins else data
+
+
+def _refresh_data(ttl_ms: int | None, grace_ms: int) -> dict[str, object]:
+    """``refreshtokenttl`` and ``refreshtokengrace`` as a file says them (off: neither)."""
+    if ttl_ms is None:
+        return {}
+    return {"refreshtokenttl": ttl_ms, **({"refreshtokengrace": grace_ms} if grace_ms else {})}
 
 
 def _app_data(app: AppSpec) -> dict[str, object]:
     data: dict[str, object] = {}
     if app.ttl_ms is not None:
         data["accesstokenttl"] = app.ttl_ms
+    data.update(_refresh_data(app.refresh_ttl_ms, app.refresh_grace_ms))
     tables = {
         "roles": {role.name: _role_data(role) for role in app.roles.values()},
         "groups": {group.path: _group_data(group) for group in app.groups.values()},

@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 
 from baas_auth.cli.output import Output, as_object
 from baas_auth.cli.prompts import add_password_options, read_password, read_secret, read_token
-from baas_auth.cli.registry import Commands, add_org_app, where
+from baas_auth.cli.registry import (
+    Commands,
+    add_org_app,
+    add_refresh_ttl_arguments,
+    refresh_sentence,
+    where,
+)
 from baas_auth.errors import StoreError
 from baas_auth.model import TokenGrant
 from baas_auth.realm import Realm
@@ -45,8 +51,13 @@ def _register_issuing(commands: Commands) -> None:
     sub.add_argument(
         "--secret-stdin", action="store_true", help="read the client secret from standard input"
     )
-    text = "show what a token (read from standard input) stands for, and when it expires"
+    text = "introspect a token read from standard input (RFC 7662): active, whose, expiry"
     commands.add("token-info", _token_info, text)
+    text = "switch admin users' refresh tokens on (MS: how long a family lives) or off (none)"
+    sub = commands.add("set-admin-refresh-ttl", _set_admin_refresh_ttl, text)
+    add_refresh_ttl_arguments(sub)
+    text = "show the realm's refresh-token setting for admin users"
+    commands.add("show-admin-refresh-ttl", _show_admin_refresh_ttl, text)
 
 
 def _register_revoking(commands: Commands) -> None:
@@ -96,24 +107,47 @@ def _show_token(out: Output, grant: TokenGrant) -> None:
     body: dict[str, object] = {"access_token": grant.access_token, "token_type": "Bearer"}
     if grant.expires_in is not None:
         body["expires_in"] = grant.expires_in
+    if grant.refresh_token is not None:
+        body["refresh_token"] = grant.refresh_token
     out.done(grant.access_token, body)
     if not out.json:
         life = "never expires" if grant.expires_in is None else f"expires in {grant.expires_in} s"
         print(f"a token of {grant.principal.display_name}; it {life}", file=sys.stderr)
+        if grant.refresh_token is not None:
+            print("a refresh token was issued too: --json shows it", file=sys.stderr)
 
 
 def _token_info(realm: Realm, args: argparse.Namespace, out: Output) -> None:
-    info = realm.token_info(read_token())
-    if out.json:
-        out.record(as_object(info))
+    """The introspection answer, in the tenant the token belongs to; ``{"active": false}``
+    and nothing else (still status 0) for every inactive token, as the endpoint answers."""
+    answer = realm.introspect_anywhere(read_token())
+    if out.json or not answer.get("active"):
+        out.record(answer)
         return
-    out.record(
-        {
-            **as_object(info.principal),
-            "issued_at": _when(info.issued_at_ms),
-            "expires_at": "never" if info.expires_at_ms is None else _when(info.expires_at_ms),
-        }
-    )
+    shown = {name: value for name, value in answer.items() if name != "baas_auth"}
+    shown["kind"] = _kind(answer)
+    for name in ("iat", "exp"):
+        value = shown.get(name)
+        if isinstance(value, int):
+            shown[name] = _when(value * 1000)
+    if "exp" not in shown:
+        shown["exp"] = "never"
+    out.record(shown)
+
+
+def _kind(answer: dict[str, object]) -> object:
+    extension = answer.get("baas_auth")
+    return extension.get("kind") if isinstance(extension, dict) else None
+
+
+def _set_admin_refresh_ttl(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    settings = realm.set_admin_refresh_token_ttl(args.ttl, grace_ms=args.grace_ms)
+    shown = refresh_sentence(settings.refresh_token_ttl_ms, settings.refresh_grace_ms)
+    out.done(f"refresh tokens of admin users: {shown}", as_object(settings))
+
+
+def _show_admin_refresh_ttl(realm: Realm, args: argparse.Namespace, out: Output) -> None:
+    out.record(as_object(realm.admin_refresh_settings()))
 
 
 def _when(ms: int) -> str:
@@ -166,13 +200,17 @@ def _list_keys(realm: Realm, args: argparse.Namespace, out: Output) -> None:
 
 
 def _longest_lifetime_ms(realm: Realm) -> int | None:
-    """The longest a token can live: the realm's ceiling, or an app's longer `accesstokenttl`;
-    None when an app's tokens never expire (`accesstokenttl` 0)."""
+    """The longest a token can live: the realm's ceiling, or an app's longer `accesstokenttl`,
+    or a longer refresh-token family's life (an app's or the admins'); None when an app's
+    tokens never expire (`accesstokenttl` 0)."""
     apps = [app for org in realm.list_orgs() for app in realm.list_apps(org.name)]
     app_ttls = [app.access_token_ttl_ms for app in apps]
     if 0 in app_ttls:
         return None
-    return max([realm.max_token_ttl_ms, *(ttl for ttl in app_ttls if ttl is not None)])
+    refresh_ttls = [app.refresh_token_ttl_ms for app in apps]
+    refresh_ttls.append(realm.admin_refresh_settings().refresh_token_ttl_ms)
+    lives = [*app_ttls, *refresh_ttls]  # a refresh token lives as long as its family
+    return max([realm.max_token_ttl_ms, *(ttl for ttl in lives if ttl is not None)])
 
 
 def _key_row(

@@ -19,6 +19,7 @@ from baas_auth.errors import StoreError
 
 __all__ = [
     "AdminRecord",
+    "AdminRefreshRecord",
     "AppRecord",
     "ClientRecord",
     "GroupRecord",
@@ -49,6 +50,15 @@ class AppRecord:
     refresh_grace_ms: int = 0
     """How long the immediately previous refresh token may be presented again without ending
     its family (behaviour §9)."""
+
+
+@dataclass(slots=True)
+class AdminRefreshRecord:
+    """The realm's refresh-token setting for its admin users (behaviour §9: "admins per
+    realm"), as ``AppRecord``'s for an app's users; absent: off."""
+
+    refresh_token_ttl_ms: int | None = None
+    refresh_grace_ms: int = 0
 
 
 @dataclass(slots=True)

@@ -26,7 +26,6 @@ from baas_auth.errors import (
     BadRequestError,
     ForbiddenError,
     InvalidClientError,
-    InvalidGrantError,
     MalformedTokenError,
     NotFoundError,
     ResourceNotFoundError,
@@ -172,7 +171,7 @@ class Endpoints:
         if not token:
             raise BadRequestError("refresh_token is required")
         if route.org is None or route.app is None:
-            raise InvalidGrantError("Admin users have no refresh tokens here")
+            return (yield from refresh_flows.refresh_admin(self.state, token, ttl))
         yield from flows.guest(self.state, route.org, route.app)  # 401 for an unknown app
         return (yield from refresh_flows.refresh(self.state, route.org, route.app, token, ttl))
 

@@ -26,6 +26,7 @@ from baas_auth.model import (
     ImportReport,
     Org,
     Principal,
+    RefreshSettings,
     Role,
     TokenGrant,
     TokenInfo,
@@ -231,6 +232,30 @@ class AsyncRealm:
         ``grace_ms`` (at most 60 000) lets the immediately previous refresh token be presented
         again that long after it was spent without ending its family (400 all the same)."""
         return await self._run(refresh_flows.set_refresh_token_ttl(org, app, ttl_ms, grace_ms))
+
+    async def introspect_anywhere(self, token: str) -> dict[str, object]:
+        """The RFC 7662 answer ``introspect`` gives for ``token`` in the app or org it
+        belongs to, whichever that is (the operator's view; ``baas-auth token-info``)."""
+        return await self._run(introspection.introspect_anywhere(self.state, token))
+
+    async def refresh_admin_token(
+        self, refresh_token: str, *, ttl_ms: int | None = 0
+    ) -> TokenGrant:
+        """As ``refresh_token``, for an admin user's refresh token (``/management/token``);
+        an app user's is ``InvalidGrantError`` here, as an admin's is at an app."""
+        return await self._run(refresh_flows.refresh_admin(self.state, refresh_token, ttl_ms))
+
+    async def set_admin_refresh_token_ttl(
+        self, ttl_ms: int | None, *, grace_ms: int = 0
+    ) -> RefreshSettings:
+        """As ``set_refresh_token_ttl``, for the realm's admin users: their password grant on
+        ``/management/token`` then answers a refresh token too (off by default)."""
+        flow = refresh_flows.set_admin_refresh_token_ttl(self.state, ttl_ms, grace_ms)
+        return await self._run(flow)
+
+    async def admin_refresh_settings(self) -> RefreshSettings:
+        """The realm's refresh-token setting for admin users."""
+        return await self._run(refresh_flows.admin_refresh_settings())
 
     async def introspect(
         self, token: str, *, org: str | None = None, app: str | None = None

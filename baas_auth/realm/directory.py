@@ -196,6 +196,13 @@ def _app_records(app: rec.AppRecord, roles: str) -> dict[str, bytes]:
 
 
 def _app_value(app: rec.AppRecord) -> App:
-    return App(app.uuid, app.org, app.name, app.access_token_ttl_ms)
+    return App(
+        app.uuid,
+        app.org,
+        app.name,
+        app.access_token_ttl_ms,
+        app.refresh_token_ttl_ms,
+        app.refresh_grace_ms,
+    )
 
 

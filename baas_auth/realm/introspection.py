@@ -19,7 +19,7 @@ from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_checks import token_info, verify
 from baas_auth.realm.token_commands import delete_token, get_token
 
-__all__ = ["belongs_to", "introspect", "revoke_for"]
+__all__ = ["belongs_to", "introspect", "introspect_anywhere", "revoke_for"]
 
 _USERS = frozenset({"app_user", "admin_user"})
 _CLIENTS = frozenset({"app_client", "org_client"})
@@ -41,28 +41,42 @@ def introspect(
     return _claims(info, org, app)
 
 
+def introspect_anywhere(state: RealmState, token: object) -> Flow[dict[str, object]]:
+    """The answer ``introspect`` gives for ``token`` in the tenant it belongs to (an app, an
+    org, or the management area for an admin's): the operator's view, for the command line."""
+    tenant = yield from _tenant_of(state, token)
+    if tenant is None:
+        return {"active": False}
+    return (yield from introspect(state, token, *tenant))
+
+
+def _tenant_of(state: RealmState, token: object) -> Flow[tuple[str | None, str | None] | None]:
+    """The org and app whose endpoints answer for ``token`` (None: a token of no one)."""
+    found = yield from _stored(state, token, allow_expired=True)
+    if found is None:
+        return None
+    record = found[1]
+    if record.kind == "admin_user":
+        return None, None
+    return record.org, None if record.kind == "org_client" else record.app
+
+
 def _refresh_claims(
     state: RealmState, token: object, org: str | None, app: str | None
 ) -> Flow[dict[str, object]]:
     """A live refresh token of this app (its record present: never spent, nor removed with
     its user's tokens): active, as a ``refresh_token``; anything else inactive."""
-    if not isinstance(token, str) or not token:
+    found = yield from _stored(state, token, allow_expired=False)
+    if found is None:
         return {"active": False}
-    try:
-        verified = yield from verify(state, token, allow_expired=False)
-    except InvalidTokenError:
+    token_id, record = found
+    if not record.refresh or not (yield from _record_belongs(record, org, app)):
         return {"active": False}
-    raw = (yield from get_token(verified.token_id)).record
-    if raw is None:
-        return {"active": False}
-    record = rec.decode(rec.TokenRecord, raw)
     owner = Principal(
         kind=record.kind, org=record.org, app=record.app, uuid=record.subject,
         username=record.username,
     )  # fmt: skip
-    if not record.refresh or not belongs_to(owner, org, app):
-        return {"active": False}
-    if not (yield from is_current(state, verified.token_id)):
+    if not (yield from is_current(state, token_id)):
         return {"active": False}
     info = TokenInfo(owner, record.created_ms, record.expires_at_ms)
     return {**_claims(info, org, app), "token_type": "refresh_token"}
@@ -119,21 +133,31 @@ def revoke_for(state: RealmState, token: object, org: str | None, app: str | Non
     too); anything else (malformed, unknown, another tenant's) is left alone. True when a
     token was revoked; the endpoint answers 200 either way."""
     org, app = _lower(org), _lower(app)
-    if not isinstance(token, str) or not token:
+    found = yield from _stored(state, token, allow_expired=True)
+    if found is None:
         return False
-    try:
-        verified = yield from verify(state, token, allow_expired=True)
-    except InvalidTokenError:
-        return False
-    raw = (yield from get_token(verified.token_id)).record
-    if raw is None:
-        return False
-    record = rec.decode(rec.TokenRecord, raw)
+    token_id, record = found
     if not (yield from _record_belongs(record, org, app)):
         return False
     if record.refresh:  # a refresh token goes with its whole family (behaviour §9)
-        yield from end_family_of(state, verified.token_id)
-    return (yield from delete_token(verified.token_id))
+        yield from end_family_of(state, token_id)
+    return (yield from delete_token(token_id))
+
+
+def _stored(
+    state: RealmState, token: object, *, allow_expired: bool
+) -> Flow[tuple[str, rec.TokenRecord] | None]:
+    """The id and stored record of ``token`` when it verifies and is still stored."""
+    if not isinstance(token, str) or not token:
+        return None
+    try:
+        verified = yield from verify(state, token, allow_expired=allow_expired)
+    except InvalidTokenError:
+        return None
+    raw = (yield from get_token(verified.token_id)).record
+    if raw is None:
+        return None
+    return verified.token_id, rec.decode(rec.TokenRecord, raw)
 
 
 def _record_belongs(record: rec.TokenRecord, org: str | None, app: str | None) -> Flow[bool]:

@@ -9,6 +9,7 @@ token it issued, so a spent one is still recognised. Ending a family marks its r
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from baas_auth.core import records as rec
 from baas_auth.errors import InvalidGrantError
@@ -17,6 +18,7 @@ from baas_auth.realm.store_commands import Flow
 from baas_auth.realm.token_commands import delete_token, get_transient, swap_transient
 
 __all__ = [
+    "MAX_LIVE_ACCESS",
     "REFUSED",
     "FamilyRecord",
     "end_family",
@@ -24,11 +26,17 @@ __all__ = [
     "family_key",
     "live_members",
     "member",
+    "newest",
     "refresh_key",
     "replayed",
 ]
 
 REFUSED = "The refresh token is invalid, expired or revoked"
+MAX_LIVE_ACCESS = 16
+"""The most access tokens a family keeps live: a refresh beyond revokes the oldest. A client
+that refreshes far more often than its access tokens expire would otherwise grow the record
+that every refresh reads, checks and writes back (a chain of 500 quick refreshes cost 2 ms
+each in that alone)."""
 _END_ATTEMPTS = 8  # compare-and-swap rounds to mark a family ended; each loses only to a change
 
 
@@ -51,6 +59,9 @@ class FamilyRecord:
     at each refresh, so a long family's record stays small."""
     ended: bool = False
     password: str = ""
+    kind: Literal["app_user", "admin_user"] = "app_user"
+    """Whose family it is: an app user's (``org``/``app`` its app) or an admin user's (both
+    empty: an admin belongs to the realm)."""
     """A digest of the user's password hash at the grant: any change of password ends it."""
 
 
@@ -70,6 +81,13 @@ def live_members(members: list[str], now_ms: int, spent_id: str) -> list[str]:
     return kept
 
 
+def newest(live: list[str]) -> tuple[list[str], list[str]]:
+    """The entries of the ``MAX_LIVE_ACCESS`` newest live access tokens (entries are in the
+    order they were issued), and the ids of the older ones, to revoke."""
+    cut = max(0, len(live) - MAX_LIVE_ACCESS)
+    return live[cut:], [entry.partition(" ")[0] for entry in live[:cut]]
+
+
 def family_key(family_id: str) -> str:
     return "refresh-family:" + family_id
 
@@ -79,11 +97,10 @@ def refresh_key(token_id: str) -> str:
 
 
 def replayed(
-    key: str, family: FamilyRecord, presented: str, app: rec.AppRecord, now: int
+    key: str, family: FamilyRecord, presented: str, grace: int, now: int
 ) -> Flow[None]:
     """A refresh token presented that is not the current one: refused, and the family ended,
-    unless it is the immediately previous one within the app's grace window."""
-    grace = app.refresh_grace_ms
+    unless it is the immediately previous one within the grace window (``grace`` ms)."""
     if grace > 0 and presented == family.previous and now - family.previous_spent_ms <= grace:
         raise InvalidGrantError(REFUSED)
     yield from end_family(key)

@@ -41,8 +41,6 @@ __all__ = [
 ]
 
 
-
-
 # -- issuing ------------------------------------------------------------------------------
 
 
@@ -89,11 +87,23 @@ def password_token(
     key = record_keys.user_key(found.org, found.name, user.uuid)
     yield from _rehash_if_needed(state, key, user, password)
     grant = yield from _issue_user(state, found, user, ttl)
-    if not found.refresh_token_ttl_ms:
+    policy = refresh_flows.app_policy(state, found)
+    return (yield from _with_refresh(state, policy, grant, user.password_hash))
+
+
+def _with_refresh(
+    state: RealmState,
+    policy: refresh_flows.RefreshPolicy,
+    grant: TokenGrant,
+    password_hash: str | None,  # as stored now, after any rehash
+) -> Flow[TokenGrant]:
+    """``grant`` with a refresh token starting a family, when ``policy`` has them on."""
+    if not policy.ttl_ms:
         return grant
     access = state.ring().verify(grant.access_token, now_ms=0, allow_expired=True)
-    stored_hash = user.password_hash or ""  # as stored now, after any rehash above
-    return (yield from refresh_flows.start_family(state, found, grant, access, stored_hash))
+    return (
+        yield from refresh_flows.start_family(state, policy, grant, access, password_hash or "")
+    )
 
 
 def user_token(
@@ -137,7 +147,9 @@ def admin_token(
         kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=frozenset(admin.orgs)
     )
     record = rec.TokenRecord("admin_user", admin.uuid, "", 0, None, username=admin.username)
-    return (yield from _issue(state, record, ttl, principal))
+    grant = yield from _issue(state, record, ttl, principal)
+    policy = yield from refresh_flows.admin_policy(state)
+    return (yield from _with_refresh(state, policy, grant, admin.password_hash))
 
 
 def client_token(
@@ -186,7 +198,6 @@ def check_usable(activated: bool, disabled: bool) -> None:
         raise InvalidGrantError("user not activated")
 
 
-
 # -- passwords under attack (behaviour §6.2) ------------------------------------------------
 
 
@@ -194,5 +205,3 @@ def check_usable(activated: bool, disabled: bool) -> None:
 
 
 # -- revoking -----------------------------------------------------------------------------
-
-

@@ -320,3 +320,68 @@ def test_refresh_grant_on_the_async_realm(make_async: MakeCaller, async_world: W
     assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 200
     assert _form(caller, f"{SHOP}/token", asked).status_code == 400  # the replay
     assert caller.get(f"{SHOP}/books", headers=bearer(body["access_token"])).status_code == 401
+
+
+# -- admin users' refresh tokens over HTTP ----------------------------------------------------
+
+
+def _admin_refresh_round(caller: Caller, world: World) -> None:
+    """The password grant of /management/token answers a refresh token once the realm has
+    them on for admins; it rotates there, is introspected by the org's clients, a replay ends
+    the family, and an app user's refresh token is not taken there (nor an admin's at an app)."""
+    assert "refresh_token" not in _form(caller, "/management/token", _ANN).json()
+    world.realm.set_admin_refresh_token_ttl(86_400_000)
+    r1 = _form(caller, "/management/token", _ANN).json()["refresh_token"]
+    assert caller.get("/management/me", headers=bearer(r1)).status_code == 401  # not a Bearer
+    org = {"Authorization": basic(world.org_creds)}
+    claims = _form(caller, "/management/introspect", {"token": r1}, headers=org).json()
+    assert (claims["active"], claims["token_type"], claims["iss"]) == (
+        True,
+        "refresh_token",
+        "acme",
+    )
+    globex = {"Authorization": basic(world.globex_creds)}
+    assert_inactive(_form(caller, "/management/introspect", {"token": r1}, headers=globex))
+    asked = {"grant_type": "refresh_token", "refresh_token": r1}
+    assert _form(caller, f"{SHOP}/token", asked).status_code == 400  # not an app's
+    second = _form(caller, "/management/token", asked)
+    assert second.status_code == 200, second.text
+    access = second.json()["access_token"]
+    assert second.json()["refresh_token"] != r1
+    me = caller.get("/management/me", headers=bearer(access)).json()
+    assert me["user"]["username"] == "ann"
+    assert set(second.json()["user"]["organizations"]) == {"acme"}
+    replay = _form(caller, "/management/token", asked)
+    assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+    assert caller.get("/management/me", headers=bearer(access)).status_code == 401
+    world.realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    alice = {"grant_type": "password", "username": "alice", "password": PASSWORD}
+    user_r1 = _form(caller, f"{SHOP}/token", alice).json()["refresh_token"]
+    as_admin = {"grant_type": "refresh_token", "refresh_token": user_r1}
+    assert _form(caller, "/management/token", as_admin).status_code == 400
+
+
+_ANN = {"grant_type": "password", "username": "ann", "password": PASSWORD}
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+def test_admin_refresh_tokens(caller: Caller, world: World) -> None:
+    _admin_refresh_round(caller, world)
+
+
+def test_admin_refresh_tokens_on_the_async_realm(
+    make_async: MakeCaller, async_world: World
+) -> None:
+    _admin_refresh_round(make_async(), async_world)
+
+
+def test_revoking_an_admin_refresh_token_ends_its_family(caller: Caller, world: World) -> None:
+    world.realm.set_admin_refresh_token_ttl(86_400_000)
+    grant = world.realm.admin_token("ann", PASSWORD)
+    assert grant.refresh_token is not None
+    org = {"Authorization": basic(world.org_creds)}
+    done = _form(caller, "/management/revoke", {"token": grant.refresh_token}, headers=org)
+    assert (done.status_code, done.content) == (200, b"")
+    assert caller.get("/management/me", headers=bearer(grant.access_token)).status_code == 401
+    asked = {"grant_type": "refresh_token", "refresh_token": grant.refresh_token}
+    assert _form(caller, "/management/token", asked).status_code == 400

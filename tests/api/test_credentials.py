@@ -173,6 +173,8 @@ def test_put_app_sets_accesstokenttl_for_new_tokens(
             "name": "acme/shop",
             "applicationName": "shop",
             "accesstokenttl": stored,
+            "refreshtokenttl": None,
+            "refreshtokengrace": 0,
         }
     ]
     assert app.access_token_ttl_ms == stored
@@ -229,3 +231,66 @@ def test_off_every_path_reaches_the_app(api: Api) -> None:
     assert api.world.realm.get_app("acme", "shop").access_token_ttl_ms is None
     shop = api.world.shop_creds
     assert api.world.realm.authenticate_client(shop.client_id, shop.client_secret)
+
+
+# -- the refresh-token TTL next to accesstokenttl ---------------------------------------------
+
+
+def test_put_app_sets_the_refresh_token_ttl_and_grace(api: Api) -> None:
+    world, caller = api.world, api.caller()
+    ann = api.headers("ann")
+    sent = {"refreshtokenttl": 86_400_000, "refreshtokengrace": "5000"}
+    body = caller.put("/acme/shop", json=sent, headers=ann).json()
+    entity = body["entities"][0]
+    assert (entity["accesstokenttl"], entity["refreshtokenttl"], entity["refreshtokengrace"]) == (
+        None,
+        86_400_000,
+        5000,
+    )
+    app = world.realm.get_app("acme", "shop")
+    assert (app.refresh_token_ttl_ms, app.refresh_grace_ms) == (86_400_000, 5000)
+    assert world.realm.password_token("acme", "shop", "alice", PASSWORD).refresh_token
+    both = {"accesstokenttl": 60_000, "refreshtokenttl": 3_600_000}  # the grace stays
+    entity = caller.put("/acme/shop", json=both, headers=ann).json()["entities"][0]
+    assert (entity["accesstokenttl"], entity["refreshtokenttl"], entity["refreshtokengrace"]) == (
+        60_000,
+        3_600_000,
+        5000,
+    )
+    read = caller.get("/management/orgs/acme/apps/shop", headers=ann)
+    assert read.status_code == 200, read.text
+    assert read.json()["entities"] == [entity]
+    off = caller.put("/acme/shop", json={"refreshtokenttl": None}, headers=ann).json()
+    assert off["entities"][0]["refreshtokenttl"] is None
+    assert world.realm.password_token("acme", "shop", "alice", PASSWORD).refresh_token is None
+    assert not caller.called
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"refreshtokenttl": -1},
+        {"refreshtokengrace": 60_001},
+        {"refreshtokengrace": "soon"},
+        {"refreshtokenttl": 1000, "refreshtokengrace": 60_001, "accesstokenttl": 5},
+    ],
+)
+def test_put_app_bad_refresh_input_changes_nothing(api: Api, sent: dict[str, Any]) -> None:
+    caller = api.caller()
+    response = caller.put("/acme/vault", json=sent, headers=api.headers("ann"))
+    assert_error(response, 400, "illegal_argument", None, clock=api.world.clock)
+    app = api.world.realm.get_app("acme", "vault")
+    assert (app.access_token_ttl_ms, app.refresh_token_ttl_ms) == (3_600_000, None)
+
+
+def test_reading_an_app_takes_an_admin_of_its_org(api: Api) -> None:
+    caller = api.caller()
+    assert caller.get(
+        "/management/orgs/acme/apps/shop", headers=api.headers("gus")
+    ).status_code in (
+        401,
+        403,
+    )
+    assert (
+        caller.get("/management/orgs/acme/apps/nope", headers=api.headers("ann")).status_code == 404
+    )

@@ -276,16 +276,60 @@ def test_roles_and_groups_show_their_uuids_and_are_named_by_them(shop: Cli) -> N
     realm.close()
 
 
+def test_refresh_settings_and_token_info_of_a_refresh_token(shop: Cli) -> None:
+    assert shop.json("show-app", "acme", "shop")["refresh_token_ttl_ms"] is None
+    done = shop.json("set-refresh-ttl", "acme", "shop", "86400000", "--grace-ms", "5000")
+    assert (done["refresh_token_ttl_ms"], done["refresh_grace_ms"]) == (86_400_000, 5000)
+    shown = shop.json("show-app", "acme", "shop")
+    assert (shown["refresh_token_ttl_ms"], shown["refresh_grace_ms"]) == (86_400_000, 5000)
+    assert "a family lives 86400000 ms" in shop.ok("set-refresh-ttl", "acme", "shop", "86400000")
+    assert "REFRESH_TOKEN_TTL_MS" in shop.ok("list-apps", "acme")
+    grant = shop.json("token", "acme", "shop", "alice", "--password-stdin",
+                      stdin=PASSWORD + "\n")
+    info = shop.json("token-info", stdin=grant["refresh_token"] + "\n")
+    assert (info["active"], info["token_type"], info["username"]) == (
+        True, "refresh_token", "alice")
+    assert shop.json("show-admin-refresh-ttl") == {
+        "refresh_token_ttl_ms": None, "refresh_grace_ms": 0}
+    assert "off" in shop.ok("set-admin-refresh-ttl", "none")
+    assert shop.json("set-admin-refresh-ttl", "3600000")["refresh_token_ttl_ms"] == 3_600_000
+    shop.ok("create-admin", "ann", "--password-stdin", stdin=PASSWORD + "\n")
+    admin = shop.json("admin-token", "ann", "--password-stdin", stdin=PASSWORD + "\n")
+    info = shop.json("token-info", stdin=admin["refresh_token"] + "\n")
+    assert (info["active"], info["baas_auth"]) == (True, {"kind": "admin_user"})
+    assert shop.json("token-info", stdin="not-a-token\n") == {"active": False}
+    assert "a refresh token was issued" in shop(
+        "admin-token", "ann", "--password-stdin", stdin=PASSWORD + "\n").err
+    assert "between 0 and 60000" in shop.fails(
+        "set-refresh-ttl", "acme", "shop", "1000", "--grace-ms", "60001")
+    assert shop.json("set-refresh-ttl", "acme", "shop", "none")["refresh_token_ttl_ms"] is None
+
+
+def test_a_key_is_retired_only_after_the_longest_refresh_family(shop: Cli) -> None:
+    shop.ok("set-refresh-ttl", "acme", "shop", str(30 * 86_400_000))
+    first = shop.json("list-keys")[0]["kid"]
+    shop.ok("rotate-key")
+    older = shop.json("list-keys")[1]
+    assert older["kid"] == first
+    # a refresh token it signed lives as long as its family: 30 days, not the 7 of a token
+    assert older["retire_after_ms"] == older["until_ms"] + 30 * 86_400_000
+    shop.ok("set-refresh-ttl", "acme", "shop", "none")
+    shop.ok("set-admin-refresh-ttl", str(10 * 86_400_000))
+    older = shop.json("list-keys")[1]
+    assert older["retire_after_ms"] == older["until_ms"] + 10 * 86_400_000
+
+
 def test_tokens_and_keys(shop: Cli) -> None:
     token = shop.ok("token", "acme", "shop", "alice", "--ttl-ms", "60000", "--password-stdin",
                     stdin=PASSWORD + "\n").strip()
-    info = shop.json("token-info", stdin=token + "\n")
-    assert info["principal"]["username"] == "alice"
-    assert info["expires_at_ms"] - info["issued_at_ms"] == 60000
-    assert "token_id" not in info["principal"]
+    info = shop.json("token-info", stdin=token + "\n")  # the introspection answer
+    assert (info["active"], info["username"], info["iss"]) == (True, "alice", "acme/shop")
+    assert info["exp"] - info["iat"] == 60
+    assert info["baas_auth"] == {"kind": "app_user"}
+    assert token not in json.dumps(info)
     human = shop.ok("token-info", stdin=token + "\n")
     assert "kind        app_user" in human
-    assert "expires_at  " in human
+    assert "exp         " in human
 
     keys = shop.json("list-keys")
     assert len(keys) == 1
@@ -304,7 +348,8 @@ def test_tokens_and_keys(shop: Cli) -> None:
     assert shop.json("list-keys")[1]["retire_after_ms"] is None
     assert shop.json("retire-key", first) == {"retired": first}
     assert "no signing key" in shop.fails("retire-key", first)
-    assert shop.fails("token-info", stdin=token + "\n")  # signed with the retired key
+    retired = shop.json("token-info", stdin=token + "\n")  # signed with the retired key
+    assert retired == {"active": False}
 
     token = shop.ok("token", "acme", "shop", "alice", "--password-stdin",
                     stdin=PASSWORD + "\n").strip()

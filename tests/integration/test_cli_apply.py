@@ -327,3 +327,45 @@ def test_a_dry_run_still_refuses_a_short_password(cli: Cli) -> None:
     short = {**ENV, "ALICE_PASSWORD": "short"}
     assert "$ALICE_PASSWORD is shorter than" in cli.fails("apply", "realm.toml", "--dry-run",
                                                           env=short)
+
+
+def test_refresh_token_settings_are_declared_applied_and_exported(cli: Cli) -> None:
+    declared = DECLARED.replace(
+        "accesstokenttl = 3600000",
+        "accesstokenttl = 3600000\nrefreshtokenttl = 86400000\nrefreshtokengrace = 5000",
+    )
+    (cli.folder / "refresh.toml").write_text(declared)
+    planned = cli.ok("apply", "refresh.toml", env=ENV).splitlines()
+    assert "~ app acme/shop: refresh tokens off -> 86400000 ms, grace 5000 ms" in planned
+    shop = cli.json("show-app", "acme", "shop")
+    assert (shop["refresh_token_ttl_ms"], shop["refresh_grace_ms"]) == (86_400_000, 5000)
+    assert cli.ok("apply", "refresh.toml", env=ENV).startswith("no changes")
+    exported = cli.json("export")["orgs"]["acme"]["apps"]["shop"]
+    assert (exported["refreshtokenttl"], exported["refreshtokengrace"]) == (86_400_000, 5000)
+    assert "refreshtokenttl" not in cli.json("export")["orgs"]["acme"]["apps"]["legacy"]
+    cli.ok("set-refresh-ttl", "acme", "shop", "1000")
+    changed = cli.ok("apply", "refresh.toml", env=ENV).splitlines()
+    assert changed[0] == "~ app acme/shop: refresh tokens 1000 ms -> 86400000 ms, grace 5000 ms"
+    assert changed[1:] == ["made 1 change(s) from refresh.toml"]
+    bad = declared.replace("refreshtokengrace = 5000", "refreshtokengrace = 60001")
+    (cli.folder / "bad.toml").write_text(bad)
+    assert "refreshtokengrace" in cli.fails("apply", "bad.toml", env=ENV)
+
+
+def test_admin_refresh_tokens_are_declared_applied_and_exported(cli: Cli) -> None:
+    declared = DECLARED + "\n[admin_tokens]\nrefreshtokenttl = 3600000\nrefreshtokengrace = 1000\n"
+    (cli.folder / "admins.toml").write_text(declared)
+    planned = cli.ok("apply", "admins.toml", env=ENV).splitlines()
+    assert "~ admin users: refresh tokens off -> 3600000 ms, grace 1000 ms" in planned
+    assert cli.json("show-admin-refresh-ttl") == {
+        "refresh_token_ttl_ms": 3_600_000, "refresh_grace_ms": 1000}
+    assert cli.ok("apply", "admins.toml", env=ENV).startswith("no changes")
+    assert cli.json("export")["admin_tokens"] == {
+        "refreshtokenttl": 3_600_000, "refreshtokengrace": 1000}
+    # a file without [admin_tokens] leaves the realm's setting alone
+    assert cli.ok("apply", "realm.toml", env=ENV).startswith("no changes")
+    off = DECLARED + "\n[admin_tokens]\n"
+    (cli.folder / "off.toml").write_text(off)
+    assert "~ admin users: refresh tokens 3600000 ms, grace 1000 ms -> off" in cli.ok(
+        "apply", "off.toml", env=ENV)
+    assert "admin_tokens" not in cli.json("export")

@@ -1,5 +1,6 @@
-"""A real OAuth 2 client no one here wrote (Authlib's) against real servers on loopback: the
-password grant, RFC 7662 introspection and RFC 7009 revocation with ``client_secret_basic`` and
+"""Real OAuth 2 clients no one here wrote (Authlib's, and requests-oauthlib's ``OAuth2Session``
+with automatic refresh) against real servers on loopback: the password grant, refresh tokens,
+RFC 7662 introspection and RFC 7009 revocation with ``client_secret_basic`` and
 ``client_secret_post``, on gunicorn (WSGI, Flask example) and uvicorn (ASGI, Starlette example),
 both single-app around acme/shop on a shared SQLite realm."""
 
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from oauthlib.oauth2 import LegacyApplicationClient
+from requests_oauthlib import OAuth2Session as OAuthlibSession
 
 from baas_auth import Realm
 from baas_auth.model import ClientCredentials
@@ -109,4 +112,50 @@ def test_authlib_refreshes_and_a_replay_ends_the_family(
             after = session.introspect_token(f"{server}/introspect", token=second["access_token"])
             assert after.json() == {"active": False}
     finally:
+        shared_realm.set_refresh_token_ttl("acme", "shop", None)
+
+
+# -- requests-oauthlib: a session that refreshes on its own -----------------------------------
+
+
+def test_requests_oauthlib_refreshes_on_its_own(
+    server: str,
+    shop_client: ClientCredentials,
+    shared_realm: Realm,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``OAuth2Session(auto_refresh_url=…, token_updater=…)``: a request with an expired token
+    makes the session refresh first (client_secret_post), hand the new token to the updater and
+    go on; the spent refresh token, presented again, ends the family, and the session's token
+    with it."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP on loopback
+    shared_realm.set_refresh_token_ttl("acme", "shop", 86_400_000)
+    secret = {"client_id": shop_client.client_id, "client_secret": shop_client.client_secret}
+    updated: list[dict[str, object]] = []
+    session = OAuthlibSession(
+        client=LegacyApplicationClient(client_id=shop_client.client_id),
+        auto_refresh_url=f"{server}/token",
+        auto_refresh_kwargs=secret,
+        token_updater=updated.append,
+    )
+    try:
+        first = session.fetch_token(
+            f"{server}/token", username="alice", password=PASSWORD, timeout=20, **secret
+        )
+        assert session.get(f"{server}/books", timeout=20).status_code == 200
+        assert updated == []
+        # The token as the client sees it, expired (the client reads expires_at): no waiting.
+        session.token = {**first, "expires_at": 1.0}
+        response = session.get(f"{server}/books", timeout=20)
+        assert response.status_code == 200, response.text
+        assert len(updated) == 1
+        renewed = updated[0]
+        assert renewed["access_token"] != first["access_token"]
+        assert renewed["refresh_token"] not in (None, first["refresh_token"])
+        spent = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        replay = requests.post(f"{server}/token", data=spent, timeout=20)
+        assert (replay.status_code, replay.json()["error"]) == (400, "invalid_grant")
+        assert session.get(f"{server}/books", timeout=20).status_code == 401  # the family ended
+    finally:
+        session.close()
         shared_realm.set_refresh_token_ttl("acme", "shop", None)

@@ -1,4 +1,5 @@
-"""Refresh tokens (behaviour §9) on every store (memory, SQLite, Redis, async Redis): off by
+"""Refresh tokens (behaviour §9) on every store (memory, SQLite, Redis, async Redis), for an
+app's users and (``holder``) for admin users where the rules are the same: off by
 default, rotation, the replays that broke peers (a spent token ends the whole family; the grace
 window covers the immediately previous token only), a bounded family life, revoke-all and
 disabling ending families, neither kind accepted as the other, exactly one winner among
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,40 @@ def _alive(shop: Realm, token: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Whose families a test makes: alice's in acme/shop (refresh tokens switched on for the
+    app) or admin ann's (switched on for the realm); the rules of families are the same."""
+
+    realm: Realm
+    kind: str
+
+    def on(self, *, ttl_ms: int = 30 * DAY_MS, grace_ms: int = 0) -> TokenGrant:
+        if self.kind == "admin":
+            self.realm.set_admin_refresh_token_ttl(ttl_ms, grace_ms=grace_ms)
+            grant = self.realm.admin_token("ann", PASSWORD)
+        else:
+            self.realm.set_refresh_token_ttl("acme", "shop", ttl_ms, grace_ms=grace_ms)
+            grant = self.realm.password_token("acme", "shop", "alice", PASSWORD)
+        assert grant.refresh_token is not None
+        return grant
+
+    def refresh(self, token: str | None) -> TokenGrant:
+        assert token is not None
+        if self.kind == "admin":
+            return self.realm.refresh_admin_token(token)
+        return self.realm.refresh_token("acme", "shop", token)
+
+    def alive(self, token: str) -> bool:
+        return _alive(self.realm, token)
+
+
+@pytest.fixture(params=["app", "admin"])
+def holder(shop: Realm, request: pytest.FixtureRequest) -> Holder:
+    shop.create_admin("ann", password=PASSWORD, orgs=["acme"])
+    return Holder(shop, str(request.param))
+
+
 def test_off_by_default(shop: Realm) -> None:
     assert shop.password_token("acme", "shop", "alice", PASSWORD).refresh_token is None
 
@@ -64,53 +100,52 @@ def test_rotation_spends_the_old_token(shop: Realm) -> None:
     assert second.principal.username == "alice"
 
 
-def test_replay_of_a_spent_token_ends_the_whole_family(shop: Realm) -> None:
-    r1 = _on(shop)
-    r2 = _refresh(shop, r1.refresh_token)
-    r3 = _refresh(shop, r2.refresh_token)
+def test_replay_of_a_spent_token_ends_the_whole_family(holder: Holder) -> None:
+    r1 = holder.on()
+    r2 = holder.refresh(r1.refresh_token)
+    r3 = holder.refresh(r2.refresh_token)
     with pytest.raises(InvalidGrantError):
-        _refresh(shop, r1.refresh_token)
+        holder.refresh(r1.refresh_token)
     for grant in (r1, r2, r3):
-        assert not _alive(shop, grant.access_token)
+        assert not holder.alive(grant.access_token)
     with pytest.raises(InvalidGrantError):
-        _refresh(shop, r3.refresh_token)
+        holder.refresh(r3.refresh_token)
 
 
-def test_grace_covers_only_the_immediately_previous_token(shop: Realm, clock: FakeClock) -> None:
-    r1 = _on(shop, grace_ms=10_000)
-    r2 = _refresh(shop, r1.refresh_token)
-    r3 = _refresh(shop, r2.refresh_token)
+def test_grace_covers_only_the_immediately_previous_token(holder: Holder, clock: FakeClock) -> None:
+    r1 = holder.on(grace_ms=10_000)
+    r2 = holder.refresh(r1.refresh_token)
+    r3 = holder.refresh(r2.refresh_token)
     clock.advance_ms(5_000)
     with pytest.raises(InvalidGrantError):  # r2, within the window: refused, family intact
-        _refresh(shop, r2.refresh_token)
-    assert _alive(shop, r3.access_token)
+        holder.refresh(r2.refresh_token)
+    assert holder.alive(r3.access_token)
     with pytest.raises(InvalidGrantError):  # r1 is no longer the previous one: ends it all
-        _refresh(shop, r1.refresh_token)
-    assert not _alive(shop, r3.access_token)
+        holder.refresh(r1.refresh_token)
+    assert not holder.alive(r3.access_token)
 
 
 def test_previous_token_after_the_grace_window_ends_the_family(
-    shop: Realm, clock: FakeClock
+    holder: Holder, clock: FakeClock
 ) -> None:
-    r1 = _on(shop, grace_ms=10_000)
-    r2 = _refresh(shop, r1.refresh_token)
+    r1 = holder.on(grace_ms=10_000)
+    r2 = holder.refresh(r1.refresh_token)
     clock.advance_ms(10_001)
     with pytest.raises(InvalidGrantError):
-        _refresh(shop, r1.refresh_token)
-    assert not _alive(shop, r2.access_token)
+        holder.refresh(r1.refresh_token)
+    assert not holder.alive(r2.access_token)
     with pytest.raises(InvalidGrantError):
-        _refresh(shop, r2.refresh_token)
+        holder.refresh(r2.refresh_token)
 
 
-def test_family_life_is_bounded(shop: Realm, clock: FakeClock) -> None:
-    shop.set_refresh_token_ttl("acme", "shop", 2 * DAY_MS)
-    grant = shop.password_token("acme", "shop", "alice", PASSWORD)
+def test_family_life_is_bounded(holder: Holder, clock: FakeClock) -> None:
+    grant = holder.on(ttl_ms=2 * DAY_MS)
     for _ in range(3):  # rotation never extends the family
         clock.advance_ms(DAY_MS // 2)
-        grant = _refresh(shop, grant.refresh_token)
+        grant = holder.refresh(grant.refresh_token)
     clock.advance_ms(DAY_MS // 2 + 1)
     with pytest.raises(InvalidGrantError):
-        _refresh(shop, grant.refresh_token)
+        holder.refresh(grant.refresh_token)
 
 
 @pytest.mark.parametrize("how", ["revoke-all", "disable", "delete", "password-change"])
@@ -156,31 +191,35 @@ def test_refresh_ttl_and_grace_are_checked(shop: Realm) -> None:
 
 
 @pytest.mark.parametrize("grace_ms", [0, 60_000])
-def test_concurrent_refreshes_have_exactly_one_winner(shop: Realm, grace_ms: int) -> None:
-    grant = _on(shop, grace_ms=grace_ms)
+def test_concurrent_refreshes_have_exactly_one_winner(holder: Holder, grace_ms: int) -> None:
+    grant = holder.on(grace_ms=grace_ms)
     won: list[TokenGrant] = []
     refused: list[object] = []
+    shop = holder.realm
     if isinstance(shop, BlockingRealm):  # AsyncRealm: six refreshes in flight on its loop
-        outcomes = shop.loop.run(_refresh_at_once(shop.inner, grant.refresh_token, 6))
+        outcomes = shop.loop.run(_refresh_at_once(shop.inner, holder.kind, grant.refresh_token))
         won = [o for o in outcomes if isinstance(o, TokenGrant)]
         refused = [o for o in outcomes if isinstance(o, InvalidGrantError)]
     else:
 
         def work(index: int) -> None:
             try:
-                won.append(_refresh(shop, grant.refresh_token))
+                won.append(holder.refresh(grant.refresh_token))
             except InvalidGrantError:
                 refused.append(index)
 
         run_threads(6, work)
     assert (len(won), len(refused)) == (1, 5)
     # the others were replays: without grace they end the family, within it they do not
-    assert _alive(shop, won[0].access_token) is (grace_ms > 0)
+    assert holder.alive(won[0].access_token) is (grace_ms > 0)
 
 
-async def _refresh_at_once(realm: AsyncRealm, token: str | None, count: int) -> list[object]:
+async def _refresh_at_once(realm: AsyncRealm, kind: str, token: str | None) -> list[object]:
     assert token is not None
-    calls = [realm.refresh_token("acme", "shop", token) for _ in range(count)]
+    if kind == "admin":
+        calls = [realm.refresh_admin_token(token) for _ in range(6)]
+    else:
+        calls = [realm.refresh_token("acme", "shop", token) for _ in range(6)]
     return list(await asyncio.gather(*calls, return_exceptions=True))
 
 
@@ -237,3 +276,42 @@ def test_many_refreshes_then_a_replay_still_ends_the_live_tokens(
     with pytest.raises(InvalidGrantError):
         _refresh(shop, first.refresh_token)
     assert not _alive(shop, grant.access_token)
+
+
+def test_a_family_keeps_a_bounded_number_of_live_access_tokens(holder: Holder) -> None:
+    """A client refreshing far more often than its access tokens expire: the family keeps the
+    newest MAX_LIVE_ACCESS of them and revokes older ones, so its record (read and written at
+    every refresh) stays small, and a replay still ends every token it kept."""
+    from baas_auth.realm.refresh_families import MAX_LIVE_ACCESS
+
+    first = holder.on()
+    grants = [first]
+    for _ in range(MAX_LIVE_ACCESS + 4):
+        grants.append(holder.refresh(grants[-1].refresh_token))
+    alive = [holder.alive(grant.access_token) for grant in grants]
+    assert alive == [False] * (len(grants) - MAX_LIVE_ACCESS) + [True] * MAX_LIVE_ACCESS
+    with pytest.raises(InvalidGrantError):
+        holder.refresh(first.refresh_token)
+    assert not any(holder.alive(grant.access_token) for grant in grants)
+
+
+def test_a_copy_refuses_the_refresh_tokens_of_its_source() -> None:
+    """Families are transient records, which a copy leaves behind: in the copy a refresh token
+    is refused (its users sign in again), never granted from a family it cannot see."""
+    from baas_auth import MemoryStore
+    from baas_auth.stores.transfer import copy_realm
+    from tests.conftest import FAST_HASHER
+
+    source = MemoryStore()
+    realm = Realm(source, password_hasher=FAST_HASHER)
+    realm.create_org("acme")
+    realm.create_app("acme", "shop")
+    realm.create_user("acme", "shop", "alice", password=PASSWORD)
+    grant = _on(realm)
+    copy = MemoryStore()
+    copy_realm(source, copy)
+    copied = Realm(copy, password_hasher=FAST_HASHER)
+    assert _alive(copied, grant.access_token)
+    with pytest.raises(InvalidGrantError):
+        _refresh(copied, grant.refresh_token)
+    assert _refresh(realm, grant.refresh_token).refresh_token  # the source's family lives on

@@ -237,7 +237,7 @@ def _headers(request: Request, names: Names) -> list[tuple[str, str]] | None:
     """The request's headers, or None when its token was never issued (it is not sent)."""
     if request.caller == "guest":
         return []
-    token = names.tokens.get(request.caller)
+    token = names.bearer(request.caller)
     return None if token is None else [("Authorization", f"Bearer {token}")]
 
 
@@ -256,7 +256,12 @@ def fresh_answers(
         headers = _headers(request, names)
         if headers is not None:
             environ = wsgi_environ("GET", _full_path(request), headers=headers)
-            answers[request] = call_wsgi(app, environ).status
+            status = call_wsgi(app, environ).status
+            # The model (behaviour §9): a token of a family that has ended is refused, whatever
+            # the store says; a store that admits it is a hole the fresh decision cannot see.
+            answers[request] = (
+                ENDED if status == 200 and names.must_refuse(request.caller) else status
+            )
     return answers
 
 
@@ -397,7 +402,7 @@ def _stage(
     served_sqlite: ServedStoreFactory | None,
 ) -> Stage:
     clock = FakeClock()
-    names = Names()
+    names = Names(model=not scenario.shape.rollback)  # a restore forgets what the model knows
     closing = ExitStack()
     redis_server: SnapshotRedisServer | None = None
     oracle_store: Callable[[], tuple[object, Callable[[], None]]]
@@ -463,9 +468,7 @@ def _stage(
                 "inject": list(scenario.injected),
                 "reopen": restarted,
             }
-            updated = Names.from_json(shared.writer.send(command))
-            names.tokens.update(updated.tokens)
-            names.client_id, names.client_secret = updated.client_id, updated.client_secret
+            names.update(Names.from_json(shared.writer.send(command)))
 
         closing.callback(shared.writer.send, {"forget": True})
     return Stage(clock, names, send, write, oracle_store, redis_server, closing.close)
@@ -678,6 +681,9 @@ def _apply(stage: Stage, step: Step) -> None:
         else:
             stage.redis.restart_from_snapshot()
 
+
+ENDED = 401
+"""The model's answer for a token of a refresh family that has ended."""
 
 UNKNOWN_KEY = "auth_bad_access_token"
 """The error of a token signed with a key the ring does not hold (yet)."""

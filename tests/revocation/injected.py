@@ -1,4 +1,4 @@
-"""Two known-bad freshness checks, put back on purpose, for showing that the checker finds them.
+"""Known-bad code, put back on purpose, for showing that the checker finds it.
 
 Each replaces a whole piece of the store with an earlier version (never relies on the current
 code being wrong), so the tests that inject them keep meaning the same once the code is fixed:
@@ -12,10 +12,13 @@ code being wrong), so the tests that inject them keep meaning the same once the 
 * ``counter_only_bump``: the Redis Lua scripts with a change stamp that is a plain counter
   (started from the server's time only when missing). Restored from an older snapshot, the
   counter goes back, and later writes bring it to values a process remembered decisions under.
+* ``family_end_keeps_tokens``: ending a refresh family that marks it ended and revokes none of
+  its tokens. Every process reads the same store, so only the model of ``world`` sees it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import threading
@@ -24,10 +27,21 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from baas_auth import SQLiteStore
+from baas_auth.core import records as rec
+from baas_auth.realm import refresh_families, refresh_flows
+from baas_auth.realm.store_commands import Flow
+from baas_auth.realm.token_commands import get_transient, swap_transient
 from baas_auth.stores import _redis_layout
 from baas_auth.stores._sqlite_wal_index import WalIndexHeader
 
-__all__ = ["COUNTER_ONLY_BUMP", "Gap", "RacySQLiteStore", "counter_only_bump", "injection"]
+__all__ = [
+    "COUNTER_ONLY_BUMP",
+    "Gap",
+    "RacySQLiteStore",
+    "counter_only_bump",
+    "family_end_keeps_tokens",
+    "injection",
+]
 
 GAP_DEADLINE_S = 0.25
 """How long a thread between the two steps waits for another thread to read the stamp (a
@@ -143,8 +157,35 @@ def counter_only_bump() -> Iterator[None]:
             setattr(_redis_layout, name, script)
 
 
+@contextmanager
+def family_end_keeps_tokens() -> Iterator[None]:
+    """Ending a refresh family (a replay, a revocation) that only marks its record ended and
+    revokes none of the tokens it issued: the family's access tokens stay admitted. The model
+    of ``world`` (not the fresh decision, which reads the same store) says they must not be."""
+
+    def marks_only(key: str) -> Flow[None]:
+        raw = yield from get_transient(key)
+        if raw is None:
+            return
+        family = rec.decode(refresh_families.FamilyRecord, raw)
+        ended = rec.encode(dataclasses.replace(family, ended=True))
+        yield from swap_transient(key, raw, ended, expires_at_ms=family.ends_ms)
+
+    modules = (refresh_families, refresh_flows)
+    originals = [module.end_family for module in modules]
+    try:
+        for module in modules:
+            module.end_family = marks_only  # type: ignore[assignment]
+        yield
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            module.end_family = original  # type: ignore[assignment]
+
+
 def injection(name: str) -> AbstractContextManager[None]:
     """An injection by name, for the writer process (which is told the names)."""
     if name == "counter-only-bump":
         return counter_only_bump()
+    if name == "family-end-keeps-tokens":
+        return family_end_keeps_tokens()
     raise ValueError(f"unknown injection {name!r}")

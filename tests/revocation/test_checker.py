@@ -31,7 +31,12 @@ from tests.revocation.checker import (
     resources,
     run_history,
 )
-from tests.revocation.injected import Gap, RacySQLiteStore, counter_only_bump
+from tests.revocation.injected import (
+    Gap,
+    RacySQLiteStore,
+    counter_only_bump,
+    family_end_keeps_tokens,
+)
 from tests.revocation.world import History, Request, Step, StepKind, Write
 
 REDIS_ADAPTERS = ["wsgi", "asgi", "asgi-async"]
@@ -189,3 +194,21 @@ def test_the_checker_finds_a_stamp_that_goes_back_with_a_restored_snapshot(
     with counter_only_bump():
         found = _run_rollback(shared, scenario, adapter, ROLLBACK_THEN_REVOKE)
     assert any(line.startswith("VIOLATION") for line in found), found
+
+
+@pytest.mark.parametrize("name", ["memory-threads", "sqlite-process", "redis-process"])
+def test_the_checker_finds_a_refresh_family_that_ends_without_revoking_its_tokens(
+    shared: Resources, name: str
+) -> None:
+    """A replay, revoke-all, disabling, deleting or a new password ends a family: every access
+    token it issued must be refused from then on, in every process (behaviour §9)."""
+    scenario = dataclasses.replace(SCENARIOS[name], injected=("family-end-keeps-tokens",))
+    with family_end_keeps_tokens():
+        report = hunt(
+            scenario,
+            seconds=INJECTED_HUNT_S,
+            first_seed=first_seed(),
+            until_violation=True,
+            shared=shared,
+        )
+    assert _violations(report), report.summary()

@@ -2,8 +2,12 @@
 
 Everything here is symbolic and seeded: a ``History`` is a pure function of its seed and
 scenario, so a failure is reproduced by its seed alone. Tokens are named ``alice#2`` (the third
-token issued to alice); a request is a caller (a token name, or ``guest``) and an app-relative
-path. ``perform`` turns one symbolic write into ``Realm`` calls; the checker runs it on a realm
+token issued to alice); a request is a caller (a token name, ``alice#2~refresh`` for the refresh
+token issued with it, presented as a Bearer credential, or ``guest``) and an app-relative path.
+Refresh tokens are on for the app's users and the admin: a ``refresh`` write presents the refresh
+token issued with one token (``alice#2>alice#5``: the one issued with ``alice#2``, the new access
+token named ``alice#5``), and presenting one spent before is a replay, which ends the family.
+``perform`` turns one symbolic write into ``Realm`` calls; the checker runs it on a realm
 of its own thread, and the writer process (``writer_process``) on a realm of its own process.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from baas_auth import AuthError, ConfigError, Realm
 
@@ -22,6 +26,9 @@ USERS = ("alice", "bob", "carol")
 PRINCIPALS = (*USERS, "client", "ann")
 ADMIN = "ann"
 GROUP = "/staff"
+REFRESH_TTL_MS = 86_400_000
+REFRESHING = (*USERS, "ann")
+"""The principals whose tokens come with a refresh token (a client's never do)."""
 PATHS = ("/books/1", "/notes/1", "/pub/1", "/open/1")
 
 RULE_TEXT = {
@@ -109,17 +116,57 @@ class Names:
     tokens: dict[str, str] = field(default_factory=dict)
     client_id: str | None = None
     client_secret: str | None = None
+    refresh: dict[str, str] = field(default_factory=dict)
+    """The refresh token issued with each named access token (kept once spent: a replay)."""
+    family: dict[str, str] = field(default_factory=dict)
+    """The family of each token issued with a refresh token: the name of its grant's token."""
+    spent: set[str] = field(default_factory=set)
+    """The tokens whose refresh token was presented and granted: presenting it again is a replay."""
+    ended: set[str] = field(default_factory=set)
+    """The families the model says have ended (a replay, revoke-all, disabling, deleting or a
+    new password): none of their tokens may be admitted, none of their refresh tokens granted."""
+    model: bool = True
+    """Whether the model holds: not on a store restored from an older snapshot, which forgets."""
 
     def as_json(self) -> dict[str, object]:
-        return {"tokens": self.tokens, "client": [self.client_id, self.client_secret]}
+        client = [self.client_id, self.client_secret]
+        families = {"family": self.family, "spent": sorted(self.spent), "ended": sorted(self.ended)}
+        return {
+            "tokens": self.tokens, "client": client, "refresh": self.refresh, **families,
+            "model": self.model,
+        }  # fmt: skip
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Names:
-        tokens = data["tokens"]
+    def from_json(cls, data: dict[str, Any]) -> Names:
         client = data["client"]
-        assert isinstance(tokens, dict)
-        assert isinstance(client, list)
-        return cls(dict(tokens), client[0], client[1])
+        return cls(
+            dict(data["tokens"]), client[0], client[1], dict(data.get("refresh", {})),
+            dict(data.get("family", {})), set(data.get("spent", ())),
+            set(data.get("ended", ())), bool(data.get("model", True)),
+        )  # fmt: skip
+
+    def update(self, other: Names) -> None:
+        """Take what a write elsewhere (the writer process) named and learned."""
+        self.tokens.update(other.tokens)
+        self.client_id, self.client_secret = other.client_id, other.client_secret
+        self.refresh.update(other.refresh)
+        self.family.update(other.family)
+        self.spent |= other.spent
+        self.ended |= other.ended
+
+    def must_refuse(self, caller: str) -> bool:
+        """Whether the model says the caller's token is of a family that has ended."""
+        family = self.family.get(caller.partition("~")[0])
+        return self.model and family is not None and family in self.ended
+
+    def end_families_of(self, principal: str) -> None:
+        """Every family of ``principal`` so far ends (its account changed)."""
+        self.ended |= {f for f in self.family.values() if f.partition("#")[0] == principal}
+
+    def bearer(self, caller: str) -> str | None:
+        """The token a caller presents: an access token, or ``…~refresh``, a refresh token."""
+        name, _, kind = caller.partition("~")
+        return self.refresh.get(name) if kind == "refresh" else self.tokens.get(name)
 
 
 # -- the realm at the start of every history ------------------------------------------------------
@@ -142,6 +189,8 @@ def seed_realm(realm: Realm, names: Names) -> None:
         _change_assignment(realm, assignment, add=True)
     realm.add_to_group(ORG, APP, GROUP, "carol")
     realm.create_admin(ADMIN, password=PASSWORD, orgs=[ORG])
+    realm.set_refresh_token_ttl(ORG, APP, REFRESH_TTL_MS)
+    realm.set_admin_refresh_token_ttl(REFRESH_TTL_MS)
     creds = realm.create_credentials(ORG, APP)
     names.client_id, names.client_secret = creds.client_id, creds.client_secret
     for principal in PRINCIPALS:
@@ -169,18 +218,24 @@ def _perform(realm: Realm, write: Write, names: Names) -> None:
             realm.revoke_token(token)
     elif op == "revoke_user_tokens":
         realm.revoke_user_tokens(ORG, APP, target)
+        names.end_families_of(target)
     elif op == "revoke_admin_tokens":
         realm.revoke_admin_tokens(ADMIN)
+        names.end_families_of(ADMIN)
     elif op in ("disable", "enable"):
         realm.update_user(ORG, APP, target, disabled=op == "disable")
+        if op == "disable":
+            names.end_families_of(target)
     elif op in ("deactivate", "activate"):
         realm.update_user(ORG, APP, target, activated=op == "activate")
     elif op == "delete_user":
         realm.delete_user(ORG, APP, target)
+        names.end_families_of(target)
     elif op == "create_user":
         realm.create_user(ORG, APP, target, password=PASSWORD)
     elif op == "change_password":
         realm.change_user_password(ORG, APP, target, PASSWORD)
+        names.end_families_of(target)
     elif op in ("revoke_rule", "grant_rule"):
         _change_rule(realm, target, RULE_TEXT[target], add=op == "grant_rule")
     elif op in ("unassign_role", "assign_role"):
@@ -196,6 +251,8 @@ def _perform(realm: Realm, write: Write, names: Names) -> None:
         _change_credentials(realm, op, names)
     elif op == "retire_key":
         retire_current_key(realm)
+    elif op == "refresh":
+        _refresh(realm, target, names)
     elif op == "unrelated":
         realm.create_user(ORG, APP, target, password=PASSWORD)
     else:
@@ -213,6 +270,42 @@ def _issue(realm: Realm, name: str, ttl_ms: int, names: Names) -> None:
     else:
         grant = realm.password_token(ORG, APP, principal, PASSWORD, ttl_ms=ttl_ms)
     names.tokens[name] = grant.access_token
+    if grant.refresh_token is not None:
+        names.refresh[name] = grant.refresh_token
+        names.family[name] = name
+
+
+def _refresh(realm: Realm, target: str, names: Names) -> None:
+    """Present the refresh token issued with ``source``; a new access token is ``new``. One
+    spent before is a replay: refused, and its whole family ends. A refresh granted while
+    introspection calls the refresh token inactive is a hole (two paths disagreeing)."""
+    source, new = target.split(">")
+    presented = names.refresh.get(source)
+    if presented is None:
+        return
+    admin = source.startswith(ADMIN + "#")
+    tenant = {"org": ORG} if admin else {"org": ORG, "app": APP}
+    active = realm.introspect(presented, **tenant).get("active") is True
+    family = names.family[source]
+    replay = source in names.spent
+    try:
+        if admin:
+            grant = realm.refresh_admin_token(presented)
+        else:
+            grant = realm.refresh_token(ORG, APP, presented)
+    except AuthError:
+        if replay:
+            names.ended.add(family)
+        raise
+    if not active:
+        raise AssertionError(f"refresh({target}) granted for a refresh token not active")
+    if names.model and (replay or family in names.ended):
+        raise AssertionError(f"refresh({target}) granted in a family that has ended")
+    names.spent.add(source)
+    names.tokens[new] = grant.access_token
+    names.family[new] = family
+    if grant.refresh_token is not None:
+        names.refresh[new] = grant.refresh_token
 
 
 def _holder(holder: str) -> dict[str, str]:
@@ -285,8 +378,10 @@ DECISIVE = (
     "regenerate_credentials",
     "delete_credentials",
     "retire_key",
+    "refresh",
 )
-"""Writes that can turn an admission into a refusal (behaviour §3, §5.3, §7)."""
+"""Writes that can turn an admission into a refusal (behaviour §3, §5.3, §7; a refresh that is
+a replay ends its family, §9)."""
 
 RESTORING = (
     "enable",
@@ -394,6 +489,8 @@ class _Generator:
         if caller != "guest":
             latest = self.issued[caller] - 1
             caller = f"{caller}#{rng.choice((0, latest, max(0, latest - 1)))}"
+            if caller.partition("#")[0] in REFRESHING and rng.random() < 0.1:
+                caller += "~refresh"  # never a Bearer credential, whatever was remembered
         # A path of this step only: a known token on a path never seen (the cache states of
         # behaviour §7).
         path = rng.choice((*PATHS, f"/books/n{index}"))
@@ -410,10 +507,28 @@ class _Generator:
                 slot = rng.randrange(len(self.hot))
                 self.hot[slot] = Request(name, self.hot[slot].path)
             return Write("issue", name, rng.choice((0, 0, 0, 1000)))
+        if roll < 0.4:
+            return self._refresh()
         op = rng.choice(DECISIVE if roll < 0.7 else RESTORING)
         if op == "retire_key" and not self.shape.retire_keys:
             op = "revoke_token"
+        if op == "refresh":
+            return self._refresh()
         return Write(op, self._target(op))
+
+    def _refresh(self) -> Write:
+        """A refresh with the refresh token of one of a principal's tokens: its latest (a
+        rotation, mostly) or an older one (often spent: a replay)."""
+        rng = self.rng
+        principal = rng.choice(REFRESHING)
+        latest = self.issued[principal] - 1
+        source = f"{principal}#{rng.choice((latest, latest, rng.randrange(latest + 1)))}"
+        new = f"{principal}#{self.issued[principal]}"
+        self.issued[principal] += 1
+        if rng.random() < 0.5:  # the refreshed token becomes one of the requests sent most
+            slot = rng.randrange(len(self.hot))
+            self.hot[slot] = Request(new, self.hot[slot].path)
+        return Write("refresh", f"{source}>{new}")
 
     def _target(self, op: str) -> str:
         rng = self.rng
