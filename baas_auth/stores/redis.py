@@ -21,6 +21,8 @@ from baas_auth.stores._redis_clients import (
     SyncClient,
     async_client,
     checked_options,
+    close_async_client,
+    close_sync_client,
     sync_client,
 )
 from baas_auth.stores._redis_fresh import (
@@ -31,7 +33,7 @@ from baas_auth.stores._redis_fresh import (
 )
 from baas_auth.stores._redis_layout import TRANSFER_BATCH, Call, RedisLayout
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
-from baas_auth.stores._redis_urls import read_redis_url
+from baas_auth.stores._redis_urls import RedisUrl, read_redis_url
 from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "AsyncRedisStore", "RedisStore"]
@@ -63,14 +65,13 @@ def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[
 
 def _from_url(
     url_or_client: object, prefix: object, max_staleness_ms: object, clock: Callable[[], float]
-) -> tuple[str | None, object, StampWindow]:
+) -> tuple[RedisUrl | None, object, StampWindow]:
     """What a URL says of the store (its ``prefix`` and ``max_staleness_ms`` win over the
-    arguments, as redis-py's options there do), each option checked now; the URL left for
-    redis-py (None: a client was given); and the change stamp's window."""
+    arguments, as redis-py's options there do), each option checked now; the URL read, for
+    the client (None: a client was given); and the change stamp's window."""
     url = None
     if isinstance(url_or_client, str):
-        read = read_redis_url(url_or_client)
-        url = read.for_redis
+        url = read = read_redis_url(url_or_client)
         prefix = prefix if read.prefix is None else read.prefix
         if read.max_staleness_ms is not None:
             max_staleness_ms = read.max_staleness_ms
@@ -339,7 +340,7 @@ class RedisStore(_ReadsStamp):
         with _failing_closed("close"):
             self._stamp_line.close()
             if self._owns_client:
-                self._client.close()
+                close_sync_client(self._client)
 
 
 class AsyncRedisStore(_AwaitsStamp):
@@ -514,4 +515,4 @@ class AsyncRedisStore(_AwaitsStamp):
         with _failing_closed("close"):
             await self._stamp_line.close()
             if self._owns_client:
-                await self._client.aclose()
+                await close_async_client(self._client)
