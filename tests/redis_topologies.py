@@ -28,8 +28,18 @@ DEADLINE_S = 30.0
 """Longest wait for a state of the servers (a failover takes one to two seconds here)."""
 
 
-def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = DEADLINE_S) -> None:
-    """Poll ``condition`` until it holds; fail the test naming ``what`` after the deadline."""
+_AT_ONCE = ("--repl-diskless-sync-delay", "0")
+"""A primary sends a new replica its data at once (by default it waits 5 s for others)."""
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    deadline_s: float = DEADLINE_S,
+    state: Callable[[], object] = lambda: "",
+) -> None:
+    """Poll ``condition`` until it holds; fail the test naming ``what`` (and the ``state`` of
+    the servers then) after the deadline."""
     deadline = time.monotonic() + deadline_s
     while True:
         try:
@@ -38,7 +48,7 @@ def wait_until(condition: Callable[[], bool], what: str, deadline_s: float = DEA
         except redis.exceptions.RedisError:
             pass  # a server on its way up or down
         if time.monotonic() > deadline:
-            pytest.fail(f"not within {deadline_s} s: {what}")
+            pytest.fail(f"not within {deadline_s} s: {what} {state()}")
         time.sleep(POLL_INTERVAL_S)
 
 
@@ -55,8 +65,8 @@ class SentinelSet:
         self.folder = folder
         (folder / "a").mkdir()
         (folder / "b").mkdir()
-        self.primary = RedisServer(folder / "a").start()
-        replica_of = ("--replicaof", "127.0.0.1", str(self.primary.port))
+        self.primary = RedisServer(folder / "a", options=_AT_ONCE).start()
+        replica_of = ("--replicaof", "127.0.0.1", str(self.primary.port), *_AT_ONCE)
         self.replica = RedisServer(folder / "b", options=replica_of).start()
         self.sentinel_port = free_port()
         self.sentinel: subprocess.Popen[bytes] | None = None
@@ -98,6 +108,13 @@ class SentinelSet:
         healthy = not state["is_sdown"] and not state["is_odown"]
         return done and healthy and int(state["port"]) == self.replica.port
 
+    def _described(self) -> str:
+        """What the servers and the sentinel say of themselves, for a failure message."""
+        with self.sentinel_client() as sentinel:
+            seen = (sentinel.sentinel_master(SERVICE), sentinel.sentinel_slaves(SERVICE))
+        servers = (_replication(self.primary), _replication(self.replica))
+        return f"servers: {servers}; sentinel: {seen}"
+
     def primary_port(self) -> int:
         """The port of the server the sentinel names primary now."""
         with self.sentinel_client() as sentinel:
@@ -133,7 +150,7 @@ class SentinelSet:
             is_primary = _replication(self.replica).get("role") == "master"
             return is_primary and self._switched()
 
-        wait_until(promoted, "the sentinel promoted the replica")
+        wait_until(promoted, "the sentinel promoted the replica", state=self._described)
 
     def recover(self) -> None:
         """After a failover: the old primary started again (its port, its files) as a replica
@@ -141,7 +158,7 @@ class SentinelSet:
         saw it), in sync and seen by the sentinel; then the two swap names."""
         old = self.primary
         if old.process is None or old.process.poll() is not None:
-            old.options = ("--replicaof", "127.0.0.1", str(self.replica.port))
+            old.options = ("--replicaof", "127.0.0.1", str(self.replica.port), *_AT_ONCE)
             old.start()
 
         def following() -> bool:
@@ -151,7 +168,7 @@ class SentinelSet:
             linked = state.get("role") == "slave" and state.get("master_link_status") == "up"
             return linked and flags == ["slave"] and self._switched()
 
-        wait_until(following, "the old primary follows the new one")
+        wait_until(following, "the old primary follows the new one", state=self._described)
         self.primary, self.replica = self.replica, old
 
     def stop(self) -> None:

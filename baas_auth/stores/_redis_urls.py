@@ -234,7 +234,7 @@ def _check_topology_option(name: str, value: str, *, kind: TopologyKind, tls: bo
         if kind != "sentinel":
             raise ConfigError(f"{name} applies to redis+sentinel:// URLs only; leave it out")
         return
-    _check_option(name, value, tls=tls)
+    _check_option(name, value, tls=tls, kind=kind)
 
 
 def _parsed(name: str, value: str) -> object:
@@ -249,19 +249,21 @@ def _refuse_repeats(names: list[str]) -> None:
         raise ConfigError(f"the Redis URL gives {repeated[0]} more than once; give it once")
 
 
-def _check_option(name: str, value: str, *, tls: bool) -> None:
+def _check_option(name: str, value: str, *, tls: bool, kind: TopologyKind | None = None) -> None:
     if name in _REFUSED:
         raise ConfigError(f"{name} in a Redis URL: {_REFUSED[name]}; leave it out")
     if name in _TLS_OPTIONS and not tls:
         raise ConfigError(f"{name} applies to TLS connections: use a rediss:// URL")
     if name not in _CONNECTION_OPTIONS | _TLS_OPTIONS:
-        raise ConfigError(_unknown(name, tls=tls))
+        raise ConfigError(_unknown(name, tls=tls, kind=kind))
     _check_value(name, value)
 
 
-def _unknown(name: str, *, tls: bool) -> str:
+def _unknown(name: str, *, tls: bool, kind: TopologyKind | None) -> str:
     ours = {PREFIX_OPTION, STALENESS_OPTION}
-    known = sorted(_CONNECTION_OPTIONS | ours | (_TLS_OPTIONS if tls else set()))
+    known_here = _CONNECTION_OPTIONS - set(_NOT_FOR_TOPOLOGIES) if kind else _CONNECTION_OPTIONS
+    sentinels = _SENTINEL_OPTIONS if kind == "sentinel" else set()
+    known = sorted(known_here | ours | sentinels | (_TLS_OPTIONS if tls else set()))
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     return f"{name!r} is not an option of a Redis store URL; {hint}the options: {', '.join(known)}"

@@ -128,6 +128,7 @@ BAD_TOPOLOGY_URLS = [
     (f"{SENTINEL}?timeout=1", "use socket_timeout"),
     (f"{SENTINEL}?socket_timout=1", "did you mean socket_timeout?"),
     (f"{SENTINEL}?ssl_cert_reqs=none", "use a rediss:// URL"),
+    (f"{SENTINEL}?sentinel_pasword=x", "did you mean sentinel_password?"),
     ("redis+cluster://h1:7000/3", "a cluster has database 0 only"),
     (f"{CLUSTER}?db=1", "a cluster has database 0 only"),
     (f"{CLUSTER}?sentinel_password=x", "sentinel:// URLs only; leave it out"),
