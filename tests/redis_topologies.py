@@ -83,7 +83,9 @@ class SentinelSet:
             f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.folder}\n"
             f"logfile {self.folder / 'sentinel.log'}\n"
             f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary.port} 1\n"
-            f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+            # Failovers are asked for (SENTINEL FAILOVER), never waited for: a short
+            # down-after let a loaded machine's slow reply start a second one of its own.
+            f"sentinel down-after-milliseconds {SERVICE} 10000\n"
             f"sentinel failover-timeout {SERVICE} 10000\n"
         )
         command = [require_redis_server(), str(config), "--sentinel"]

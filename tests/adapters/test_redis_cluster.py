@@ -61,6 +61,7 @@ def test_realms_spread_over_the_shards_each_in_one_slot(cluster: RedisCluster) -
     prefixes = [prefix_on(cluster, node) for node in range(3)]
     for number, prefix in enumerate(prefixes):
         realm = _seed(_url(cluster, prefix), f"org{number}")
+        realm.ping()  # a health check reads the realm's shard
         realm.create_user(f"org{number}", "shop", "alice", password="a-long-password")
         realm.password_token(f"org{number}", "shop", "alice", "a-long-password")
         realm.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from baas_auth import StoreError
 from tests.adapters.test_redis_outage import (
     TIMEOUT_S,
     Deployment,
@@ -67,8 +68,11 @@ def test_a_failover_is_503_while_it_lasts_then_served_and_nothing_revoked_comes_
     for _ in range(2):
         with _timed(2 * TIMEOUT_S):
             _refused(deployment.get(bob), deployment)
+    with pytest.raises(StoreError):
+        deployment.realm.ping()  # what a health check asks: down too
     sentinels.fail_over()
 
+    deployment.realm.ping()
     _served(deployment, bob, "bob")  # the same middleware, now on the promoted replica
     for _ in range(3):
         assert deployment.get(alice).status == 401  # revoked before: never back
