@@ -224,6 +224,22 @@ class RedisCluster:
                 return [node.port for node in self.nodes].index(port)
         raise AssertionError(f"no node serves slot {slot}")
 
+    def move_slot(self, key: str, to: int) -> None:
+        """Move ``key``'s slot, and the keys in it, to node ``to``, as a resharding does
+        (``CLUSTER SETSLOT … IMPORTING/MIGRATING``, ``MIGRATE``, then ``SETSLOT … NODE``)."""
+        source, target = self.nodes[self.node_of(key)], self.nodes[to]
+        with source.client() as src, target.client() as dst:
+            slot = int(src.execute_command("CLUSTER", "KEYSLOT", key))
+            source_id, target_id = (c.execute_command("CLUSTER", "MYID") for c in (src, dst))
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+        for node in self.nodes:
+            with node.client() as raw:
+                raw.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        wait_until(lambda: self.node_of(key) == to, "every node serves the slot from its new node")
+
     def keys_by_node(self, pattern: str) -> list[list[str]]:
         """The keys matching ``pattern``, on each node."""
         found: list[list[str]] = []

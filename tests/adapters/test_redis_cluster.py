@@ -106,6 +106,31 @@ def test_requests_are_judged_on_the_cluster_and_a_revocation_elsewhere_applies_a
     _served(deployment, granted.json()["access_token"], "alice")
 
 
+def test_a_realm_moved_to_another_shard_is_served_on_fresh_state(
+    deployed: tuple[Deployment, str], cluster: RedisCluster
+) -> None:
+    """A resharding moves the realm's slot under a running middleware: the clients follow the
+    cluster's redirections, every request is still served, and a revocation still applies to
+    the very next one."""
+    deployment, prefix = deployed
+    alice, bob = _token(deployment, "alice"), _token(deployment, "bob")
+    for _ in range(3):
+        _served(deployment, alice, "alice")
+    cluster.move_slot(prefix, to=0)
+    for _ in range(3):
+        _served(deployment, alice, "alice")
+        _served(deployment, bob, "bob")
+    other = Realm.open(_url(cluster, prefix), password_hasher=FAST_HASHER)
+    try:
+        assert other.revoke_token(alice)
+        assert deployment.get(alice).status == 401
+    finally:
+        other.close()
+    assert f"{prefix}stamp" in cluster.keys_by_node("{shop-*")[0]  # moved, and written there
+    granted = deployment.password_grant()
+    assert granted.status == 200, granted.body
+
+
 def test_copy_and_backup_read_every_token_from_a_cluster(
     cluster: RedisCluster, tmp_path: Path
 ) -> None:
