@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.stores._redis_clients import (
@@ -50,12 +50,13 @@ with 503 is refused quickly."""
 
 @contextmanager
 def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[None]:
-    """Re-raise any client error (refused, reset, timed out, script failed) as ``StoreError``;
+    """Re-raise any client error (refused, reset, timed out, script failed; a cluster client's
+    own errors, such as no node answering, are not ``RedisError``s) as ``StoreError``;
     a failure also withdraws the change stamp, so no decision is recalled on a store that
     has just failed (the next request tries it, and is refused with 503 if it still fails)."""
     try:
         yield
-    except (RedisError, OSError, StoreError) as exc:
+    except (RedisError, RedisClusterException, OSError, StoreError) as exc:
         if stamps is not None:
             stamps.forget()
         if isinstance(exc, StoreError):

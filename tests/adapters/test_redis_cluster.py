@@ -18,13 +18,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from baas_auth import Realm
+from baas_auth import AsyncRealm, Realm, StoreError
+from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.stores import SQLiteStore
-from baas_auth.stores.redis import RedisStore
+from baas_auth.stores.redis import AsyncRedisStore, RedisStore
 from baas_auth.stores.transfer import backup_realm, copy_realm
-from tests.adapters.test_redis_outage import Deployment, _served, _token, deploy
+from tests.adapters.conftest import Call, make_asgi_inner
+from tests.adapters.test_redis_outage import (
+    TIMEOUT_S,
+    Deployment,
+    _refused,
+    _served,
+    _token,
+    deploy,
+)
 from tests.conftest import FAST_HASHER, FakeClock
 from tests.integration.cli_runner import Cli
+from tests.realm_facade import BlockingRealm
+from tests.redis_server import free_port
 from tests.redis_topologies import RedisCluster
 
 _tags = itertools.count()
@@ -160,3 +171,28 @@ def test_copy_and_backup_read_every_token_from_a_cluster(
         copied.close()
     done = Cli(tmp_path).json("copy", url, "sqlite:///cli.db")
     assert done["tokens"] == len(tokens)
+
+
+def test_a_cluster_no_node_of_which_answers_is_503_never_500(clock: FakeClock) -> None:
+    """redis-py's asyncio cluster client connects at its first command and raises
+    ``RedisClusterUnreachableError`` (not a ``RedisError``) when no node answers: it was let
+    through as a 500. Every request is 503 now, and a health check says the store is down."""
+    url = f"redis+cluster://127.0.0.1:{free_port()}?prefix={{nowhere}}:"
+    calls: list[Call] = []
+    facade = BlockingRealm(
+        lambda: AsyncRealm(
+            AsyncRedisStore(url, timeout=TIMEOUT_S), clock=clock, password_hasher=FAST_HASHER
+        )
+    )
+    deployment = Deployment(
+        "asgi-async", facade, AsgiAuth(make_asgi_inner(calls), facade.inner), facade.loop, calls
+    )
+    try:
+        for token in (None, "a-token"):
+            _refused(deployment.get(token), deployment)
+        with pytest.raises(StoreError):
+            facade.ping()
+    finally:
+        facade.close()
+    with pytest.raises(StoreError):  # the blocking client connects when it is made
+        Realm.open(url)
