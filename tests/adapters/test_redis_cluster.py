@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import redis.cluster
 
 from baas_auth import AsyncRealm, Realm, StoreError
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
@@ -196,3 +197,29 @@ def test_a_cluster_no_node_of_which_answers_is_503_never_500(clock: FakeClock) -
         facade.close()
     with pytest.raises(StoreError):  # the blocking client connects when it is made
         Realm.open(url)
+
+
+def test_the_stamp_is_read_off_a_connection_of_its_node_not_through_the_command_layer(
+    cluster: RedisCluster, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py's cluster command layer costs about three times the round trip (docs/redis.md,
+    "Redis Cluster"): the steady state of a request reads the stamp off a connection of the node
+    that serves its slot, as over one server, and the command layer is not used for it."""
+    prefix = prefix_on(cluster, 1)
+    deployed = deploy("wsgi", SimpleNamespace(url=cluster.url), clock, prefix=prefix)
+    deployment = next(deployed)
+    alice = _token(deployment, "alice")
+    for _ in range(3):
+        _served(deployment, alice, "alice")
+    commands: list[tuple[object, ...]] = []
+    through_layer = redis.cluster.RedisCluster.execute_command
+
+    def counted(self: object, *args: object, **options: object) -> object:
+        commands.append(args)
+        return through_layer(self, *args, **options)
+
+    monkeypatch.setattr(redis.cluster.RedisCluster, "execute_command", counted)
+    for _ in range(5):
+        _served(deployment, alice, "alice")
+    assert commands == []
+    deployed.close()
