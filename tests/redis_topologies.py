@@ -162,6 +162,9 @@ class SentinelSet:
         if old.process is None or old.process.poll() is not None:
             old.options = ("--replicaof", "127.0.0.1", str(self.replica.port), *_AT_ONCE)
             old.start()
+        else:  # a planned switchover: still a primary until the sentinel notices, later
+            with old.client() as raw:
+                raw.replicaof("127.0.0.1", self.replica.port)
 
         def following() -> bool:
             state = _replication(old)

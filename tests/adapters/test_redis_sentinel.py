@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from baas_auth import StoreError
+from baas_auth import Realm, StoreError
+from baas_auth.stores.redis import RedisStore
 from tests.adapters.test_redis_outage import (
     TIMEOUT_S,
     Deployment,
@@ -46,11 +47,16 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]
     servers.stop()
 
 
+@pytest.fixture
+def prefix() -> str:
+    return fresh_prefix()
+
+
 @pytest.fixture(params=["wsgi", "asgi", "asgi-async"])
 def deployment(
-    request: pytest.FixtureRequest, sentinels: SentinelSet, clock: FakeClock
+    request: pytest.FixtureRequest, sentinels: SentinelSet, clock: FakeClock, prefix: str
 ) -> Iterator[Deployment]:
-    yield from deploy(request.param, sentinels, clock, prefix=fresh_prefix())
+    yield from deploy(request.param, sentinels, clock, prefix=prefix)
     sentinels.recover()
 
 
@@ -112,10 +118,33 @@ def test_a_token_lost_in_a_failover_is_not_admitted_from_memory(
     _served(deployment, bob, "bob")
 
 
+def test_a_planned_switchover_then_the_old_primarys_clients_closed_keeps_revocation_immediate(
+    deployment: Deployment, sentinels: SentinelSet, prefix: str
+) -> None:
+    """``SENTINEL FAILOVER`` with the primary up (a planned switchover): the sentinel leaves the
+    old primary a primary, with every connection to it open, until it notices it some seconds
+    later (docs/redis.md). The documented step right after it, ``CLIENT KILL TYPE normal`` on
+    the old primary, closes them: every process reaches the new primary through the sentinel at
+    its next request, and a revocation made there applies at once."""
+    bob = _token(deployment, "bob")
+    _remembered(deployment, bob, "bob")
+    sentinels.wait_replicated()
+    old = sentinels.primary
+    sentinels.fail_over()
+    with old.client() as raw:
+        raw.client_kill_filter(_type="normal", skipme=True)
+    _served(deployment, bob, "bob")  # on the new primary
+    other = Realm(RedisStore(sentinels.url, prefix=prefix))
+    try:
+        assert other.revoke_user_tokens("acme", "shop", "bob") == 1
+    finally:
+        other.close()
+    answer = deployment.get(bob)
+    assert answer.status == 401, answer.body
+
+
 def test_the_url_names_the_service_and_database(sentinels: SentinelSet, tmp_path: Path) -> None:
     """The store reaches the primary the sentinel names, in the URL's database."""
-    from baas_auth.stores.redis import RedisStore
-
     store = RedisStore(sentinels.url.replace("/0", "/3"), prefix="db3:")
     try:
         store.put("k", b"v")
