@@ -86,6 +86,11 @@ _TOPOLOGY_SCHEMES: dict[str, tuple[TopologyKind, bool]] = {
 
 _DEFAULT_PORTS: dict[TopologyKind, int] = {"sentinel": 26379, "cluster": 6379}
 
+_EXAMPLES: dict[TopologyKind, str] = {
+    "sentinel": "redis+sentinel://h1:26379,h2:26379/SERVICE/0",
+    "cluster": "redis+cluster://h1:7000,h2:7001",
+}
+
 _SENTINEL_OPTIONS = frozenset({"sentinel_username", "sentinel_password"})
 """Credentials for the sentinels themselves (the URL's user and password are the servers')."""
 
@@ -179,11 +184,7 @@ def _read_topology(
 
 def _node(text: str, kind: TopologyKind) -> tuple[str, int]:
     """``host``, ``host:port`` or ``[v6]:port``: one server the client starts from."""
-    example = (
-        "redis+sentinel://h1:26379,h2:26379/SERVICE"
-        if kind == "sentinel"
-        else ("redis+cluster://h1:7000,h2:7001")
-    )
+    example = _EXAMPLES[kind]
     host, port = text, ""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
@@ -204,12 +205,12 @@ def _path(path: str, kind: TopologyKind) -> tuple[str, int | None]:
     segments = [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
     if kind == "cluster":
         if segments not in ([], ["0"]):
-            raise ConfigError("a cluster has database 0 only: redis+cluster://h1:7000,h2:7001")
+            raise ConfigError(f"a cluster has database 0 only: {_EXAMPLES['cluster']}")
         return "", None
     if not segments or len(segments) > 2 or not segments[0]:
         raise ConfigError(
             "a sentinel URL names the service the sentinels watch, and a database if not 0:"
-            " redis+sentinel://h1:26379,h2:26379/SERVICE/0"
+            f" {_EXAMPLES['sentinel']}"
         )
     if len(segments) == 1:
         return segments[0], None
