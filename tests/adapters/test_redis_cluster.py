@@ -176,8 +176,9 @@ def test_copy_and_backup_read_every_token_from_a_cluster(
 
 def test_a_cluster_no_node_of_which_answers_is_503_never_500(clock: FakeClock) -> None:
     """redis-py's asyncio cluster client connects at its first command and raises
-    ``RedisClusterUnreachableError`` (not a ``RedisError``) when no node answers: it was let
-    through as a 500. Every request is 503 now, and a health check says the store is down."""
+    ``RedisClusterUnreachableError`` (not a ``RedisError``) when no node answers: ``ping``
+    and every store call let it through instead of ``StoreError``, and the health path
+    answered 500. Every request is 503, the health path too."""
     url = f"redis+cluster://127.0.0.1:{free_port()}?prefix={{nowhere}}:"
     calls: list[Call] = []
     facade = BlockingRealm(
@@ -185,12 +186,13 @@ def test_a_cluster_no_node_of_which_answers_is_503_never_500(clock: FakeClock) -
             AsyncRedisStore(url, timeout=TIMEOUT_S), clock=clock, password_hasher=FAST_HASHER
         )
     )
-    deployment = Deployment(
-        "asgi-async", facade, AsgiAuth(make_asgi_inner(calls), facade.inner), facade.loop, calls
-    )
+    app = AsgiAuth(make_asgi_inner(calls), facade.inner, health_path="/health")
+    deployment = Deployment("asgi-async", facade, app, facade.loop, calls)
     try:
         for token in (None, "a-token"):
             _refused(deployment.get(token), deployment)
+        health = deployment.get(None, path="/health")
+        assert health.status == 503, health.body
         with pytest.raises(StoreError):
             facade.ping()
     finally:
