@@ -75,11 +75,13 @@ DIFFERENCES = (
     ),
     Difference(
         "the URLs each opener takes",
-        aio='''        """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
+        aio='''        """An AsyncRealm on ``redis://host:port/db``, ``rediss://…``, ``unix:///path/redis.sock``,
+        ``redis+sentinel://h1:26379,h2:26379/SERVICE/db`` or ``redis+cluster://h1:7000,…``
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
 ''',
         sync='''        """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``.
+        ``redis://host:port/db``, ``rediss://…``, ``unix:///path/redis.sock``,
+        ``redis+sentinel://h1:26379,h2:26379/SERVICE/db`` or ``redis+cluster://h1:7000,…``.
 
         A SQLite file that does not exist is made only with ``create=True`` (which also sets
         up the realm in it at once); without it, a ``ConfigError`` that says so: setting up a

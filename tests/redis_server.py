@@ -46,13 +46,21 @@ class RedisServer:
     """One redis-server process with its files in ``folder``; ``start``, ``kill``, ``stop``."""
 
     def __init__(
-        self, folder: Path, *, unix_socket: Path | None = None, durable: bool = True
+        self,
+        folder: Path,
+        *,
+        unix_socket: Path | None = None,
+        durable: bool = True,
+        options: tuple[str, ...] = (),
     ) -> None:
         """``durable``: every write is on disk before Redis answers it (``appendfsync
         always``), so a test that kills the server and starts it again finds every write it
         was told of. Without it (for the busy servers the whole session shares) Redis may hold
-        a write back for up to two seconds while an earlier fsync runs, and a kill loses it."""
+        a write back for up to two seconds while an earlier fsync runs, and a kill loses it.
+        ``options``: more of redis-server's command line (a replica's ``--replicaof``, a
+        cluster node's ``--cluster-enabled yes``)."""
         self.durable = durable
+        self.options = options
         self.executable = require_redis_server()
         self.folder = folder
         self.port = 0 if unix_socket else free_port()
@@ -74,6 +82,7 @@ class RedisServer:
         line += ["--save", "", "--appendonly", "yes", "--dir", str(self.folder)]
         line += ["--appendfsync", "always" if self.durable else "everysec"]
         line += ["--logfile", str(self.folder / "redis.log"), "--daemonize", "no"]
+        line += self.options
         if self.unix_socket is not None:
             line += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
         return line

@@ -86,7 +86,8 @@ class AsyncRealm:
     def open(
         cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> AsyncRealm:
-        """An AsyncRealm on ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``
+        """An AsyncRealm on ``redis://host:port/db``, ``rediss://…``, ``unix:///path/redis.sock``,
+        ``redis+sentinel://h1:26379,h2:26379/SERVICE/db`` or ``redis+cluster://h1:7000,…``
         (memory and SQLite stores never wait on a network: open them with ``Realm.open``)."""
         return cls(open_async_store(url, create=create), create=create, **settings)
 

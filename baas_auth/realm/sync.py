@@ -87,7 +87,8 @@ class Realm:
         cls, url: str, *, create: bool = False, **settings: Unpack[RealmOptions]
     ) -> Realm:
         """A Realm on ``memory:``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
-        ``redis://host:port/db``, ``rediss://…`` or ``unix:///path/redis.sock``.
+        ``redis://host:port/db``, ``rediss://…``, ``unix:///path/redis.sock``,
+        ``redis+sentinel://h1:26379,h2:26379/SERVICE/db`` or ``redis+cluster://h1:7000,…``.
 
         A SQLite file that does not exist is made only with ``create=True`` (which also sets
         up the realm in it at once); without it, a ``ConfigError`` that says so: setting up a

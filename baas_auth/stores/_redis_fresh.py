@@ -35,6 +35,7 @@ from typing import Any, Final, cast
 
 import redis
 import redis.asyncio
+from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, ResponseError
 
@@ -501,6 +502,48 @@ class _SyncCommands:
         return None
 
 
+class _ClusterLine:
+    """The stamp read off a connection of the cluster node that serves its slot, as ``_SyncLine``
+    reads it from one server: redis-py's cluster command layer costs about as much again as the
+    round trip. The node is the one the client's slot table names. A redirection (the slot
+    moved: an error reply, an answer rather than a wait) is followed through the client's
+    command layer, which updates that table; after any other failure the next read goes through
+    it too, so a node replaced in a failover is found again."""
+
+    def __init__(self, client: Any, key: str) -> None:
+        self._client, self._key = client, key
+        self._commands = _SyncCommands(client, key)
+        self._line: _SyncLine | None = None
+
+    def read(self) -> bytes | None:
+        line = self._line
+        if line is None:
+            value = self._commands.read()
+            self._line = self._node_line()
+            return value
+        try:
+            return line.read()
+        except ResponseError:
+            self._drop()
+            return self._commands.read()
+        except BaseException:
+            self._drop()
+            raise
+
+    def _node_line(self) -> _SyncLine | None:
+        node = self._client.get_node_from_key(self._key)
+        connection = getattr(node, "redis_connection", None)
+        return _SyncLine(connection, self._key) if type(connection) is redis.Redis else None
+
+    def _drop(self) -> None:
+        line, self._line = self._line, None
+        if line is not None:
+            line.close()
+
+    def close(self) -> None:
+        self._drop()
+
+
 class _AsyncCommands:
     def __init__(self, client: Any, key: str) -> None:
         self._client, self._key = client, key
@@ -512,7 +555,7 @@ class _AsyncCommands:
         return None
 
 
-SyncLine = _SyncLine | _SyncCommands
+SyncLine = _SyncLine | _ClusterLine | _SyncCommands
 AsyncLine = _AsyncLine | _AsyncCommands
 
 
@@ -520,6 +563,8 @@ def sync_stamp_line(client: object, key: str) -> SyncLine:
     """How a ``RedisStore`` reads its stamp: off a connection of its own, where it can."""
     if type(client) is redis.Redis:  # a subclass may route commands its own way
         return _SyncLine(client, key)
+    if type(client) is RedisCluster:
+        return _ClusterLine(client, key)
     return _SyncCommands(client, key)
 
 

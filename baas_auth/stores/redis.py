@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.stores._redis_clients import (
@@ -21,6 +21,8 @@ from baas_auth.stores._redis_clients import (
     SyncClient,
     async_client,
     checked_options,
+    close_async_client,
+    close_sync_client,
     sync_client,
 )
 from baas_auth.stores._redis_fresh import (
@@ -31,7 +33,7 @@ from baas_auth.stores._redis_fresh import (
 )
 from baas_auth.stores._redis_layout import TRANSFER_BATCH, Call, RedisLayout
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
-from baas_auth.stores._redis_urls import read_redis_url
+from baas_auth.stores._redis_urls import RedisUrl, read_redis_url
 from baas_auth.stores.protocols import TokenEntry, TokenLookup
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "AsyncRedisStore", "RedisStore"]
@@ -48,12 +50,13 @@ with 503 is refused quickly."""
 
 @contextmanager
 def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[None]:
-    """Re-raise any client error (refused, reset, timed out, script failed) as ``StoreError``;
+    """Re-raise any client error (refused, reset, timed out, script failed; a cluster client's
+    own errors, such as no node answering, are not ``RedisError``s) as ``StoreError``;
     a failure also withdraws the change stamp, so no decision is recalled on a store that
     has just failed (the next request tries it, and is refused with 503 if it still fails)."""
     try:
         yield
-    except (RedisError, OSError, StoreError) as exc:
+    except (RedisError, RedisClusterException, OSError, StoreError) as exc:
         if stamps is not None:
             stamps.forget()
         if isinstance(exc, StoreError):
@@ -63,14 +66,13 @@ def _failing_closed(action: str, stamps: StampWindow | None = None) -> Iterator[
 
 def _from_url(
     url_or_client: object, prefix: object, max_staleness_ms: object, clock: Callable[[], float]
-) -> tuple[str | None, object, StampWindow]:
+) -> tuple[RedisUrl | None, object, StampWindow]:
     """What a URL says of the store (its ``prefix`` and ``max_staleness_ms`` win over the
-    arguments, as redis-py's options there do), each option checked now; the URL left for
-    redis-py (None: a client was given); and the change stamp's window."""
+    arguments, as redis-py's options there do), each option checked now; the URL read, for
+    the client (None: a client was given); and the change stamp's window."""
     url = None
     if isinstance(url_or_client, str):
-        read = read_redis_url(url_or_client)
-        url = read.for_redis
+        url = read = read_redis_url(url_or_client)
         prefix = prefix if read.prefix is None else read.prefix
         if read.max_staleness_ms is not None:
             max_staleness_ms = read.max_staleness_ms
@@ -339,7 +341,7 @@ class RedisStore(_ReadsStamp):
         with _failing_closed("close"):
             self._stamp_line.close()
             if self._owns_client:
-                self._client.close()
+                close_sync_client(self._client)
 
 
 class AsyncRedisStore(_AwaitsStamp):
@@ -514,4 +516,4 @@ class AsyncRedisStore(_AwaitsStamp):
         with _failing_closed("close"):
             await self._stamp_line.close()
             if self._owns_client:
-                await self._client.aclose()
+                await close_async_client(self._client)

@@ -11,7 +11,15 @@ from baas_auth.stores.protocols import AsyncStore, Store
 
 __all__ = ["open_async_store", "open_store"]
 
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_REDIS_SCHEMES = (
+    "redis",
+    "rediss",
+    "unix",
+    "redis+sentinel",
+    "rediss+sentinel",
+    "redis+cluster",
+    "rediss+cluster",
+)
 
 
 def open_store(url: str, *, create: bool = True) -> Store:
@@ -39,18 +47,23 @@ def open_store(url: str, *, create: bool = True) -> Store:
         return SQLiteStore(path)
     if urlsplit(url).scheme in _REDIS_SCHEMES:
         return _redis_store(url)
-    raise ConfigError("store URLs start with memory:, sqlite:/// or redis://")
+    raise ConfigError(
+        "store URLs start with memory:, sqlite:///, redis:// (rediss://, unix://,"
+        " redis+sentinel://, redis+cluster://)"
+    )
 
 
 def open_async_store(url: str, *, create: bool = True) -> AsyncStore:
-    """The async store a URL names: ``redis://``, ``rediss://`` or ``unix://``. Memory and
+    """The async store a URL names: ``redis://``, ``rediss://``, ``unix://``, Sentinel's or
+    a cluster's (``redis+sentinel://``, ``redis+cluster://``, docs/redis.md). Memory and
     SQLite stores do no network I/O: use ``Realm.open`` (the ASGI adapter keeps a blocking
     store's calls off the event loop). ``create`` is ``open_store``'s: a Redis server has no
     file to make, so it changes nothing here."""
     del create
     if urlsplit(url).scheme not in _REDIS_SCHEMES:
         raise ConfigError(
-            "AsyncRealm.open takes redis://, rediss:// or unix:// URLs; for memory: and "
+            "AsyncRealm.open takes redis://, rediss://, unix://, redis+sentinel:// or"
+            " redis+cluster:// URLs; for memory: and "
             "sqlite:/// use Realm.open (the ASGI adapter takes a Realm too)"
         )
     store: AsyncStore = _redis_module(url).AsyncRedisStore(url)
@@ -58,7 +71,7 @@ def open_async_store(url: str, *, create: bool = True) -> AsyncStore:
 
 
 def _redis_store(url: str) -> Store:
-    """A ``RedisStore`` for ``redis://``, ``rediss://`` and ``unix://`` URLs (the redis extra)."""
+    """A ``RedisStore`` for a Redis URL of any form (the redis extra)."""
     store: Store = _redis_module(url).RedisStore(url)
     return store
 

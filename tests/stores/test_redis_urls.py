@@ -110,3 +110,73 @@ def test_the_cli_reaches_a_realm_under_any_prefix(redis_server: RedisServer, tmp
 def test_the_cli_names_a_wrong_option(tmp_path: Path):
     err = Cli(tmp_path, f"{UNREACHABLE}?socket_timout=1").fails("--json", "list-orgs", status=2)
     assert "did you mean socket_timeout?" in err
+
+
+SENTINEL = "redis+sentinel://127.0.0.1:1,127.0.0.1:2/shop-redis/0"
+CLUSTER = "redis+cluster://127.0.0.1:1,127.0.0.1:2"
+"""Nothing listens at these either: a Sentinel or Cluster URL is checked before any connection."""
+
+BAD_TOPOLOGY_URLS = [
+    ("redis+sentinel://127.0.0.1:26379", "names the service the sentinels watch"),
+    ("redis+sentinel://127.0.0.1:26379/shop/one", "'one' is not a database number"),
+    ("redis+sentinel://127.0.0.1:26379/shop/0/extra", "names the service"),
+    ("redis+sentinel://:26379/shop", "names its servers, host:port each"),
+    ("redis+sentinel://h1:port/shop", "'port' is not a port"),
+    ("redis+sentinel://h1:70000/shop", "'70000' is not a port"),
+    (f"{SENTINEL}?db=2", "the database goes in the path"),
+    (f"{SENTINEL}?max_connections=5", "leave it out"),
+    (f"{SENTINEL}?timeout=1", "use socket_timeout"),
+    (f"{SENTINEL}?socket_timout=1", "did you mean socket_timeout?"),
+    (f"{SENTINEL}?ssl_cert_reqs=none", "use a rediss:// URL"),
+    (f"{SENTINEL}?sentinel_pasword=x", "did you mean sentinel_password?"),
+    ("redis+cluster://h1:7000/3", "a cluster has database 0 only"),
+    (f"{CLUSTER}?db=1", "a cluster has database 0 only"),
+    (f"{CLUSTER}?sentinel_password=x", "sentinel:// URLs only; leave it out"),
+    (f"{CLUSTER}?socket_timeout=soon", "socket_timeout='soon' in the Redis URL"),
+    (f"{CLUSTER}?prefix=baas:", "needs a hash tag"),
+    (CLUSTER, "prefix='\\{baas\\}:'"),
+    ("redis+sentinel://u:p@h1/shop?password=q", "gives password twice"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), BAD_TOPOLOGY_URLS)
+@pytest.mark.parametrize("store_class", [RedisStore, AsyncRedisStore])
+def test_a_wrong_sentinel_or_cluster_url_is_refused_when_the_store_is_made(
+    store_class, url, message
+):
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
+        store_class(url)
+
+
+@pytest.mark.parametrize("url", [SENTINEL, f"{CLUSTER}?prefix={{baas}}:"])
+def test_realm_open_and_the_cli_take_sentinel_and_cluster_urls(url: str, tmp_path: Path):
+    """Read and checked, then refused only for want of a server (503's StoreError, exit 1)."""
+    from baas_auth import StoreError
+
+    with pytest.raises(StoreError):
+        Realm.open(url).list_orgs()
+    with pytest.raises(ConfigError, match="did you mean socket_timeout"):
+        AsyncRealm.open(f"{url}{'&' if '?' in url else '?'}socket_timout=1")
+    assert "Redis" in Cli(tmp_path, url).fails("--json", "list-orgs", status=1)
+
+
+def test_a_sentinel_url_is_read_whole():
+    from baas_auth.stores._redis_urls import read_redis_url
+
+    read = read_redis_url(
+        "rediss+sentinel://app:s%40cret@h1:26380,[::1],h3/shop-redis/2"
+        "?prefix={shop}:&socket_timeout=0.5&sentinel_password=watch&ssl_cert_reqs=required"
+    )
+    topology = read.topology
+    assert topology is not None
+    assert read.prefix == "{shop}:"
+    assert (topology.kind, topology.service, topology.tls) == ("sentinel", "shop-redis", True)
+    assert topology.nodes == (("h1", 26380), ("::1", 26379), ("h3", 26379))
+    assert topology.options == {
+        "db": 2,
+        "username": "app",
+        "password": "s@cret",
+        "socket_timeout": 0.5,
+        "ssl_cert_reqs": "required",
+    }
+    assert topology.sentinel_options == {"password": "watch"}

@@ -1,0 +1,155 @@
+"""Through Redis Sentinel, from a ``redis+sentinel://`` URL (behaviour §7), on both adapters.
+
+One primary, one replica and one sentinel for the module (``tests/redis_topologies.py``). In
+the middle of traffic the primary is killed: every request is 503 until the sentinel has
+promoted the replica, then the SAME middleware serves again (it asks the sentinel where the
+primary is now), with nothing reconnected by hand. A token revoked before the failover stays
+refused; a token issued and used only in writes the replica never received is not admitted
+from what the process remembered (the rollback rule: what was remembered before the loss is
+decided afresh). After each test the killed server comes back as the replica of the new
+primary, so the next test fails over the other way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from baas_auth import Realm, StoreError
+from baas_auth.stores.redis import RedisStore
+from tests.adapters.test_redis_outage import (
+    TIMEOUT_S,
+    Deployment,
+    _refused,
+    _served,
+    _timed,
+    _token,
+    deploy,
+)
+from tests.conftest import FakeClock, fresh_prefix
+from tests.redis_topologies import SentinelSet
+
+
+def _remembered(deployment: Deployment, token: str, user: str) -> None:
+    for _ in range(3):  # decided, remembered at the second sight, then recalled
+        _served(deployment, token, user)
+    deployment.calls.clear()
+
+
+@pytest.fixture(scope="module")
+def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
+    servers = SentinelSet(tmp_path_factory.mktemp("sentinel"))
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return fresh_prefix()
+
+
+@pytest.fixture(params=["wsgi", "asgi", "asgi-async"])
+def deployment(
+    request: pytest.FixtureRequest, sentinels: SentinelSet, clock: FakeClock, prefix: str
+) -> Iterator[Deployment]:
+    yield from deploy(request.param, sentinels, clock, prefix=prefix)
+    sentinels.recover()
+
+
+def test_a_failover_is_503_while_it_lasts_then_served_and_nothing_revoked_comes_back(
+    deployment: Deployment, sentinels: SentinelSet
+) -> None:
+    alice, bob = _token(deployment, "alice"), _token(deployment, "bob")
+    _remembered(deployment, alice, "alice")  # under the stamp before the failover
+    _remembered(deployment, bob, "bob")
+    assert deployment.realm.revoke_token(alice)
+    assert deployment.get(alice).status == 401
+    sentinels.wait_replicated()
+
+    sentinels.primary.kill()
+    for _ in range(2):
+        with _timed(2 * TIMEOUT_S):
+            _refused(deployment.get(bob), deployment)
+    with pytest.raises(StoreError):
+        deployment.realm.ping()  # what a health check asks: down too
+    sentinels.fail_over()
+
+    deployment.realm.ping()
+    _served(deployment, bob, "bob")  # the same middleware, now on the promoted replica
+    for _ in range(3):
+        assert deployment.get(alice).status == 401  # revoked before: never back
+    granted = deployment.password_grant()  # the new primary takes writes
+    assert granted.status == 200, granted.body
+    _served(deployment, granted.json()["access_token"], "alice")
+
+
+def test_a_token_lost_in_a_failover_is_not_admitted_from_memory(
+    deployment: Deployment, sentinels: SentinelSet
+) -> None:
+    """carol's token is written and used (her admission remembered) while the replica is cut
+    off, so the replica never gets it; the failover loses it."""
+    bob = _token(deployment, "bob")
+    _remembered(deployment, bob, "bob")
+    sentinels.wait_replicated()
+    replica = sentinels.replica.process
+    assert replica is not None
+    os.kill(replica.pid, signal.SIGSTOP)
+    try:
+        # The primary drops its link to the stopped replica, so nothing written from here on
+        # reaches it (a stopped process would still find what was sent in its socket).
+        with sentinels.primary.client() as raw:
+            assert raw.client_kill_filter(_type="replica") == 1
+        carol = _token(deployment, "alice")
+        _remembered(deployment, carol, "alice")
+        sentinels.primary.kill()
+    finally:
+        os.kill(replica.pid, signal.SIGCONT)
+    _refused(deployment.get(carol), deployment)
+    sentinels.fail_over()
+
+    for _ in range(3):
+        answer = deployment.get(carol)
+        assert answer.status == 401, answer.body
+    assert not deployment.calls
+    _served(deployment, bob, "bob")
+
+
+def test_a_planned_switchover_then_the_old_primarys_clients_closed_keeps_revocation_immediate(
+    deployment: Deployment, sentinels: SentinelSet, prefix: str
+) -> None:
+    """``SENTINEL FAILOVER`` with the primary up (a planned switchover): the sentinel leaves the
+    old primary a primary, with every connection to it open, until it notices it some seconds
+    later (docs/redis.md). The documented step right after it, ``CLIENT KILL TYPE normal`` on
+    the old primary, closes them: every process reaches the new primary through the sentinel at
+    its next request, and a revocation made there applies at once."""
+    bob = _token(deployment, "bob")
+    _remembered(deployment, bob, "bob")
+    sentinels.wait_replicated()
+    old = sentinels.primary
+    sentinels.fail_over()
+    with old.client() as raw:
+        raw.client_kill_filter(_type="normal", skipme=True)
+    _served(deployment, bob, "bob")  # on the new primary
+    other = Realm(RedisStore(sentinels.url, prefix=prefix))
+    try:
+        assert other.revoke_user_tokens("acme", "shop", "bob") == 1
+    finally:
+        other.close()
+    answer = deployment.get(bob)
+    assert answer.status == 401, answer.body
+
+
+def test_the_url_names_the_service_and_database(sentinels: SentinelSet, tmp_path: Path) -> None:
+    """The store reaches the primary the sentinel names, in the URL's database."""
+    store = RedisStore(sentinels.url.replace("/0", "/3"), prefix="db3:")
+    try:
+        store.put("k", b"v")
+    finally:
+        store.close()
+    with sentinels.primary.client() as raw:
+        raw.select(3)
+        assert raw.hget("db3:dir", "k") == b"v"
