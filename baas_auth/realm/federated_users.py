@@ -9,11 +9,16 @@ every check of the token has passed.
 - None, and the provider provisions: the user is created (no password, the mapped roles).
 - None otherwise: a visitor with the ``default`` role and the mapped roles, whose policy is
   kept in the snapshot it was authenticated in (its uuid is derived from issuer and subject).
+
+An org-level provider signs in an existing admin user of that org, found by the email its
+token names (never created); the same cutoffs, kept per admin email, refuse tokens issued
+before the admin was disabled, deleted, had its tokens revoked or was given the address.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
@@ -27,9 +32,16 @@ from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.directory import new_uuid
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, put, transact
-from baas_auth.realm.views import roles_of
+from baas_auth.realm.views import admin_record, roles_of
 
-__all__ = ["VISITOR_PREFIX", "federated_principal", "record_cutoff"]
+__all__ = [
+    "VISITOR_PREFIX",
+    "admin_cutoff",
+    "federated_admin",
+    "federated_principal",
+    "record_admin_cutoff",
+    "record_cutoff",
+]
 
 VISITOR_PREFIX = "idp-"
 """How the uuid of a caller with no local user starts (a local user's uuid never does)."""
@@ -40,6 +52,40 @@ def record_cutoff(state: RealmState, org: str, app: str, username: str) -> Flow[
     process decides its next request afresh)."""
     key = record_keys.federation_cutoff_key(org, app, username)
     yield from put(key, str(state.now_ms()).encode("ascii"))
+
+
+def record_admin_cutoff(state: RealmState, email: str | None) -> Flow[None]:
+    """Refuse the org-level provider tokens naming ``email`` issued until now (an admin
+    without an address has none to refuse)."""
+    for key, value in admin_cutoff(state, email).items():
+        yield from put(key, value)
+
+
+def admin_cutoff(state: RealmState, email: str | None) -> dict[str, bytes]:
+    """``record_admin_cutoff``'s record, for a write that makes it with others at once."""
+    if not email:
+        return {}
+    return {record_keys.admin_federation_cutoff_key(email): str(state.now_ms()).encode("ascii")}
+
+
+def federated_admin(
+    view: Snapshot, orgs: Iterable[str], claims: VerifiedClaims
+) -> Flow[Principal]:
+    """The admin user a verified org-level provider token names by its email, as an admin of
+    those of ``orgs`` (the orgs whose providers verified it) it administers: a provider
+    speaks for its own org only. Unknown address, an admin of none of them, disabled,
+    unactivated or unconfirmed: 401."""
+    yield from _check_cutoff_at(record_keys.admin_federation_cutoff_key(claims.username), claims)
+    claimed = yield from get(record_keys.admin_id_key(claims.username))
+    if claimed is None:
+        raise RevokedTokenError()
+    admin = yield from admin_record(view, rec.decode_text(claimed, "admin index entry"))
+    if admin is None or admin.email is None or fold(admin.email) != fold(claims.username):
+        raise RevokedTokenError()  # gone, not usable, or the name is a username: not an email
+    served = frozenset(admin.orgs).intersection(orgs)
+    if not served:
+        raise RevokedTokenError()
+    return Principal(kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=served)
 
 
 def federated_principal(
@@ -63,7 +109,12 @@ def federated_principal(
 
 
 def _check_cutoff(org: str, app: str, claims: VerifiedClaims) -> Flow[None]:
-    raw = yield from get(record_keys.federation_cutoff_key(org, app, claims.username))
+    key = record_keys.federation_cutoff_key(org, app, claims.username)
+    yield from _check_cutoff_at(key, claims)
+
+
+def _check_cutoff_at(key: str, claims: VerifiedClaims) -> Flow[None]:
+    raw = yield from get(key)
     if raw is None:
         return
     try:

@@ -30,7 +30,11 @@ __all__ = [
 def add_identity_provider(
     org: str, app: str | None, settings: Mapping[str, Any]
 ) -> Flow[IdentityProvider]:
-    """Keep a new provider for ``org``/``app``; ConflictError when its issuer is there."""
+    """Keep a new provider for ``org``/``app``; ConflictError when its issuer is there. An
+    org-level provider (``app`` None) names admin users by an email address: left at ``sub``,
+    its ``username_claim`` is ``email``."""
+    if app is None and settings.get("username_claim", "sub") == "sub":
+        settings = {**settings, "username_claim": "email"}
     provider = IdentityProvider(**settings)
     org_name, app_name = yield from _owner(org, app)
     record = rec.IdentityProviderRecord(org_name, app_name, provider.issuer, _settings(provider))

@@ -274,7 +274,7 @@ class Realm:
 
     def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return self._run(token_checks.revoke_admin_tokens(username))
+        return self._run(token_checks.revoke_admin_tokens(self.state, username))
 
     def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -551,11 +551,11 @@ class Realm:
 
     def set_admin_email(self, username: str, email: str | None) -> AdminUser:
         """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
-        return self._run(lifecycle_flows.set_admin_email(username, email))
+        return self._run(lifecycle_flows.set_admin_email(self.state, username, email))
 
     def delete_admin(self, username: str) -> None:
         """Delete an admin user; its tokens stop working at once, in every process."""
-        return self._run(lifecycle_flows.delete_admin(username))
+        return self._run(lifecycle_flows.delete_admin(self.state, username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 
