@@ -7,8 +7,10 @@ every check of the token has passed.
 - A local user of that username: the token is that user's (roles, groups, rules); disabled or
   not activated is 401.
 - None, and the provider provisions: the user is created (no password, the mapped roles).
-- None otherwise: a visitor with the ``default`` role and the mapped roles, whose policy is
-  kept in the snapshot it was authenticated in (its uuid is derived from issuer and subject).
+- None otherwise: a visitor with the ``default`` role, the mapped roles and the app's groups
+  its groups claim names (as ``/staff`` or ``staff``; names the app lacks are ignored), whose
+  policy is kept in the snapshot it was authenticated in (its uuid is derived from issuer and
+  subject).
 
 An org-level provider signs in an existing admin user of that org, found by the email its
 token names (never created); the same cutoffs, kept per admin email, refuse tokens issued
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
-from baas_auth.core.identifiers import fold
+from baas_auth.core.identifiers import fold, group_path
 from baas_auth.core.identity_providers import IdentityProvider
 from baas_auth.core.jwt_tokens import VerifiedClaims
 from baas_auth.core.policy import user_policy
@@ -31,7 +33,7 @@ from baas_auth.model import Principal
 from baas_auth.realm.cache import Snapshot
 from baas_auth.realm.directory import new_uuid
 from baas_auth.realm.state import RealmState
-from baas_auth.realm.store_commands import Flow, get, put, transact
+from baas_auth.realm.store_commands import Flow, get, get_many, put, transact
 from baas_auth.realm.views import admin_record, roles_of
 
 __all__ = [
@@ -166,14 +168,29 @@ def _visitor(
     digest = hashlib.sha256(f"{provider.issuer}\0{claims.subject}".encode()).hexdigest()[:32]
     visitor_uuid = VISITOR_PREFIX + digest
     roles = yield from _existing_roles(view, org, app, claims.roles)
-    user = rec.UserRecord(visitor_uuid, claims.username, None, None, roles=roles)
+    groups = yield from _existing_groups(org, app, claims.groups)
+    user = rec.UserRecord(visitor_uuid, claims.username, None, None, roles=roles,
+                          groups=[group.path for group in groups])
     app_roles = yield from roles_of(view, org, app)
     try:
-        policy = user_policy(user, app_roles, [], state.rules)
+        policy = user_policy(user, app_roles, groups, state.rules)
     except ConfigError as error:
         raise StoreError(f"a stored rule does not parse: {error}") from error
     view.users.remember((org, app, visitor_uuid), policy)
     return Principal(kind="app_user", org=org, app=app, uuid=visitor_uuid, username=user.username)
+
+
+def _existing_groups(org: str, app: str, names: tuple[str, ...]) -> Flow[list[rec.GroupRecord]]:
+    """The app's groups the claim names, as ``/staff`` or ``staff`` (others are ignored)."""
+    paths: dict[str, None] = {}
+    for name in names:
+        try:
+            paths[group_path(name if name.startswith("/") else "/" + name).lower()] = None
+        except ConfigError:
+            continue  # a name no group can have
+    keys = [record_keys.group_key(org, app, path) for path in paths]
+    rows = (yield from get_many(keys)) if keys else []
+    return [rec.decode(rec.GroupRecord, raw) for raw in rows if raw]
 
 
 def _existing_roles(

@@ -373,3 +373,25 @@ def test_a_directory_change_keeps_the_fetched_keys(
     world.realm.create_user("acme", "shop", "carol", password="another password")
     assert trusting.get(SHOP, headers=bearer(token(key, sub="carol"))).status_code == 200
     assert len(keys.hits) == 1
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite", "redis"])
+def test_a_visitor_gets_the_rules_of_the_groups_its_claim_names(
+    world: World, keys: KeyServer, make: MakeCaller, key: SigningKey, store_kind: str
+) -> None:
+    """Groups the app has apply (with or without the leading ``/``); others are ignored."""
+    realm = world.realm
+    realm.create_group("acme", "vault", "/staff")
+    realm.grant("acme", "vault", "get:/Staff/**", group="/staff")
+    realm.create_group("acme", "vault", "/editors")
+    realm.grant("acme", "vault", "put:/Staff/**", group="/editors")
+    realm.add_identity_provider(
+        "acme", "vault", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+        groups_claim="groups",
+    )
+    caller = make()
+    staff = token(key, sub="sam", groups=["/staff", "/nope", "not a path", "editors"])
+    assert caller.get("/acme/vault/Staff/1", headers=bearer(staff)).status_code == 200
+    assert caller.put("/acme/vault/Staff/1", headers=bearer(staff)).status_code == 200
+    outsider = token(key, sub="olga", groups=["/nope"])
+    assert caller.get("/acme/vault/Staff/1", headers=bearer(outsider)).status_code == 403
