@@ -26,7 +26,7 @@ from baas_auth.core.jwt_tokens import VerifiedClaims
 from baas_auth.errors import AuthenticationError, MalformedTokenError
 from baas_auth.federation.verifier import ProviderTokens
 from baas_auth.model import Principal
-from baas_auth.realm.federated_users import federated_admin, federated_principal
+from baas_auth.realm.federated_users import federated_admin, federated_caller
 from baas_auth.realm.identity_provider_flows import provider_from_record
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, network_call, scan
@@ -147,7 +147,7 @@ def federated(
     if provider_keys is None:  # never: the claims were verified with this issuer's keys
         raise MalformedTokenError()
     view = yield from fresh_view(state)
-    principal = yield from federated_principal(
-        state, view, org, app, provider_keys.provider, claims
+    caller = yield from federated_caller(
+        state, view, org, app, provider_keys.provider, claims, create=True
     )
-    return principal, claims.expires_at * 1000
+    return caller.principal, claims.expires_at * 1000

@@ -36,6 +36,7 @@ from baas_auth.realm import (
     account_directory,
     directory,
     explain,
+    federated_check,
     flows,
     grants,
     health_flows,
@@ -320,6 +321,26 @@ class AsyncRealm:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
         flow = explain.explain(self.state, principal, method, path, org, app, case_sensitive)
+        return await self._run(flow)
+
+    async def check_provider_token(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        *,
+        org: str,
+        app: str,
+        case_sensitive: bool = True,
+    ) -> federated_check.ProviderTokenCheck:
+        """Why an identity provider's token is accepted or refused for ``org/app``: the
+        provider its ``iss`` picks (the app's, else the org's, for admin users), the checks it
+        passed and the one that refused it, whom it stands for and how, and ``explain``'s
+        answer for ``method path``. For people and tools (``baas-auth check``); it fetches the
+        provider's keys itself and creates nothing."""
+        flow = federated_check.check_provider_token(
+            self.state, token, org, app, method, path, case_sensitive
+        )
         return await self._run(flow)
 
     async def manages_org(self, principal: Principal, org: str) -> bool:

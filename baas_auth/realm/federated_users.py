@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from baas_auth.core import record_keys
 from baas_auth.core import records as rec
@@ -38,9 +39,10 @@ from baas_auth.realm.views import admin_record, roles_of
 
 __all__ = [
     "VISITOR_PREFIX",
+    "FederatedCaller",
     "admin_cutoff",
     "federated_admin",
-    "federated_principal",
+    "federated_caller",
     "record_admin_cutoff",
     "record_cutoff",
 ]
@@ -90,24 +92,43 @@ def federated_admin(
     return Principal(kind="admin_user", uuid=admin.uuid, username=admin.username, orgs=served)
 
 
-def federated_principal(
+class FederatedCaller(NamedTuple):
+    """Whom a verified token stands for, how that was found, and (for a visitor) the record
+    and groups its rules come from."""
+
+    principal: Principal
+    found_as: str
+    """``local user``, ``provisioned user``, ``would be provisioned`` or ``visitor``."""
+    visitor: rec.UserRecord | None = None
+    groups: tuple[rec.GroupRecord, ...] = ()
+
+
+def federated_caller(
     state: RealmState,
     view: Snapshot,
     org: str,
     app: str,
     provider: IdentityProvider,
     claims: VerifiedClaims,
-) -> Flow[Principal]:
-    """The principal of a verified token of ``provider`` for the app ``org/app``."""
+    *,
+    create: bool,
+) -> Flow[FederatedCaller]:
+    """Whom a verified token of ``provider`` stands for in the app ``org/app``, and how that
+    was found; ``create=False`` never provisions (a user the provider would provision is
+    described as a visitor, with the same roles)."""
     yield from _check_cutoff(org, app, claims)
     user = yield from _local_user(org, app, claims.username)
+    found_as = "local user"
     if user is None and provider.provision:
-        user = yield from _provision(view, org, app, claims)
+        found_as = "provisioned user" if create else "would be provisioned"
+        user = (yield from _provision(view, org, app, claims)) if create else None
     if user is None:
-        return (yield from _visitor(state, view, org, app, provider, claims))
+        return (yield from _visitor(state, view, org, app, provider, claims, found_as))
     if user.disabled or not user.activated:
         raise RevokedTokenError()
-    return Principal(kind="app_user", org=org, app=app, uuid=user.uuid, username=user.username)
+    principal = Principal(kind="app_user", org=org, app=app, uuid=user.uuid,
+                          username=user.username)
+    return FederatedCaller(principal, found_as)
 
 
 def _check_cutoff(org: str, app: str, claims: VerifiedClaims) -> Flow[None]:
@@ -164,7 +185,8 @@ def _visitor(
     app: str,
     provider: IdentityProvider,
     claims: VerifiedClaims,
-) -> Flow[Principal]:
+    found_as: str,
+) -> Flow[FederatedCaller]:
     digest = hashlib.sha256(f"{provider.issuer}\0{claims.subject}".encode()).hexdigest()[:32]
     visitor_uuid = VISITOR_PREFIX + digest
     roles = yield from _existing_roles(view, org, app, claims.roles)
@@ -177,7 +199,10 @@ def _visitor(
     except ConfigError as error:
         raise StoreError(f"a stored rule does not parse: {error}") from error
     view.users.remember((org, app, visitor_uuid), policy)
-    return Principal(kind="app_user", org=org, app=app, uuid=visitor_uuid, username=user.username)
+    principal = Principal(kind="app_user", org=org, app=app, uuid=visitor_uuid,
+                          username=user.username)
+    found = "visitor" if found_as == "local user" else found_as
+    return FederatedCaller(principal, found, user, tuple(groups))
 
 
 def _existing_groups(org: str, app: str, names: tuple[str, ...]) -> Flow[list[rec.GroupRecord]]:
