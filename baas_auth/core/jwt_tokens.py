@@ -73,8 +73,9 @@ def verify_provider_token(
     """The claims of ``token`` if ``provider`` signed it and it holds at ``now`` (Unix seconds).
 
     ``passed``, when given, gets the name of each of ``CHECKS`` as it passes: after a refusal,
-    the next one is the check that refused."""
-    jwt = parse_compact(token)
+    the next one is the check that refused. ``token`` may be given already taken apart (a
+    ``CompactJWT``, as the caller that chose the provider by its ``iss`` has it)."""
+    jwt = token if isinstance(token, CompactJWT) else parse_compact(token)
     _passed(passed, 0)
     alg = _check_header(jwt.header, provider)
     _passed(passed, 1)
