@@ -31,7 +31,7 @@ from baas_auth.core.jwt_tokens import VerifiedClaims
 from baas_auth.core.policy import user_policy
 from baas_auth.errors import ConfigError, RevokedTokenError, StoreError
 from baas_auth.model import Principal
-from baas_auth.realm.cache import Snapshot
+from baas_auth.realm.cache import MISS, FederatedLocal, Snapshot
 from baas_auth.realm.directory import new_uuid
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, get_many, put, transact
@@ -116,8 +116,11 @@ def federated_caller(
     """Whom a verified token of ``provider`` stands for in the app ``org/app``, and how that
     was found; ``create=False`` never provisions (a user the provider would provision is
     described as a visitor, with the same roles)."""
-    yield from _check_cutoff(org, app, claims)
-    user = yield from _local_user(org, app, claims.username)
+    local = yield from _local(view, org, app, claims.username)
+    _check_cutoff(local.cutoff_ms, claims)
+    if local.foreign:
+        raise RevokedTokenError()  # the name is another user's email: never taken as theirs
+    user = local.user
     found_as = "local user"
     if user is None and provider.provision:
         found_as = "provisioned user" if create else "would be provisioned"
@@ -131,36 +134,54 @@ def federated_caller(
     return FederatedCaller(principal, found_as)
 
 
-def _check_cutoff(org: str, app: str, claims: VerifiedClaims) -> Flow[None]:
-    key = record_keys.federation_cutoff_key(org, app, claims.username)
-    yield from _check_cutoff_at(key, claims)
+def _local(view: Snapshot, org: str, app: str, username: str) -> Flow[FederatedLocal]:
+    """The cutoff and the local user of ``username``, read once per snapshot: both are
+    directory records, so any change to them starts a new snapshot (the next token of the
+    same user under the same stamp is mapped without a store read)."""
+    key = (org, app, fold(username))
+    found = view.federated.lookup(key)
+    if found is MISS:
+        cutoff_key = record_keys.federation_cutoff_key(org, app, username)
+        cutoff_ms = _cutoff_ms((yield from get(cutoff_key)))
+        user, foreign = yield from _local_user(org, app, username)
+        found = view.federated.remember(key, FederatedLocal(cutoff_ms, user, foreign))
+    return found
 
 
-def _check_cutoff_at(key: str, claims: VerifiedClaims) -> Flow[None]:
-    raw = yield from get(key)
+def _cutoff_ms(raw: bytes | None) -> int | None:
     if raw is None:
-        return
+        return None
     try:
-        cutoff_ms = int(raw.decode("ascii"))
+        return int(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         raise StoreError("a stored federation cutoff is not a number") from None
+
+
+def _check_cutoff(cutoff_ms: int | None, claims: VerifiedClaims) -> None:
+    if cutoff_ms is None:
+        return
     if claims.issued_at is None or claims.issued_at * 1000 <= cutoff_ms:
         raise RevokedTokenError()
 
 
-def _local_user(org: str, app: str, username: str) -> Flow[rec.UserRecord | None]:
-    """The app's user of exactly that username (not one whose email it is: refused, 401)."""
+def _check_cutoff_at(key: str, claims: VerifiedClaims) -> Flow[None]:
+    _check_cutoff(_cutoff_ms((yield from get(key))), claims)
+
+
+def _local_user(org: str, app: str, username: str) -> Flow[tuple[rec.UserRecord | None, bool]]:
+    """The app's user of exactly that username, and whether the name is instead another
+    user's email (refused, 401: never taken as theirs)."""
     claimed = yield from get(record_keys.user_id_key(org, app, username))
     if claimed is None:
-        return None
+        return None, False
     user_uuid = rec.decode_text(claimed, "user index entry")
     raw = yield from get(record_keys.user_key(org, app, user_uuid))
     if raw is None:
-        return None  # deleted between the two reads: no local user
+        return None, False  # deleted between the two reads: no local user
     user = rec.decode(rec.UserRecord, raw)
     if fold(user.username) != fold(username):
-        raise RevokedTokenError()  # the name is another user's email: never taken as theirs
-    return user
+        return None, True
+    return user, False
 
 
 def _provision(
@@ -175,7 +196,10 @@ def _provision(
     }
     if (yield from transact(create=records)):
         return user
-    return (yield from _local_user(org, app, claims.username))
+    found, foreign = yield from _local_user(org, app, claims.username)
+    if foreign:
+        raise RevokedTokenError()
+    return found
 
 
 def _visitor(
