@@ -395,3 +395,15 @@ def test_a_visitor_gets_the_rules_of_the_groups_its_claim_names(
     assert caller.put("/acme/vault/Staff/1", headers=bearer(staff)).status_code == 200
     outsider = token(key, sub="olga", groups=["/nope"])
     assert caller.get("/acme/vault/Staff/1", headers=bearer(outsider)).status_code == 403
+
+
+def test_a_store_that_is_down_makes_a_forged_token_503_not_401(
+    world: World, trusting: Caller, key: SigningKey
+) -> None:
+    """Fail closed: which issuers the app trusts is in the store; nothing is decided without
+    it (docs/federation.md, security reasoning)."""
+    world.store.down = True
+    forged = token(key)[:-6] + "AAAAAA"
+    response = trusting.get(SHOP, headers=bearer(forged))
+    assert response.status_code == 503, response.text
+    assert not trusting.called
