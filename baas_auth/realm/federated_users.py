@@ -9,8 +9,8 @@ every check of the token has passed.
 - None, and the provider provisions: the user is created (no password, the mapped roles).
 - None otherwise: a visitor with the ``default`` role, the mapped roles and the app's groups
   its groups claim names (as ``/staff`` or ``staff``; names the app lacks are ignored), whose
-  policy is kept in the snapshot it was authenticated in (its uuid is derived from issuer and
-  subject).
+  policy is kept in the snapshot it was authenticated in (its uuid is derived from issuer,
+  subject and the roles and groups it holds).
 
 An org-level provider signs in an existing admin user of that org, found by the email its
 token names (never created); the same cutoffs, kept per admin email, refuse tokens issued
@@ -211,10 +211,13 @@ def _visitor(
     claims: VerifiedClaims,
     found_as: str,
 ) -> Flow[FederatedCaller]:
-    digest = hashlib.sha256(f"{provider.issuer}\0{claims.subject}".encode()).hexdigest()[:32]
-    visitor_uuid = VISITOR_PREFIX + digest
     roles = yield from _existing_roles(view, org, app, claims.roles)
     groups = yield from _existing_groups(org, app, claims.groups)
+    # The rules are remembered by uuid: one per subject *and* what its token grants, so that
+    # two tokens of one subject with other roles never share (nor borrow) each other's rules.
+    held = "\0".join([*sorted(roles), "", *sorted(group.path.lower() for group in groups)])
+    seed = f"{provider.issuer}\0{claims.subject}\0{held}"
+    visitor_uuid = VISITOR_PREFIX + hashlib.sha256(seed.encode()).hexdigest()[:32]
     user = rec.UserRecord(visitor_uuid, claims.username, None, None, roles=roles,
                           groups=[group.path for group in groups])
     app_roles = yield from roles_of(view, org, app)

@@ -407,3 +407,23 @@ def test_a_store_that_is_down_makes_a_forged_token_503_not_401(
     response = trusting.get(SHOP, headers=bearer(forged))
     assert response.status_code == 503, response.text
     assert not trusting.called
+
+
+def test_a_visitors_tokens_with_fewer_roles_never_borrow_another_tokens_roles(
+    world: World, keys: KeyServer, make: MakeCaller, key: SigningKey
+) -> None:
+    """Two tokens of one subject, with different roles, in one change stamp: each is
+    authorized with its own roles (a visitor's rules are kept per subject and claims)."""
+    realm = world.realm
+    realm.create_role("acme", "vault", "readers")
+    realm.grant("acme", "vault", "get:/Books/**", role="readers")
+    realm.add_identity_provider(
+        "acme", "vault", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+        roles_claim="roles",
+    )
+    caller = make()
+    plain = token(key, sub="rita", jti="a")
+    reader = token(key, sub="rita", roles=["readers"], jti="b")
+    assert caller.get("/acme/vault/Books/1", headers=bearer(plain)).status_code == 403
+    assert caller.get("/acme/vault/Books/1", headers=bearer(reader)).status_code == 200
+    assert caller.get("/acme/vault/Books/2", headers=bearer(plain)).status_code == 403
