@@ -48,13 +48,13 @@ def update_admin(call: ApiCall) -> Flow[ApiResult]:
     if unknown or "email" not in call.args:
         raise IllegalArgumentError("Only email can be changed here")
     email = text_arg(call, "email", required=False)
-    admin = yield from lifecycle_flows.set_admin_email(_admin_named(call), email)
+    admin = yield from lifecycle_flows.set_admin_email(call.state, _admin_named(call), email)
     return ApiResult(data=_admin_data(admin.uuid, admin.username, admin.email))
 
 
 def delete_admin(call: ApiCall) -> Flow[ApiResult]:
     admin = yield from get_admin(_admin_named(call))
-    yield from lifecycle_flows.delete_admin(admin.uuid)
+    yield from lifecycle_flows.delete_admin(call.state, admin.uuid)
     return ApiResult(data=_admin_data(admin.uuid, admin.username, admin.email))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from baas_auth.cli.spec import RoleSpec
 from baas_auth.realm import Realm
 
-__all__ = ["Change", "Run", "calling", "recreate_role"]
+__all__ = ["Change", "Run", "calling", "recreate_role", "replace_provider"]
 
 Run = Callable[[Realm], object]
 
@@ -39,5 +39,16 @@ def recreate_role(org: str, app: str, role: RoleSpec, rules: list[str]) -> Run:
         realm.create_role(org, app, role.name, inactivity_ms=role.inactivity_ms)
         for rule in rules:
             realm.grant(org, app, rule, role=role.name)
+
+    return run
+
+
+def replace_provider(org: str, app: str | None, settings: dict[str, object]) -> Run:
+    """A provider's settings change: remove it and add it with the new ones (its keys are
+    fetched again; every process sees the new settings from its next request)."""
+
+    def run(realm: Realm) -> None:
+        realm.remove_identity_provider(org, app, str(settings["issuer"]))
+        realm.add_identity_provider(org, app, **settings)  # type: ignore[arg-type]
 
     return run

@@ -1,6 +1,8 @@
 """``baas-auth check``: may this principal send METHOD to PATH of an app, and why (the rule that
 allows it and where it comes from, or the rules considered when none does). Built on
-``Realm.explain``; the principal is named (a user, a client, an admin) or given as a token."""
+``Realm.explain``; the principal is named (a user, a client, an admin) or given as a token.
+An identity provider's token (a JWT) is explained by ``Realm.check_provider_token``: which
+provider, the checks it passed, whom it stands for and how."""
 
 from __future__ import annotations
 
@@ -44,7 +46,11 @@ def register(commands: Commands) -> None:
 
 
 def _check(realm: Realm, args: argparse.Namespace, out: Output) -> None:
-    principal = _principal(realm, args)
+    token = read_token() if args.token_stdin else None
+    if token is not None and token.count(".") == 2:  # a JWT: an identity provider's
+        _check_provider_token(realm, token, args, out)
+        return
+    principal = realm.authenticate_token(token) if token is not None else _principal(realm, args)
     explained = realm.explain(
         principal,
         args.method,
@@ -58,9 +64,33 @@ def _check(realm: Realm, args: argparse.Namespace, out: Output) -> None:
         raise SystemExit(1)
 
 
+def _check_provider_token(
+    realm: Realm, token: str, args: argparse.Namespace, out: Output
+) -> None:
+    """Which provider, which checks passed (and which refused), whom the token stands for,
+    how that was found, and the rule that decides."""
+    checked = realm.check_provider_token(
+        token, args.method, args.path, org=args.org, app=args.app,
+        case_sensitive=not args.case_insensitive,
+    )
+    answer: dict[str, object] = {
+        "issuer": checked.issuer,
+        "provider": checked.provider,
+        "checks passed": list(checked.passed),
+    }
+    if checked.principal is not None:
+        answer["found as"] = f"{checked.found_as}: {checked.principal.display_name}"
+    if checked.refused is not None:
+        answer.update({"allowed": False, "refused": checked.refused})
+    if checked.principal is not None and checked.explanation is not None:
+        answer.update(_answer(checked.principal, checked.explanation))
+    out.record(answer)
+    allowed = checked.explanation is not None and checked.explanation.allowed
+    if args.exit_status and not allowed:
+        raise SystemExit(1)
+
+
 def _principal(realm: Realm, args: argparse.Namespace) -> Principal:
-    if args.token_stdin:
-        return realm.authenticate_token(read_token())
     if args.user is not None:
         user = realm.get_user(args.org, args.app, args.user)
         app = realm.get_app(args.org, args.app)

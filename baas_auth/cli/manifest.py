@@ -16,14 +16,17 @@ from baas_auth.cli.spec import (
     AppSpec,
     GroupSpec,
     OrgSpec,
+    ProviderSpec,
     RealmSpec,
     RoleSpec,
     UserSpec,
 )
 from baas_auth.core import identifiers as ids
+from baas_auth.core.identity_providers import PROVIDER_FIELDS, IdentityProvider
 from baas_auth.core.rules import Rule
 from baas_auth.errors import ConfigError
 from baas_auth.realm.directory import RolesPreset
+from baas_auth.realm.identity_provider_flows import provider_settings
 from baas_auth.realm.refresh_flows import MAX_GRACE_MS
 
 __all__ = ["ManifestError", "read_manifest"]
@@ -114,6 +117,7 @@ class _Table:
 def _org(name: str, table: _Table) -> OrgSpec:
     org = OrgSpec(_checked(ids.new_org_name, name, table.where))
     org.apps = _keyed(table.tables("apps", _app), table.where + ".apps")
+    org.providers = _providers(table, org_level=True)
     table.done()
     return org
 
@@ -130,6 +134,7 @@ def _app(name: str, table: _Table) -> AppSpec:
     app.roles = _keyed(table.tables("roles", _role), table.where + ".roles")
     app.groups = _keyed(table.tables("groups", _group), table.where + ".groups")
     app.users = _keyed(table.tables("users", _user), table.where + ".users")
+    app.providers = _providers(table, org_level=False)
     table.done()
     return app
 
@@ -172,6 +177,28 @@ def _admin(name: str, table: _Table) -> AdminSpec:
     admin.disabled = table.take("disabled", bool, False)
     table.done()
     return admin
+
+
+def _providers(table: _Table, *, org_level: bool) -> dict[str, ProviderSpec]:
+    """``identity_providers``: an array of tables, each a provider's settings as
+    ``add_identity_provider`` takes them, checked as it checks them."""
+    found: dict[str, ProviderSpec] = {}
+    for index, item in enumerate(table.take("identity_providers", list, [])):
+        where = f"{table.where}.identity_providers[{index}]"
+        if not isinstance(item, dict):
+            raise ManifestError(f"{where}: expected a table")
+        unknown = sorted(set(item) - set(PROVIDER_FIELDS))
+        if unknown:
+            raise ManifestError(f"{where}: unknown key {unknown[0]!r}")
+        settings = provider_settings(item, org_level=org_level)
+        try:
+            provider = IdentityProvider(**settings)
+        except (ConfigError, TypeError) as error:
+            raise ManifestError(f"{where}: {error}") from None
+        if provider.issuer in found:
+            raise ManifestError(f"{where}: the issuer {provider.issuer!r} is there twice")
+        found[provider.issuer] = ProviderSpec(provider.issuer, provider.as_dict())
+    return found
 
 
 def _email(table: _Table) -> str | None:

@@ -5,21 +5,23 @@ Without ``prune`` nothing is taken away: missing things are made, rules, roles a
 added, and the plain values (accesstokenttl, a role's inactivity, disabled, activated) set.
 With it, for each app of the file, rules, role assignments and memberships of the roles, groups
 and users it lists are exactly the file's, and its roles and groups not in the file are
-deleted, but for the built-in roles (admin, default, guest). Users, admins, orgs and apps are
-never deleted.
+deleted, but for the built-in roles (admin, default, guest), and its identity providers (and
+those of each org of the file) not in the file are removed. Users, admins, orgs and apps are
+never deleted. A provider whose settings differ is removed and added again, in one change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from baas_auth.cli.changes import Change, Run, calling, recreate_role
+from baas_auth.cli.changes import Change, Run, calling, recreate_role, replace_provider
 from baas_auth.cli.manifest import ManifestError
 from baas_auth.cli.spec import (
     BUILT_IN_ROLES,
     AdminSpec,
     AppSpec,
     OrgSpec,
+    ProviderSpec,
     RealmSpec,
     RoleSpec,
     UserSpec,
@@ -80,6 +82,8 @@ class Planner:
             have = OrgSpec(org.name, {"sandbox": AppSpec("sandbox", roles=preset_roles("sandbox"))})
         for app in org.apps.values():
             self._app(org.name, app, have.apps.get(app.name))
+        self.scope = f"org {org.name}"
+        self._providers(org.name, None, org.providers, have.providers)
 
     def _app(self, org: str, app: AppSpec, have: AppSpec | None) -> None:
         self.scope = f"{org}/{app.name}"
@@ -98,6 +102,7 @@ class Planner:
         self._roles(org, app, have)
         self._groups(org, app, have)
         self._users(org, app, have, where)
+        self._providers(org, app.name, app.providers, have.providers)
         if self.prune:
             self._prune(org, app, have)
 
@@ -256,6 +261,30 @@ class Planner:
             if name not in app.roles and name not in BUILT_IN_ROLES:
                 run = calling("delete_role", org, app.name, name)
                 self._add("-", "role", f"role {name} in {self.scope}", run)
+
+    def _providers(
+        self,
+        org: str,
+        app: str | None,
+        wanted: dict[str, ProviderSpec],
+        held: dict[str, ProviderSpec],
+    ) -> None:
+        """Providers made, changed (removed and added again, in one change) and, with
+        ``prune``, removed; by exact issuer."""
+        for issuer, provider in wanted.items():
+            have = held.get(issuer)
+            if have is None:
+                run = calling("add_identity_provider", org, app, **provider.settings)
+                self._add("+", "provider", f"identity provider {issuer} in {self.scope}", run)
+            elif have.settings != provider.settings:
+                changed = sorted(name for name, value in provider.settings.items()
+                                 if have.settings.get(name) != value)
+                text = f"identity provider {issuer} in {self.scope}: {', '.join(changed)}"
+                self._add("~", "provider", text, replace_provider(org, app, provider.settings))
+        for issuer in held if self.prune else ():
+            if issuer not in wanted:
+                run = calling("remove_identity_provider", org, app, issuer)
+                self._add("-", "provider", f"identity provider {issuer} in {self.scope}", run)
 
     def _admin(self, admin: AdminSpec, held: AdminSpec | None, orgs: set[str]) -> None:
         where = f"admins.{admin.username}"

@@ -1,12 +1,21 @@
 """Reading a realm as a ``RealmSpec`` (for ``export``, and for ``apply`` to compare against): its
-orgs with their apps, roles, groups and users, and its admin users. Read through the Realm's
-reading calls only; no secret is read."""
+orgs with their apps, roles, groups, users and identity providers, and its admin users. Read
+through the Realm's reading calls only; no secret is read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from baas_auth.cli.spec import AdminSpec, AppSpec, GroupSpec, OrgSpec, RealmSpec, RoleSpec, UserSpec
+from baas_auth.cli.spec import (
+    AdminSpec,
+    AppSpec,
+    GroupSpec,
+    OrgSpec,
+    ProviderSpec,
+    RealmSpec,
+    RoleSpec,
+    UserSpec,
+)
 from baas_auth.model import App
 from baas_auth.realm import Realm
 
@@ -20,7 +29,7 @@ def read_realm(realm: Realm, orgs: Iterable[str] | None = None) -> RealmSpec:
     spec = RealmSpec()
     for name in wanted:
         apps = {app.name: _app(realm, app) for app in realm.list_apps(name)}
-        spec.orgs[name] = OrgSpec(name, apps)
+        spec.orgs[name] = OrgSpec(name, apps, _providers(realm, name, None))
     for admin in realm.list_admins():
         spec.admins[admin.username.lower()] = AdminSpec(
             admin.username, admin.email, None, list(admin.orgs), admin.disabled
@@ -48,7 +57,15 @@ def _app(realm: Realm, app: App) -> AppSpec:
         spec.users[user.username.lower()] = UserSpec(
             user.username, user.email, None, roles, groups, rules, user.disabled, user.activated
         )
+    spec.providers = _providers(realm, app.org, app.name)
     return spec
+
+
+def _providers(realm: Realm, org: str, app: str | None) -> dict[str, ProviderSpec]:
+    return {
+        provider.issuer: ProviderSpec(provider.issuer, provider.as_dict())
+        for provider in realm.identity_providers(org, app)
+    }
 
 
 def exportable(spec: RealmSpec) -> RealmSpec:

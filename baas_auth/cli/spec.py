@@ -3,14 +3,16 @@ plain values, read from a declaration file or from a realm, and written back as 
 
 Names are canonical (lower-case org, app and role names; rules in their canonical text); tables
 of groups, users and admins are keyed by their lower-cased path or name, which is how the realm
-tells them apart. Secrets are never part of it: a user or admin names the environment variable
-that holds its password (``password_env``).
+tells them apart; identity providers by their exact issuer. Secrets are never part of it: a
+user or admin names the environment variable that holds its password (``password_env``); a
+provider has none (an inline key set is public keys only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from baas_auth.core.identity_providers import IdentityProvider
 from baas_auth.realm.directory import SANDBOX_RULE, USERGRID_ROLES, RolesPreset
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "AppSpec",
     "GroupSpec",
     "OrgSpec",
+    "ProviderSpec",
     "RealmSpec",
     "RoleSpec",
     "UserSpec",
@@ -29,6 +32,13 @@ __all__ = [
 
 FORMAT_VERSION = 1
 BUILT_IN_ROLES = ("admin", "default", "guest")
+PROVIDER_DEFAULTS: dict[str, object] = {
+    name: value
+    for name, value in IdentityProvider(issuer="i", audience="a", jwks_url="https://x/").as_dict()
+    .items()
+    if name not in ("issuer", "audience", "jwks_url")
+}
+"""The settings a provider has when the file leaves them out (``export`` leaves them out)."""
 
 
 @dataclass
@@ -60,6 +70,14 @@ class UserSpec:
 
 
 @dataclass
+class ProviderSpec:
+    """An identity provider (behaviour §8): its settings as ``IdentityProvider.as_dict``."""
+
+    issuer: str
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
 class AppSpec:
     name: str
     preset: RolesPreset = "locked"
@@ -71,12 +89,16 @@ class AppSpec:
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     groups: dict[str, GroupSpec] = field(default_factory=dict)
     users: dict[str, UserSpec] = field(default_factory=dict)
+    providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    """By exact issuer (an issuer's case matters)."""
 
 
 @dataclass
 class OrgSpec:
     name: str
     apps: dict[str, AppSpec] = field(default_factory=dict)
+    providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    """The org's own providers, for its admin users; by exact issuer."""
 
 
 @dataclass
@@ -113,10 +135,7 @@ def preset_roles(preset: str) -> dict[str, RoleSpec]:
 
 def file_data(spec: RealmSpec) -> dict[str, object]:
     """The declaration file's data for ``spec`` (what ``export`` writes): defaults left out."""
-    orgs = {
-        org.name: {"apps": {app.name: _app_data(app) for app in org.apps.values()}}
-        for org in spec.orgs.values()
-    }
+    orgs = {org.name: _org_data(org) for org in spec.orgs.values()}
     admins = {admin.username: _admin_data(admin) for admin in spec.admins.values()}
     data: dict[str, object] = {"version": FORMAT_VERSION, "orgs": orgs}
     if spec.admin_refresh is not None and spec.admin_refresh[0] is not None:
@@ -131,6 +150,24 @@ def _refresh_data(ttl_ms: int | None, grace_ms: int) -> dict[str, object]:
     return {"refreshtokenttl": ttl_ms, **({"refreshtokengrace": grace_ms} if grace_ms else {})}
 
 
+
+def _org_data(org: OrgSpec) -> dict[str, object]:
+    data: dict[str, object] = {"apps": {app.name: _app_data(app) for app in org.apps.values()}}
+    if org.providers:
+        data["identity_providers"] = _providers_data(org.providers)
+    return data
+
+
+def _providers_data(providers: dict[str, ProviderSpec]) -> list[dict[str, object]]:
+    """Each provider's settings but those left at their defaults (and none is a secret: an
+    inline key set holds public keys only)."""
+    return [
+        {name: value for name, value in provider.settings.items()
+         if value is not None and value != PROVIDER_DEFAULTS.get(name)}
+        for provider in providers.values()
+    ]
+
+
 def _app_data(app: AppSpec) -> dict[str, object]:
     data: dict[str, object] = {}
     if app.ttl_ms is not None:
@@ -141,7 +178,10 @@ def _app_data(app: AppSpec) -> dict[str, object]:
         "groups": {group.path: _group_data(group) for group in app.groups.values()},
         "users": {user.username: _user_data(user) for user in app.users.values()},
     }
-    return {**data, **{name: table for name, table in tables.items() if table}}
+    data.update({name: table for name, table in tables.items() if table})
+    if app.providers:
+        data["identity_providers"] = _providers_data(app.providers)
+    return data
 
 
 def _role_data(role: RoleSpec) -> dict[str, object]:

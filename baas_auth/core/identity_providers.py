@@ -22,6 +22,7 @@ from baas_auth.errors import ConfigError
 __all__ = [
     "ALGORITHM_KEY_TYPES",
     "DEFAULT_ALGORITHMS",
+    "PROVIDER_FIELDS",
     "IdentityProvider",
     "claim_path",
     "is_loopback_host",
@@ -45,6 +46,8 @@ ALGORITHM_KEY_TYPES: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType
 the token's ``alg`` never chooses the kind of key (RFC 8725 §3.1, key confusion)."""
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+"""JWK members that hold a private or shared secret (RFC 7518 §6.2.2, §6.3.2, §6.4)."""
 _MAX_LEEWAY_S = 60
 _MAX_COOLDOWN_S = 3600
 _MAX_TIMEOUT_S = 60
@@ -162,6 +165,10 @@ def _inline_jwks(jwks: object) -> Mapping[str, object]:
     keys = copy.get("keys") if isinstance(copy, dict) else None
     if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) for k in keys):
         raise ConfigError("jwks is a JSON object with a non-empty list of keys: {'keys': [...]}")
+    # A private member given by mistake is never kept: a provider's key set is public data
+    # (stored, listed, exported), and verifying needs none of them.
+    copy["keys"] = [{name: value for name, value in key.items() if name not in _PRIVATE_MEMBERS}
+                    for key in keys]
     return MappingProxyType(copy)
 
 
@@ -202,3 +209,7 @@ def _bounded(value: object, low: float, high: float, what: str, *, whole: bool =
     ):
         kind = "a whole number of seconds" if whole else "a number of seconds"
         raise ConfigError(f"{what} is {kind} from {low} to {high}")
+
+
+PROVIDER_FIELDS: tuple[str, ...] = tuple(IdentityProvider.__dataclass_fields__)
+"""The settings of a provider, as ``Realm.add_identity_provider`` takes them."""

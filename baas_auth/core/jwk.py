@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -80,13 +81,19 @@ def parse_jwks(document: object, algorithms: Iterable[str]) -> KeySet:
 
 def signature_matches(alg: str, key: PublicKey, signing_input: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is ``key``'s ``alg`` signature of ``signing_input``."""
-    jws = importlib.import_module("joserfc.jws")
-    jose_error = importlib.import_module("joserfc.errors").JoseError
+    algorithms, jose_error = _signature_library()
     try:
-        return bool(jws.JWSRegistry.algorithms[alg].verify(signing_input, signature, key.key))
+        return bool(algorithms[alg].verify(signing_input, signature, key.key))
     except (ValueError, TypeError, KeyError, jose_error):
         # A signature of the wrong length or shape for the key is simply not a match.
         return False
+
+
+@functools.cache
+def _signature_library() -> tuple[Mapping[str, Any], type[Exception]]:
+    """The library's algorithms by name and its error class, looked up once (not per token)."""
+    jws = importlib.import_module("joserfc.jws")
+    return jws.JWSRegistry.algorithms, importlib.import_module("joserfc.errors").JoseError
 
 
 def _public_key(entry: Mapping[str, object], allowed: frozenset[str]) -> PublicKey | None:

@@ -76,11 +76,7 @@ def _decode_segment(segment: str) -> bytes:
 
 def _json_object(raw: bytes) -> dict[str, object]:
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_unique_members,
-            parse_constant=_refuse_constant,
-        )
+        value = _DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedTokenError() from exc
     if not isinstance(value, dict):
@@ -98,3 +94,7 @@ def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_refuse_constant)
+"""Made once: ``json.loads`` with hooks would build a decoder (and its scanner) per call."""

@@ -20,7 +20,7 @@ from baas_auth.core.jwk import KeySet, PublicKey, signature_matches
 from baas_auth.core.jwt_parts import CompactJWT, parse_compact
 from baas_auth.errors import ConfigError, ExpiredTokenError, MalformedTokenError
 
-__all__ = ["UnknownKeyIdError", "VerifiedClaims", "verify_provider_token"]
+__all__ = ["CHECKS", "UnknownKeyIdError", "VerifiedClaims", "verify_provider_token"]
 
 _TOKEN_TYPES = frozenset({"jwt", "at+jwt"})  # RFC 7519 §5.1, RFC 9068 §2.1
 _UNDERSTOOD_CRITICAL: frozenset[str] = frozenset()  # no extension is implemented
@@ -49,17 +49,48 @@ class VerifiedClaims:
     issued_at: int | None
 
 
+CHECKS = (
+    "size and form",
+    "typ, crit and alg in the allow-list",
+    "kid names a key whose type fits alg",
+    "signature",
+    "iss and aud",
+    "exp",
+    "nbf and iat",
+    "sub and the username claim",
+)
+"""The checks in the order they run, as ``passed`` lists them (for people: ``baas-auth check``)."""
+
+
 def verify_provider_token(
-    token: object, provider: IdentityProvider, keys: KeySet, *, now: float
+    token: object,
+    provider: IdentityProvider,
+    keys: KeySet,
+    *,
+    now: float,
+    passed: list[str] | None = None,
 ) -> VerifiedClaims:
-    """The claims of ``token`` if ``provider`` signed it and it holds at ``now`` (Unix seconds)."""
-    jwt = parse_compact(token)
+    """The claims of ``token`` if ``provider`` signed it and it holds at ``now`` (Unix seconds).
+
+    ``passed``, when given, gets the name of each of ``CHECKS`` as it passes: after a refusal,
+    the next one is the check that refused. ``token`` may be given already taken apart (a
+    ``CompactJWT``, as the caller that chose the provider by its ``iss`` has it)."""
+    jwt = token if isinstance(token, CompactJWT) else parse_compact(token)
+    _passed(passed, 0)
     alg = _check_header(jwt.header, provider)
+    _passed(passed, 1)
     key_candidates = _keys_for(jwt.header, alg, keys)
+    _passed(passed, 2)
     if not any(signature_matches(alg, key, jwt.signing_input, jwt.signature)
                for key in key_candidates):
         raise MalformedTokenError()
-    return _verified_claims(jwt, provider, now)
+    _passed(passed, 3)
+    return _verified_claims(jwt, provider, now, passed)
+
+
+def _passed(passed: list[str] | None, step: int) -> None:
+    if passed is not None:
+        passed.append(CHECKS[step])
 
 
 def _check_header(header: dict[str, object], provider: IdentityProvider) -> str:
@@ -105,18 +136,23 @@ def _keys_for(header: dict[str, object], alg: str, keys: KeySet) -> tuple[Public
     return fitting
 
 
-def _verified_claims(jwt: CompactJWT, provider: IdentityProvider, now: float) -> VerifiedClaims:
+def _verified_claims(
+    jwt: CompactJWT, provider: IdentityProvider, now: float, passed: list[str] | None
+) -> VerifiedClaims:
     claims = jwt.claims
     _check_issuer_and_audience(claims, provider)
+    _passed(passed, 4)
     expires_at = _numeric_date(claims.get("exp"))
     if now >= expires_at + provider.leeway_s:
         raise ExpiredTokenError()
+    _passed(passed, 5)
     not_before = _time_claim(claims, "nbf")
     issued_at = _time_claim(claims, "iat")
     for moment in (not_before, issued_at):
         if moment is not None and moment > now + provider.leeway_s:
             raise MalformedTokenError()
-    return VerifiedClaims(
+    _passed(passed, 6)
+    verified = VerifiedClaims(
         issuer=provider.issuer,
         subject=_subject(claims),
         username=_username(claims, provider),
@@ -125,6 +161,8 @@ def _verified_claims(jwt: CompactJWT, provider: IdentityProvider, now: float) ->
         expires_at=expires_at,
         issued_at=issued_at,
     )
+    _passed(passed, 7)
+    return verified
 
 
 def _check_issuer_and_audience(claims: dict[str, object], provider: IdentityProvider) -> None:

@@ -95,6 +95,18 @@ def federation_cutoff_key(org: str, app: str, name: str) -> str:
     return f"fedcut:{org}/{app}:{fold(name)}"
 
 
+def admin_federation_cutoff_key(email: str) -> str:
+    """When the admin user of this email was last disabled, deleted, had all its tokens
+    revoked or was given the address (ms): org-level providers' tokens for it issued before
+    then are refused (behaviour §8)."""
+    return f"fedcutadmin:{fold(email)}"
+
+
+def identity_providers_prefix() -> str:
+    """Every identity provider, of every app and every org."""
+    return "idp:"
+
+
 def principal_key(record: TokenRecord) -> str:
     """The index under which a principal's tokens are kept, for revoke-all."""
     if record.kind == "app_user":

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from baas_auth.core.identity_providers import IdentityProvider
 from baas_auth.core.jwk import KeySet
-from baas_auth.core.jwt_parts import peek_issuer
+from baas_auth.core.jwt_parts import CompactJWT, parse_compact, peek_issuer
 from baas_auth.core.jwt_tokens import UnknownKeyIdError, VerifiedClaims, verify_provider_token
 from baas_auth.errors import ConfigError, MalformedTokenError
 from baas_auth.federation.jwks_fetch import fetch_jwks
@@ -57,33 +57,39 @@ class ProviderTokens:
 
     def verify(self, token: str) -> VerifiedClaims:
         """The verified claims of ``token``, or the 401/503 error that refuses it."""
-        provider_keys = self._provider(token)
+        jwt, provider_keys = self._provider(token)
         keys = provider_keys.keys()
         try:
-            return self._verify_with(token, provider_keys, keys)
+            return self._verify_with(jwt, provider_keys, keys)
         except UnknownKeyIdError:
             fresh = provider_keys.after_unknown_kid(keys)
             if fresh is None:
                 raise
-            return self._verify_with(token, provider_keys, fresh)
+            return self._verify_with(jwt, provider_keys, fresh)
 
     async def verify_async(self, token: str) -> VerifiedClaims:
         """``verify()`` for a coroutine: key fetches run in a worker thread, never on the loop."""
-        provider_keys = self._provider(token)
+        jwt, provider_keys = self._provider(token)
         keys = await provider_keys.keys_async()
         try:
-            return self._verify_with(token, provider_keys, keys)
+            return self._verify_with(jwt, provider_keys, keys)
         except UnknownKeyIdError:
             fresh = await provider_keys.after_unknown_kid_async(keys)
             if fresh is None:
                 raise
-            return self._verify_with(token, provider_keys, fresh)
+            return self._verify_with(jwt, provider_keys, fresh)
 
-    def _provider(self, token: str) -> ProviderKeys:
-        provider_keys = self.provider_for(token)
+    def _provider(self, token: str) -> tuple[CompactJWT, ProviderKeys]:
+        """The token taken apart (once: the checks read the same parse) and the provider its
+        unverified ``iss`` names; an unknown issuer is 401 like any unverifiable token."""
+        jwt = parse_compact(token)
+        issuer = jwt.claims.get("iss")
+        provider_keys = self._keys.get(issuer) if isinstance(issuer, str) else None
         if provider_keys is None:
-            raise MalformedTokenError()  # an unknown issuer is 401 like any unverifiable token
-        return provider_keys
+            raise MalformedTokenError()
+        return jwt, provider_keys
 
-    def _verify_with(self, token: str, provider_keys: ProviderKeys, keys: KeySet) -> VerifiedClaims:
+    def _verify_with(
+        self, token: CompactJWT, provider_keys: ProviderKeys, keys: KeySet
+    ) -> VerifiedClaims:
         return verify_provider_token(token, provider_keys.provider, keys, now=self._wall_clock())

@@ -4,8 +4,9 @@ Every caller goes through ``Authentication.authenticate``: the gate for every re
 endpoints and the management API (through ``principal``) for theirs. A bearer token found valid
 under the store's change stamp read for this request is not read from the store again while
 that stamp holds (``freshness``'s ``tokens``); client secrets are checked every time. A token
-shaped like a JWT is one of the addressed app's identity providers' (``federation``), remembered
-the same way until its ``exp``.
+shaped like a JWT is one of the addressed app's identity providers' (``federation``), or on
+``/management`` an org-level provider's for an admin user, remembered the same way until its
+``exp``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from baas_auth.errors import (
     AuthenticationError,
     InvalidClientCredentialsError,
     InvalidClientError,
-    MalformedTokenError,
 )
-from baas_auth.middleware.federation import AppProviders, federated, looks_like_jwt
+from baas_auth.middleware.federation import (
+    AppProviders,
+    OrgProviders,
+    federated,
+    federated_admin_token,
+    looks_like_jwt,
+)
 from baas_auth.middleware.freshness import Freshness, KnownToken
 from baas_auth.model import Principal
 from baas_auth.realm import flows
@@ -51,6 +57,7 @@ class Authentication:
         self.freshness = freshness
         self.remember_tokens = remember_tokens
         self.providers = AppProviders(lambda: state.now_ms() / 1000)
+        self.org_providers = OrgProviders(lambda: state.now_ms() / 1000)
 
     def authenticate(
         self, credential: Credential | None, route: Route, stamp: int | None = None
@@ -88,10 +95,14 @@ class Authentication:
         expires_at_ms: int | None
         if looks_like_jwt(token):
             if route.org is None or route.app is None:
-                raise MalformedTokenError()  # providers sign in app users only, for now
-            principal, expires_at_ms = yield from federated(
-                self.state, self.providers, token, route.org.lower(), route.app.lower(), stamp
-            )
+                principal, expires_at_ms = yield from federated_admin_token(
+                    self.state, self.org_providers, token, stamp
+                )
+            else:
+                principal, expires_at_ms = yield from federated(
+                    self.state, self.providers, token, route.org.lower(), route.app.lower(),
+                    stamp,
+                )
         else:
             principal = (yield from flows.token_info(self.state, token)).principal
             expires_at_ms = self._token_expiry(token)

@@ -19,6 +19,7 @@ from baas_auth.core.credentials import (
 )
 from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.identifiers import is_text
+from baas_auth.core.jwt_parts import parse_compact
 from baas_auth.core.responses import json_response, method_not_allowed
 from baas_auth.core.routing import Route
 from baas_auth.errors import (
@@ -41,6 +42,7 @@ from baas_auth.middleware.endpoint_bodies import (
     parse_ttl,
     token_body,
 )
+from baas_auth.middleware.federation import looks_like_jwt
 from baas_auth.middleware.lifecycle_endpoints import REFUSED_IN_URI, LifecycleEndpoints
 from baas_auth.model import Principal, TokenGrant
 from baas_auth.realm import flows, refresh_flows
@@ -92,7 +94,7 @@ class Endpoints:
         if route.endpoint == "token":
             return (yield from self._token(route, request, params))
         if route.endpoint == "me":
-            return (yield from self._me(request))
+            return (yield from self._me(request, route))
         if route.endpoint in _POST_ONLY:
             header = extract_credential(request._replace(query_string=b""))
             return (yield from self.lifecycle.finish(route, params, header))
@@ -202,22 +204,34 @@ class Endpoints:
 
     # -- me -----------------------------------------------------------------------------
 
-    def _me(self, request: RequestInfo) -> Flow[Response]:
+    def _me_token(
+        self, credential: BearerToken, route: Route
+    ) -> Flow[tuple[Principal, int | None]]:
+        """Whom the token stands for and when it expires (ms): an org-level identity
+        provider's token (a JWT) is authenticated as on every other request."""
+        if not looks_like_jwt(credential.token):
+            info = yield from flows.token_info(self.state, credential.token)
+            return info.principal, info.expires_at_ms
+        principal = yield from self.authenticate(credential, route)
+        expiry = parse_compact(credential.token).claims.get("exp")  # verified just now
+        return principal, int(expiry) * 1000 if isinstance(expiry, int | float) else None
+
+    def _me(self, request: RequestInfo, route: Route) -> Flow[Response]:
         credential = extract_credential(request, allow_query=self.options.allow_query_credentials)
         if not isinstance(credential, BearerToken):  # client credentials carry no admin
             raise AuthenticationError(
                 "No admin identity for access credentials provided",
                 challenge_error=None if credential is None else "invalid_token",
             )
-        info = yield from flows.token_info(self.state, credential.token)
-        if info.principal.kind != "admin_user":
+        principal, expires_at_ms = yield from self._me_token(credential, route)
+        if principal.kind != "admin_user":
             raise AuthenticationError(
                 "No admin identity for access credentials provided", challenge_error="invalid_token"
             )
         body: dict[str, object] = {"token_type": "Bearer"}
-        if info.expires_at_ms is not None:
-            body["expires_in"] = max(0, (info.expires_at_ms - self._now()) // 1000)
-        body.update((yield from describe(info.principal)))
+        if expires_at_ms is not None:
+            body["expires_in"] = max(0, (expires_at_ms - self._now()) // 1000)
+        body.update((yield from describe(principal)))
         return json_response(200, body)
 
     # -- revoke -------------------------------------------------------------------------
@@ -248,7 +262,7 @@ class Endpoints:
 
     def _revoke_all(self, owner: Principal) -> Flow[None]:
         if owner.kind == "admin_user":
-            yield from flows.revoke_admin_tokens(owner.uuid or "")
+            yield from flows.revoke_admin_tokens(self.state, owner.uuid or "")
         else:
             yield from flows.revoke_user_tokens(
                 self.state, owner.org or "", owner.app or "", owner.uuid or ""

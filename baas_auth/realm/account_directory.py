@@ -16,7 +16,7 @@ from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.model import AdminUser, User
 from baas_auth.realm import onetime
 from baas_auth.realm.directory import new_uuid
-from baas_auth.realm.federated_users import record_cutoff
+from baas_auth.realm.federated_users import record_admin_cutoff, record_cutoff
 from baas_auth.realm.lookups import admin_of, app_of, org_of, user_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, offload, put, transact
@@ -180,6 +180,7 @@ def update_admin(
         admin.confirmed = bool(confirmed)
     yield from put(record_keys.admin_key(admin.uuid), rec.encode(admin))
     if admin.disabled or not admin.activated or not admin.confirmed:
+        yield from record_admin_cutoff(state, admin.email)
         yield from delete_principal_tokens(record_keys.admin_principal_key(admin.uuid))
     return _admin_value(admin)
 

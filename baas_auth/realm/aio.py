@@ -37,6 +37,7 @@ from baas_auth.realm import (
     account_directory,
     directory,
     explain,
+    federated_check,
     flows,
     grants,
     health_flows,
@@ -296,7 +297,7 @@ class AsyncRealm:
 
     async def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return await self._run(token_checks.revoke_admin_tokens(username))
+        return await self._run(token_checks.revoke_admin_tokens(self.state, username))
 
     async def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -346,6 +347,26 @@ class AsyncRealm:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
         flow = explain.explain(self.state, principal, method, path, org, app, case_sensitive)
+        return await self._run(flow)
+
+    async def check_provider_token(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        *,
+        org: str,
+        app: str,
+        case_sensitive: bool = True,
+    ) -> federated_check.ProviderTokenCheck:
+        """Why an identity provider's token is accepted or refused for ``org/app``: the
+        provider its ``iss`` picks (the app's, else the org's, for admin users), the checks it
+        passed and the one that refused it, whom it stands for and how, and ``explain``'s
+        answer for ``method path``. For people and tools (``baas-auth check``); it fetches the
+        provider's keys itself and creates nothing."""
+        flow = federated_check.check_provider_token(
+            self.state, token, org, app, method, path, case_sensitive
+        )
         return await self._run(flow)
 
     async def manages_org(self, principal: Principal, org: str) -> bool:
@@ -573,11 +594,11 @@ class AsyncRealm:
 
     async def set_admin_email(self, username: str, email: str | None) -> AdminUser:
         """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
-        return await self._run(lifecycle_flows.set_admin_email(username, email))
+        return await self._run(lifecycle_flows.set_admin_email(self.state, username, email))
 
     async def delete_admin(self, username: str) -> None:
         """Delete an admin user; its tokens stop working at once, in every process."""
-        return await self._run(lifecycle_flows.delete_admin(username))
+        return await self._run(lifecycle_flows.delete_admin(self.state, username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 

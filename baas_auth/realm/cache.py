@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import enum
 import threading
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from baas_auth.core import records as rec
 from baas_auth.core.permissions import Matcher
 from baas_auth.core.policy import UserPolicy
 from baas_auth.model import TokenInfo
 
-__all__ = ["MISS", "Miss", "Snapshot", "Table"]
+__all__ = ["MISS", "FederatedLocal", "Miss", "Snapshot", "Table"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -53,15 +53,27 @@ class Table(Generic[K, V]):
         return value
 
 
+class FederatedLocal(NamedTuple):
+    """What an app holds about a username that an identity provider's token names: the cutoff
+    of its provider tokens (ms; None: none), its local user (None: none), and whether the name
+    is instead another user's email."""
+
+    cutoff_ms: int | None
+    user: rec.UserRecord | None
+    foreign: bool
+
+
 class Snapshot:
     """Directory records of one generation: orgs, apps, roles, users' policies, admins,
-    clients, compiled guest rules, what each token seen in this generation stands for, and
-    the names of orgs and apps addressed by uuid."""
+    clients, compiled guest rules, what each token seen in this generation stands for, the
+    names of orgs and apps addressed by uuid, and what an app holds about a username an identity
+    provider's token names."""
 
     __slots__ = (
         "admins",
         "apps",
         "clients",
+        "federated",
         "generation",
         "guests",
         "names",
@@ -82,5 +94,6 @@ class Snapshot:
         self.admins: Table[str, rec.AdminRecord | None] = Table(lock)
         self.clients: Table[str, rec.ClientRecord | None] = Table(lock)
         self.tokens: Table[str, TokenInfo | None] = Table(lock)
+        self.federated: Table[tuple[str, str, str], FederatedLocal] = Table(lock)
         # An org's or app's name by its uuid ("org:<uuid>", "app:<org>/<uuid>"), None: none.
         self.names: Table[str, str | None] = Table(lock)

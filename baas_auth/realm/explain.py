@@ -7,7 +7,7 @@ so this is slower than ``permits`` and never runs on the request path, which sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from baas_auth.core import record_keys
@@ -36,11 +36,14 @@ def explain(
     org: str,
     app: str,
     case_sensitive: bool,
+    visitor: tuple[rec.UserRecord, Sequence[rec.GroupRecord]] | None = None,
 ) -> Flow[Explanation]:
     """``permits`` with its reasons: the same checks in the same order, on the same generation.
 
     Like ``permits``, it records a use of the principal's token when its user has a role that
-    lapses (that use is what tells whether the role still applies).
+    lapses (that use is what tells whether the role still applies). ``visitor``: the record
+    and groups of a provider token's caller who has no record in the store
+    (``federated_users.federated_caller``).
     """
     check_route_path(path, allow_trailing_slash=True)
     view = yield from fresh_view(state)
@@ -55,9 +58,21 @@ def explain(
     checked = rule_path(path)
     if principal.kind == "guest":
         return (yield from _explain_guest(state, view, verb, checked, org, app, case_sensitive))
-    return (
-        yield from _explain_user(state, view, principal, verb, checked, org, app, case_sensitive)
-    )
+    if visitor is None:
+        loaded = yield from _stored_user(org, app, principal.uuid or "")
+        if isinstance(loaded, str):
+            return Explanation(allowed=False, reason=loaded, verb=verb)
+        visitor = loaded
+    user, groups = visitor
+    roles = yield from roles_of(view, org, app)
+    sources = _stored(lambda: rule_sources(user, roles, groups, state.rules.parse))
+    inactive = None
+    if principal.token_id is not None and any(s.lapses_after_ms for s in sources):
+        inactive = yield from touch_token(principal.token_id, state.now_ms())
+        if inactive is None:  # revoked since it was authenticated
+            return Explanation(allowed=False, reason="token-revoked", verb=verb)
+    identity = (principal.uuid or "", principal.username or "")
+    return explain_rules(sources, verb, checked, identity, inactive, case_sensitive=case_sensitive)
 
 
 def _explain_guest(
@@ -77,34 +92,18 @@ def _explain_guest(
     return explain_rules(sources, verb, path, (), None, case_sensitive=case_sensitive)
 
 
-def _explain_user(
-    state: RealmState,
-    view: Snapshot,
-    principal: Principal,
-    verb: str,
-    path: str,
-    org: str,
-    app: str,
-    case_sensitive: bool,
-) -> Flow[Explanation]:
-    uuid = principal.uuid or ""
+def _stored_user(
+    org: str, app: str, uuid: str
+) -> Flow[tuple[rec.UserRecord, list[rec.GroupRecord]] | str]:
+    """The user and its groups, or why ``permits`` finds no policy for it."""
     raw = yield from get(record_keys.user_key(org, app, uuid))
     user = None if raw is None else rec.decode(rec.UserRecord, raw)
     unusable = _unusable(user, uuid)
     if user is None or unusable is not None:
-        return Explanation(allowed=False, reason=unusable or "user-gone", verb=verb)
+        return unusable or "user-gone"
     keys = [record_keys.group_key(org, app, group) for group in user.groups]
     rows = (yield from get_many(keys)) if keys else []
-    groups = [rec.decode(rec.GroupRecord, row) for row in rows if row]
-    roles = yield from roles_of(view, org, app)
-    sources = _stored(lambda: rule_sources(user, roles, groups, state.rules.parse))
-    inactive = None
-    if principal.token_id is not None and any(s.lapses_after_ms for s in sources):
-        inactive = yield from touch_token(principal.token_id, state.now_ms())
-        if inactive is None:  # revoked since it was authenticated
-            return Explanation(allowed=False, reason="token-revoked", verb=verb)
-    identity = (uuid, principal.username or "")
-    return explain_rules(sources, verb, path, identity, inactive, case_sensitive=case_sensitive)
+    return user, [rec.decode(rec.GroupRecord, row) for row in rows if row]
 
 
 def _unusable(user: rec.UserRecord | None, uuid: str) -> str | None:

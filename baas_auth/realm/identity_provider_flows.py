@@ -23,6 +23,7 @@ __all__ = [
     "add_identity_provider",
     "identity_providers",
     "provider_from_record",
+    "provider_settings",
     "remove_identity_provider",
 ]
 
@@ -30,14 +31,24 @@ __all__ = [
 def add_identity_provider(
     org: str, app: str | None, settings: Mapping[str, Any]
 ) -> Flow[IdentityProvider]:
-    """Keep a new provider for ``org``/``app``; ConflictError when its issuer is there."""
-    provider = IdentityProvider(**settings)
+    """Keep a new provider for ``org``/``app``; ConflictError when its issuer is there. An
+    org-level provider (``app`` None) names admin users by an email address: left at ``sub``,
+    its ``username_claim`` is ``email``."""
+    provider = IdentityProvider(**provider_settings(settings, org_level=app is None))
     org_name, app_name = yield from _owner(org, app)
     record = rec.IdentityProviderRecord(org_name, app_name, provider.issuer, _settings(provider))
     key = record_keys.identity_provider_key(org_name, app_name, provider.issuer)
     if not (yield from transact(create={key: rec.encode(record)})):
         raise ConflictError(f"an identity provider with the issuer {provider.issuer!r} exists")
     return provider
+
+
+def provider_settings(settings: Mapping[str, Any], *, org_level: bool) -> dict[str, Any]:
+    """``settings`` as kept: an org-level provider names admin users by an email address, so
+    its ``username_claim``, left at ``sub``, is ``email``."""
+    if org_level and settings.get("username_claim", "sub") == "sub":
+        return {**settings, "username_claim": "email"}
+    return dict(settings)
 
 
 def identity_providers(org: str, app: str | None) -> Flow[list[IdentityProvider]]:

@@ -21,7 +21,9 @@ from baas_auth.core import records as rec
 from baas_auth.errors import ConfigError, ConflictError
 from baas_auth.model import AdminUser, User
 from baas_auth.realm.account_directory import _admin_value, _claims, _user_value
+from baas_auth.realm.federated_users import admin_cutoff
 from baas_auth.realm.lookups import admin_of, app_of, org_of, user_of
+from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, scan, transact
 from baas_auth.realm.token_commands import delete_principal_tokens
 
@@ -80,11 +82,12 @@ def delete_app(org: str, app: str) -> Flow[int]:
     return len(doomed)
 
 
-def delete_admin(name: str) -> Flow[None]:
-    """Delete an admin user; its tokens stop working at once."""
+def delete_admin(state: RealmState, name: str) -> Flow[None]:
+    """Delete an admin user; its tokens stop working at once (its identity providers' too)."""
     admin = yield from admin_of(name)
     claims = _claims(admin.username, admin.email, admin.uuid, None)
-    yield from transact(delete=[record_keys.admin_key(admin.uuid), *claims])
+    cutoff = admin_cutoff(state, admin.email)
+    yield from transact(put=cutoff, delete=[record_keys.admin_key(admin.uuid), *claims])
     yield from delete_principal_tokens(record_keys.admin_principal_key(admin.uuid))
 
 
@@ -119,13 +122,18 @@ def set_user_email(org: str, app: str, name: str, email: str | None) -> Flow[Use
     return _user_value(user)
 
 
-def set_admin_email(name: str, email: str | None) -> Flow[AdminUser]:
-    """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
+def set_admin_email(state: RealmState, name: str, email: str | None) -> Flow[AdminUser]:
+    """Give an admin user a new email (None: none), as ``set_user_email`` does a user. Org-level
+    provider tokens for the new address issued before are refused: they named whoever held it
+    then, not this admin."""
     admin = yield from admin_of(name)
+    previous = admin.email
     old = _claims(admin.username, admin.email, admin.uuid, None)
     admin.email = ids.email(email)
     new = _claims(admin.username, admin.email, admin.uuid, None)
     record = {record_keys.admin_key(admin.uuid): rec.encode(admin)}
+    if admin.email is not None and ids.fold(admin.email) != ids.fold(previous or ""):
+        record.update(admin_cutoff(state, admin.email))
     yield from _move_claims(old, new, record, admin.email)
     return _admin_value(admin)
 

@@ -36,6 +36,7 @@ from baas_auth.realm import (
     account_directory,
     directory,
     explain,
+    federated_check,
     flows,
     grants,
     health_flows,
@@ -300,7 +301,7 @@ class Realm:
 
     def revoke_admin_tokens(self, username: str) -> int:
         """Revoke every token of an admin user; returns how many there were."""
-        return self._run(token_checks.revoke_admin_tokens(username))
+        return self._run(token_checks.revoke_admin_tokens(self.state, username))
 
     def purge_expired(self) -> int:
         """Collect expired token records now (housekeeping; validity never depends on it)."""
@@ -350,6 +351,26 @@ class Realm:
             BadRequestError: ``path`` is not a canonical route path (behaviour §5.2).
         """
         flow = explain.explain(self.state, principal, method, path, org, app, case_sensitive)
+        return self._run(flow)
+
+    def check_provider_token(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        *,
+        org: str,
+        app: str,
+        case_sensitive: bool = True,
+    ) -> federated_check.ProviderTokenCheck:
+        """Why an identity provider's token is accepted or refused for ``org/app``: the
+        provider its ``iss`` picks (the app's, else the org's, for admin users), the checks it
+        passed and the one that refused it, whom it stands for and how, and ``explain``'s
+        answer for ``method path``. For people and tools (``baas-auth check``); it fetches the
+        provider's keys itself and creates nothing."""
+        flow = federated_check.check_provider_token(
+            self.state, token, org, app, method, path, case_sensitive
+        )
         return self._run(flow)
 
     def manages_org(self, principal: Principal, org: str) -> bool:
@@ -577,11 +598,11 @@ class Realm:
 
     def set_admin_email(self, username: str, email: str | None) -> AdminUser:
         """Give an admin user a new email (None: none), as ``set_user_email`` does a user."""
-        return self._run(lifecycle_flows.set_admin_email(username, email))
+        return self._run(lifecycle_flows.set_admin_email(self.state, username, email))
 
     def delete_admin(self, username: str) -> None:
         """Delete an admin user; its tokens stop working at once, in every process."""
-        return self._run(lifecycle_flows.delete_admin(username))
+        return self._run(lifecycle_flows.delete_admin(self.state, username))
 
     # -- passwords, activation and confirmation -------------------------------------------
 

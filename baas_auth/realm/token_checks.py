@@ -19,7 +19,7 @@ from baas_auth.errors import (
 )
 from baas_auth.model import Principal, TokenInfo
 from baas_auth.realm.cache import MISS, Snapshot
-from baas_auth.realm.federated_users import record_cutoff
+from baas_auth.realm.federated_users import record_admin_cutoff, record_cutoff
 from baas_auth.realm.keys import RELOAD_INTERVAL_MS, UnknownKeyError, load_key_ring
 from baas_auth.realm.lookups import admin_of, app_of, user_of
 from baas_auth.realm.marker import check_realm
@@ -192,8 +192,9 @@ def revoke_user_tokens(state: RealmState, org: str, app: str, name: str) -> Flow
     return (yield from delete_principal_tokens(key))
 
 
-def revoke_admin_tokens(name: str) -> Flow[int]:
+def revoke_admin_tokens(state: RealmState, name: str) -> Flow[int]:
     admin = yield from admin_of(name)
+    yield from record_admin_cutoff(state, admin.email)
     return (yield from delete_principal_tokens(record_keys.admin_principal_key(admin.uuid)))
 
 

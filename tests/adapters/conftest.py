@@ -8,8 +8,8 @@ The realm is seeded once per test: org ``acme`` (apps ``shop`` with the default 
 locked with an ``accesstokenttl`` of one hour, ``sandbox``), users alice and bob (shop) and victor
 (vault), org, shop and vault credentials, admin ann (acme); org ``globex`` (app ``store``), its
 credentials and its admin gus. The store is in memory unless a test parametrizes ``store_kind``
-with ``"sqlite"``; either way it is wrapped in a ``ProbeStore`` that can be switched "down" (every
-call raises ``StoreError``) and records the thread of every call.
+with ``"sqlite"`` or ``"redis"``; either way it is wrapped in a ``ProbeStore`` that can be
+switched "down" (every call raises ``StoreError``) and records the thread of every call.
 
 ``async_world`` and ``make_async`` are the same world over an ``AsyncRealm`` (``AsyncRedisStore``
 on the session redis-server, a fresh key prefix, wrapped in an ``AsyncProbeStore``): the test
@@ -38,6 +38,7 @@ from baas_auth import AsyncRealm, MemoryStore, Realm, SQLiteStore
 from baas_auth.asgi import AuthMiddleware as AsgiAuth
 from baas_auth.errors import StoreError
 from baas_auth.model import ClientCredentials, Principal
+from baas_auth.stores.redis import RedisStore
 from baas_auth.wsgi import AuthMiddleware as WsgiAuth
 from tests.conftest import FAST_HASHER, FakeClock, fresh_prefix, tmp_folder
 from tests.realm_facade import BlockingRealm
@@ -215,14 +216,19 @@ def seed(realm: Realm, clock: FakeClock, store: ProbeStore | AsyncProbeStore) ->
 
 @pytest.fixture
 def store_kind() -> str:
-    """``memory``; parametrize ``store_kind`` with ``sqlite`` to run a test on a SQLite file."""
+    """``memory``; parametrize ``store_kind`` with ``sqlite`` to run a test on a SQLite file,
+    or ``redis`` on the session's redis-server (a fresh key prefix)."""
     return "memory"
 
 
 @pytest.fixture
 def world(store_kind: str, request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[World]:
+    inner: MemoryStore | SQLiteStore | RedisStore
     if store_kind == "memory":
-        inner: MemoryStore | SQLiteStore = MemoryStore()
+        inner = MemoryStore()
+    elif store_kind == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        inner = RedisStore(server.url, prefix=fresh_prefix())
     else:
         inner = SQLiteStore(tmp_folder(request) / "auth.db")
     store = ProbeStore(inner)

@@ -373,3 +373,57 @@ def test_a_directory_change_keeps_the_fetched_keys(
     world.realm.create_user("acme", "shop", "carol", password="another password")
     assert trusting.get(SHOP, headers=bearer(token(key, sub="carol"))).status_code == 200
     assert len(keys.hits) == 1
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite", "redis"])
+def test_a_visitor_gets_the_rules_of_the_groups_its_claim_names(
+    world: World, keys: KeyServer, make: MakeCaller, key: SigningKey, store_kind: str
+) -> None:
+    """Groups the app has apply (with or without the leading ``/``); others are ignored."""
+    realm = world.realm
+    realm.create_group("acme", "vault", "/staff")
+    realm.grant("acme", "vault", "get:/Staff/**", group="/staff")
+    realm.create_group("acme", "vault", "/editors")
+    realm.grant("acme", "vault", "put:/Staff/**", group="/editors")
+    realm.add_identity_provider(
+        "acme", "vault", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+        groups_claim="groups",
+    )
+    caller = make()
+    staff = token(key, sub="sam", groups=["/staff", "/nope", "not a path", "editors"])
+    assert caller.get("/acme/vault/Staff/1", headers=bearer(staff)).status_code == 200
+    assert caller.put("/acme/vault/Staff/1", headers=bearer(staff)).status_code == 200
+    outsider = token(key, sub="olga", groups=["/nope"])
+    assert caller.get("/acme/vault/Staff/1", headers=bearer(outsider)).status_code == 403
+
+
+def test_a_store_that_is_down_makes_a_forged_token_503_not_401(
+    world: World, trusting: Caller, key: SigningKey
+) -> None:
+    """Fail closed: which issuers the app trusts is in the store; nothing is decided without
+    it (docs/federation.md, security reasoning)."""
+    world.store.down = True
+    forged = token(key)[:-6] + "AAAAAA"
+    response = trusting.get(SHOP, headers=bearer(forged))
+    assert response.status_code == 503, response.text
+    assert not trusting.called
+
+
+def test_a_visitors_tokens_with_fewer_roles_never_borrow_another_tokens_roles(
+    world: World, keys: KeyServer, make: MakeCaller, key: SigningKey
+) -> None:
+    """Two tokens of one subject, with different roles, in one change stamp: each is
+    authorized with its own roles (a visitor's rules are kept per subject and claims)."""
+    realm = world.realm
+    realm.create_role("acme", "vault", "readers")
+    realm.grant("acme", "vault", "get:/Books/**", role="readers")
+    realm.add_identity_provider(
+        "acme", "vault", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+        roles_claim="roles",
+    )
+    caller = make()
+    plain = token(key, sub="rita", jti="a")
+    reader = token(key, sub="rita", roles=["readers"], jti="b")
+    assert caller.get("/acme/vault/Books/1", headers=bearer(plain)).status_code == 403
+    assert caller.get("/acme/vault/Books/1", headers=bearer(reader)).status_code == 200
+    assert caller.get("/acme/vault/Books/2", headers=bearer(plain)).status_code == 403

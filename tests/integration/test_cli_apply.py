@@ -369,3 +369,102 @@ def test_admin_refresh_tokens_are_declared_applied_and_exported(cli: Cli) -> Non
     assert "~ admin users: refresh tokens 3600000 ms, grace 1000 ms -> off" in cli.ok(
         "apply", "off.toml", env=ENV)
     assert "admin_tokens" not in cli.json("export")
+
+
+# -- identity providers -------------------------------------------------------------------------
+
+PROVIDERS = """\
+version = 1
+
+[[orgs.acme.identity_providers]]
+issuer = "https://sso.example.com/realms/staff"
+audience = "baas-management"
+jwks_url = "https://sso.example.com/realms/staff/certs"
+
+[orgs.acme.apps.shop]
+
+[[orgs.acme.apps.shop.identity_providers]]
+issuer = "https://sso.example.com/realms/acme"
+audience = "shop-api"
+jwks_url = "https://sso.example.com/realms/acme/certs"
+username_claim = "preferred_username"
+roles_claim = "realm_access.roles"
+role_map = { "shop-editors" = "editor" }
+provision = true
+
+[[orgs.acme.apps.shop.identity_providers]]
+issuer = "https://login.example.org/"
+audience = "shop"
+algorithms = ["ES256"]
+
+[[orgs.acme.apps.shop.identity_providers.jwks.keys]]
+kty = "EC"
+crv = "P-256"
+kid = "k"
+x = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"
+y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+"""
+
+
+def test_providers_are_applied_and_exported_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "idps.toml").write_text(PROVIDERS)
+    cli = Cli(tmp_path)
+    made = cli.ok("apply", "idps.toml")
+    assert "+ identity provider https://sso.example.com/realms/staff in org acme" in made
+    assert "+ identity provider https://login.example.org/ in acme/shop" in made
+    assert cli.ok("apply", "idps.toml", "--prune").startswith("no changes")
+    [staff] = cli.json("list-idps", "acme")
+    assert staff["username_claim"] == "email"  # an org's provider names admins by address
+    exported = cli.ok("export")
+    data = tomllib.loads(exported)
+    shop = data["orgs"]["acme"]["apps"]["shop"]["identity_providers"]
+    assert shop[1] == {"issuer": "https://sso.example.com/realms/acme", "audience": "shop-api",
+                       "jwks_url": "https://sso.example.com/realms/acme/certs",
+                       "username_claim": "preferred_username",
+                       "roles_claim": "realm_access.roles",
+                       "role_map": {"shop-editors": "editor"}, "provision": True}
+    (tmp_path / "exported.toml").write_text(exported)
+    copy = Cli(tmp_path, "sqlite:///copy.db")
+    copy.ok("apply", "exported.toml")
+    assert copy.ok("export") == exported
+    assert cli.ok("apply", "exported.toml", "--prune").startswith("no changes")
+
+
+def test_a_changed_provider_is_replaced_and_prune_removes_the_others(tmp_path: Path) -> None:
+    (tmp_path / "idps.toml").write_text(PROVIDERS)
+    cli = Cli(tmp_path)
+    cli.ok("apply", "idps.toml")
+    changed = PROVIDERS.replace('audience = "shop-api"', 'audience = "shop-api-2"')
+    changed = changed[: changed.index("[[orgs.acme.apps.shop.identity_providers]]\nissuer = "
+                                      '"https://login')]
+    (tmp_path / "changed.toml").write_text(changed)
+    out = cli.ok("apply", "changed.toml", "--prune")
+    assert "~ identity provider https://sso.example.com/realms/acme in acme/shop: audience" in out
+    assert "- identity provider https://login.example.org/ in acme/shop" in out
+    [kept] = cli.json("list-idps", "acme", "shop")
+    assert kept["audience"] == "shop-api-2"
+
+
+def test_an_inline_key_set_never_keeps_a_private_member(tmp_path: Path) -> None:
+    """Export never carries a secret: a private key member given by mistake is dropped."""
+    leaky = PROVIDERS.replace('kid = "k"\n', 'kid = "k"\nd = "c2VjcmV0LWtleS1tYXRlcmlhbA"\n')
+    (tmp_path / "idps.toml").write_text(leaky)
+    cli = Cli(tmp_path)
+    cli.ok("apply", "idps.toml")
+    assert "c2VjcmV0" not in cli.ok("export")
+    assert "c2VjcmV0" not in cli.ok("list-idps", "acme", "shop", "--json")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[orgs.acme.identity_providers]]\nissuer = "https://a/"\naudience = "x"\n'
+     'jwks_url = "http://a.example/certs"\n', "https"),
+    ('[[orgs.acme.identity_providers]]\nissuer = "https://a/"\naudience = "x"\n'
+     'jwks_url = "https://a/c"\nnope = 1\n', "unknown key 'nope'"),
+])
+def test_a_bad_provider_in_the_file_changes_nothing(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "bad.toml").write_text(text)
+    cli = Cli(tmp_path)
+    assert message in cli.fails("apply", "bad.toml")
+    assert not cli.path.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,94 @@ def test_check_refuses_bad_input(shop: Cli) -> None:
     )
     shop.fails("check", "acme", "shop", "GET", "/a/../b", "--user", "alice")
     shop.fails("check", "acme", "shop", "GET", "/x", "--client", "nosuch")
+
+
+# -- identity provider tokens -----------------------------------------------------------------
+
+IDP = "https://sso.example.com/realms/acme"
+
+
+@pytest.fixture
+def federated(shop: Cli, tmp_path: Path) -> tuple[Cli, object]:
+    """The shop trusts a provider whose key set is given inline (roles and groups claims)."""
+    import json
+    import time
+
+    from tests.federation.kit import jwks, rsa_key
+
+    key = rsa_key()
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(jwks(key)))
+    shop.ok("add-idp", "acme", "shop", "--issuer", IDP, "--audience", "shop-api", "--jwks-file",
+            str(path), "--algorithm", "RS256", "--roles-claim", "roles", "--groups-claim",
+            "groups")
+    shop.ok("add-idp", "acme", "--issuer", IDP + "/staff", "--audience", "admins",
+            "--jwks-file", str(path), "--algorithm", "RS256")
+    shop.ok("create-admin", "ann", "--org", "acme", "--email", "ann@example.com",
+            "--password-stdin", stdin="ann-pass-1\n")
+    now = int(time.time())
+
+    def token(**changes: object) -> str:
+        from tests.federation.kit import sign
+
+        base: dict[str, object] = {"iss": IDP, "aud": "shop-api", "sub": "alice",
+                                   "iat": now - 5, "exp": now + 300}
+        base.update(changes)
+        return sign(key, "RS256", {k: v for k, v in base.items() if v is not None})
+
+    return shop, token
+
+
+def _check_token(cli: Cli, token: str, method: str = "PUT", path: str = "/books/1") -> Any:
+    return cli.json("check", "acme", "shop", method, path, "--token-stdin", stdin=token)
+
+
+def test_check_a_local_users_provider_token(federated: tuple[Cli, Any]) -> None:
+    cli, token = federated
+    answer = _check_token(cli, token())
+    assert answer["provider"] == "app acme/shop"
+    assert answer["checks passed"][-1] == "sub and the username claim"
+    assert answer["found as"] == "local user: alice"
+    assert (answer["allowed"], answer["source"]) == (True, "role:editor")
+    assert answer["principal"] == "app_user alice"
+
+
+def test_check_a_visitors_token_names_its_group(federated: tuple[Cli, Any]) -> None:
+    cli, token = federated
+    answer = _check_token(cli, token(sub="vera", groups=["/staff"]), "POST", "/reports")
+    assert answer["found as"] == "visitor: vera"
+    assert (answer["allowed"], answer["source"]) == (True, "group:/staff")
+
+
+@pytest.mark.parametrize(("changes", "refused"), [
+    ({"exp": 1_000}, "exp: expired_token"),
+    ({"aud": "other"}, "iss and aud: auth_bad_access_token"),
+])
+def test_check_says_which_check_refused(
+    federated: tuple[Cli, Any], changes: dict[str, object], refused: str
+) -> None:
+    cli, token = federated
+    answer = _check_token(cli, token(**changes))
+    assert answer["allowed"] is False
+    assert answer["refused"] == refused
+
+
+def test_check_an_unknown_issuer_and_local_control(federated: tuple[Cli, Any]) -> None:
+    cli, token = federated
+    answer = _check_token(cli, token(iss="https://elsewhere.example.com/"))
+    assert answer["provider"] is None
+    assert "no identity provider" in answer["refused"]
+    cli.ok("disable-user", "acme", "shop", "alice")
+    answer = _check_token(cli, token())
+    assert answer["refused"].startswith("local control")
+
+
+def test_check_an_admins_token_from_the_orgs_provider(federated: tuple[Cli, Any]) -> None:
+    cli, token = federated
+    """Found (by email), and refused on an app path: such tokens sign in on /management."""
+    admin = token(iss=IDP + "/staff", aud="admins", email="ann@example.com", sub="u-1")
+    answer = _check_token(cli, admin)
+    assert answer["provider"] == "org acme"
+    assert answer["found as"] == "admin user by email: ann"
+    assert answer["allowed"] is False
+    assert "/management only" in answer["refused"]
