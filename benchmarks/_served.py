@@ -6,6 +6,9 @@ environment variables, so that every server runs the same module.
 - ``bare``: nothing; the baseline of the server's ratios;
 - ``memory``: baas_auth on a ``MemoryStore``, seeded here, in the server process (a memory
   store cannot be filled from outside); alice's token is written to ``BENCH_TOKEN_FILE``;
+- ``memory-metrics``: the same, counting every decision with ``PrometheusMetrics`` (on a
+  registry of its own): what the metrics add to a request a real server answers;
+  ``memory-otel``: with ``OpenTelemetryMetrics`` (the SDK, an in-memory reader);
 - ``sqlite``: baas_auth on the SQLite file ``BENCH_SQLITE``, seeded by the harness;
 - ``sqlite-mixed``: the same, with the lowered password hasher of the seeding, for the mixed
   load (a password grant in every 100 requests): what is measured is the grant's store work and
@@ -59,6 +62,8 @@ STARLETTE_VARIANTS = ("bare", "memory", "sqlite", "redis", "peer")
 PLAIN_VARIANTS = (
     "bare",
     "memory",
+    "memory-metrics",
+    "memory-otel",
     "sqlite",
     "sqlite-mixed",
     "redis",
@@ -99,7 +104,7 @@ def _memory_realm() -> Realm:
 
 
 def _sync_realm(variant: str) -> Realm:
-    if variant == "memory":
+    if variant.startswith("memory"):
         return _memory_realm()
     if variant == "sqlite":
         return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]))
@@ -158,7 +163,8 @@ def asgi_app() -> Any:
     variant = _variant(PLAIN_VARIANTS)
     if variant == "bare":
         return bare_asgi
-    return AuthMiddleware(bare_asgi, _asgi_realm(variant), application=f"{ORG}/{APP}")
+    realm = _asgi_realm(variant)
+    return AuthMiddleware(bare_asgi, realm, application=f"{ORG}/{APP}", **_hooks(variant))
 
 
 def starlette_app() -> Any:
@@ -198,4 +204,24 @@ def wsgi_app() -> Any:
     variant = _variant(PLAIN_VARIANTS)
     if variant == "bare":
         return bare_wsgi
-    return AuthMiddleware(bare_wsgi, _sync_realm(variant), application=f"{ORG}/{APP}")
+    realm = _sync_realm(variant)
+    return AuthMiddleware(bare_wsgi, realm, application=f"{ORG}/{APP}", **_hooks(variant))
+
+
+def _hooks(variant: str) -> dict[str, Any]:
+    """``on_decision`` of the ``-metrics`` and ``-otel`` variants, counting every decision."""
+    if variant.endswith("-metrics"):
+        from prometheus_client import CollectorRegistry
+
+        from baas_auth.integrations.metrics import PrometheusMetrics
+
+        return {"on_decision": PrometheusMetrics(CollectorRegistry())}
+    if variant.endswith("-otel"):
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        from baas_auth.integrations.metrics import OpenTelemetryMetrics
+
+        provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        return {"on_decision": OpenTelemetryMetrics(provider)}
+    return {}

@@ -82,8 +82,8 @@ class Target:
     @property
     def store(self) -> str:
         """The store of the served realm (``_served``'s variant): ``sqlite-mixed`` is SQLite,
-        ``redis-mixed`` Redis."""
-        return self.variant.removesuffix("-mixed")
+        ``redis-mixed`` Redis, ``memory-metrics`` memory."""
+        return self.variant.removesuffix("-mixed").removesuffix("-metrics").removesuffix("-otel")
 
     @property
     def server(self) -> str:
@@ -107,6 +107,7 @@ FACTORIES = {
 TARGETS = (
     Target("uvicorn-asgi", "bare", "bare ASGI app"),
     Target("uvicorn-asgi", "memory", "baas_auth, memory store", 401),
+    Target("uvicorn-asgi", "memory-metrics", "baas_auth, memory store, PrometheusMetrics", 401),
     Target("uvicorn-asgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("uvicorn-asgi", "redis", "baas_auth, Redis (AsyncRealm, AsyncRedisStore)", 401),
     Target("uvicorn-asgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
@@ -119,6 +120,7 @@ TARGETS = (
     Target("uvicorn-starlette", "peer", "Starlette AuthenticationMiddleware, dict lookup", 403),
     Target("gunicorn-wsgi", "bare", "bare WSGI app"),
     Target("gunicorn-wsgi", "memory", "baas_auth, memory store", 401),
+    Target("gunicorn-wsgi", "memory-metrics", "baas_auth, memory store, PrometheusMetrics", 401),
     Target("gunicorn-wsgi", "sqlite", "baas_auth, SQLite store", 401),
     Target("gunicorn-wsgi", "redis", "baas_auth, Redis (RedisStore)", 401),
     Target("gunicorn-wsgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 import threading
-from bisect import bisect_left
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from baas_auth.middleware.decisions import DecisionEvent
@@ -36,6 +36,7 @@ trip, and more only for a password grant's hash or a slow store."""
 _NO_APP = "-"
 _NO_STATUS = "-"
 _MS_PER_S = 1000.0
+_DECISIONS = ("allow", "refuse", "answer")
 
 Labels = tuple[str, str, str] | tuple[str, str, str, str]
 
@@ -43,22 +44,101 @@ Labels = tuple[str, str, str] | tuple[str, str, str, str]
 def labels_of(event: DecisionEvent, by_app: bool) -> Labels:
     """``(decision, status, reason)``, and ``app`` with ``by_app``: what a decision is counted
     under. The app is ``-`` unless the request's principal was known (the app then exists)."""
-    status = _NO_STATUS if event.status is None else str(event.status)
+    return _labels(_key_of(event, by_app))
+
+
+Key = tuple[str, int | None, str] | tuple[str, int | None, str, str]
+"""What a decision is counted under while counting: the status as the event has it (text only
+when the counts are read, which is rarer than a decision)."""
+
+
+class _DecisionTally:
+    """The counting both exporters share, kept off the request path's critical work.
+
+    A decision appends its key and its duration to lists, without a lock (a list's append is
+    one atomic step); every ``FOLD_AT`` decisions, and before every read, the lists are folded
+    into the counts under the lock, by C code (``Counter.update``, a sort). A fold takes the
+    first ``n`` items and deletes exactly those, so a decision appended meanwhile waits for the
+    next fold rather than being lost. The exporters' own objects are built only when read.
+    """
+
+    FOLD_AT = 4096
+    """Decisions appended before a fold: bounds what waits (a few hundred KiB)."""
+
+    def __init__(self, by_app: bool) -> None:
+        self.by_app = by_app
+        self._lock = threading.Lock()
+        self._counts: Counter[Key] = Counter()
+        self._keys: list[Key] = []
+        self._durations: dict[str, list[float]] = {decision: [] for decision in _DECISIONS}
+
+    def __call__(self, event: DecisionEvent) -> None:
+        # Unpacked at once, not attribute by attribute: this runs on every request.
+        principal, _method, _path, org, app, decision, status, reason, duration_ms = event
+        key: Key
+        if not self.by_app:
+            key = (decision, status, reason)
+        elif principal is None or org is None or app is None:
+            key = (decision, status, reason, _NO_APP)
+        else:
+            key = (decision, status, reason, f"{org}/{app}")
+        keys = self._keys
+        keys.append(key)
+        if duration_ms == duration_ms:  # NaN: a store failure that began while nobody listened
+            self._durations[decision].append(duration_ms)
+        if len(keys) >= self.FOLD_AT:
+            with self._lock:
+                self._fold()
+
+    def _fold(self) -> None:
+        """Move what was appended into the counts; called under the lock."""
+        keys = self._keys
+        taken = len(keys)
+        self._counts.update(keys[:taken])
+        del keys[:taken]
+        for decision, waiting in self._durations.items():
+            taken = len(waiting)
+            if taken:
+                batch = waiting[:taken]
+                del waiting[:taken]
+                self._timed(decision, batch)
+
+    def _timed(self, decision: str, durations_ms: list[float]) -> None:
+        """Keep a batch of one decision kind's durations; called under the lock."""
+        raise NotImplementedError
+
+    def _counted(self) -> list[tuple[Labels, int]]:
+        """Every count so far, by its labels."""
+        with self._lock:
+            self._fold()
+            counted = list(self._counts.items())
+        return [(_labels(key), count) for key, count in counted]
+
+
+def _key_of(event: DecisionEvent, by_app: bool) -> Key:
+    principal, _method, _path, org, app, decision, status, reason, _duration = event
     if not by_app:
-        return event.decision, status, event.reason
-    known = event.principal is not None and event.org is not None and event.app is not None
-    app = f"{event.org}/{event.app}" if known else _NO_APP
-    return event.decision, status, event.reason, app
+        return decision, status, reason
+    if principal is None or org is None or app is None:
+        return decision, status, reason, _NO_APP
+    return decision, status, reason, f"{org}/{app}"
 
 
-class PrometheusMetrics:
+def _labels(key: Key) -> Labels:
+    status = _NO_STATUS if key[1] is None else str(key[1])
+    if len(key) == 3:
+        return key[0], status, key[2]
+    return key[0], status, key[2], key[3]
+
+
+class PrometheusMetrics(_DecisionTally):
     """``baas_auth_decisions_total{decision,status,reason[,app]}`` and the histogram
     ``baas_auth_decision_duration_seconds{decision}``, registered in ``registry`` (default:
     prometheus_client's global one). One per process: expose it with prometheus_client's
     ``make_wsgi_app``/``make_asgi_app`` or ``start_http_server``.
 
-    A collector of its own: a decision adds to plain counts under a lock (well under a
-    microsecond), and the metric families are built only when Prometheus scrapes.
+    A collector of its own: a decision appends to two lists, which are counted in batches and
+    at each scrape, when the metric families are built.
     """
 
     def __init__(
@@ -70,24 +150,13 @@ class PrometheusMetrics:
     ) -> None:
         from prometheus_client import REGISTRY
 
-        self.by_app = by_app
+        super().__init__(by_app)
         self._namespace = namespace
-        self._lock = threading.Lock()
-        self._counts: dict[Labels, int] = {}
-        self._timings: dict[str, _Timings] = {}
+        self._timings = {decision: _Timings() for decision in _DECISIONS}
         (REGISTRY if registry is None else registry).register(self)
 
-    def __call__(self, event: DecisionEvent) -> None:
-        labels = labels_of(event, self.by_app)
-        duration_ms = event.duration_ms
-        with self._lock:
-            self._counts[labels] = self._counts.get(labels, 0) + 1
-            if math.isnan(duration_ms):  # a store failure that began while nobody listened
-                return
-            timings = self._timings.get(event.decision)
-            if timings is None:
-                timings = self._timings[event.decision] = _Timings()
-            timings.add(duration_ms)
+    def _timed(self, decision: str, durations_ms: list[float]) -> None:
+        self._timings[decision].add(durations_ms)
 
     def describe(self) -> Iterator[Metric]:
         """The families, without samples: lets the registry refuse a second one by name."""
@@ -103,9 +172,9 @@ class PrometheusMetrics:
         """The metric families, for prometheus_client's registry (at each scrape)."""
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
+        counts = self._counted()
         with self._lock:
-            counts = list(self._counts.items())
-            timings = [(decision, t.snapshot()) for decision, t in self._timings.items()]
+            timings = [(decision, t.snapshot()) for decision, t in self._timings.items() if t.seen]
         names = ["decision", "status", "reason", *(["app"] if self.by_app else [])]
         decisions = CounterMetricFamily(
             f"{self._namespace}_decisions", "Requests decided by the middleware", labels=names
@@ -127,36 +196,41 @@ _BOUNDS_MS = tuple(bound * _MS_PER_S for bound in DURATION_BUCKETS_S)
 
 
 class _Timings:
-    """One decision kind's durations: a count per bucket (the last: above every bound), and
-    their sum. Updated under its owner's lock."""
+    """One decision kind's durations: how many fell at or under each bound (cumulative, as a
+    histogram reports them), how many in all, and their sum. Updated under its owner's lock."""
 
-    __slots__ = ("counts", "total_ms")
+    __slots__ = ("at_most", "seen", "total_ms")
 
     def __init__(self) -> None:
-        self.counts = [0] * (len(_BOUNDS_MS) + 1)
+        self.at_most = [0] * len(_BOUNDS_MS)
+        self.seen = 0
         self.total_ms = 0.0
 
-    def add(self, duration_ms: float) -> None:
-        self.counts[bisect_left(_BOUNDS_MS, duration_ms)] += 1
-        self.total_ms += duration_ms
+    def add(self, durations_ms: list[float]) -> None:
+        durations_ms.sort()  # then each bound's count is one bisection of the batch
+        for index, bound in enumerate(_BOUNDS_MS):
+            self.at_most[index] += bisect_right(durations_ms, bound)
+        self.seen += len(durations_ms)
+        self.total_ms += math.fsum(durations_ms)
 
     def snapshot(self) -> tuple[list[tuple[str, float]], float]:
         """Cumulative ``(le, count)`` pairs, ``+Inf`` last, and the sum in seconds."""
         bounds = [*(repr(bound) for bound in DURATION_BUCKETS_S), "+Inf"]
-        return list(zip(bounds, accumulate(self.counts), strict=True)), self.total_ms / _MS_PER_S
+        counts = [*self.at_most, self.seen]
+        return list(zip(bounds, counts, strict=True)), self.total_ms / _MS_PER_S
 
 
-class OpenTelemetryMetrics:
+class OpenTelemetryMetrics(_DecisionTally):
     """The counter ``baas_auth.decisions`` (attributes ``decision``, ``status``, ``reason``,
     and ``app`` with ``by_app``) and the histogram ``baas_auth.decision.duration`` (seconds,
     attribute ``decision``), from the meter ``baas_auth`` of ``meter_provider`` (default: the
     global one, which your SDK set up).
 
     The SDK's own instruments take several microseconds per measurement, so a decision only
-    adds to plain counts and a list of durations under a lock: the counts are reported by an
-    observable counter, and its callback, run when the reader collects, hands the durations
-    waiting to the histogram (they reach the exporter at that collection or the next). At most
-    ``MAX_WAITING`` durations wait; past that a decision is counted but not timed.
+    appends to two lists: the counts are reported by an observable counter, and its callback,
+    run when the reader collects, hands the durations waiting to the histogram (they reach the
+    exporter at that collection or the next). At most ``MAX_WAITING`` durations wait; past
+    that a decision is counted but not timed.
     """
 
     MAX_WAITING = 100_000
@@ -168,11 +242,10 @@ class OpenTelemetryMetrics:
 
         from baas_auth import __version__
 
+        super().__init__(by_app)
         meter = metrics.get_meter("baas_auth", __version__, meter_provider)
-        self.by_app = by_app
-        self._lock = threading.Lock()
-        self._counts: dict[Labels, int] = {}
-        self._waiting: list[tuple[str, float]] = []
+        self._waiting: dict[str, list[float]] = {decision: [] for decision in _DECISIONS}
+        self._room = self.MAX_WAITING
         self.durations = meter.create_histogram(
             "baas_auth.decision.duration", unit="s", description="Time to decide a request",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S),
@@ -184,25 +257,24 @@ class OpenTelemetryMetrics:
             description="Requests decided",
         )
 
-    def __call__(self, event: DecisionEvent) -> None:
-        labels = labels_of(event, self.by_app)
-        duration_ms = event.duration_ms
-        with self._lock:
-            self._counts[labels] = self._counts.get(labels, 0) + 1
-            if not math.isnan(duration_ms) and len(self._waiting) < self.MAX_WAITING:
-                self._waiting.append((event.decision, duration_ms))
+    def _timed(self, decision: str, durations_ms: list[float]) -> None:
+        kept = durations_ms[: self._room]
+        self._waiting[decision].extend(kept)
+        self._room -= len(kept)
 
     def _observe(self, options: CallbackOptions) -> Iterator[Observation]:
         """At each collection: the counts so far, and the waiting durations recorded."""
         from opentelemetry.metrics import Observation
 
+        counts = self._counted()
         with self._lock:
-            counts = list(self._counts.items())
-            waiting, self._waiting = self._waiting, []
-        attributes: dict[str, dict[str, str]] = {}
-        for decision, duration_ms in waiting:
-            of = attributes.setdefault(decision, {"decision": decision})
-            self.durations.record(duration_ms / _MS_PER_S, of)
+            waiting = self._waiting
+            self._waiting = {decision: [] for decision in _DECISIONS}
+            self._room = self.MAX_WAITING
+        for decision, durations_ms in waiting.items():
+            of = {"decision": decision}
+            for duration_ms in durations_ms:
+                self.durations.record(duration_ms / _MS_PER_S, of)
         names = ("decision", "status", "reason", "app")
         for labels, count in counts:
             yield Observation(count, dict(zip(names, labels, strict=False)))

@@ -73,31 +73,33 @@ class DecisionEvents:
             reason,
             _UNKNOWN if started is None else (perf_counter_ns() - started) / _NS_PER_MS,
         )
+        # The hook's call and the allow's log check are inline: they run on every request.
         if self._hook is not None:
-            _call(self._hook, event)
-        _log(event, error)
+            try:
+                self._hook(event)
+            except (
+                Exception
+            ) as failure:  # the hook is the application's: it never changes a decision
+                _hook_failed(event, failure)
+        if verdict == "refuse":
+            _log_refusal(event, error)
+        elif LOGGER.isEnabledFor(_DEBUG):
+            _write(_DEBUG, event, "allowed" if verdict == "allow" else "answered")
 
 
-def _call(hook: DecisionHook, event: DecisionEvent) -> None:
-    try:
-        hook(event)
-    except Exception as error:  # the hook is the application's: it never changes a decision
-        # A refusal is reported while its error is being handled; that error is no part of
-        # the hook's failure, and the traceback is clearer without it.
-        error.__suppress_context__ = True
-        LOGGER.error(
-            "the on_decision hook raised on %s %s; the decision stands",
-            _clean_method(event.method),
-            _clean(event.path),
-            exc_info=True,
-        )
+def _hook_failed(event: DecisionEvent, failure: Exception) -> None:
+    # A refusal is reported while its error is being handled; that error is no part of the
+    # hook's failure, and the traceback is clearer without it.
+    failure.__suppress_context__ = True
+    LOGGER.error(
+        "the on_decision hook raised on %s %s; the decision stands",
+        _clean_method(event.method),
+        _clean(event.path),
+        exc_info=(type(failure), failure, failure.__traceback__),
+    )
 
 
-def _log(event: DecisionEvent, error: BaseException | None) -> None:
-    if event.decision != "refuse":
-        if LOGGER.isEnabledFor(_DEBUG):
-            _write(_DEBUG, event, "allowed" if event.decision == "allow" else "answered")
-        return
+def _log_refusal(event: DecisionEvent, error: BaseException | None) -> None:
     if isinstance(error, StoreError):
         # A store that lost the realm is an operator's emergency, not a passing outage.
         level = _ERROR if isinstance(error, RealmLostError) else _WARNING

@@ -1,0 +1,201 @@
+"""What counting decisions adds to a request, in instructions: the same requests with and
+without a metrics hook, counted by valgrind's callgrind, so that the figure does not move with
+whatever else the machine is doing (timings on a shared machine move by more than the few
+per cent sought).
+
+Two settings, each run for every variant:
+
+- ``server``: uvicorn (one process, asyncio, h11) serving ``_served.py``'s single-app ASGI app
+  on a free loopback port under callgrind, a keep-alive client outside it sending the requests:
+  what a steady-state request costs the server process, its HTTP parsing and I/O included;
+- ``process``: the WSGI and ASGI middleware called in a loop in one process (no server), the
+  setting of ``bench_middleware.py``.
+
+Each figure is the difference between two runs, ``--few`` and ``--many`` requests, divided by
+the difference in requests: start-up, imports and shutdown cancel out. The variants are
+``memory`` (a valid token, its admission remembered: the steady state), ``memory-metrics``
+(the same with ``PrometheusMetrics``) and ``memory-otel`` (with ``OpenTelemetryMetrics`` on
+the SDK with an in-memory reader).
+
+Run: ``PYTHONPATH=. python benchmarks/metrics_overhead.py [--setting server|process]``
+(needs valgrind; a few minutes: Python under callgrind runs ~50 times slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from _served import PATH
+
+HERE = Path(__file__).resolve().parent
+VARIANTS = ("memory", "memory-metrics", "memory-otel")
+READY_DEADLINE_S = 300.0
+"""Python imports uvicorn, baas_auth and the metrics packages slowly under callgrind."""
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+
+_SERVE = """
+import uvicorn
+uvicorn.run("_served:asgi_app", factory=True, host="127.0.0.1", port={port}, http="h11",
+            loop="asyncio", lifespan="off", access_log=False, log_level="warning")
+"""
+
+_LOOP = """
+import asyncio, os, pathlib, _served
+from bench_middleware import asgi_answer, asgi_batch, asgi_scope, wsgi_answer, wsgi_batch
+from bench_middleware import wsgi_environ
+n, adapter = int(os.environ["BENCH_REQUESTS"]), os.environ["BENCH_ADAPTER"]
+app = _served.asgi_app() if adapter == "asgi" else _served.wsgi_app()
+bearer = "Bearer " + pathlib.Path(os.environ["BENCH_TOKEN_FILE"]).read_text()
+if adapter == "asgi":
+    loop = asyncio.new_event_loop()
+    scope = asgi_scope(bearer, {path!r})
+    assert asgi_answer(loop, app, scope)[0] == 200
+    asgi_batch(loop, app, [scope])(n)
+else:
+    environ = wsgi_environ(bearer, {path!r})
+    assert wsgi_answer(app, environ)[0] == 200
+    wsgi_batch(app, [environ])(n)
+"""
+
+
+def _callgrind(code: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    return subprocess.Popen(  # noqa: S603 - fixed arguments
+        [*command, sys.executable, "-c", code],
+        cwd=HERE,
+        env={**os.environ, **env, "PYTHONHASHSEED": "0", "PYTHONPATH": _pythonpath()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _pythonpath() -> str:
+    return os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")])
+
+
+def _instructions(process: subprocess.Popen[bytes]) -> int:
+    _, errors = process.communicate(timeout=READY_DEADLINE_S)
+    found = _COLLECTED.search(errors)
+    if process.returncode not in (0, -15) or found is None:
+        raise RuntimeError(errors.decode(errors="replace")[-2000:])
+    return int(found.group(1))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + READY_DEADLINE_S
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        try:
+            process.wait(timeout=0.2)  # the pause between looks, and a liveness check
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"the server exited: {process.stderr and process.stderr.read()!r}")
+    raise RuntimeError("the server wrote no token")
+
+
+def _send(port: int, token: str, requests: int) -> None:
+    deadline = time.monotonic() + READY_DEADLINE_S
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connection.connect()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # a benchmark's wait for a server starting under valgrind
+    headers = {"Authorization": f"Bearer {token}", "Accept": "*/*"}
+    for _ in range(requests):
+        connection.request("GET", PATH, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        if answer.status != 200:
+            raise RuntimeError(f"answered {answer.status}")
+    connection.close()
+
+
+def server_run(variant: str, requests: int, folder: Path) -> int:
+    """The server's instructions for ``requests`` requests, start and stop included."""
+    port, token_file = _free_port(), folder / f"{variant}-{requests}.token"
+    env = {"BENCH_VARIANT": variant, "BENCH_TOKEN_FILE": str(token_file)}
+    process = _callgrind(_SERVE.format(port=port), env)
+    try:
+        _send(port, _wait_for(token_file, process), requests)
+    finally:
+        process.terminate()
+    return _instructions(process)
+
+
+def process_run(variant: str, adapter: str, requests: int, folder: Path) -> int:
+    """The instructions of one process calling the middleware ``requests`` times."""
+    token_file = folder / f"{variant}-{adapter}-{requests}.token"
+    env = {"BENCH_VARIANT": variant, "BENCH_TOKEN_FILE": str(token_file)}
+    env.update(BENCH_REQUESTS=str(requests), BENCH_ADAPTER=adapter)
+    return _instructions(_callgrind(_LOOP.format(path=PATH), env))
+
+
+def per_request(run: object, few: int, many: int) -> float:
+    assert callable(run)
+    return (run(many) - run(few)) / (many - few)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--setting", choices=("server", "process", "both"), default="both")
+    parser.add_argument("--few", type=int, default=200)
+    parser.add_argument("--many", type=int, default=1200)
+    args = parser.parse_args(argv)
+    rows: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        for variant in VARIANTS:
+            if args.setting in ("server", "both"):
+                cost = per_request(
+                    lambda n, v=variant: server_run(v, n, folder), args.few, args.many
+                )
+                rows.append(("uvicorn, ASGI", variant, cost))
+                print(f"  uvicorn, ASGI  {variant:15} {cost:10,.0f} instructions", flush=True)
+            if args.setting in ("process", "both"):
+                for adapter in ("asgi", "wsgi"):
+                    cost = per_request(
+                        lambda n, v=variant, a=adapter: process_run(v, a, n, folder),
+                        args.few,
+                        args.many,
+                    )
+                    rows.append((f"in process, {adapter.upper()}", variant, cost))
+                    print(f"  in process {adapter}  {variant:15} {cost:10,.0f}", flush=True)
+    _report(rows)
+    return 0
+
+
+def _report(rows: list[tuple[str, str, float]]) -> None:
+    base = {setting: cost for setting, variant, cost in rows if variant == "memory"}
+    print("\n| setting | variant | instructions per request | added by the hook |")
+    print("|---|---|---|---|")
+    for setting, variant, cost in rows:
+        added = cost - base[setting]
+        share = "" if variant == "memory" else f"+{added:,.0f} ({added / base[setting]:.1%})"
+        print(f"| {setting} | {variant} | {cost:,.0f} | {share} |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
