@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings  # type: ignore[import-untyped]
 
@@ -39,6 +40,7 @@ from baas_auth import Realm
 from baas_auth.errors import ConflictError
 from baas_auth.integrations.django import require
 
+View = TypeVar("View", bound=Callable[..., Any])
 BOOKS = [{"id": 1, "title": "The Hobbit"}, {"id": 2, "title": "Dune"}]
 
 
@@ -47,7 +49,11 @@ def books(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": principal.display_name, "kind": principal.kind, "books": BOOKS})
 
 
-@require_http_methods(["PUT", "DELETE"])  # Django routes by path: say which methods
+# Django routes by path, not by method: a view says which methods it answers (405 otherwise).
+only_put_and_delete: Callable[[View], View] = require_http_methods(["PUT", "DELETE"])
+
+
+@only_put_and_delete
 @require(role="editor")  # the role is looked up in the realm; 403 without it
 def edit_book(request: HttpRequest, book_id: int) -> JsonResponse:
     # request.user is a PrincipalUser here: django.contrib.auth is not installed.
