@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from baas_auth.integrations.metrics import OpenTelemetryMetrics, PrometheusMetrics
 from tests.adapters.conftest import MakeCaller, World, bearer
+from tests.threads import run_threads
 
 COUNTER = "baas_auth_decisions_total"
 DURATIONS = "baas_auth_decision_duration_seconds_count"
@@ -156,3 +157,57 @@ def test_two_in_one_registry_are_refused() -> None:
     PrometheusMetrics(registry)
     with pytest.raises(ValueError, match="Duplicated"):
         PrometheusMetrics(registry)
+
+
+@pytest.mark.parametrize("fold_at", [7, 4096])
+def test_no_decision_is_lost_between_threads_and_folds(fold_at: int) -> None:
+    """Decisions append without a lock and are counted in batches: with eight threads deciding
+    at once, batches folded while others append (a fold every 7 decisions) and scrapes in the
+    middle, every decision is counted once and timed once."""
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry)
+    metrics.FOLD_AT = fold_at
+    per_thread = 500
+
+    def decide(index: int) -> None:
+        for step in range(per_thread):
+            metrics(_event("refuse" if index % 2 else "allow", 0.5))
+            if index == 0 and step % 100 == 0:
+                registry.get_sample_value(COUNTER, {})  # a scrape while others decide
+
+    run_threads(8, decide)
+    value = registry.get_sample_value
+    for decision in ("allow", "refuse"):
+        assert value(COUNTER, {"decision": decision, "status": "-", "reason": "rule"}) == 2000
+        assert value(DURATIONS, {"decision": decision}) == 2000
+        assert value("baas_auth_decision_duration_seconds_sum", {"decision": decision}) == (
+            pytest.approx(2000 * 0.0005)
+        )
+
+
+def test_decisions_are_folded_without_a_read_so_memory_stays_bounded() -> None:
+    metrics = PrometheusMetrics(CollectorRegistry())
+    metrics.FOLD_AT = 10
+    for _ in range(25):
+        metrics(_event("allow", 1.0))
+    assert len(metrics._keys) == 5  # two folds of ten happened on the request path
+    assert len(metrics._durations["allow"]) == 5
+
+
+def test_opentelemetry_hands_every_waiting_duration_to_the_histogram() -> None:
+    reader = InMemoryMetricReader()
+    metrics = OpenTelemetryMetrics(MeterProvider(metric_readers=[reader]))
+    metrics.FOLD_AT = 3
+    for duration_ms in (1.0, 2.0, 3.0, 4.0, float("nan")):
+        metrics(_event("allow", duration_ms))
+    reader.get_metrics_data()  # the durations waiting at one collection reach the next
+    points = {
+        metric.name: list(metric.data.data_points)
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert sum(point.value for point in points["baas_auth.decisions"]) == 5
+    (histogram,) = points["baas_auth.decision.duration"]
+    assert histogram.count == 4  # NaN: counted, not timed
+    assert histogram.sum == pytest.approx(0.010)
