@@ -81,6 +81,7 @@ class Snapshot:
         "roles",
         "tokens",
         "users",
+        "visitors",
     )
 
     def __init__(self, generation: int) -> None:
@@ -95,5 +96,8 @@ class Snapshot:
         self.clients: Table[str, rec.ClientRecord | None] = Table(lock)
         self.tokens: Table[str, TokenInfo | None] = Table(lock)
         self.federated: Table[tuple[str, str, str], FederatedLocal] = Table(lock)
+        # A provider token's visitor (no local user) by its uuid, which names what its token
+        # grants: what a route guard's role check reads (no store record holds a visitor).
+        self.visitors: Table[tuple[str, str, str], rec.UserRecord] = Table(lock)
         # An org's or app's name by its uuid ("org:<uuid>", "app:<org>/<uuid>"), None: none.
         self.names: Table[str, str | None] = Table(lock)

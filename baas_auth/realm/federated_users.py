@@ -226,6 +226,7 @@ def _visitor(
     except ConfigError as error:
         raise StoreError(f"a stored rule does not parse: {error}") from error
     view.users.remember((org, app, visitor_uuid), policy)
+    view.visitors.remember((org, app, visitor_uuid), user)
     principal = Principal(kind="app_user", org=org, app=app, uuid=visitor_uuid,
                           username=user.username)
     found = "visitor" if found_as == "local user" else found_as

@@ -11,11 +11,14 @@ from baas_auth.core.policy import user_policy
 from baas_auth.errors import ConfigError, StoreError
 from baas_auth.model import AdminUser, ClientInfo, Group, Org, Principal, User
 from baas_auth.realm.account_directory import _admin_value, _user_value
+from baas_auth.realm.cache import MISS
+from baas_auth.realm.federated_users import VISITOR_PREFIX
 from baas_auth.realm.grants import _group_of, group_value
 from baas_auth.realm.lookups import app_of, org_of, user_of
 from baas_auth.realm.state import RealmState
 from baas_auth.realm.store_commands import Flow, get, get_many, scan
 from baas_auth.realm.token_commands import touch_token
+from baas_auth.realm.views import fresh_view
 
 __all__ = [
     "effective_rules",
@@ -125,9 +128,7 @@ def effective_rules(
         policy = user_policy(user, roles, groups, state.rules)
     except ConfigError as error:  # checked when granted: the store was changed behind us
         raise StoreError(f"a stored rule does not parse: {error}") from error
-    live = [
-        rules for limit, rules in policy.timed if inactive_ms is None or inactive_ms <= limit
-    ]
+    live = [rules for limit, rules in policy.timed if inactive_ms is None or inactive_ms <= limit]
     texts = [str(rule) for rule in (*policy.always, *(rule for rules in live for rule in rules))]
     return tuple(dict.fromkeys(texts))
 
@@ -153,9 +154,8 @@ def holds_role(
     now_ms = state.now_ms()
     if principal.kind != "app_user" or principal.uuid is None or not principal.covers(org, app):
         return False
-    raw = yield from get(record_keys.user_key(org, app, principal.uuid))
-    user = None if raw is None else rec.decode(rec.UserRecord, raw)
-    if user is None or user.uuid != principal.uuid or user.disabled or not user.activated:
+    user = yield from _user_holding(state, org, app, principal.uuid)
+    if user is None:
         return False
     group_keys = [record_keys.group_key(org, app, path) for path in user.groups]
     role_raw, *groups = yield from get_many([record_keys.role_key(org, app, role), *group_keys])
@@ -168,6 +168,21 @@ def holds_role(
     if role not in names:
         return False
     return (yield from _still_live(principal, rec.decode(rec.RoleRecord, role_raw), now_ms))
+
+
+def _user_holding(state: RealmState, org: str, app: str, uuid: str) -> Flow[rec.UserRecord | None]:
+    """The active user whose roles count: the stored one, or the visitor an identity
+    provider's token made (its roles and groups are those its token names, remembered under the
+    store's generation when the token was admitted; seen under another one: none, refused)."""
+    if uuid.startswith(VISITOR_PREFIX):
+        view = yield from fresh_view(state)
+        visitor = view.visitors.lookup((org, app, uuid))
+        return None if visitor is MISS else visitor
+    raw = yield from get(record_keys.user_key(org, app, uuid))
+    user = None if raw is None else rec.decode(rec.UserRecord, raw)
+    if user is None or user.uuid != uuid or user.disabled or not user.activated:
+        return None
+    return user
 
 
 def _still_live(principal: Principal, role: rec.RoleRecord, now_ms: int) -> Flow[bool]:

@@ -427,3 +427,29 @@ def test_a_visitors_tokens_with_fewer_roles_never_borrow_another_tokens_roles(
     assert caller.get("/acme/vault/Books/1", headers=bearer(plain)).status_code == 403
     assert caller.get("/acme/vault/Books/1", headers=bearer(reader)).status_code == 200
     assert caller.get("/acme/vault/Books/2", headers=bearer(plain)).status_code == 403
+
+
+def test_a_route_guard_sees_the_roles_a_visitors_token_names(
+    world: World, keys: KeyServer, make: MakeCaller, key: SigningKey
+) -> None:
+    """``require(role=…)`` asks ``holds_role`` after the middleware's allow: for a visitor (no
+    local user) it must answer from the roles the token names, as the rules did, not refuse
+    because no stored user has them."""
+    realm = world.realm
+    realm.create_role("acme", "vault", "readers")
+    realm.grant("acme", "vault", "get:/Books/**", role="readers")
+    realm.add_identity_provider(
+        "acme", "vault", issuer=ISSUER, audience=AUDIENCE, jwks_url=keys.url,
+        roles_claim="roles",
+    )
+    caller = make()
+    reader = token(key, sub="rita", roles=["readers"])
+    assert caller.get("/acme/vault/Books/1", headers=bearer(reader)).status_code == 200
+    principal = caller.last.principal
+    assert principal is not None
+    assert realm.holds_role(principal, "readers", org="acme", app="vault")
+    assert realm.holds_role(principal, "default", org="acme", app="vault")
+    assert not realm.holds_role(principal, "editors", org="acme", app="vault")
+    assert not realm.holds_role(principal, "readers", org="acme", app="shop")
+    plain = token(key, sub="rita", jti="other")  # the same subject, no role: another visitor
+    assert caller.get("/acme/vault/Books/1", headers=bearer(plain)).status_code == 403
