@@ -370,8 +370,11 @@ class _SyncLine:
             # First read, or in a process forked since: the parent's connection is its own.
             connection = self._connection = _pooled(self._pool)
             self._pid = os.getpid()
-            self._packed = b"".join(connection.pack_command("GET", self._key))
+            self._packed = self._pack(connection)
         return connection
+
+    def _pack(self, connection: Any) -> bytes:
+        return b"".join(connection.pack_command("GET", self._key))
 
     def close(self) -> None:
         connection, self._connection = self._connection, None

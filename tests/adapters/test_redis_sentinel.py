@@ -13,13 +13,16 @@ primary, so the next test fails over the other way.
 from __future__ import annotations
 
 import os
+import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from baas_auth import Realm, StoreError
+from baas_auth.stores._redis_primary import checked_stamp
 from baas_auth.stores.redis import RedisStore
 from tests.adapters.test_redis_outage import (
     TIMEOUT_S,
@@ -31,7 +34,10 @@ from tests.adapters.test_redis_outage import (
     deploy,
 )
 from tests.conftest import FakeClock, fresh_prefix
-from tests.redis_topologies import SentinelSet
+from tests.redis_topologies import DEADLINE_S, SentinelSet
+
+AT = ("127.0.0.1", 7000)
+"""Where a stamp read was sent, in the checks' own test."""
 
 
 def _remembered(deployment: Deployment, token: str, user: str) -> None:
@@ -143,6 +149,52 @@ def test_a_planned_switchover_then_the_old_primarys_clients_closed_keeps_revocat
     assert answer.status == 401, answer.body
 
 
+def _still_a_primary(sentinels: SentinelSet, port: int) -> bool:
+    for server in (sentinels.primary, sentinels.replica):
+        if server.port == port:
+            with server.client() as raw:
+                return bool(raw.role()[0] == b"master")
+    raise AssertionError(f"no server on port {port}")
+
+
+def test_a_planned_switchover_keeps_revocation_immediate_with_the_old_primary_still_serving(
+    deployment: Deployment, sentinels: SentinelSet, prefix: str
+) -> None:
+    """``SENTINEL FAILOVER`` with the primary up, and nothing done to the old primary: it stays
+    a primary, serving the connections it has, for some seconds. bob's token, revoked on the
+    new primary right after the switchover, is refused from the next request on: each request
+    is 503 (the stamp read came from a server the sentinels no longer name) or its right answer
+    (bob 401, alice 200), never a 200 for bob; and the middleware reaches the new primary
+    without waiting for the sentinels to reconfigure the old one."""
+    alice, bob = _token(deployment, "alice"), _token(deployment, "bob")
+    _remembered(deployment, alice, "alice")
+    _remembered(deployment, bob, "bob")
+    sentinels.wait_replicated()
+    old_port = sentinels.primary.port
+    sentinels.fail_over()
+    other = Realm(RedisStore(sentinels.url, prefix=prefix))
+    try:
+        assert other.revoke_user_tokens("acme", "shop", "bob") == 1
+    finally:
+        other.close()
+
+    seen: list[tuple[str, int]] = []
+    deadline = time.monotonic() + DEADLINE_S
+    while seen[-2:] != [("bob", 401), ("alice", 200)]:
+        assert time.monotonic() < deadline, f"not served again within {DEADLINE_S} s: {seen}"
+        for user, token, right in (("bob", bob, 401), ("alice", alice, 200)):
+            deployment.calls.clear()
+            answer = deployment.get(token)
+            seen.append((user, answer.status))
+            if answer.status == 503:
+                _refused(answer, deployment)
+            else:
+                assert answer.status == right, (user, seen, answer.body)
+    # The window above was the old primary's: it still was one when it closed.
+    assert _still_a_primary(sentinels, old_port), seen
+    _served(deployment, alice, "alice")
+
+
 def test_the_url_names_the_service_and_database(sentinels: SentinelSet, tmp_path: Path) -> None:
     """The store reaches the primary the sentinel names, in the URL's database."""
     store = RedisStore(sentinels.url.replace("/0", "/3"), prefix="db3:")
@@ -153,3 +205,21 @@ def test_the_url_names_the_service_and_database(sentinels: SentinelSet, tmp_path
     with sentinels.primary.client() as raw:
         raw.select(3)
         assert raw.hget("db3:dir", "k") == b"v"
+
+
+@pytest.mark.parametrize(
+    ("role", "named", "refusal"),
+    [
+        ([b"slave", b"127.0.0.1", 7001, b"connected", 10], [b"127.0.0.1", b"7000"], "(slave)"),
+        ([b"master", 10, []], [b"127.0.0.1", b"7001"], "name 127.0.0.1:7001 the primary now"),
+        ([b"master", 10, []], None, "does not name a primary"),
+    ],
+)
+def test_a_stamp_read_counts_only_from_the_primary_the_sentinels_name(
+    role: list[object], named: list[bytes] | None, refusal: str
+) -> None:
+    """What the stamp read checks, each way it refuses (the first is a server demoted while
+    the sentinel asked still names it: ``ROLE`` says so)."""
+    assert checked_stamp([b"master", 10, []], b"7", [b"127.0.0.1", b"7000"], AT) == b"7"
+    with pytest.raises(StoreError, match=re.escape(refusal)):
+        checked_stamp(role, b"7", named, AT)
