@@ -67,7 +67,8 @@ def deployment(
     request: pytest.FixtureRequest, sentinels: SentinelSet, clock: FakeClock, prefix: str
 ) -> Iterator[Deployment]:
     yield from deploy(request.param, sentinels, clock, prefix=prefix)
-    sentinels.recover()
+    if sentinels.primary_port() != sentinels.primary.port:  # the test failed over
+        sentinels.recover()
 
 
 def test_a_failover_is_503_while_it_lasts_then_served_and_nothing_revoked_comes_back(
@@ -197,6 +198,25 @@ def test_a_planned_switchover_keeps_revocation_immediate_with_the_old_primary_st
     # The window above was the old primary's: it still was one when it closed.
     assert _still_a_primary(sentinels, old_port), seen
     _served(deployment, alice, "alice")
+
+
+def test_a_sentinel_that_does_not_answer_is_503_within_the_timeout_then_served(
+    deployment: Deployment, sentinels: SentinelSet
+) -> None:
+    """Each stamp read asks the sentinel where the primary is: while it does not answer (paused)
+    the store cannot tell, so the request is 503 within the store's timeout, never admitted
+    from a server that may no longer be the primary; once it answers, served again."""
+    bob = _token(deployment, "bob")
+    _remembered(deployment, bob, "bob")
+    sentinel = sentinels.sentinel
+    assert sentinel is not None
+    os.kill(sentinel.pid, signal.SIGSTOP)
+    try:
+        with _timed(2 * TIMEOUT_S):
+            _refused(deployment.get(bob), deployment)
+    finally:
+        os.kill(sentinel.pid, signal.SIGCONT)
+    _served(deployment, bob, "bob")
 
 
 def test_the_url_names_the_service_and_database(sentinels: SentinelSet, tmp_path: Path) -> None:
