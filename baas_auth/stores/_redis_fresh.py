@@ -323,7 +323,8 @@ def _pooled(pool: Any) -> Any:
 
 class _SyncLine:
     """One connection of a ``redis.Redis`` client's pool, kept for stamp reads (one at a
-    time: ``StampFlights`` sends one read at a time)."""
+    time: ``StampFlights`` sends one read at a time). A read is ``send`` then ``receive``,
+    so that a caller may have another line's command in the air meanwhile."""
 
     def __init__(self, client: redis.Redis, key: str) -> None:
         self._pool = client.connection_pool
@@ -333,19 +334,42 @@ class _SyncLine:
         self._packed = b""
         self._idle = select.poll()  # polls the socket for a close while idle
         self._polled: socket.socket | None = None  # the socket registered with _idle
+        self._sent_on: socket.socket | None = None  # None: sent through the command layer
 
     def read(self) -> bytes | None:
+        self.send()
+        return cast("bytes | None", self.receive())
+
+    def send(self) -> None:
+        """Send the read's command(s), connected first if need be."""
         connection = self._held()
         try:
-            sock = self._socket(connection)
+            sock = self._sent_on = self._socket(connection)
             if sock is None:  # a connection of another kind: its own command layer
-                connection.send_packed_command(self._packed, check_health=False)
-                return cast("bytes | None", connection.read_response())
-            sock.sendall(self._packed)
-            return _read_reply(sock.recv)
+                connection.send_packed_command([self._packed], check_health=False)
+            else:
+                sock.sendall(self._packed)
         except BaseException:
             connection.disconnect()  # its state is unknown: the next read connects again
             raise
+
+    def receive(self) -> Any:
+        """The reply to what ``send`` sent, parsed by ``_parse``."""
+        connection = self._connection
+        try:
+            sock = self._sent_on
+            if sock is None:
+                return self._parse_responses(connection)
+            return _read_reply(sock.recv, self._parse)
+        except BaseException:
+            connection.disconnect()
+            raise
+
+    def _parse(self, data: bytes) -> Any:
+        return parse_stamp_reply(data)
+
+    def _parse_responses(self, connection: Any) -> Any:
+        return connection.read_response()
 
     def _socket(self, connection: Any) -> socket.socket | None:
         """The connection's socket, connected; connected again first if the server closed it
@@ -370,8 +394,11 @@ class _SyncLine:
             # First read, or in a process forked since: the parent's connection is its own.
             connection = self._connection = _pooled(self._pool)
             self._pid = os.getpid()
-            self._packed = b"".join(connection.pack_command("GET", self._key))
+            self._packed = self._pack(connection)
         return connection
+
+    def _pack(self, connection: Any) -> bytes:
+        return b"".join(connection.pack_command("GET", self._key))
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -380,12 +407,12 @@ class _SyncLine:
             self._pool.release(connection)
 
 
-def _read_reply(recv: Callable[[int], bytes]) -> bytes | None:
+def _read_reply(recv: Callable[[int], bytes], parse: Callable[[bytes], Any]) -> Any:
     data = recv(_CHUNK)
     while True:
         if not data:
             raise _closed_by_server()
-        value = parse_stamp_reply(data)
+        value = parse(data)
         if value is not INCOMPLETE:
             return value
         data += recv(_CHUNK)
@@ -410,41 +437,63 @@ class _AsyncLine:
         self._expired = False  # the watchdog dropped the connection under the read in the air
 
     async def read(self) -> bytes | None:
+        await self.send()
+        return cast("bytes | None", await self.receive())
+
+    async def send(self) -> None:
+        """Send the read's command(s), connected first if need be."""
         connection = self._connection
         if connection is None:
             connection = self._connection = await _pooled(self._pool)
-            self._packed = b"".join(connection.pack_command("GET", self._key))
+            self._packed = self._pack(connection)
         try:
             if _closed_while_idle(connection):  # a restart: as redis-py's pool checks
                 await connection.disconnect(nowait=True)
             if not connection.is_connected:
                 await connection.connect()
-            return await self._round_trip(connection)
+            writer = getattr(connection, "_writer", None)
+            if writer is None or getattr(connection, "_reader", None) is None:
+                # A connection of another kind: its own command layer, and its own timeouts.
+                await connection.send_packed_command([self._packed], check_health=False)
+                return
+            writer.write(self._packed)
+            timeout = connection.socket_timeout
+            if timeout is not None:
+                self._watch(timeout)
         except BaseException:
             await connection.disconnect(nowait=True)
             raise
 
-    async def _round_trip(self, connection: Any) -> bytes | None:
-        reader, writer = getattr(connection, "_reader", None), getattr(connection, "_writer", None)
-        timeout = connection.socket_timeout
-        if reader is None or writer is None:  # a connection of another kind
-            async with asyncio.timeout(timeout):
-                await connection.send_packed_command(self._packed, check_health=False)
-                return cast("bytes | None", await connection.read_response())
-        writer.write(self._packed)
-        if timeout is not None:
-            self._watch(timeout)
+    async def receive(self) -> Any:
+        """The reply to what ``send`` sent, parsed by ``_parse``."""
+        connection = self._connection
         try:
+            reader = getattr(connection, "_reader", None)
+            if reader is None or getattr(connection, "_writer", None) is None:
+                async with asyncio.timeout(connection.socket_timeout):
+                    return await self._parse_responses(connection)
             data = await reader.read(_CHUNK)
             while True:
                 if not data:
                     raise self._lost()
-                value = parse_stamp_reply(data)
+                value = self._parse(data)
                 if value is not INCOMPLETE:
                     return value
                 data += await reader.read(_CHUNK)
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
         finally:
             self._sent_at = None
+
+    def _pack(self, connection: Any) -> bytes:
+        return b"".join(connection.pack_command("GET", self._key))
+
+    def _parse(self, data: bytes) -> Any:
+        return parse_stamp_reply(data)
+
+    async def _parse_responses(self, connection: Any) -> Any:
+        return await connection.read_response()
 
     def _watch(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()

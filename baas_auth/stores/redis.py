@@ -28,10 +28,9 @@ from baas_auth.stores._redis_clients import (
 from baas_auth.stores._redis_fresh import (
     AsyncStampFlights,
     StampFlights,
-    async_stamp_line,
-    sync_stamp_line,
 )
 from baas_auth.stores._redis_layout import TRANSFER_BATCH, Call, RedisLayout
+from baas_auth.stores._redis_primary import primary_async_stamp_line, primary_sync_stamp_line
 from baas_auth.stores._redis_stamp import StampWindow, checked_staleness
 from baas_auth.stores._redis_urls import RedisUrl, read_redis_url
 from baas_auth.stores.protocols import TokenEntry, TokenLookup
@@ -197,7 +196,7 @@ class RedisStore(_ReadsStamp):
         self._client = sync_client(url_or_client if url is None else url, prefix, timeout)
         # redis-py leaves execute_command unannotated; the layout reads what it returns.
         self._command = cast(Callable[..., object], self._client.execute_command)
-        self._stamp_line = sync_stamp_line(self._client, self._layout.stamp_key)
+        self._stamp_line = primary_sync_stamp_line(self._client, self._layout.stamp_key)
         self._fresh = StampFlights(self._stamp_line.read)
         self._closed = False
 
@@ -372,7 +371,7 @@ class AsyncRedisStore(_AwaitsStamp):
         self._owns_client = url is not None
         self._client = async_client(url_or_client if url is None else url, prefix, timeout)
         self._command = cast(Callable[..., Awaitable[object]], self._client.execute_command)
-        self._stamp_line = async_stamp_line(self._client, self._layout.stamp_key)
+        self._stamp_line = primary_async_stamp_line(self._client, self._layout.stamp_key)
         self._fresh = AsyncStampFlights(self._stamp_line.read)
         self._closed = False
 
