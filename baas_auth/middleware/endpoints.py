@@ -96,7 +96,14 @@ class Endpoints:
         self, route: Route, request: RequestInfo, body: bytes, stamp: int | None = None
     ) -> Flow[Response]:
         """The endpoint's answer; ``stamp``: the store's change stamp read before the request's
-        decision began (None: not known), under which introspection remembers what it found."""
+        decision began (None: not known), under which introspection remembers what it found.
+        The same introspection request again under the same stamp is answered first."""
+        fingerprint = None
+        if route.endpoint == "introspect" and stamp is not None:
+            fingerprint = self.lifecycle.fingerprint(route, request, body)
+            known = self.lifecycle.answered(fingerprint, stamp)
+            if known is not None:
+                return known
         params = self._params(route, request, body)
         if route.endpoint == "token":
             return (yield from self._token(route, request, params))
@@ -104,7 +111,7 @@ class Endpoints:
             return (yield from self._me(request, route))
         if route.endpoint in _POST_ONLY:
             header = extract_credential(request._replace(query_string=b""))
-            return (yield from self.lifecycle.finish(route, params, header, stamp))
+            return (yield from self.lifecycle.finish(route, params, header, stamp, fingerprint))
         return (yield from self._revoke(route, request, params))
 
     def _now(self) -> int:

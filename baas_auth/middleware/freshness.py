@@ -14,6 +14,11 @@
   with the store's change stamp.
 - ``introspected``: the rendered answer for an active access token, by the tenant and the
   token; ends with the store's change stamp and with the token's expiry.
+- ``answered``: the same answers, by a keyed digest of everything of the introspection request
+  the answer depends on (its org and app, query, Authorization and Content-Type headers and
+  body: the client's credentials among them, so only the same client with the same secret
+  finds it); ends as ``introspected``. A repeated request is answered before its body is
+  parsed or its client looked at.
 
 Every table holds at most ``CACHE_SIZE`` entries and is emptied when full. Nothing that carries a
 client secret is kept (a Basic header, a request with a secret in its query). The realm's own
@@ -145,11 +150,19 @@ class CacheFigures(NamedTuple):
     tokens: int
     clients: int = 0
     introspected: int = 0
+    answered: int = 0
 
 
 _DIGEST_KEY = os.urandom(32)
 """The key of ``secret_digest``: made per process, so a digest kept in memory says nothing
 outside it (and a secret cannot be tried against it offline)."""
+
+
+def request_digest(parts: tuple[str | bytes | None, ...]) -> bytes:
+    """A keyed digest of a request's parts: what ``answered`` is keyed by. The parts' ``repr``
+    tells each apart from the next, and None from every text (it reads back as one tuple)."""
+    data = repr(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, key=_DIGEST_KEY, digest_size=32).digest()
 
 
 def secret_digest(secret: str) -> bytes:
@@ -201,7 +214,8 @@ class Freshness:
     its hottest path, and checks the stamp and the expiry."""
 
     __slots__ = (
-        "admitted", "bearer_headers", "clients", "introspected", "parsed", "refused", "tokens",
+        "admitted", "answered", "bearer_headers", "clients", "introspected", "parsed", "refused",
+        "tokens",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -212,6 +226,7 @@ class Freshness:
         self.tokens: dict[str, KnownToken] = {}
         self.clients: dict[tuple[str, str | None, str | None], KnownClient] = {}
         self.introspected: dict[tuple[str, str | None, str], Introspected] = {}
+        self.answered: dict[bytes, Introspected] = {}
 
     def figures(self) -> CacheFigures:
         return CacheFigures(
@@ -222,20 +237,27 @@ class Freshness:
             len(self.tokens),
             len(self.clients),
             len(self.introspected),
+            len(self.answered),
         )
 
     def holds(self, text: str) -> bool:
         """Whether ``text`` appears in anything remembered: a test that no secret lingers."""
         tables = (
             self.parsed, self.admitted, self.refused, self.tokens, self.clients,
-            self.introspected,
+            self.introspected, self.answered,
         )  # fmt: skip
         return self.bearer_headers.holds(text) or any(text in repr(t) for t in tables)
 
     def remember_parsed(self, request: RequestInfo, parsed: Parsed) -> None:
-        """Keep what the store-free checks made of ``request``, unless it carries a secret."""
-        if parsed.credential is None or isinstance(parsed.credential, BearerToken):
-            _bounded(self.parsed)[request] = parsed
+        """Keep what the store-free checks made of ``request``, unless it carries a secret:
+        a credential other than a bearer token, or, for an endpoint or the management API
+        (which read their credentials later, so ``parsed`` has none), an Authorization value
+        other than Bearer or a query that may name a secret."""
+        if parsed.credential is not None and not isinstance(parsed.credential, BearerToken):
+            return
+        if parsed.route.endpoint is not None and _may_carry_secret(request):
+            return
+        _bounded(self.parsed)[request] = parsed
 
     def known_token(self, token: str, stamp: int | None, now_ms: int) -> KnownToken | None:
         """The token's validity as read under ``stamp``, unless it has expired since."""
@@ -269,8 +291,20 @@ class Freshness:
         entry = _current(self.introspected.get(key), stamp, now_ms)
         return None if entry is None else entry.response
 
-    def remember_introspection(self, key: tuple[str, str | None, str], entry: Introspected) -> None:
+    def remember_introspection(
+        self, key: tuple[str, str | None, str], fingerprint: bytes | None, entry: Introspected
+    ) -> None:
+        """Keep an answer by its tenant and token, and by the request's ``fingerprint``
+        (``request_digest``; None: not by the request)."""
         _bounded(self.introspected)[key] = entry
+        if fingerprint is not None:
+            _bounded(self.answered)[fingerprint] = entry
+
+    def answer(self, fingerprint: bytes, stamp: int, now_ms: int) -> Response | None:
+        """The answer given to the same request under ``stamp``, unless its token has
+        expired since."""
+        entry = _current(self.answered.get(fingerprint), stamp, now_ms)
+        return None if entry is None else entry.response
 
     def refusal(self, key: Hashable, stamp: int | None, now_ms: int) -> Refused | None:
         """The refusal made under ``stamp``, unless its token has expired since."""
@@ -311,6 +345,20 @@ def _current(entry: E | None, stamp: int | None, now_ms: int) -> E | None:
         return None
     expires = entry.expires_at_ms
     return entry if expires is None or now_ms < expires else None
+
+
+_SECRET_WORDS = (b"secret", b"password", b"%")
+"""What a query naming a secret parameter holds (``%``: a name may be percent-encoded)."""
+
+
+def _may_carry_secret(request: RequestInfo) -> bool:
+    """Whether a request holds a client secret or a password in its Authorization value or
+    its query (the body is never part of the key)."""
+    for name, value in request.headers:
+        if name == "authorization" and value[:7].lower() != "bearer ":
+            return True
+    query = request.query_string.lower()
+    return any(word in query for word in _SECRET_WORDS)
 
 
 def _bounded(table: dict[K, V]) -> dict[K, V]:

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Literal
 
 from baas_auth.core.credentials import BearerToken, ClientSecretPair, Credential
-from baas_auth.core.http import Response
+from baas_auth.core.http import RequestInfo, Response
 from baas_auth.core.responses import json_response
 from baas_auth.core.routing import Route
 from baas_auth.errors import AuthenticationError, BadRequestError
 from baas_auth.middleware.endpoint_bodies import Params, client_pair, param_text
-from baas_auth.middleware.freshness import Freshness, Introspected
+from baas_auth.middleware.freshness import Freshness, Introspected, request_digest
 from baas_auth.model import Principal
 from baas_auth.realm.introspection import introspect, revoke_for
 from baas_auth.realm.state import RealmState
@@ -43,6 +43,10 @@ _EMPTY_OK = Response(
     (("cache-control", "no-store"), ("pragma", "no-cache"), ("content-length", "0")),
     b"",
 )
+
+_ANSWER_HEADERS = frozenset({"authorization", "content-type"})
+"""The headers an introspection answer depends on (the caller's credentials, how the body is
+read): part of the request's fingerprint."""
 
 _CLIENTS_ONLY = "Only the application's or organization's clients may call this endpoint"
 
@@ -62,15 +66,41 @@ class LifecycleEndpoints:
         self.authenticate = authenticate
         self.freshness = freshness
 
+    def fingerprint(self, route: Route, request: RequestInfo, body: bytes) -> bytes | None:
+        """A keyed digest of what an introspection request's answer depends on besides the
+        store: its org and app, query, Authorization and Content-Type headers, and body (the
+        method is POST: any other was refused before). None: nothing is remembered here."""
+        if self.freshness is None:
+            return None
+        headers = [
+            part
+            for name, value in request.headers
+            if name in _ANSWER_HEADERS
+            for part in (name, value)
+        ]
+        return request_digest((route.org, route.app, request.query_string, *headers, body))
+
+    def answered(self, fingerprint: bytes | None, stamp: int) -> Response | None:
+        """The answer given to the request of ``fingerprint`` under ``stamp``, if it holds."""
+        if fingerprint is None or self.freshness is None:
+            return None
+        return self.freshness.answer(fingerprint, stamp, self.state.now_ms())
+
     def finish(
-        self, route: Route, params: Params, header: Credential | None, stamp: int | None = None
+        self,
+        route: Route,
+        params: Params,
+        header: Credential | None,
+        stamp: int | None = None,
+        fingerprint: bytes | None = None,
     ) -> Flow[Response]:
         """The answer; ``stamp``: the store's change stamp read before the request's decision
-        began (None: not known, nothing is remembered)."""
+        began (None: not known, nothing is remembered); ``fingerprint``: the request's, to
+        remember an introspection answer by."""
         memory = None if stamp is None else self.freshness
         under = None if memory is None or stamp is None else (memory, stamp)
         if route.endpoint == "introspect":
-            return (yield from self._introspect(route, params, header, under))
+            return (yield from self._introspect(route, params, header, under, fingerprint))
         return (yield from self._revoke(route, params, header, under))
 
     def _introspect(
@@ -79,6 +109,7 @@ class LifecycleEndpoints:
         params: Params,
         header: Credential | None,
         under: tuple[Freshness, int] | None,
+        fingerprint: bytes | None,
     ) -> Flow[Response]:
         org, app = yield from self._tenant(route, params, header, under)
         token = _token(params)
@@ -93,7 +124,8 @@ class LifecycleEndpoints:
         response = json_response(200, claims)
         expiry = self._remembered_until(token, claims)
         if expiry is not False:
-            memory.remember_introspection(key, Introspected(stamp, expiry, response))
+            entry = Introspected(stamp, expiry, response)
+            memory.remember_introspection(key, fingerprint, entry)
         return response
 
     def _remembered_until(self, token: str, claims: dict[str, object]) -> int | bool | None:

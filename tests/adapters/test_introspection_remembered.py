@@ -169,3 +169,55 @@ def test_a_password_grant_after_does_not_disturb(caller: Caller, world: World) -
     _remembered(caller, world, token)
     world.realm.password_token("acme", "shop", "bob", PASSWORD)
     _active(caller, world, token)
+
+
+@pytest.mark.parametrize("store_kind", STORES)
+def test_the_same_client_and_token_in_another_request_form_read_no_store(
+    caller: Caller, world: World
+) -> None:
+    """A JSON body in place of the form: another request, the same client and token; the
+    client and the answer are recalled (no store read), and a revocation still ends them."""
+    token = world.token("alice")
+    _remembered(caller, world, token)
+    headers = {"Authorization": basic(world.shop_creds)}
+
+    def as_json() -> httpx.Response:
+        return caller.post(f"{SHOP}/introspect", json={"token": token}, headers=headers)
+
+    world.store.recording = True
+    world.store.threads.clear()
+    assert as_json().json()["active"] is True
+    world.store.recording = False
+    assert world.store.threads == []
+    world.realm.revoke_token(token)
+    assert as_json().json() == INACTIVE
+
+
+@pytest.mark.parametrize("store_kind", STORES)
+def test_a_remembered_client_asking_of_another_token_reads_only_the_token(
+    caller: Caller, world: World
+) -> None:
+    token, other = world.token("alice"), world.token("bob")
+    _remembered(caller, world, token)
+    _active(caller, world, other)
+    assert caller.app.cache_figures().clients == 1
+    world.realm.update_user("acme", "shop", "bob", disabled=True)
+    _inactive(caller, world, other)
+    _active(caller, world, token)
+
+
+def test_a_basic_header_or_a_password_in_an_endpoints_query_is_not_kept(
+    caller: Caller, world: World
+) -> None:
+    """The parsed-request table kept endpoint requests whole, Authorization value and query
+    included: a client's Basic credentials (base64 of its secret) and a password grant's
+    password sent in the query lingered in memory."""
+    token = world.token("alice")
+    header = basic(world.shop_creds)
+    for _ in range(2):
+        _active(caller, world, token)
+    assert not caller.app.caches_hold(header.split()[1])
+    query = f"grant_type=password&username=alice&password={PASSWORD}"
+    for _ in range(2):
+        assert caller.get(f"{SHOP}/token?{query}").status_code == 200
+    assert not caller.app.caches_hold(PASSWORD.split()[1])
