@@ -256,8 +256,17 @@ class Freshness:
         if parsed.credential is not None and not isinstance(parsed.credential, BearerToken):
             return
         if parsed.route.endpoint is not None and _may_carry_secret(request):
+            masked = _masked(request)
+            if masked is not None:
+                _bounded(self.parsed)[masked] = parsed
             return
         _bounded(self.parsed)[request] = parsed
+
+    def parsed_masked(self, request: RequestInfo) -> Parsed | None:
+        """What ``remember_parsed`` kept of an endpoint's request whose Authorization value
+        it kept only as a keyed digest (a client's Basic credentials), else None."""
+        masked = _masked(request)
+        return None if masked is None else self.parsed.get(masked)
 
     def known_token(self, token: str, stamp: int | None, now_ms: int) -> KnownToken | None:
         """The token's validity as read under ``stamp``, unless it has expired since."""
@@ -359,6 +368,22 @@ def _may_carry_secret(request: RequestInfo) -> bool:
             return True
     query = request.query_string.lower()
     return any(word in query for word in _SECRET_WORDS)
+
+
+def _masked(request: RequestInfo) -> RequestInfo | None:
+    """``request`` with each Authorization value other than Bearer replaced by a keyed digest
+    of it; None when it has none, or when its query may name a secret (never kept)."""
+    query = request.query_string.lower()
+    if any(word in query for word in _SECRET_WORDS):
+        return None
+    masked = False
+    headers = []
+    for name, value in request.headers:
+        if name == "authorization" and value[:7].lower() != "bearer ":
+            value = "masked " + request_digest((value,)).hex()
+            masked = True
+        headers.append((name, value))
+    return request._replace(headers=tuple(headers)) if masked else None
 
 
 def _bounded(table: dict[K, V]) -> dict[K, V]:

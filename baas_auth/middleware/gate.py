@@ -149,6 +149,8 @@ class Gate:
             if self.state.keys is None or not self._application_checked:
                 yield from self._ready()
             parsed = self.freshness.parsed.get(request)
+            if parsed is None:  # an endpoint's request with client credentials, kept masked
+                parsed = self.freshness.parsed_masked(request)
             seen_before = parsed is not None
             if parsed is None:
                 route = self.reader.route(request)
