@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from baas_auth import Realm
-from tests.adapters.conftest import PASSWORD, Caller, World, basic
+from tests.adapters.conftest import PASSWORD, Caller, MakeCaller, World, basic
 from tests.conftest import FAST_HASHER
 
 SHOP = "/acme/shop"
@@ -222,3 +222,24 @@ def test_a_basic_header_or_a_password_in_an_endpoints_query_is_not_kept(
     for _ in range(2):
         assert caller.get(f"{SHOP}/token?{query}").status_code == 200
     assert not caller.app.caches_hold(PASSWORD.split()[1])
+
+
+@pytest.mark.parametrize("change", ["revoke", "disable", "secret"])
+def test_on_the_async_realm_over_async_redis(
+    make_async: MakeCaller, async_world: World, change: str
+) -> None:
+    caller = make_async()
+    token = async_world.token("alice")
+    for _ in range(2):
+        _active(caller, async_world, token)
+    figures = caller.app.cache_figures()
+    assert (figures.clients, figures.introspected, figures.answered) == (1, 1, 1)
+    if change == "revoke":
+        async_world.realm.revoke_token(token)
+    elif change == "disable":
+        async_world.realm.update_user("acme", "shop", "alice", disabled=True)
+    else:
+        async_world.realm.regenerate_credentials(async_world.shop_creds.client_id)
+        assert _introspect(caller, async_world, token).status_code == 401
+        return
+    _inactive(caller, async_world, token)
