@@ -122,23 +122,26 @@ class LifecycleEndpoints:
             return known
         claims = yield from introspect(self.state, token, org, app)
         response = json_response(200, claims)
-        expiry = self._remembered_until(token, claims)
-        if expiry is not False:
-            entry = Introspected(stamp, expiry, response)
+        entry = self._to_remember(token, claims, stamp, response)
+        if entry is not None:
             memory.remember_introspection(key, fingerprint, entry)
         return response
 
-    def _remembered_until(self, token: str, claims: dict[str, object]) -> int | bool | None:
-        """Until when an answer may be given again under the same stamp: the expiry written
-        in the token (None: never expires); False: not at all. Only an active access token's
-        answer is kept: an inactive one costs a failed check and no store read when it is
-        malformed, and a refresh token's family ends with a clock of its own."""
+    def _to_remember(
+        self, token: str, claims: dict[str, object], stamp: int, response: Response
+    ) -> Introspected | None:
+        """The answer as remembered under ``stamp``, until the expiry written in the token;
+        None: not remembered. Only an active access token's answer is kept: inactive ones
+        (any string at all) would crowd out the tokens a resource server asks about again,
+        and a refresh token's family ends by a clock of its own."""
         keys = self.state.keys
         if claims.get("active") is not True or claims.get("token_type") != "Bearer":
-            return False
+            return None
         if keys is None:  # never: the token was just verified
-            return False
-        return keys.verify(token, now_ms=self.state.now_ms(), allow_expired=True).expires_at_ms
+            return None
+        now = self.state.now_ms()
+        expires = keys.verify(token, now_ms=now, allow_expired=True).expires_at_ms
+        return Introspected(stamp, expires, response)
 
     def _revoke(
         self,
