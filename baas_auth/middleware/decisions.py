@@ -72,6 +72,9 @@ class EndpointCall(NamedTuple):
     """When the decision began, for its event; None when no one listens for events."""
     api_match: Match | None = None
     """The management API's row for the request, matched once when it was read."""
+    stamp: int | None = None
+    """The store's change stamp read before the decision began (None: not read, or the store
+    offers none): what the introspection endpoint remembers its answers under."""
 
 
 class GuardCall(NamedTuple):

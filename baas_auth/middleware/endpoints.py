@@ -43,6 +43,7 @@ from baas_auth.middleware.endpoint_bodies import (
     token_body,
 )
 from baas_auth.middleware.federation import looks_like_jwt
+from baas_auth.middleware.freshness import Freshness
 from baas_auth.middleware.lifecycle_endpoints import REFUSED_IN_URI, LifecycleEndpoints
 from baas_auth.model import Principal, TokenGrant
 from baas_auth.realm import flows, refresh_flows
@@ -62,11 +63,13 @@ class Endpoints:
         state: RealmState,
         options: GateOptions,
         authenticate: Callable[[Credential, Route], Flow[Principal]],
+        freshness: Freshness | None = None,
     ) -> None:
+        """``freshness``: where introspection remembers clients and answers (None: nowhere)."""
         self.state = state
         self.options = options
         self.authenticate = authenticate
-        self.lifecycle = LifecycleEndpoints(state, authenticate)
+        self.lifecycle = LifecycleEndpoints(state, authenticate, freshness)
 
     def _allowed(self, route: Route) -> tuple[str, ...]:
         if route.endpoint == "token":
@@ -89,7 +92,18 @@ class Endpoints:
             return method_not_allowed(", ".join(allowed), now_ms=self._now())
         return EndpointCall(route, request, request.method in ("POST", "PUT"))
 
-    def finish(self, route: Route, request: RequestInfo, body: bytes) -> Flow[Response]:
+    def finish(
+        self, route: Route, request: RequestInfo, body: bytes, stamp: int | None = None
+    ) -> Flow[Response]:
+        """The endpoint's answer; ``stamp``: the store's change stamp read before the request's
+        decision began (None: not known), under which introspection remembers what it found.
+        The same introspection request again under the same stamp is answered first."""
+        fingerprint = None
+        if route.endpoint == "introspect" and stamp is not None:
+            fingerprint = self.lifecycle.fingerprint(route, request, body)
+            known = self.lifecycle.answered(fingerprint, stamp)
+            if known is not None:
+                return known
         params = self._params(route, request, body)
         if route.endpoint == "token":
             return (yield from self._token(route, request, params))
@@ -97,7 +111,7 @@ class Endpoints:
             return (yield from self._me(request, route))
         if route.endpoint in _POST_ONLY:
             header = extract_credential(request._replace(query_string=b""))
-            return (yield from self.lifecycle.finish(route, params, header))
+            return (yield from self.lifecycle.finish(route, params, header, stamp, fingerprint))
         return (yield from self._revoke(route, request, params))
 
     def _now(self) -> int:

@@ -78,7 +78,8 @@ class Gate:
         self.freshness = Freshness()
         self.events = DecisionEvents(options.on_decision)
         self.authentication = Authentication(state, self.freshness, remember_tokens=remember_tokens)
-        self.endpoints = Endpoints(state, options, self.authentication.principal)
+        remembered = self.freshness if remember_tokens else None
+        self.endpoints = Endpoints(state, options, self.authentication.principal, remembered)
         self.api = ManagementApi(state, options, self.authentication.principal)
         self.reader = RequestReader(options, self.freshness, self.api)
         self._application_checked = options.application is None
@@ -148,6 +149,8 @@ class Gate:
             if self.state.keys is None or not self._application_checked:
                 yield from self._ready()
             parsed = self.freshness.parsed.get(request)
+            if parsed is None:  # an endpoint's request with client credentials, kept masked
+                parsed = self.freshness.parsed_masked(request)
             seen_before = parsed is not None
             if parsed is None:
                 route = self.reader.route(request)
@@ -156,7 +159,7 @@ class Gate:
             if self.options.application is None and names_a_uuid(route):
                 route = yield from self._named(route)
             if parsed.preflight or route.endpoint is not None:
-                return self._passed_on(route, parsed, request, websocket, started)
+                return self._passed_on(route, parsed, request, websocket, started, stamp)
             # Remembered from its second sight on: a request made once (a new path each time)
             # then costs no entry, and cannot crowd out the ones a client repeats.
             recall = (stamp, key) if stamp is not None and seen_before else None
@@ -187,6 +190,7 @@ class Gate:
         request: RequestInfo,
         websocket: bool,
         started: int | None,
+        stamp: int | None = None,
     ) -> Decision:
         """A CORS preflight (admitted unauthenticated), or a request for an endpoint."""
         if parsed.preflight:
@@ -197,6 +201,8 @@ class Gate:
             call = self.api.start(route, request, parsed.api, websocket=websocket)
         else:
             call = self.endpoints.start(route, request, websocket=websocket)
+            if stamp is not None and isinstance(call, EndpointCall):
+                call = call._replace(stamp=stamp)
         if started is None:
             return call
         if isinstance(call, Response):  # a method the endpoint does not take
@@ -279,7 +285,7 @@ class Gate:
             if route.endpoint == "api":
                 response = yield from self.api.finish(pending, body)
             else:
-                response = yield from self.endpoints.finish(route, request, body)
+                response = yield from self.endpoints.finish(route, request, body, pending.stamp)
         except (AuthError, StoreError) as error:
             return self._refuse(error, started, request, route)
         except NotFoundError:  # a user or app deleted while the request was being answered

@@ -150,3 +150,39 @@ def test_a_grant_lost_with_a_restore_is_not_honoured(
     assert not exact.calls
     assert _counter(server, "gen") != remembered
     _served(exact, alice, "alice")  # the restored data is served
+
+
+def _introspect(deployment: Deployment, basic_value: str, token: str) -> dict[str, object]:
+    headers = [
+        ("Authorization", basic_value),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ]
+    answer = deployment.send("POST", "/acme/shop/introspect", headers, f"token={token}".encode())
+    assert answer.status == 200, answer.body
+    found: dict[str, object] = answer.json()
+    return found
+
+
+def test_an_introspection_answer_lost_with_a_restore_is_found_afresh(
+    exact: Deployment, server: RedisServer, tmp_path: Path
+) -> None:
+    """An active answer remembered under a stamp that the restore takes back: the token is
+    in neither the restored data nor the revoked state, so it is inactive, however many
+    writes bring the stamp back towards where it stood."""
+    import base64
+
+    creds = exact.realm.create_credentials("acme", "shop")
+    pair = f"{creds.client_id}:{creds.client_secret}".encode()
+    basic_value = "Basic " + base64.b64encode(pair).decode()
+    _backup(server, tmp_path / "backup")
+    _write(exact, 3)
+    alice = _token(exact, "alice")
+    for _ in range(2):  # found, then remembered
+        assert _introspect(exact, basic_value, alice)["active"] is True
+    remembered = _counter(server, "stamp")
+    assert exact.realm.revoke_token(alice)
+    _restore(server, tmp_path / "backup")
+    _write(exact, _missing(remembered, _counter(server, "stamp")))
+    for _ in range(3):
+        assert _introspect(exact, basic_value, alice) == {"active": False}
+    assert _counter(server, "stamp") != remembered
