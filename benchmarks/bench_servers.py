@@ -585,16 +585,17 @@ class Running:
 
 
 def start(target: Target, realms: Realms, plan: Plan, pinning: Pinning, folder: Path) -> Running:
-    extra, authorization = realms.env(target)
+    extra, given = realms.env(target)
     port = free_port()
     command = [*pinning.server(), *server_command(target, port, plan)]
     log = folder / f"{target.key.replace(':', '-')}.log"
     server = Server(target, port, command, server_env(extra), log)
     try:
         server.wait_until_listening()
+        authorization = given or ""
         if "BENCH_TOKEN_FILE" in extra:  # a memory realm, seeded once the server has started
             own = "Bearer " + server.wait_for_file(Path(extra["BENCH_TOKEN_FILE"]))
-            authorization = authorization or own
+            authorization = given or own
         outcome = Outcome(target, error=sanity_error(target, port, authorization))
     except BaseException:
         server.stop()
