@@ -24,6 +24,10 @@ environment variables, so that every server runs the same module.
 - ``redis-mixed``: ``redis`` with the lowered password hasher, for the mixed load: each grant
   issues a token, which moves the Redis change stamp (so that a restore losing the token cannot
   bring back a stamp its admissions were remembered under);
+- ``memory-jwt``, ``sqlite-jwt``: ``memory`` and ``sqlite`` where acme/shop also trusts an
+  identity provider whose public keys are given inline (``BENCH_JWKS``: nothing is fetched),
+  and the request's bearer is that provider's RS256 JWT for alice, signed by the harness with
+  joserfc (``provider_token``): the steady state of a federated token on a real server;
 - ``peer`` (Starlette only): Starlette's ``AuthenticationMiddleware`` with a dict-lookup
   backend, the route requiring ``authenticated``.
 
@@ -47,11 +51,15 @@ from baas_auth import AsyncRealm, MemoryStore, Realm, SQLiteStore
 __all__ = [
     "PATH",
     "PLAIN_VARIANTS",
+    "PROVIDER_ISSUER",
     "STARLETTE_VARIANTS",
     "USER",
     "asgi_app",
+    "provider_keys",
+    "provider_token",
     "seed",
     "starlette_app",
+    "trust_provider",
     "wsgi_app",
 ]
 
@@ -64,14 +72,20 @@ PLAIN_VARIANTS = (
     "memory",
     "memory-metrics",
     "memory-otel",
+    "memory-jwt",
     "sqlite",
     "sqlite-mixed",
+    "sqlite-jwt",
     "redis",
     "redis-window",
     "redis-full",
     "redis-mixed",
 )
 REDIS_WINDOW_MS = 1000
+PROVIDER_ISSUER = "https://idp.example.com/realms/acme"
+PROVIDER_AUDIENCE = "shop-api"
+PROVIDER_TOKEN_LIFETIME_S = 3600
+"""Longer than any run: the token is remembered until its ``exp``, as in production."""
 
 
 def seed(realm: Realm) -> str:
@@ -82,6 +96,40 @@ def seed(realm: Realm) -> str:
     realm.grant(ORG, APP, RULE, role="default")
     realm.create_user(ORG, APP, USER, password=PASSWORD)
     return realm.password_token(ORG, APP, USER, PASSWORD).access_token
+
+
+def provider_keys() -> tuple[Any, str]:
+    """A new RS256 key pair of the provider: the private key (joserfc's) for signing, and the
+    public key set as JSON, for the server's environment (``BENCH_JWKS``)."""
+    import json
+
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048)
+    public = {"keys": [dict(key.as_dict(private=False), kid="bench-1")]}
+    return key, json.dumps(public)
+
+
+def provider_token(key: Any) -> str:
+    """An access token of the provider for alice (``sub``), as an OIDC provider issues it."""
+    import time
+
+    from joserfc import jwt
+
+    now = int(time.time())
+    claims = {"iss": PROVIDER_ISSUER, "aud": PROVIDER_AUDIENCE, "sub": USER, "iat": now,
+              "nbf": now, "exp": now + PROVIDER_TOKEN_LIFETIME_S, "jti": "bench",
+              "scope": "read"}
+    header = {"alg": "RS256", "kid": "bench-1", "typ": "at+jwt"}
+    return jwt.encode(header, claims, key, algorithms=["RS256"])
+
+
+def trust_provider(realm: Realm, jwks: str) -> None:
+    """acme/shop trusts the provider, its keys inline; its ``sub`` is the local username."""
+    import json
+
+    realm.add_identity_provider(ORG, APP, issuer=PROVIDER_ISSUER, audience=PROVIDER_AUDIENCE,
+                                jwks=json.loads(jwks), algorithms=("RS256",))
 
 
 def _variant(allowed: tuple[str, ...]) -> str:
@@ -96,6 +144,8 @@ def _memory_realm() -> Realm:
     (a rename) so that it is never read half-written."""
     realm = Realm(MemoryStore(), password_hasher=FAST_HASHER)
     token = seed(realm)
+    if "BENCH_JWKS" in os.environ:
+        trust_provider(realm, os.environ["BENCH_JWKS"])
     target = Path(os.environ["BENCH_TOKEN_FILE"])
     partial = target.with_suffix(".partial")
     partial.write_text(token)
@@ -106,7 +156,7 @@ def _memory_realm() -> Realm:
 def _sync_realm(variant: str) -> Realm:
     if variant.startswith("memory"):
         return _memory_realm()
-    if variant == "sqlite":
+    if variant in ("sqlite", "sqlite-jwt"):
         return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]))
     if variant == "sqlite-mixed":
         return Realm(SQLiteStore(os.environ["BENCH_SQLITE"]), password_hasher=FAST_HASHER)

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from _apps import PEER_TOKEN
 from _realms import FAST_HASHER, PASSWORD
-from _served import PATH, USER, seed
+from _served import PATH, USER, provider_keys, provider_token, seed, trust_provider
 from _timing import Report
 from bench_stores import RedisServer, start_redis
 
@@ -82,8 +82,14 @@ class Target:
     @property
     def store(self) -> str:
         """The store of the served realm (``_served``'s variant): ``sqlite-mixed`` is SQLite,
-        ``redis-mixed`` Redis, ``memory-metrics`` memory."""
-        return self.variant.removesuffix("-mixed").removesuffix("-metrics").removesuffix("-otel")
+        ``redis-mixed`` Redis, ``memory-metrics`` memory, ``sqlite-jwt`` SQLite."""
+        variant = self.variant.removesuffix("-mixed").removesuffix("-metrics")
+        return variant.removesuffix("-otel").removesuffix("-jwt")
+
+    @property
+    def federated(self) -> bool:
+        """The bearer is an identity provider's JWT (``_served``'s ``-jwt`` variants)."""
+        return self.variant.endswith("-jwt")
 
     @property
     def server(self) -> str:
@@ -108,7 +114,9 @@ TARGETS = (
     Target("uvicorn-asgi", "bare", "bare ASGI app"),
     Target("uvicorn-asgi", "memory", "baas_auth, memory store", 401),
     Target("uvicorn-asgi", "memory-metrics", "baas_auth, memory store, PrometheusMetrics", 401),
+    Target("uvicorn-asgi", "memory-jwt", "baas_auth, memory store, provider's JWT", 401),
     Target("uvicorn-asgi", "sqlite", "baas_auth, SQLite store", 401),
+    Target("uvicorn-asgi", "sqlite-jwt", "baas_auth, SQLite store, provider's JWT", 401),
     Target("uvicorn-asgi", "redis", "baas_auth, Redis (AsyncRealm, AsyncRedisStore)", 401),
     Target("uvicorn-asgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
     Target("uvicorn-asgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
@@ -121,7 +129,9 @@ TARGETS = (
     Target("gunicorn-wsgi", "bare", "bare WSGI app"),
     Target("gunicorn-wsgi", "memory", "baas_auth, memory store", 401),
     Target("gunicorn-wsgi", "memory-metrics", "baas_auth, memory store, PrometheusMetrics", 401),
+    Target("gunicorn-wsgi", "memory-jwt", "baas_auth, memory store, provider's JWT", 401),
     Target("gunicorn-wsgi", "sqlite", "baas_auth, SQLite store", 401),
+    Target("gunicorn-wsgi", "sqlite-jwt", "baas_auth, SQLite store, provider's JWT", 401),
     Target("gunicorn-wsgi", "redis", "baas_auth, Redis (RedisStore)", 401),
     Target("gunicorn-wsgi", "redis-window", "baas_auth, Redis, max_staleness_ms=1000", 401),
     Target("gunicorn-wsgi", "redis-full", "baas_auth, Redis, every request decided in full", 401),
@@ -514,18 +524,24 @@ class Realms:
 
     def env(self, target: Target) -> tuple[dict[str, str], str | None]:
         """The server's environment and the Authorization header (None: the server's
-        token file, once it has started)."""
+        token file, once it has started); a ``-jwt`` target's realm also trusts a provider
+        whose public keys go in the environment, and its header is that provider's token."""
         name = target.key.replace(":", "-")
         env = {"BENCH_VARIANT": target.variant}
         if target.store in ("bare", "peer"):
             return env, PEER_TOKEN  # the bare apps get the same header, and ignore it
+        jwks, federated = None, None
+        if target.federated:
+            key, jwks = provider_keys()
+            env["BENCH_JWKS"], federated = jwks, "Bearer " + provider_token(key)
         if target.store == "memory":
             env["BENCH_TOKEN_FILE"] = str(self.folder / f"{name}.token")
-            return env, None
+            return env, federated
         if target.store == "sqlite":
             path = self.folder / f"{name}.db"
             env["BENCH_SQLITE"] = str(path)
-            return env, self._seeded(SQLiteStore(path))
+            own = self._seeded(SQLiteStore(path), jwks)
+            return env, federated or own
         return self._redis_env(env, name)
 
     def _redis_env(self, env: dict[str, str], name: str) -> tuple[dict[str, str], str]:
@@ -538,10 +554,13 @@ class Realms:
         return env, self._seeded(store)
 
     @staticmethod
-    def _seeded(store: Store) -> str:
+    def _seeded(store: Store, jwks: str | None = None) -> str:
         realm = Realm(store, password_hasher=FAST_HASHER)
         try:
-            return "Bearer " + seed(realm)
+            token = seed(realm)
+            if jwks is not None:
+                trust_provider(realm, jwks)
+            return "Bearer " + token
         finally:
             realm.close()
 
@@ -566,15 +585,17 @@ class Running:
 
 
 def start(target: Target, realms: Realms, plan: Plan, pinning: Pinning, folder: Path) -> Running:
-    extra, authorization = realms.env(target)
+    extra, given = realms.env(target)
     port = free_port()
     command = [*pinning.server(), *server_command(target, port, plan)]
     log = folder / f"{target.key.replace(':', '-')}.log"
     server = Server(target, port, command, server_env(extra), log)
     try:
         server.wait_until_listening()
-        if authorization is None:
-            authorization = "Bearer " + server.wait_for_file(Path(extra["BENCH_TOKEN_FILE"]))
+        authorization = given or ""
+        if "BENCH_TOKEN_FILE" in extra:  # a memory realm, seeded once the server has started
+            own = "Bearer " + server.wait_for_file(Path(extra["BENCH_TOKEN_FILE"]))
+            authorization = given or own
         outcome = Outcome(target, error=sanity_error(target, port, authorization))
     except BaseException:
         server.stop()

@@ -16,7 +16,11 @@ Each figure is the difference between two runs, ``--few`` and ``--many`` request
 the difference in requests: start-up, imports and shutdown cancel out. The variants are
 ``memory`` (a valid token, its admission remembered: the steady state), ``memory-metrics``
 (the same with ``PrometheusMetrics``) and ``memory-otel`` (with ``OpenTelemetryMetrics`` on
-the SDK with an in-memory reader).
+the SDK with an in-memory reader); and, with ``--variant memory-jwt`` (server setting only),
+the steady state of an identity provider's token instead of baas_auth's own (its keys inline,
+the token signed here with joserfc): what a federated token adds behind a real server; with
+``--variant bare``, the bare app, for the ratio of a request with baas_auth to one without;
+``sqlite`` and ``sqlite-jwt``, the same on a SQLite file seeded here.
 
 Run: ``PYTHONPATH=. python benchmarks/metrics_overhead.py [--setting server|process]``
 (needs valgrind; a few minutes: Python under callgrind runs ~50 times slower).
@@ -36,10 +40,14 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
-from _served import PATH
+from _realms import FAST_HASHER
+from _served import PATH, provider_keys, provider_token, seed, trust_provider
+
+from baas_auth import Realm, SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("memory", "memory-metrics", "memory-otel")
+SERVER_ONLY = ("memory-jwt", "bare", "sqlite", "sqlite-jwt")
 READY_DEADLINE_S = 300.0
 """Python imports uvicorn, baas_auth and the metrics packages slowly under callgrind."""
 _COLLECTED = re.compile(rb"Collected : (\d+)")
@@ -140,13 +148,36 @@ def _send(port: int, token: str, requests: int) -> None:
     connection.close()
 
 
+def _server_env(variant: str, token_file: Path) -> tuple[dict[str, str], str | None]:
+    """The server's environment, and the token to send (None: the one the server writes to
+    ``token_file``); a ``-jwt`` variant's realm trusts a provider whose keys are inline."""
+    env = {"BENCH_VARIANT": variant, "BENCH_TOKEN_FILE": str(token_file)}
+    if variant == "bare":
+        return env, "ignored"  # the bare app reads no header; _send waits for the port
+    key, jwks = provider_keys()
+    if variant.startswith("sqlite"):
+        env["BENCH_SQLITE"] = str(token_file.with_suffix(".db"))
+        realm = Realm(SQLiteStore(env["BENCH_SQLITE"]), password_hasher=FAST_HASHER)
+        try:
+            own = seed(realm)
+            trust_provider(realm, jwks)
+        finally:
+            realm.close()
+        return env, provider_token(key) if variant.endswith("-jwt") else own
+    if not variant.endswith("-jwt"):
+        return env, None
+    env["BENCH_JWKS"] = jwks
+    return env, provider_token(key)
+
+
 def server_run(variant: str, requests: int, folder: Path) -> int:
     """The server's instructions for ``requests`` requests, start and stop included."""
     port, token_file = _free_port(), folder / f"{variant}-{requests}.token"
-    env = {"BENCH_VARIANT": variant, "BENCH_TOKEN_FILE": str(token_file)}
+    env, token = _server_env(variant, token_file)
     process = _callgrind(_SERVE.format(port=port), env)
     try:
-        _send(port, _wait_for(token_file, process), requests)
+        own = _wait_for(token_file, process) if variant.startswith("memory") else ""
+        _send(port, token or own, requests)
     finally:
         process.terminate()
     return _instructions(process)
@@ -156,7 +187,7 @@ def gunicorn_run(variant: str, requests: int, folder: Path) -> int:
     """gunicorn's worker (gthread, 4 threads) for ``requests`` requests, start and stop
     included: the process that runs the WSGI app (callgrind follows the fork)."""
     port, token_file = _free_port(), folder / f"gunicorn-{variant}-{requests}.token"
-    env = {"BENCH_VARIANT": variant, "BENCH_TOKEN_FILE": str(token_file)}
+    env, token = _server_env(variant, token_file)
     options = ["--worker-class", "gthread", "--workers", "1", "--threads", "4"]
     options += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "600"]
     if int(version("gunicorn").split(".")[0]) >= 27:
@@ -164,7 +195,8 @@ def gunicorn_run(variant: str, requests: int, folder: Path) -> int:
     program = [sys.executable, "-m", "gunicorn", *options, "_served:wsgi_app()"]
     process = _under_callgrind(program, env)
     try:
-        _send(port, _wait_for(token_file, process), requests)
+        own = _wait_for(token_file, process) if variant.startswith("memory") else ""
+        _send(port, token or own, requests)
     finally:
         process.terminate()
     return _instructions(process)
@@ -188,11 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--setting", choices=("server", "process", "both"), default="both")
     parser.add_argument("--few", type=int, default=200)
     parser.add_argument("--many", type=int, default=1200)
+    parser.add_argument(
+        "--variant", action="append", choices=(*VARIANTS, *SERVER_ONLY), help="(default: all)"
+    )
     args = parser.parse_args(argv)
     rows: list[tuple[str, str, float]] = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        for variant in VARIANTS:
+        for variant in args.variant or VARIANTS:
             if args.setting in ("server", "both"):
                 cost = per_request(
                     lambda n, v=variant: server_run(v, n, folder), args.few, args.many
@@ -204,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 rows.append(("gunicorn gthread, WSGI", variant, cost))
                 print(f"  gunicorn, WSGI {variant:15} {cost:10,.0f} instructions", flush=True)
-            if args.setting in ("process", "both"):
+            if args.setting in ("process", "both") and variant not in SERVER_ONLY:
                 for adapter in ("asgi", "wsgi"):
                     cost = per_request(
                         lambda n, v=variant, a=adapter: process_run(v, a, n, folder),
@@ -219,9 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report(rows: list[tuple[str, str, float]]) -> None:
     base = {setting: cost for setting, variant, cost in rows if variant == "memory"}
-    print("\n| setting | variant | instructions per request | added by the hook |")
+    print("\n| setting | variant | instructions per request | added beside `memory` |")
     print("|---|---|---|---|")
     for setting, variant, cost in rows:
+        if setting not in base:
+            print(f"| {setting} | {variant} | {cost:,.0f} | |")
+            continue
         added = cost - base[setting]
         share = "" if variant == "memory" else f"+{added:,.0f} ({added / base[setting]:.1%})"
         print(f"| {setting} | {variant} | {cost:,.0f} | {share} |")

@@ -22,9 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 HARNESS = BENCHMARKS / "bench_servers.py"
 RUN_DEADLINE_S = 60  # the run takes a few seconds; a hung server must not hang the suite
-TARGETS = ("uvicorn-asgi:bare", "uvicorn-asgi:memory", "gunicorn-wsgi:sqlite")
+TARGETS = (
+    "uvicorn-asgi:bare",
+    "uvicorn-asgi:memory",
+    "uvicorn-asgi:memory-jwt",
+    "gunicorn-wsgi:sqlite",
+    "gunicorn-wsgi:sqlite-jwt",
+)
 """A memory realm (seeded by the server, token handed over in a file) and a SQLite one (seeded
-by the harness), on both servers; gunicorn's bare app is not run, so its target has no ratio."""
+by the harness), on both servers, each also with an identity provider's JWT as the bearer;
+gunicorn's bare app is not run, so its targets have no ratio."""
 
 
 @pytest.fixture(scope="module")
