@@ -108,11 +108,10 @@ class _DecisionTally:
         raise NotImplementedError
 
     def _counted(self) -> list[tuple[Labels, int]]:
-        """Every count so far, by its labels."""
-        with self._lock:
-            self._fold()
-            counted = list(self._counts.items())
-        return [(_labels(key), count) for key, count in counted]
+        """Every count so far, by its labels; called under the lock, so that what a reader
+        takes with the counts (the durations) is of the same decisions."""
+        self._fold()
+        return [(_labels(key), count) for key, count in self._counts.items()]
 
 
 def _key_of(event: DecisionEvent, by_app: bool) -> Key:
@@ -172,8 +171,8 @@ class PrometheusMetrics(_DecisionTally):
         """The metric families, for prometheus_client's registry (at each scrape)."""
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
-        counts = self._counted()
         with self._lock:
+            counts = self._counted()
             timings = [(decision, t.snapshot()) for decision, t in self._timings.items() if t.seen]
         names = ["decision", "status", "reason", *(["app"] if self.by_app else [])]
         decisions = CounterMetricFamily(
@@ -266,8 +265,8 @@ class OpenTelemetryMetrics(_DecisionTally):
         """At each collection: the counts so far, and the waiting durations recorded."""
         from opentelemetry.metrics import Observation
 
-        counts = self._counted()
         with self._lock:
+            counts = self._counted()
             waiting = self._waiting
             self._waiting = {decision: [] for decision in _DECISIONS}
             self._room = self.MAX_WAITING

@@ -161,13 +161,16 @@ outside it (and a secret cannot be tried against it offline)."""
 def request_digest(parts: tuple[str | bytes | None, ...]) -> bytes:
     """A keyed digest of a request's parts: what ``answered`` is keyed by. The parts' ``repr``
     tells each apart from the next, and None from every text (it reads back as one tuple)."""
-    data = repr(parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, key=_DIGEST_KEY, digest_size=32).digest()
+    return _keyed_digest(repr(parts))
 
 
 def secret_digest(secret: str) -> bytes:
     """A keyed digest of a presented client secret: what ``clients`` keeps and compares."""
-    data = secret.encode("utf-8", "surrogatepass")
+    return _keyed_digest(secret)
+
+
+def _keyed_digest(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogatepass")
     return hashlib.blake2b(data, key=_DIGEST_KEY, digest_size=32).digest()
 
 
@@ -363,27 +366,34 @@ _SECRET_WORDS = (b"secret", b"password", b"%")
 def _may_carry_secret(request: RequestInfo) -> bool:
     """Whether a request holds a client secret or a password in its Authorization value or
     its query (the body is never part of the key)."""
-    for name, value in request.headers:
-        if name == "authorization" and value[:7].lower() != "bearer ":
-            return True
-    query = request.query_string.lower()
-    return any(word in query for word in _SECRET_WORDS)
+    return _query_may_name_secret(request) or any(
+        _secret_authorization(name, value) for name, value in request.headers
+    )
 
 
 def _masked(request: RequestInfo) -> RequestInfo | None:
     """``request`` with each Authorization value other than Bearer replaced by a keyed digest
     of it; None when it has none, or when its query may name a secret (never kept)."""
-    query = request.query_string.lower()
-    if any(word in query for word in _SECRET_WORDS):
+    if _query_may_name_secret(request):
         return None
     masked = False
     headers = []
     for name, value in request.headers:
-        if name == "authorization" and value[:7].lower() != "bearer ":
+        if _secret_authorization(name, value):
             value = "masked " + request_digest((value,)).hex()
             masked = True
         headers.append((name, value))
     return request._replace(headers=tuple(headers)) if masked else None
+
+
+def _query_may_name_secret(request: RequestInfo) -> bool:
+    query = request.query_string.lower()
+    return any(word in query for word in _SECRET_WORDS)
+
+
+def _secret_authorization(name: str, value: str) -> bool:
+    """An Authorization value other than a bearer token: a client's Basic credentials."""
+    return name == "authorization" and value[:7].lower() != "bearer "
 
 
 def _bounded(table: dict[K, V]) -> dict[K, V]:
